@@ -1,0 +1,63 @@
+//! The result type every check returns, and the context it is evaluated in.
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::Target;
+use crate::timeline::Millis;
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Satisfied within budget.
+    Pass,
+    /// Violated, or the budget ran out.
+    Fail,
+    /// Not satisfied yet, budget not exhausted (only while a run is going).
+    Pending,
+}
+
+/// One check's verdict, with what was observed against what was allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Check name as the scenario spells it, e.g. `new_leader`, `single_primary`.
+    pub check: String,
+    /// Step index for expectations; `None` for invariants.
+    pub step: Option<usize>,
+    /// Pass, fail or pending.
+    pub status: Status,
+    /// What was observed, human-readable (e.g. "pg-2 primary after 19.4s").
+    pub observed: String,
+    /// What was allowed (e.g. "within 45s").
+    pub budget: String,
+    /// Observed value in ms where the check measures a duration.
+    pub observed_ms: Option<u64>,
+    /// Budget in ms where the check has one.
+    pub budget_ms: Option<u64>,
+}
+
+/// Where an expectation is evaluated from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckContext {
+    /// Index of the expect step.
+    pub step: usize,
+    /// Time of the fault the budgets count from (the most recent fault step before).
+    pub anchor: Millis,
+    /// The current time (end of timeline for final verdicts).
+    pub now: Millis,
+    /// The member that was the running primary when the anchor fault was applied.
+    pub leader_at_anchor: Option<String>,
+    /// The member hit by the most recent fault aimed at `primary`.
+    pub old_primary: Option<String>,
+}
+
+impl CheckContext {
+    /// Resolves a target to a member name, where the context can.
+    pub fn resolve(&self, target: &Target) -> Option<String> {
+        match target {
+            Target::Primary => self.leader_at_anchor.clone(),
+            Target::OldPrimary => self.old_primary.clone(),
+            Target::Member(name) => Some(name.clone()),
+            Target::Replica => None,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! pgdrill: failover and chaos drills for Patroni clusters, against real containers.
+//!
+//! A run: [`scenario`] (parse, validate) → [`topology`] (container specs) → [`runtime`]
+//! (Docker) → [`engine`] drives steps: [`fault`]s act, [`observe`]rs and the [`workload`]
+//! record on the [`timeline`] → [`check`]s judge it → [`report`]s show it.
+#![warn(missing_docs)]
+
+pub mod scenario;
+pub mod timeline;
+pub mod check;

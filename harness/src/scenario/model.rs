@@ -1,0 +1,236 @@
+//! The scenario file's types: what a user writes, deserialised as-is. Semantic checks that need
+//! the whole file (references to members, exactly one action per step) live in `validate`.
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::values::{Budget, Rate};
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, used in reports and test names.
+    pub name: String,
+    /// What the drill proves, for humans.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The cluster to start.
+    pub topology: Topology,
+    /// Client traffic during the drill (none when absent).
+    #[serde(default)]
+    pub workload: Option<Workload>,
+    /// What happens, in order.
+    #[schemars(with = "Vec<Step>")]
+    pub steps: Vec<Spanned<Step>>,
+    /// Properties checked over the whole run.
+    #[serde(default)]
+    pub invariants: Vec<Invariant>,
+}
+
+/// Which kind of cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TopologyKind {
+    /// One Patroni cluster behind HAProxy.
+    Patroni,
+}
+
+/// The cluster: etcd, Patroni members and HAProxy.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    /// Cluster kind.
+    pub kind: TopologyKind,
+    /// Number of Patroni members (named pg-1 .. pg-N).
+    #[serde(default = "default_members")]
+    pub members: u8,
+    /// Number of etcd members (named etcd-1 .. etcd-N).
+    #[serde(default = "default_etcd")]
+    pub etcd: u8,
+    /// Patroni's dynamic configuration.
+    #[serde(default)]
+    pub patroni: PatroniSettings,
+}
+
+fn default_members() -> u8 {
+    3
+}
+fn default_etcd() -> u8 {
+    3
+}
+
+/// Patroni settings the drill depends on (timings decide the budgets).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatroniSettings {
+    /// Leader key TTL in seconds (Patroni enforces >= 20).
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+    /// Seconds between HA loop runs (>= 1).
+    #[serde(default = "default_loop_wait")]
+    pub loop_wait: u32,
+    /// Seconds to retry DCS and PostgreSQL operations (>= 3).
+    #[serde(default = "default_retry_timeout")]
+    pub retry_timeout: u32,
+    /// Synchronous replication: only a sync standby may be promoted, so acknowledged writes
+    /// survive the loss of the primary.
+    #[serde(default)]
+    pub synchronous_mode: bool,
+    /// Keep the primary running while the DCS is unreachable, if all members agree.
+    #[serde(default)]
+    pub failsafe_mode: bool,
+}
+
+fn default_ttl() -> u32 {
+    20
+}
+fn default_loop_wait() -> u32 {
+    2
+}
+fn default_retry_timeout() -> u32 {
+    5
+}
+
+impl Default for PatroniSettings {
+    fn default() -> Self {
+        Self {
+            ttl: default_ttl(),
+            loop_wait: default_loop_wait(),
+            retry_timeout: default_retry_timeout(),
+            synchronous_mode: false,
+            failsafe_mode: false,
+        }
+    }
+}
+
+/// Client traffic.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Concurrent writer connections.
+    #[serde(default = "default_writers")]
+    pub writers: u16,
+    /// Total insert rate, e.g. `100/s`.
+    #[serde(default = "default_rate")]
+    pub rate: Rate,
+    /// Where the writers connect.
+    #[serde(default)]
+    pub via: Via,
+}
+
+fn default_writers() -> u16 {
+    2
+}
+fn default_rate() -> Rate {
+    Rate::per_second(100)
+}
+
+/// Where writers connect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// HAProxy's primary port (follows Patroni's `/primary` health check).
+    #[default]
+    Haproxy,
+}
+
+/// One step as written: exactly one of `wait`, `fault`, `expect` or `sleep` must be set
+/// (checked by `validate`; a flat struct keeps serde's error messages precise).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Wait for a condition, bounded by `within`.
+    #[serde(default)]
+    pub wait: Option<WaitFor>,
+    /// Apply a fault to `target`.
+    #[serde(default)]
+    pub fault: Option<FaultKind>,
+    /// Who the fault hits (resolved when the step runs).
+    #[serde(default)]
+    #[schemars(with = "Option<Target>")]
+    pub target: Option<Spanned<Target>>,
+    /// Expectations measured from the most recent fault step before this one.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<Expectation>>")]
+    pub expect: Option<Vec<Spanned<Expectation>>>,
+    /// Do nothing for this long (the workload keeps running).
+    #[serde(default)]
+    pub sleep: Option<Budget>,
+    /// Bound for `wait`.
+    #[serde(default)]
+    pub within: Option<Budget>,
+}
+
+/// Conditions a `wait` step can wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitFor {
+    /// Every member reachable, exactly one running primary, every other member a running or
+    /// streaming replica, and the primary accepting writes through HAProxy.
+    Healthy,
+}
+
+/// Faults (and their undo actions) a step can apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// SIGKILL the target's container.
+    Kill,
+    /// Start the target's (stopped or killed) container again.
+    Start,
+}
+
+/// Who a fault hits, resolved from the latest observed cluster state when the step runs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The current primary (leader).
+    Primary,
+    /// One current replica (the first by name).
+    Replica,
+    /// The member that the most recent fault aimed at `primary` hit.
+    OldPrimary,
+    /// A member by name (pg-1 .. pg-N).
+    Member(String),
+}
+
+/// Expectations, each with its own budget measured from the most recent fault step.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Expectation {
+    /// A member other than the primary at the time of the fault becomes a running primary.
+    NewLeader {
+        /// Budget.
+        within: Budget,
+    },
+    /// The primary's PostgreSQL timeline grows by `increments`.
+    Timeline {
+        /// How many timeline switches.
+        #[serde(default = "default_increments")]
+        increments: u32,
+        /// Budget.
+        within: Budget,
+    },
+    /// The target runs again as a replica (running or streaming) on the new timeline.
+    Rejoins {
+        /// Who must rejoin.
+        target: Target,
+        /// Budget.
+        within: Budget,
+    },
+}
+
+fn default_increments() -> u32 {
+    1
+}
+
+/// Whole-run properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Invariant {
+    /// Never two members observed as primary at overlapping times.
+    SinglePrimary,
+    /// Every acknowledged write is present at the end of the run.
+    NoAckedWriteLost,
+}

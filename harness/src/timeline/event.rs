@@ -1,0 +1,170 @@
+//! Event types recorded on the timeline. Times are milliseconds since the run started
+//! (monotonic clock), so checks never depend on wall-clock jumps.
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the run's start (monotonic).
+pub type Millis = u64;
+
+/// One timestamped fact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// When it was observed or done, in ms since the run started.
+    pub at: Millis,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// The role Patroni reports for a member (REST `role`), normalised across Patroni versions
+/// (`master` before 4.0 is `primary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Accepts writes (leader of a normal cluster).
+    Primary,
+    /// Streams from, or follows, the primary.
+    Replica,
+    /// Leader of a standby cluster: read-only, so it is not counted as a primary.
+    StandbyLeader,
+    /// Patroni answered with a role we do not know.
+    Other,
+}
+
+/// What one poll of a member's Patroni REST API returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// Whether the REST API answered at all.
+    pub reachable: bool,
+    /// Role, when reachable.
+    pub role: Option<Role>,
+    /// Patroni's `state` (running, streaming, starting, stopped, crashed, ...).
+    pub state: Option<String>,
+    /// PostgreSQL timeline, when reported.
+    pub timeline: Option<u64>,
+    /// Whether Patroni reports this member as in the cluster's sync standby set.
+    #[serde(default)]
+    pub sync_standby: bool,
+    /// Why the poll failed, when it did (shortened error text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl MemberView {
+    /// A member that answers as a running primary: the only kind that accepts writes.
+    pub fn is_running_primary(&self) -> bool {
+        self.reachable && self.role == Some(Role::Primary) && self.state.as_deref() == Some("running")
+    }
+
+    /// A member that answers as a replica that is running or streaming.
+    pub fn is_healthy_replica(&self) -> bool {
+        self.reachable
+            && self.role == Some(Role::Replica)
+            && matches!(self.state.as_deref(), Some("running" | "streaming"))
+    }
+}
+
+/// How a write attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum WriteOutcome {
+    /// The server acknowledged the commit at `acked_at`.
+    Acked {
+        /// When the acknowledgement arrived.
+        acked_at: Millis,
+    },
+    /// The attempt failed; it may or may not have committed.
+    Failed {
+        /// When the failure was seen.
+        failed_at: Millis,
+        /// Error text.
+        error: String,
+    },
+}
+
+/// Everything the timeline can hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A run phase began (images, start, healthy, steps, audit, teardown).
+    Phase {
+        /// Phase name.
+        name: String,
+    },
+    /// A scenario step began.
+    StepStarted {
+        /// Index in the scenario's `steps`.
+        index: usize,
+        /// Human description, e.g. "fault kill primary".
+        description: String,
+    },
+    /// A scenario step finished (successfully or not).
+    StepFinished {
+        /// Index in the scenario's `steps`.
+        index: usize,
+        /// Whether the step did what it should.
+        ok: bool,
+        /// What was seen.
+        detail: String,
+    },
+    /// A member's observed state changed (only changes are recorded).
+    Member {
+        /// Member name (e.g. `pg-1`).
+        member: String,
+        /// The new view.
+        view: MemberView,
+        /// The last time the previous view was still observed: the previous state certainly
+        /// held until then. `None` for a member's first observation.
+        prev_seen_at: Option<Millis>,
+    },
+    /// A fault was applied to concrete members/containers.
+    FaultApplied {
+        /// Step index.
+        step: usize,
+        /// Fault name (kill, start, ...).
+        fault: String,
+        /// The resolved targets.
+        targets: Vec<String>,
+    },
+    /// The fault's effect was verified (or not).
+    FaultVerified {
+        /// Step index.
+        step: usize,
+        /// Whether the effect was seen.
+        ok: bool,
+        /// The proof (e.g. "pg-1: container state exited").
+        proof: String,
+    },
+    /// A fault was undone (explicitly, after its duration, or at teardown).
+    FaultHealed {
+        /// Step index of the fault.
+        step: usize,
+        /// What was undone.
+        detail: String,
+    },
+    /// One write attempted by the workload.
+    Write {
+        /// Row id (unique in the run).
+        id: u64,
+        /// Writer index.
+        writer: u32,
+        /// When the statement was sent (the event's `at` is when it ended).
+        sent_at: Millis,
+        /// How it ended.
+        #[serde(flatten)]
+        outcome: WriteOutcome,
+    },
+    /// The end-of-run audit of the written table: which ids are present.
+    WriteAudit {
+        /// Present ids as inclusive ranges (compact: ids are mostly sequential).
+        present: Vec<(u64, u64)>,
+        /// The member the audit read from.
+        source: String,
+    },
+    /// A free-form note (warnings, container exits, ...).
+    Note {
+        /// Where it came from (observer, runtime, workload, ...).
+        source: String,
+        /// The text.
+        text: String,
+    },
+}

@@ -1,0 +1,7 @@
+//! The run's timeline: an append-only list of timestamped events from every observer, the
+//! workload and the fault injector. Checks read it; reports draw it. Nothing here talks to Docker.
+mod event;
+mod log;
+
+pub use event::{Event, EventKind, MemberView, Millis, Role, WriteOutcome};
+pub use log::{Timeline, TimelineWriter};

@@ -5,6 +5,14 @@
 //! record on the [`timeline`] → [`check`]s judge it → [`report`]s show it.
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod cli;
+pub mod engine;
+pub mod fault;
+pub mod observe;
+pub mod report;
+pub mod runtime;
 pub mod scenario;
 pub mod timeline;
-pub mod check;
+pub mod topology;
+pub mod workload;

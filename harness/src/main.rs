@@ -1,1 +1,47 @@
-fn main() {}
+//! The `pgdrill` binary: parses arguments, installs signal handling, hands over to the library.
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use pgdrill::cli::{dispatch, Cli};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PGDRILL_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return std::process::ExitCode::from(3);
+        }
+    };
+    let code = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(cancel.clone()));
+        dispatch(cli, cancel).await
+    });
+    std::process::ExitCode::from(code as u8)
+}
+
+/// Ctrl-C or SIGTERM (nextest's timeout, `kill`) cancels the run, which then tears down and
+/// writes its report; a second signal exits at once (the label sweep `pgdrill clean` remains).
+async fn cancel_on_signal(cancel: CancellationToken) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    for round in 0..2 {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        if round == 0 {
+            eprintln!("pgdrill: signal received, tearing down (press Ctrl-C again to exit at once)");
+            cancel.cancel();
+        } else {
+            std::process::exit(130);
+        }
+    }
+}

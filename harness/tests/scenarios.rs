@@ -1,1 +1,119 @@
-fn main() {}
+//! One test per shipped scenario file (scenarios/*.yaml): each runs the real drill against real
+//! containers and passes only if every check of the scenario passed. Also one expected-failure
+//! drill (tests/fixtures/tight-budget.yaml) that must fail with observed-vs-budget output.
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use pgdrill::check::Status;
+use pgdrill::engine::{run_scenario, RunOptions, RunOutcome};
+use pgdrill::report::render_summary;
+use pgdrill::runtime::images::ImageOptions;
+use pgdrill::runtime::{Runtime, LABEL_RUN};
+use pgdrill::scenario::load_scenario;
+use tokio_util::sync::CancellationToken;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ is inside the workspace").to_path_buf()
+}
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = workspace_root().join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs a drill on its own runtime and checks that nothing of the run is left in Docker.
+fn drill(path: &Path) -> Result<RunOutcome, Failed> {
+    let loaded = load_scenario(path).map_err(|e| Failed::from(format!("{e}")))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        let signal_cancel = cancel.clone();
+        // nextest's timeout sends SIGTERM: tear down before it escalates to SIGKILL.
+        tokio::spawn(async move {
+            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                term.recv().await;
+                signal_cancel.cancel();
+            }
+        });
+        let options = RunOptions {
+            reports_dir: workspace_root().join("reports"),
+            keep: false,
+            images: ImageOptions::default(),
+            cancel,
+            quiet: false,
+        };
+        let outcome = run_scenario(&loaded, &options).await.map_err(|e| Failed::from(format!("{e}")))?;
+        assert_nothing_left(&outcome.report.run_id).await?;
+        Ok(outcome)
+    })
+}
+
+async fn assert_nothing_left(run_id: &str) -> Result<(), Failed> {
+    let docker = Runtime::connect().await.map_err(|e| Failed::from(e.to_string()))?;
+    let filter = std::collections::HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={run_id}")])]);
+    let containers = docker
+        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+            all: true,
+            filters: Some(filter.clone()),
+            ..Default::default()
+        }))
+        .await?;
+    let networks =
+        docker.list_networks(Some(bollard::query_parameters::ListNetworksOptions { filters: Some(filter) })).await?;
+    if containers.is_empty() && networks.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("run {run_id} left {} containers and {} networks behind", containers.len(), networks.len()).into())
+    }
+}
+
+fn expect_pass(path: &Path) -> Result<(), Failed> {
+    let outcome = drill(path)?;
+    let summary = render_summary(&outcome.report);
+    println!("{summary}");
+    if outcome.report.passed {
+        Ok(())
+    } else {
+        Err(format!("drill failed (report: {}):\n{summary}", outcome.report_dir.display()).into())
+    }
+}
+
+fn expect_budget_failure(path: &Path) -> Result<(), Failed> {
+    let outcome = drill(path)?;
+    let summary = render_summary(&outcome.report);
+    println!("{summary}");
+    let verdict = outcome
+        .report
+        .verdicts
+        .iter()
+        .find(|v| v.check == "new_leader")
+        .ok_or("no new_leader verdict in the report")?;
+    if outcome.report.passed || verdict.status != Status::Fail {
+        return Err(format!("the 1s new_leader budget should have failed:\n{summary}").into());
+    }
+    if !(summary.contains(&verdict.observed) && summary.contains(&verdict.budget) && verdict.budget.contains('1')) {
+        return Err(format!("the summary should show observed vs budget:\n{summary}").into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials: Vec<Trial> = scenario_files()
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            Trial::test(format!("scenario::{name}"), move || expect_pass(&path))
+        })
+        .collect();
+    let tight = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tight-budget.yaml");
+    trials.push(Trial::test("expected_failure::tight_budget", move || expect_budget_failure(&tight)));
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -1,7 +1,15 @@
 //! Scenario files: the YAML a user writes, its typed model, loading with precise errors, and
 //! validation against the topology. Nothing here starts containers.
+mod error;
+mod load;
 mod model;
+mod schema;
+mod validate;
 mod values;
 
+pub use error::{Problem, ScenarioError, ScenarioErrorKind};
+pub use load::{load_scenario, parse_scenario, LoadedScenario};
 pub use model::*;
+pub use schema::scenario_json_schema;
+pub use validate::validate;
 pub use values::{Budget, Rate};

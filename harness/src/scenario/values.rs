@@ -78,10 +78,7 @@ fn parse_rate(text: &str) -> Result<Rate, String> {
         .trim()
         .split_once('/')
         .ok_or_else(|| format!("invalid rate `{text}`: write a count per unit, e.g. 100/s or 600/m"))?;
-    let count: f64 = count
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid rate `{text}`: `{count}` is not a number"))?;
+    let count: f64 = count.trim().parse().map_err(|_| format!("invalid rate `{text}`: `{count}` is not a number"))?;
     let seconds = match unit.trim() {
         "s" => 1.0,
         "m" => 60.0,

@@ -1,0 +1,350 @@
+//! Subcommands.
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use super::ExitCode;
+use crate::engine::{build_images, new_run_id, run_scenario, start_cluster, EngineError, Progress, RunOptions};
+use crate::report::render_summary;
+use crate::runtime::images::ImageOptions;
+use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
+use crate::scenario::{load_scenario, scenario_json_schema, LoadedScenario};
+
+/// Failover and chaos drills for Patroni clusters, against real containers.
+#[derive(Debug, Parser)]
+#[command(name = "pgdrill", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run scenario files: start the cluster, drive the steps, check, report, tear down.
+    Run(RunArgs),
+    /// Check scenario files without Docker.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of scenario files (for editors).
+    Schema,
+    /// List scenarios in a directory and what each checks.
+    List {
+        /// Directory to list.
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
+    /// Start a scenario's topology and leave it running for a manual drill.
+    Up {
+        /// Scenario file whose topology to start.
+        file: PathBuf,
+        #[command(flatten)]
+        images: ImageArgs,
+    },
+    /// Remove a cluster started by `up` (or kept with --keep); all of them without a run id.
+    Down {
+        /// Run id printed by `up`.
+        run_id: Option<String>,
+    },
+    /// Remove containers, networks and volumes that killed runs left behind.
+    Clean {
+        /// Also remove resources of runs whose harness process still looks alive.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Build images.
+    Images {
+        #[command(subcommand)]
+        command: ImagesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImagesCommand {
+    /// Build every image that is missing (or all with --rebuild).
+    Build(ImageArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Leave containers running after the run (remove them with `pgdrill down RUN_ID`).
+    #[arg(long)]
+    keep: bool,
+    /// Where reports/<run-id>/ is written.
+    #[arg(long, default_value = "reports")]
+    reports_dir: PathBuf,
+    /// Fewer progress lines.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    images: ImageArgs,
+}
+
+#[derive(Debug, Args)]
+struct ImageArgs {
+    /// Patroni version installed from PyPI into the patroni image.
+    #[arg(long, default_value = "4.1.5", env = "PGDRILL_PATRONI_VERSION")]
+    patroni_version: String,
+    /// Rebuild images even when a matching tag exists.
+    #[arg(long)]
+    rebuild: bool,
+}
+
+impl ImageArgs {
+    fn options(&self) -> ImageOptions {
+        ImageOptions {
+            patroni_version: self.patroni_version.clone(),
+            force_rebuild: self.rebuild,
+            ..ImageOptions::default()
+        }
+    }
+}
+
+/// Runs the parsed command.
+pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
+    match cli.command {
+        Command::Run(args) => run(args, cancel).await,
+        Command::Validate { files } => validate(&files),
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));
+            ExitCode::Success
+        }
+        Command::List { dir } => list(&dir),
+        Command::Up { file, images } => up(&file, &images).await,
+        Command::Down { run_id } => clean(run_id.as_deref(), true).await,
+        Command::Clean { all } => clean(None, all).await,
+        Command::Images { command: ImagesCommand::Build(args) } => images(&args).await,
+    }
+}
+
+fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedScenario>, ExitCode> {
+    let mut loaded = Vec::new();
+    let mut failed = false;
+    for file in files {
+        match load_scenario(file) {
+            Ok(scenario) => loaded.push(scenario),
+            Err(error) => {
+                eprintln!("{:?}", miette::Report::new(error));
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        Err(ExitCode::InvalidScenario)
+    } else {
+        Ok(loaded)
+    }
+}
+
+fn validate(files: &[PathBuf]) -> ExitCode {
+    match load_all(files) {
+        Ok(loaded) => {
+            for scenario in loaded {
+                println!("{}: ok ({} steps)", scenario.path.display(), scenario.scenario.steps.len());
+            }
+            ExitCode::Success
+        }
+        Err(code) => code,
+    }
+}
+
+async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
+    let scenarios = match load_all(&args.files) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let options = RunOptions {
+        reports_dir: args.reports_dir.clone(),
+        keep: args.keep,
+        images: args.images.options(),
+        cancel: cancel.clone(),
+        quiet: args.quiet,
+    };
+    let mut code = ExitCode::Success;
+    for loaded in &scenarios {
+        match run_scenario(loaded, &options).await {
+            Ok(outcome) => {
+                println!("{}", render_summary(&outcome.report));
+                println!("report: {}", outcome.report_dir.join("report.json").display());
+                if !outcome.report.passed {
+                    code = ExitCode::ChecksFailed;
+                }
+                if cancel.is_cancelled() {
+                    return ExitCode::Interrupted;
+                }
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return exit_code_for(&error);
+            }
+        }
+    }
+    code
+}
+
+fn exit_code_for(error: &EngineError) -> ExitCode {
+    match error {
+        EngineError::Runtime(_) | EngineError::Images(_) => ExitCode::Environment,
+        EngineError::Interrupted(_) => ExitCode::Interrupted,
+        _ => ExitCode::ChecksFailed,
+    }
+}
+
+fn list(dir: &Path) -> ExitCode {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect(),
+        Err(e) => {
+            eprintln!("error: failed to read {}: {e}", dir.display());
+            return ExitCode::InvalidScenario;
+        }
+    };
+    files.sort();
+    let loaded = match load_all(&files) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    for scenario in loaded {
+        let s = &scenario.scenario;
+        let mut checks: Vec<String> = s
+            .steps
+            .iter()
+            .filter_map(|step| step.value.expect.as_ref())
+            .flatten()
+            .map(|e| crate::engine::expectation_name(&e.value).to_string())
+            .collect();
+        checks.extend(s.invariants.iter().map(|i| format!("{i:?}")));
+        println!("{}  [{}]", scenario.path.display(), s.name);
+        if let Some(description) = &s.description {
+            println!("    {}", description.trim());
+        }
+        println!("    checks: {}", checks.join(", "));
+    }
+    ExitCode::Success
+}
+
+async fn docker() -> Result<bollard::Docker, ExitCode> {
+    Runtime::connect().await.map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::Environment
+    })
+}
+
+async fn up(file: &Path, image_args: &ImageArgs) -> ExitCode {
+    let loaded = match load_all(&[file.to_path_buf()]) {
+        Ok(mut l) => l.remove(0),
+        Err(code) => return code,
+    };
+    let docker = match docker().await {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let run_id = new_run_id();
+    let runtime = Runtime::new(docker, &run_id);
+    let progress = Progress::new("", false);
+    let options = RunOptions {
+        reports_dir: PathBuf::from("reports"),
+        keep: true,
+        images: image_args.options(),
+        cancel: CancellationToken::new(),
+        quiet: false,
+    };
+    let images = match build_images(&runtime, &options, &progress).await {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::Environment;
+        }
+    };
+    let mut guard = TeardownGuard::new(&run_id);
+    match start_cluster(&runtime, &loaded, &images, &progress).await {
+        Ok(cluster) => {
+            guard.disarm();
+            println!("cluster of run {run_id} is starting; endpoints on 127.0.0.1:");
+            for (name, container) in &cluster.containers {
+                let mut ports: Vec<_> = container.ports.iter().collect();
+                ports.sort();
+                let ports: Vec<String> = ports.iter().map(|(c, h)| format!("{c}→{h}")).collect();
+                println!("  {name:<10} {}", ports.join("  "));
+            }
+            println!(
+                "psql: PGPASSWORD={} psql -h 127.0.0.1 -p {} -U postgres",
+                crate::topology::configs::SUPERUSER_PASSWORD,
+                cluster.primary_endpoint().port
+            );
+            println!("remove it with: pgdrill down {run_id}");
+            ExitCode::Success
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::Environment
+        }
+    }
+}
+
+async fn clean(run_id: Option<&str>, all: bool) -> ExitCode {
+    let docker = match docker().await {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let scope = match run_id {
+        Some(run) => SweepScope::Run(run),
+        None => SweepScope::Leftovers { all },
+    };
+    match sweep(&docker, scope).await {
+        Ok(report) => {
+            println!(
+                "removed {} containers, {} networks, {} volumes",
+                report.containers.len(),
+                report.networks.len(),
+                report.volumes.len()
+            );
+            if report.skipped_live > 0 {
+                println!(
+                    "skipped {} resources of runs still in progress (use --all to remove them too)",
+                    report.skipped_live
+                );
+            }
+            ExitCode::Success
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::Environment
+        }
+    }
+}
+
+async fn images(args: &ImageArgs) -> ExitCode {
+    let docker = match docker().await {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let runtime = Runtime::new(docker, "images");
+    let progress = Progress::new("", false);
+    let options = RunOptions {
+        reports_dir: PathBuf::from("reports"),
+        keep: false,
+        images: args.options(),
+        cancel: CancellationToken::new(),
+        quiet: false,
+    };
+    match build_images(&runtime, &options, &progress).await {
+        Ok(images) => {
+            println!("etcd:    {}\npatroni: {}\nhaproxy: {}", images.etcd, images.patroni, images.haproxy);
+            ExitCode::Success
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::Environment
+        }
+    }
+}

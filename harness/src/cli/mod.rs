@@ -1,0 +1,7 @@
+//! The command line: parse arguments, call the library, render results and errors, map them to
+//! exit codes. The only place that prints reports and renders diagnostics.
+mod commands;
+mod exit;
+
+pub use commands::{dispatch, Cli};
+pub use exit::ExitCode;

@@ -1,0 +1,109 @@
+//! A started topology: its containers, their loopback ports, the live view, and health waits.
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::EngineError;
+use crate::observe::LiveView;
+use crate::runtime::{RunningContainer, Runtime, RuntimeError};
+use crate::topology::configs::SUPERUSER_PASSWORD;
+use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT};
+use crate::workload::PgEndpoint;
+
+/// The run's containers once started.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// Docker side of the run.
+    pub runtime: Runtime,
+    /// What was planned.
+    pub plan: Plan,
+    /// Started containers by short name.
+    pub containers: BTreeMap<String, RunningContainer>,
+}
+
+impl Cluster {
+    /// Creates the network and starts every container in plan order.
+    pub async fn start(runtime: Runtime, plan: Plan) -> Result<Self, RuntimeError> {
+        runtime.create_network().await?;
+        let mut containers = BTreeMap::new();
+        for spec in plan.all() {
+            let container = runtime.start(spec).await?;
+            containers.insert(spec.name.clone(), container);
+        }
+        Ok(Self { runtime, plan, containers })
+    }
+
+    /// (member, REST port on loopback) for the Patroni observer.
+    pub fn patroni_endpoints(&self) -> Vec<(String, u16)> {
+        self.plan
+            .member_names()
+            .into_iter()
+            .filter_map(|m| self.containers.get(&m).and_then(|c| c.host_port(PATRONI_PORT)).map(|p| (m, p)))
+            .collect()
+    }
+
+    /// HAProxy's primary port as a PostgreSQL endpoint.
+    pub fn primary_endpoint(&self) -> PgEndpoint {
+        let port = self.containers.get("haproxy").and_then(|c| c.host_port(HAPROXY_PRIMARY_PORT)).unwrap_or_default();
+        PgEndpoint {
+            host: "127.0.0.1".into(),
+            port,
+            user: "postgres".into(),
+            password: SUPERUSER_PASSWORD.into(),
+            dbname: "postgres".into(),
+        }
+    }
+
+    /// Fails with the container's log tail if any container of the run is not running.
+    /// `expected_down` lists containers a fault stopped on purpose.
+    pub async fn ensure_running(&self, phase: &str, expected_down: &[String]) -> Result<(), RuntimeError> {
+        for name in self.containers.keys() {
+            if expected_down.contains(name) {
+                continue;
+            }
+            let (status, running, exit_code) = self.runtime.state(name).await?;
+            if !running && status != "paused" {
+                return Err(RuntimeError::ContainerExited {
+                    container: self.runtime.docker_name(name),
+                    phase: phase.to_string(),
+                    exit_code,
+                    log_tail: self.runtime.log_tail(name, 30).await,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every member answers, exactly one is a running primary and the others are
+    /// running or streaming replicas. Bounded by `within`; checks for exited containers as it goes.
+    pub async fn wait_healthy(
+        &self,
+        live: &LiveView,
+        within: Duration,
+        expected_down: &[String],
+    ) -> Result<(), EngineError> {
+        let start = tokio::time::Instant::now();
+        let members = self.plan.member_names();
+        let mut last_container_check = start;
+        loop {
+            let snapshot = live.snapshot();
+            let all_seen = members.iter().all(|m| snapshot.contains_key(m));
+            let primaries = snapshot.values().filter(|(v, _)| v.is_running_primary()).count();
+            let replicas = snapshot.values().filter(|(v, _)| v.is_healthy_replica()).count();
+            if all_seen && primaries == 1 && primaries + replicas == members.len() {
+                return Ok(());
+            }
+            if start.elapsed() >= within {
+                return Err(EngineError::WaitTimedOut {
+                    what: "a healthy cluster (one running primary, every other member a streaming replica)".into(),
+                    waited_s: within.as_secs(),
+                    last_seen: live.describe(),
+                });
+            }
+            if last_container_check.elapsed() >= Duration::from_secs(1) {
+                self.ensure_running("the wait for a healthy cluster", expected_down).await?;
+                last_container_check = tokio::time::Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! One run from start to finish. Whatever happens after the first container is created, the run's
+//! resources are removed (explicit teardown; the guard covers panics) unless `keep` is set.
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::steps::StepDriver;
+use super::{Cluster, EngineError, Progress};
+use crate::check::{evaluate_expectation, evaluate_invariant, Verdict};
+use crate::observe::{LiveView, PatroniObserver};
+use crate::report::{harness_usage, write_json, PhaseTiming, RunReport, Timings};
+use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
+use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
+use crate::scenario::LoadedScenario;
+use crate::timeline::{EventKind, TimelineWriter};
+use crate::topology::{plan, PlanImages};
+use crate::workload::audit_writes;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where `reports/<run-id>/` goes.
+    pub reports_dir: PathBuf,
+    /// Leave the containers running after the run (for debugging).
+    pub keep: bool,
+    /// Image options (Patroni version, rebuild).
+    pub images: ImageOptions,
+    /// Fires on Ctrl-C / SIGTERM.
+    pub cancel: CancellationToken,
+    /// No progress lines.
+    pub quiet: bool,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The report (also written as JSON).
+    pub report: RunReport,
+    /// The run's report directory.
+    pub report_dir: PathBuf,
+}
+
+/// A run id: time of start plus a short process-unique suffix (sortable, readable in `docker ps`).
+pub fn new_run_id() -> String {
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let compact: String = stamp.chars().filter(char::is_ascii_digit).collect();
+    let suffix = (now.subsec_nanos() ^ std::process::id().rotate_left(16)) & 0xffff;
+    format!("{}-{}-{suffix:04x}", &compact[..8], &compact[8..14])
+}
+
+/// Measured phase boundaries.
+#[derive(Debug, Default)]
+struct Phases {
+    list: Vec<PhaseTiming>,
+}
+
+impl Phases {
+    fn push(&mut self, name: &str, started: Instant, origin: Instant) {
+        self.list.push(PhaseTiming {
+            name: name.to_string(),
+            started_ms: started.duration_since(origin).as_millis() as u64,
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
+    }
+    fn duration(&self, name: &str) -> u64 {
+        self.list.iter().find(|p| p.name == name).map_or(0, |p| p.duration_ms)
+    }
+}
+
+/// Builds (or reuses) the images a Patroni topology needs.
+pub async fn build_images(
+    runtime: &Runtime,
+    options: &RunOptions,
+    progress: &Progress,
+) -> Result<ResolvedImages, EngineError> {
+    let wanted = [ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy];
+    Ok(ensure_images(runtime.docker(), &wanted, &options.images, &|line: &str| progress.say(line)).await?)
+}
+
+/// Starts the scenario's topology on a fresh network of `runtime`'s run.
+pub async fn start_cluster(
+    runtime: &Runtime,
+    loaded: &LoadedScenario,
+    images: &ResolvedImages,
+    progress: &Progress,
+) -> Result<Cluster, EngineError> {
+    let plan_images =
+        PlanImages { etcd: images.etcd.clone(), patroni: images.patroni.clone(), haproxy: images.haproxy.clone() };
+    let plan = plan(&loaded.scenario.topology, &plan_images, runtime.run_id());
+    progress.say(&format!("starting {} containers on network {}", plan.all().count(), runtime.network()));
+    Ok(Cluster::start(runtime.clone(), plan).await?)
+}
+
+/// Runs a loaded (validated) scenario and writes its report.
+pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunOutcome, EngineError> {
+    let scenario = &loaded.scenario;
+    let run_id = new_run_id();
+    let progress = Progress::new("", options.quiet);
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    progress.say(&format!("run {run_id}: scenario {} ({})", scenario.name, loaded.path.display()));
+    let docker = Runtime::connect().await?;
+    let runtime = Runtime::new(docker, &run_id);
+    let timeline = TimelineWriter::start_now();
+    let origin = timeline.zero();
+    let mut phases = Phases::default();
+    let mut guard = TeardownGuard::new(&run_id);
+
+    // Images first: a build failure leaves nothing to tear down.
+    let t = Instant::now();
+    timeline.record(EventKind::Phase { name: "images".into() });
+    let images = match build_images(&runtime, options, &progress).await {
+        Ok(images) => images,
+        Err(e) => {
+            guard.disarm();
+            return Err(e);
+        }
+    };
+    phases.push("images", t, origin);
+
+    let live = LiveView::default();
+    let observer_cancel = CancellationToken::new();
+    let mut observers = JoinSet::new();
+    let mut driver_state = None;
+    let mut verdict_inputs = Vec::new();
+    let mut first_healthy_at = None;
+
+    let body = async {
+        let t = Instant::now();
+        timeline.record(EventKind::Phase { name: "start".into() });
+        let cluster = start_cluster(&runtime, loaded, &images, &progress).await?;
+        phases.push("start", t, origin);
+        PatroniObserver::new(cluster.patroni_endpoints()).spawn(
+            &mut observers,
+            timeline.clone(),
+            live.clone(),
+            observer_cancel.clone(),
+        );
+        timeline.record(EventKind::Phase { name: "steps".into() });
+        let t = Instant::now();
+        let mut driver = StepDriver::new(&cluster, &timeline, &live, &progress);
+        let result = driver.run_all(scenario).await;
+        phases.push("steps", t, origin);
+        first_healthy_at = driver.first_healthy_at;
+        verdict_inputs = std::mem::take(&mut driver.expect_contexts);
+        let workload = driver.workload.take();
+        let down = driver.down.clone();
+        driver_state = Some(down);
+        result?;
+        if let Some(workload) = workload {
+            workload.stop().await;
+            let t = Instant::now();
+            timeline.record(EventKind::Phase { name: "audit".into() });
+            let count =
+                audit_writes(&cluster.primary_endpoint(), "primary via haproxy", &timeline, Duration::from_secs(60))
+                    .await
+                    .map_err(EngineError::Workload)?;
+            progress.say(&format!("audit: {count} rows present on the primary"));
+            phases.push("audit", t, origin);
+        }
+        Ok::<(), EngineError>(())
+    };
+    let run_error = tokio::select! {
+        result = body => result.err(),
+        signal = options.cancel.cancelled() => { let _ = signal; Some(EngineError::Interrupted("a signal".into())) }
+    };
+    observer_cancel.cancel();
+    while observers.join_next().await.is_some() {}
+    // Final verdicts are judged up to here: after this nothing is observed, so a state seen last
+    // must not be assumed to last through teardown.
+    let observed_until = timeline.now();
+    if let Some(e) = &run_error {
+        progress.say(&format!("run error: {e}"));
+    }
+
+    // Teardown (or keep).
+    let t = Instant::now();
+    timeline.record(EventKind::Phase { name: "teardown".into() });
+    let mut notes = Vec::new();
+    if options.keep {
+        notes.push(format!("containers kept (--keep); remove them with `pgdrill down {run_id}`"));
+        progress.say(&format!("keeping containers of run {run_id}: `pgdrill down {run_id}` removes them"));
+    } else {
+        match sweep(runtime.docker(), SweepScope::Run(&run_id)).await {
+            Ok(report) => progress.say(&format!(
+                "teardown: removed {} containers, {} networks",
+                report.containers.len(),
+                report.networks.len()
+            )),
+            Err(e) => notes.push(format!("teardown failed: {e}; run `pgdrill clean`")),
+        }
+    }
+    guard.disarm();
+    phases.push("teardown", t, origin);
+    let _ = driver_state;
+
+    // Judge.
+    let final_timeline = timeline.snapshot();
+    let now = observed_until;
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    for (context, expectations) in &verdict_inputs {
+        let ctx = crate::check::CheckContext { now, ..context.clone() };
+        verdicts.extend(expectations.iter().map(|e| evaluate_expectation(e, &final_timeline, &ctx)));
+    }
+    for invariant in &scenario.invariants {
+        verdicts.push(evaluate_invariant(*invariant, &final_timeline, now));
+    }
+    let detection = verdicts.iter().find(|v| v.check == "new_leader").and_then(|v| v.observed_ms);
+    let healthy_ms = first_healthy_at.map(|at| {
+        let start_phase_end =
+            phases.list.iter().find(|p| p.name == "start").map_or(0, |p| p.started_ms + p.duration_ms);
+        at.saturating_sub(start_phase_end)
+    });
+    let passed =
+        run_error.is_none() && !verdicts.is_empty() && verdicts.iter().all(|v| v.status == crate::check::Status::Pass);
+    let report = RunReport {
+        schema_version: 1,
+        run_id: run_id.clone(),
+        scenario: scenario.name.clone(),
+        scenario_file: loaded.path.display().to_string(),
+        started_at,
+        passed,
+        verdicts,
+        timings: Timings {
+            image_build_ms: phases.duration("images"),
+            containers_start_ms: phases.duration("start"),
+            time_to_healthy_ms: healthy_ms,
+            detection_latency_ms: detection,
+            teardown_ms: phases.duration("teardown"),
+        },
+        phases: phases.list,
+        harness: harness_usage(),
+        error: run_error.as_ref().map(ToString::to_string),
+        notes,
+        timeline: final_timeline,
+    };
+    let report_dir = options.reports_dir.join(&run_id);
+    write_json(&report, &report_dir)
+        .map_err(|source| EngineError::Report { path: report_dir.display().to_string(), source })?;
+    Ok(RunOutcome { report, report_dir })
+}

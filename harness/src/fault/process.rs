@@ -1,0 +1,44 @@
+//! Process-level faults inside a member container: SIGKILL of the postmaster (Patroni keeps
+//! running and decides what to do), proven by the old postmaster pid being gone.
+use std::time::Duration;
+
+use crate::runtime::Runtime;
+
+const VERIFY_WITHIN: Duration = Duration::from_secs(5);
+
+/// Kills the oldest `postgres` process (the postmaster) with SIGKILL; returns its pid.
+pub async fn kill_postmaster(runtime: &Runtime, member: &str) -> Result<u32, String> {
+    let script =
+        "pid=$(pgrep -o -x postgres) || { echo 'no postgres process'; exit 3; }; kill -KILL \"$pid\"; echo \"$pid\"";
+    let (code, output) = runtime.exec(member, &["sh", "-c", script]).await.map_err(|e| e.to_string())?;
+    if code != 0 {
+        return Err(format!("{member}: {}", output.trim()));
+    }
+    output
+        .trim()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("{member}: unexpected output {output:?}"))
+}
+
+/// Proves the postmaster `pid` no longer exists (Patroni may already have started a new one).
+pub async fn verify_gone(runtime: &Runtime, member: &str, pid: u32) -> Result<String, String> {
+    let start = tokio::time::Instant::now();
+    let script = format!("if kill -0 {pid} 2>/dev/null && [ \"$(cat /proc/{pid}/stat 2>/dev/null | cut -d' ' -f3)\" != Z ]; then echo alive; else echo gone; fi; pgrep -o -x postgres || true");
+    loop {
+        let (_, output) = runtime.exec(member, &["sh", "-c", &script]).await.map_err(|e| e.to_string())?;
+        let mut lines = output.lines();
+        if lines.next().map(str::trim) == Some("gone") {
+            let now = lines.next().map(str::trim).filter(|l| !l.is_empty());
+            return Ok(match now {
+                Some(new) => format!("postmaster pid {pid} gone (new postmaster pid {new})"),
+                None => format!("postmaster pid {pid} gone, no postgres running"),
+            });
+        }
+        if start.elapsed() >= VERIFY_WITHIN {
+            return Err(format!("postmaster pid {pid} still alive after {}s", VERIFY_WITHIN.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

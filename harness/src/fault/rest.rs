@@ -1,0 +1,85 @@
+//! Faults through Patroni's REST API: planned switchover, manual failover, maintenance mode.
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// A Patroni REST client for one member's published port.
+#[derive(Debug, Clone)]
+pub struct PatroniApi {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl PatroniApi {
+    /// A client for `http://127.0.0.1:port`. Switchovers answer only once done, so the bound is long.
+    pub fn new(port: u16) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .expect("a plain HTTP client always builds");
+        Self { client, base: format!("http://127.0.0.1:{port}") }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<(u16, String), String> {
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("{path}: {e}"))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        Ok((status, text.trim().to_string()))
+    }
+
+    /// `POST /switchover`: planned, from `leader` to `candidate` (any healthy member when
+    /// `None`), optionally at `scheduled_at` (RFC 3339).
+    pub async fn switchover(
+        &self,
+        leader: &str,
+        candidate: Option<&str>,
+        scheduled_at: Option<&str>,
+    ) -> Result<String, String> {
+        let mut body = json!({ "leader": leader });
+        if let Some(c) = candidate {
+            body["candidate"] = json!(c);
+        }
+        if let Some(at) = scheduled_at {
+            body["scheduled_at"] = json!(at);
+        }
+        expect_success("switchover", self.send(reqwest::Method::POST, "/switchover", body).await?)
+    }
+
+    /// `POST /failover` to `candidate` (works without a healthy leader).
+    pub async fn failover(&self, candidate: &str) -> Result<String, String> {
+        expect_success(
+            "failover",
+            self.send(reqwest::Method::POST, "/failover", json!({ "candidate": candidate })).await?,
+        )
+    }
+
+    /// `PATCH /config` with `pause`: maintenance mode on or off.
+    pub async fn set_paused(&self, paused: bool) -> Result<String, String> {
+        expect_success(
+            "maintenance mode",
+            self.send(reqwest::Method::PATCH, "/config", json!({ "pause": paused })).await?,
+        )
+    }
+
+    /// Whether `GET /patroni` reports maintenance mode.
+    pub async fn is_paused(&self) -> Result<bool, String> {
+        let response = self.client.get(format!("{}/patroni", self.base)).send().await.map_err(|e| e.to_string())?;
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        Ok(body.get("pause").and_then(Value::as_bool).unwrap_or(false))
+    }
+}
+
+fn expect_success(what: &str, (status, text): (u16, String)) -> Result<String, String> {
+    if (200..300).contains(&status) {
+        Ok(text)
+    } else {
+        Err(format!("{what} refused by Patroni (HTTP {status}): {text}"))
+    }
+}

@@ -1,0 +1,112 @@
+//! The JSON sink: `reports/<run-id>/report.json`, and reading it back for later tools.
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::model::{RunReport, SCHEMA_VERSION};
+
+/// The report's file name inside a run's report directory.
+pub const REPORT_FILE: &str = "report.json";
+
+/// Writes `dir/report.json` (pretty-printed), creating `dir` if needed, and returns its path.
+/// The file is written beside its final name and renamed into place, so a reader never sees a
+/// half-written report.
+pub fn write_json(report: &RunReport, dir: &Path) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let path = dir.join(REPORT_FILE);
+    let partial = dir.join(format!("{REPORT_FILE}.partial"));
+    {
+        let mut file = io::BufWriter::new(fs::File::create(&partial)?);
+        serde_json::to_writer_pretty(&mut file, report)?;
+        file.write_all(b"\n")?;
+        file.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
+    }
+    fs::rename(&partial, &path)?;
+    Ok(path)
+}
+
+/// Reading a report failed.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to read the report {}", path.display())]
+pub struct ReadReportError {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong.
+    #[source]
+    pub kind: ReadReportErrorKind,
+}
+
+/// Why a report could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadReportErrorKind {
+    /// The file could not be read.
+    #[error("failed to read the file")]
+    Io(#[source] io::Error),
+    /// The file is not a report of a known shape.
+    #[error("failed to parse the report")]
+    Parse(#[source] serde_json::Error),
+    /// Written by a pgdrill with another report format.
+    #[error("unsupported schema_version {found}: this pgdrill reads version {SCHEMA_VERSION}")]
+    UnsupportedVersion {
+        /// The version in the file (0 when absent).
+        found: u64,
+    },
+}
+
+/// Reads a report written by [`write_json`]. The version is checked before the rest is parsed,
+/// so a report from another pgdrill says so instead of failing on some field.
+pub fn read_json(path: &Path) -> Result<RunReport, ReadReportError> {
+    let error = |kind| ReadReportError { path: path.to_path_buf(), kind };
+    let text = fs::read_to_string(path).map_err(|e| error(ReadReportErrorKind::Io(e)))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| error(ReadReportErrorKind::Parse(e)))?;
+    let found = value.get("schema_version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    if found != u64::from(SCHEMA_VERSION) {
+        return Err(error(ReadReportErrorKind::UnsupportedVersion { found }));
+    }
+    serde_json::from_value(value).map_err(|e| error(ReadReportErrorKind::Parse(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::terminal::tests::sample;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("pgdrill-report-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn round_trips_through_the_file() {
+        let dir = temp_dir("roundtrip");
+        let report = sample();
+        let path = write_json(&report, &dir.join("run-1")).unwrap();
+        assert_eq!(path, dir.join("run-1").join("report.json"));
+        let back = read_json(&path).unwrap();
+        assert_eq!(back, report);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"schema_version\": 1"), "{text}");
+        assert!(!dir.join("run-1").join("report.json.partial").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_another_schema_version() {
+        let dir = temp_dir("version");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("report.json");
+        fs::write(&path, r#"{"schema_version": 7, "something": "else"}"#).unwrap();
+        let err = read_json(&path).unwrap_err();
+        assert!(matches!(err.kind, ReadReportErrorKind::UnsupportedVersion { found: 7 }), "{err:?}");
+        assert_eq!(err.kind.to_string(), "unsupported schema_version 7: this pgdrill reads version 1");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_file_is_an_io_error() {
+        let err = read_json(Path::new("/nonexistent/pgdrill/report.json")).unwrap_err();
+        assert!(matches!(err.kind, ReadReportErrorKind::Io(_)));
+        assert!(err.to_string().starts_with("failed to read the report /nonexistent"));
+    }
+}

@@ -1,0 +1,141 @@
+//! The run report: everything a run produced, as one serialisable value. The JSON file is this
+//! type; later tools (compare, HTML, JUnit) read it back, so changes that break readers bump
+//! [`SCHEMA_VERSION`].
+use serde::{Deserialize, Serialize};
+
+use crate::check::Verdict;
+use crate::timeline::Timeline;
+
+/// The report format version written by this build. Readers refuse other versions rather than
+/// misreading them.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run of one scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Report format version ([`SCHEMA_VERSION`] when written by this build), so readers can
+    /// refuse a format they do not know instead of misreading it.
+    pub schema_version: u32,
+    /// The run's id; also labels its containers and names its report directory.
+    pub run_id: String,
+    /// The scenario's `name`.
+    pub scenario: String,
+    /// The scenario file as given on the command line, to re-run or open it.
+    pub scenario_file: String,
+    /// Wall-clock start of the run (RFC 3339, UTC). Every other time in the report is
+    /// milliseconds since the run started on a monotonic clock; this anchors them to the calendar.
+    pub started_at: String,
+    /// Whether the run passed: no run error and every verdict `pass`.
+    pub passed: bool,
+    /// Every expectation's and invariant's verdict, in scenario order (expectations first).
+    pub verdicts: Vec<Verdict>,
+    /// Run phases (images, start, steps, audit, teardown) with their times, to see where the time
+    /// of a run went.
+    pub phases: Vec<PhaseTiming>,
+    /// The durations people compare between runs and versions.
+    pub timings: Timings,
+    /// What the harness itself cost, to keep it honest on small CI machines.
+    pub harness: HarnessUsage,
+    /// Why the run stopped early (e.g. a wait timed out, a signal), if it did. Verdicts are
+    /// still judged on what was recorded until then.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Remarks that are neither verdicts nor errors (containers kept, teardown trouble).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// The full timeline the verdicts were judged on, so any verdict can be re-derived and drawn.
+    pub timeline: Timeline,
+}
+
+/// One run phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseTiming {
+    /// Phase name (images, start, steps, audit, teardown).
+    pub name: String,
+    /// When it began, in ms since the run started.
+    pub started_ms: u64,
+    /// How long it took, in ms.
+    pub duration_ms: u64,
+}
+
+/// Headline durations of a run, in ms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Building or finding the images (near zero when cached).
+    pub image_build_ms: u64,
+    /// Creating and starting the containers.
+    pub containers_start_ms: u64,
+    /// From the containers being started to the cluster first being healthy; `None` if it never was.
+    pub time_to_healthy_ms: Option<u64>,
+    /// From the fault to the first observation of the new leader (the `new_leader` check's
+    /// measurement); `None` when the scenario has no such check or no leader was seen.
+    pub detection_latency_ms: Option<u64>,
+    /// Removing the run's containers and networks.
+    pub teardown_ms: u64,
+}
+
+/// The harness process's own resource use (not the containers'), from `/proc/self`.
+/// Zero where `/proc` is unavailable (non-Linux).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HarnessUsage {
+    /// CPU time in user mode, all threads, in ms.
+    pub cpu_user_ms: u64,
+    /// CPU time in the kernel on the harness's behalf, in ms.
+    pub cpu_system_ms: u64,
+    /// Peak resident set size (VmHWM), in KiB.
+    pub max_rss_kib: u64,
+}
+
+/// The kernel reports `utime`/`stime` in `/proc/<pid>/stat` in USER_HZ ticks, which Linux fixes
+/// at 100 per second for user space on every architecture.
+const USER_HZ: u64 = 100;
+
+/// Reads the current process's CPU time and peak RSS from `/proc/self/stat` and
+/// `/proc/self/status` (no libc call needed). Fields that cannot be read are 0.
+pub fn harness_usage() -> HarnessUsage {
+    let (user, system) =
+        std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| parse_stat_times(&s)).unwrap_or_default();
+    let max_rss_kib =
+        std::fs::read_to_string("/proc/self/status").ok().and_then(|s| parse_vm_hwm(&s)).unwrap_or_default();
+    HarnessUsage { cpu_user_ms: user * 1000 / USER_HZ, cpu_system_ms: system * 1000 / USER_HZ, max_rss_kib }
+}
+
+/// `utime` and `stime` (fields 14 and 15) in ticks. The command name (field 2) may contain spaces
+/// and parentheses, so fields are counted after its last `)`.
+fn parse_stat_times(stat: &str) -> Option<(u64, u64)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11); // field 3 (state) is the first after `)`
+    let utime = fields.next()?.parse().ok()?;
+    let stime = fields.next()?.parse().ok()?;
+    Some((utime, stime))
+}
+
+/// `VmHWM:    12345 kB` from `/proc/self/status`.
+fn parse_vm_hwm(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_a_tricky_command_name() {
+        let stat = "4242 (pg drill (x)) S 1 4242 4242 0 -1 4194560 1200 0 0 0 250 37 0 0 20 0 9 0 100 0 0";
+        assert_eq!(parse_stat_times(stat), Some((250, 37)));
+    }
+
+    #[test]
+    fn parses_vm_hwm() {
+        let status = "Name:\tpgdrill\nVmPeak:\t  99999 kB\nVmHWM:\t   24680 kB\nVmRSS:\t   20000 kB\n";
+        assert_eq!(parse_vm_hwm(status), Some(24_680));
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn reads_this_process() {
+        let usage = harness_usage();
+        assert!(usage.max_rss_kib > 0, "{usage:?}");
+    }
+}

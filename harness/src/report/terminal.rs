@@ -1,0 +1,208 @@
+//! The terminal sink: a plain-text summary for people and CI logs. ASCII table, no colour, no
+//! terminal-width detection, so it reads the same in a CI log as in a shell.
+use comfy_table::{
+    presets::ASCII_FULL_CONDENSED, Cell, CellAlignment, ContentArrangement, LineStyle, Table, TableStyle,
+};
+
+use super::model::RunReport;
+use crate::check::Status;
+
+/// Table width: wide enough for "last seen" texts of a 3-member cluster on two lines.
+const TABLE_WIDTH: u16 = 120;
+/// ASCII borders, no lines between rows, and a header rule with column junctions.
+const STYLE: TableStyle = ASCII_FULL_CONDENSED.header_separator(LineStyle::new('+', '=', '+', '+'));
+
+/// Renders the summary printed after a run: scenario, run id, PASSED/FAILED, the verdict table
+/// (check | step | status | observed | budget), the timings and harness-usage lines and the run error if any.
+/// Steps are numbered from 1, like the progress lines during the run.
+pub fn render_summary(report: &RunReport) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("scenario {} ({})\n", report.scenario, report.scenario_file));
+    out.push_str(&format!("run {} started {}\n", report.run_id, report.started_at));
+    let failed = report.verdicts.iter().filter(|v| v.status != Status::Pass).count();
+    let result = if report.passed { "PASSED" } else { "FAILED" };
+    let detail = match (report.verdicts.len(), failed, &report.error) {
+        (0, _, _) => "no checks were evaluated".to_string(),
+        (n, 0, None) => format!("{n} of {n} checks passed"),
+        (n, 0, Some(_)) => format!("{n} of {n} checks passed, but the run stopped with an error"),
+        (n, f, _) => format!("{f} of {n} checks did not pass"),
+    };
+    out.push_str(&format!("{result}: {detail}\n"));
+
+    if !report.verdicts.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_style(STYLE)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(TABLE_WIDTH)
+            .set_header(vec!["check", "step", "status", "observed", "budget"]);
+        for v in &report.verdicts {
+            let step = v.step.map_or_else(|| "-".to_string(), |s| (s + 1).to_string());
+            let status = match v.status {
+                Status::Pass => "PASS",
+                Status::Fail => "FAIL",
+                Status::Pending => "PENDING",
+            };
+            table.add_row(vec![
+                Cell::new(&v.check),
+                Cell::new(step).set_alignment(CellAlignment::Right),
+                Cell::new(status),
+                Cell::new(&v.observed),
+                Cell::new(&v.budget),
+            ]);
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+    }
+
+    let t = &report.timings;
+    let h = &report.harness;
+    out.push_str(&format!(
+        "timings: image build {}, start {}, healthy {}, detection {}, teardown {}\n\
+         harness: CPU {} user + {} system, max RSS {:.1} MiB\n",
+        secs(t.image_build_ms),
+        secs(t.containers_start_ms),
+        t.time_to_healthy_ms.map_or_else(|| "never".to_string(), secs),
+        t.detection_latency_ms.map_or_else(|| "n/a".to_string(), secs),
+        secs(t.teardown_ms),
+        secs(h.cpu_user_ms),
+        secs(h.cpu_system_ms),
+        h.max_rss_kib as f64 / 1024.0,
+    ));
+    if let Some(error) = &report.error {
+        out.push_str(&format!("error: {error}\n"));
+    }
+    for note in &report.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+fn secs(ms: u64) -> String {
+    format!("{:.1}s", ms as f64 / 1000.0)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::check::Verdict;
+    use crate::report::model::{HarnessUsage, PhaseTiming, Timings, SCHEMA_VERSION};
+    use crate::timeline::{Event, EventKind, MemberView, Role, Timeline, WriteOutcome};
+
+    fn verdict(check: &str, step: Option<usize>, status: Status, observed: &str, budget: &str) -> Verdict {
+        Verdict {
+            check: check.into(),
+            step,
+            status,
+            observed: observed.into(),
+            budget: budget.into(),
+            observed_ms: None,
+            budget_ms: None,
+        }
+    }
+
+    /// A failed run with one event of each shape the JSON must round-trip.
+    pub(crate) fn sample() -> RunReport {
+        let view = MemberView {
+            reachable: true,
+            role: Some(Role::Primary),
+            state: Some("running".into()),
+            timeline: Some(2),
+            sync_standby: false,
+            error: None,
+        };
+        let events = vec![
+            Event { at: 0, kind: EventKind::Phase { name: "images".into() } },
+            Event { at: 29_400, kind: EventKind::Member { member: "pg-2".into(), view, prev_seen_at: Some(29_300) } },
+            Event {
+                at: 29_800,
+                kind: EventKind::Write {
+                    id: 7,
+                    writer: 1,
+                    sent_at: 29_790,
+                    outcome: WriteOutcome::Acked { acked_at: 29_800 },
+                },
+            },
+            Event { at: 60_000, kind: EventKind::WriteAudit { present: vec![(1, 7), (9, 12)], source: "pg-2".into() } },
+        ];
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            run_id: "20261123-101500-ab12".into(),
+            scenario: "patroni-kill-primary".into(),
+            scenario_file: "scenarios/patroni-kill-primary.yaml".into(),
+            started_at: "2026-11-23T10:15:00Z".into(),
+            passed: false,
+            verdicts: vec![
+                verdict("new_leader", Some(2), Status::Pass, "pg-2 running primary on tl 2 after 19.4s", "≤ 45s"),
+                verdict(
+                    "rejoins",
+                    Some(4),
+                    Status::Fail,
+                    "pg-1 not a running or streaming replica on tl 2 within 1m 30s; last seen: pg-1 unreachable, \
+                     pg-2 primary running tl 2, pg-3 replica streaming tl 2",
+                    "≤ 1m 30s",
+                ),
+                verdict("single_primary", None, Status::Pass, "one primary at a time", "≤ 1 primary"),
+            ],
+            phases: vec![PhaseTiming { name: "images".into(), started_ms: 0, duration_ms: 240 }],
+            timings: Timings {
+                image_build_ms: 240,
+                containers_start_ms: 4_500,
+                time_to_healthy_ms: Some(3_100),
+                detection_latency_ms: Some(19_400),
+                teardown_ms: 1_250,
+            },
+            harness: HarnessUsage { cpu_user_ms: 830, cpu_system_ms: 210, max_rss_kib: 24_680 },
+            error: Some("step 5 (wait healthy) timed out after 1m: pg-1 unreachable".into()),
+            notes: vec!["containers kept (--keep)".into()],
+            timeline: Timeline::from_events(events),
+        }
+    }
+
+    #[test]
+    fn summary_has_the_key_content() {
+        let text = render_summary(&sample());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "scenario patroni-kill-primary (scenarios/patroni-kill-primary.yaml)");
+        assert_eq!(lines[1], "run 20261123-101500-ab12 started 2026-11-23T10:15:00Z");
+        assert_eq!(lines[2], "FAILED: 1 of 3 checks did not pass");
+        assert!(lines[5].starts_with("+====="), "{text}");
+        assert!(
+            lines[4].contains("| check") && lines[4].contains("| observed") && lines[4].contains("| budget"),
+            "{text}"
+        );
+        let row = |check: &str| {
+            *lines.iter().find(|l| l.starts_with(&format!("| {check} "))).unwrap_or_else(|| panic!("{text}"))
+        };
+        assert!(row("new_leader").contains("|    3 | PASS "), "{text}");
+        assert!(row("new_leader").contains("pg-2 running primary on tl 2 after 19.4s"), "{text}");
+        assert!(row("rejoins").contains("| FAIL "), "{text}");
+        assert!(row("single_primary").contains("|    - | PASS "), "{text}");
+        assert!(
+            text.contains(
+                "timings: image build 0.2s, start 4.5s, healthy 3.1s, detection 19.4s, teardown 1.2s\n\
+             harness: CPU 0.8s user + 0.2s system, max RSS 24.1 MiB\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("error: step 5 (wait healthy) timed out after 1m: pg-1 unreachable\n"), "{text}");
+        assert!(text.ends_with("note: containers kept (--keep)\n"), "{text}");
+        for line in &lines {
+            assert!(line.chars().count() <= usize::from(TABLE_WIDTH), "too wide: {line}");
+        }
+    }
+
+    #[test]
+    fn passed_run_without_detection() {
+        let mut report = sample();
+        report.passed = true;
+        report.error = None;
+        report.notes.clear();
+        report.verdicts.retain(|v| v.status == Status::Pass);
+        report.timings.detection_latency_ms = None;
+        let text = render_summary(&report);
+        assert!(text.contains("PASSED: 2 of 2 checks passed\n"), "{text}");
+        assert!(text.contains("detection n/a"), "{text}");
+        assert!(!text.contains("error:"), "{text}");
+    }
+}

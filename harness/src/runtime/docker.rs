@@ -1,0 +1,340 @@
+//! The run's Docker resources: one labelled bridge network and labelled containers whose ports
+//! are published on loopback only (the harness never talks to container addresses directly).
+use std::collections::HashMap;
+use std::net::TcpListener;
+
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkConnectRequest, NetworkCreateRequest,
+    NetworkDisconnectRequest, NetworkingConfig, PortBinding,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, InspectContainerOptions, KillContainerOptions, LogsOptionsBuilder,
+    StartContainerOptions, StopContainerOptions,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use super::RuntimeError;
+
+/// Label every resource of pgdrill carries (value: "1").
+pub const LABEL_TOOL: &str = "org.pgdrill";
+/// Label holding the run id.
+pub const LABEL_RUN: &str = "org.pgdrill.run";
+/// Label holding the harness's process id, so a sweep can tell live runs from dead ones.
+pub const LABEL_PID: &str = "org.pgdrill.pid";
+
+/// What to start.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSpec {
+    /// Short name, also the DNS alias on the run network (e.g. `pg-1`).
+    pub name: String,
+    /// Image tag.
+    pub image: String,
+    /// Command (the image's default when `None`).
+    pub cmd: Option<Vec<String>>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Container ports to publish on 127.0.0.1.
+    pub ports: Vec<u16>,
+    /// Grant NET_ADMIN (iptables-based faults).
+    pub net_admin: bool,
+    /// Component kind for labels (etcd, patroni, haproxy).
+    pub component: String,
+}
+
+/// A container of this run.
+#[derive(Debug, Clone)]
+pub struct RunningContainer {
+    /// Short name (`pg-1`).
+    pub name: String,
+    /// Docker container name (`pgdrill-<run>-pg-1`).
+    pub docker_name: String,
+    /// Container port → host port on 127.0.0.1 (stable across restarts: chosen by us).
+    pub ports: HashMap<u16, u16>,
+}
+
+impl RunningContainer {
+    /// The loopback host port for a container port.
+    pub fn host_port(&self, container_port: u16) -> Option<u16> {
+        self.ports.get(&container_port).copied()
+    }
+}
+
+/// The Docker side of one run.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    docker: Docker,
+    run_id: String,
+    network: String,
+}
+
+impl Runtime {
+    /// Connects to the local engine, negotiating the API version (older engines reject newer
+    /// client versions), and checks it answers.
+    pub async fn connect() -> Result<Docker, RuntimeError> {
+        let docker =
+            Docker::connect_with_local_defaults().map_err(|source| RuntimeError::DockerUnreachable { source })?;
+        let docker = docker.negotiate_version().await.map_err(|source| RuntimeError::DockerUnreachable { source })?;
+        docker.ping().await.map_err(|source| RuntimeError::DockerUnreachable { source })?;
+        Ok(docker)
+    }
+
+    /// A runtime for run `run_id` (nothing is created yet).
+    pub fn new(docker: Docker, run_id: &str) -> Self {
+        Self { docker, run_id: run_id.to_string(), network: format!("pgdrill-{run_id}") }
+    }
+
+    /// The Docker client.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The run network's name.
+    pub fn network(&self) -> &str {
+        &self.network
+    }
+
+    /// Docker name of a short container name.
+    pub fn docker_name(&self, name: &str) -> String {
+        format!("pgdrill-{}-{}", self.run_id, name)
+    }
+
+    fn labels(&self, component: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (LABEL_TOOL.to_string(), "1".to_string()),
+            (LABEL_RUN.to_string(), self.run_id.clone()),
+            (LABEL_PID.to_string(), std::process::id().to_string()),
+            ("org.pgdrill.component".to_string(), component.to_string()),
+        ])
+    }
+
+    /// Creates the run's bridge network (DNS by container alias).
+    pub async fn create_network(&self) -> Result<(), RuntimeError> {
+        let request = NetworkCreateRequest {
+            name: self.network.clone(),
+            driver: Some("bridge".to_string()),
+            labels: Some(self.labels("network")),
+            ..Default::default()
+        };
+        self.docker
+            .create_network(request)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("create network {}", self.network), source })?;
+        Ok(())
+    }
+
+    /// Creates and starts a container on the run network, with an init process (without one a
+    /// killed postgres child stays a zombie and a demoted Patroni primary hangs).
+    pub async fn start(&self, spec: &ContainerSpec) -> Result<RunningContainer, RuntimeError> {
+        let docker_name = self.docker_name(&spec.name);
+        let mut ports = HashMap::new();
+        let mut bindings = HashMap::new();
+        for &port in &spec.ports {
+            let host_port = free_loopback_port()?;
+            ports.insert(port, host_port);
+            bindings.insert(
+                format!("{port}/tcp"),
+                Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port.to_string()) }]),
+            );
+        }
+        let host_config = HostConfig {
+            init: Some(true),
+            network_mode: Some(self.network.clone()),
+            port_bindings: Some(bindings),
+            cap_add: spec.net_admin.then(|| vec!["NET_ADMIN".to_string()]),
+            ..Default::default()
+        };
+        let endpoint = EndpointSettings { aliases: Some(vec![spec.name.clone()]), ..Default::default() };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            hostname: Some(spec.name.clone()),
+            cmd: spec.cmd.clone(),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            exposed_ports: Some(spec.ports.iter().map(|p| format!("{p}/tcp")).collect()),
+            labels: Some(self.labels(&spec.component)),
+            host_config: Some(host_config),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(self.network.clone(), endpoint)])),
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&docker_name).build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("create container {docker_name}"), source })?;
+        self.start_existing(&spec.name).await?;
+        Ok(RunningContainer { name: spec.name.clone(), docker_name, ports })
+    }
+
+    /// Starts a created or stopped container again.
+    pub async fn start_existing(&self, name: &str) -> Result<(), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        self.docker
+            .start_container(&docker_name, None::<StartContainerOptions>)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("start container {docker_name}"), source })
+    }
+
+    /// Sends a signal to the container's main process (SIGKILL kills the container).
+    pub async fn kill(&self, name: &str, signal: &str) -> Result<(), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let options = KillContainerOptions { signal: signal.to_string() };
+        self.docker
+            .kill_container(&docker_name, Some(options))
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("send {signal} to {docker_name}"), source })
+    }
+
+    /// Stops a container gracefully (SIGTERM, then SIGKILL after `grace_secs`).
+    pub async fn stop(&self, name: &str, grace_secs: i32) -> Result<(), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let options = StopContainerOptions { t: Some(grace_secs), signal: None };
+        self.docker
+            .stop_container(&docker_name, Some(options))
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("stop {docker_name}"), source })
+    }
+
+    /// The container's state: (status text, running, exit code).
+    pub async fn state(&self, name: &str) -> Result<(String, bool, i64), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let info = self
+            .docker
+            .inspect_container(&docker_name, None::<InspectContainerOptions>)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("inspect {docker_name}"), source })?;
+        let state = info.state.unwrap_or_default();
+        let status = state.status.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into());
+        Ok((status, state.running.unwrap_or(false), state.exit_code.unwrap_or(0)))
+    }
+
+    /// Freezes every process of the container (cgroup freezer).
+    pub async fn pause(&self, name: &str) -> Result<(), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        self.docker
+            .pause_container(&docker_name)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("pause {docker_name}"), source })
+    }
+
+    /// Thaws a paused container.
+    pub async fn unpause(&self, name: &str) -> Result<(), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        self.docker
+            .unpause_container(&docker_name)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("unpause {docker_name}"), source })
+    }
+
+    /// Detaches the container from the run network (as if its cable were pulled).
+    pub async fn disconnect(&self, name: &str) -> Result<(), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let request = NetworkDisconnectRequest { container: docker_name.clone(), force: Some(true) };
+        self.docker.disconnect_network(&self.network, request).await.map_err(|source| RuntimeError::Docker {
+            action: format!("disconnect {docker_name} from {}", self.network),
+            source,
+        })
+    }
+
+    /// Attaches the container to the run network again, under its alias.
+    pub async fn reconnect(&self, name: &str) -> Result<(), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let endpoint = EndpointSettings { aliases: Some(vec![name.to_string()]), ..Default::default() };
+        let request = NetworkConnectRequest { container: docker_name.clone(), endpoint_config: Some(endpoint) };
+        self.docker.connect_network(&self.network, request).await.map_err(|source| RuntimeError::Docker {
+            action: format!("connect {docker_name} to {}", self.network),
+            source,
+        })
+    }
+
+    /// The container's address on the run network, if attached and running.
+    pub async fn ip(&self, name: &str) -> Result<Option<String>, RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let info = self
+            .docker
+            .inspect_container(&docker_name, None::<InspectContainerOptions>)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("inspect {docker_name}"), source })?;
+        Ok(info
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut n| n.remove(&self.network))
+            .and_then(|e| e.ip_address)
+            .filter(|ip| !ip.is_empty()))
+    }
+
+    /// The last `lines` lines the container printed (stdout and stderr), for error messages.
+    pub async fn log_tail(&self, name: &str, lines: usize) -> String {
+        let docker_name = self.docker_name(name);
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
+        let mut stream = self.docker.logs(&docker_name, Some(options));
+        let mut out = String::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => out.push_str(&String::from_utf8_lossy(&chunk.into_bytes())),
+                Err(e) => {
+                    out.push_str(&format!("(could not read logs: {e})"));
+                    break;
+                }
+            }
+        }
+        indent(&out)
+    }
+
+    /// Runs a command in a container as root and returns (exit code, combined output).
+    pub async fn exec(&self, name: &str, cmd: &[&str]) -> Result<(i64, String), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let action = || format!("exec `{}` in {docker_name}", cmd.join(" "));
+        let exec = self
+            .docker
+            .create_exec(
+                &docker_name,
+                CreateExecOptions {
+                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    // Faults need root (iptables, kill) whatever user the image runs as.
+                    user: Some("root".to_string()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|source| RuntimeError::Docker { action: action(), source })?;
+        let mut output = String::new();
+        if let StartExecResults::Attached { output: mut stream, .. } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: action(), source })?
+        {
+            while let Some(Ok(chunk)) = stream.next().await {
+                output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            }
+        }
+        let inspect = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: action(), source })?;
+        Ok((inspect.exit_code.unwrap_or(-1), output))
+    }
+}
+
+/// Picks a free port on 127.0.0.1 by binding port 0. Publishing a fixed host port (rather than
+/// letting Docker pick) keeps the port stable when a killed container is started again.
+fn free_loopback_port() -> Result<u16, RuntimeError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|source| RuntimeError::Port { source })?;
+    let port = listener.local_addr().map_err(|source| RuntimeError::Port { source })?.port();
+    Ok(port)
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    | {l}")).collect::<Vec<_>>().join("\n")
+}

@@ -1,0 +1,12 @@
+//! Docker: images, the run's network and containers, labels and cleanup. Knows nothing about
+//! Patroni or scenarios; everything it creates carries the run's label so it can be swept.
+mod docker;
+mod error;
+mod guard;
+pub mod images;
+mod sweep;
+
+pub use docker::{ContainerSpec, RunningContainer, Runtime, LABEL_RUN, LABEL_TOOL};
+pub use error::RuntimeError;
+pub use guard::TeardownGuard;
+pub use sweep::{sweep, SweepReport, SweepScope};

@@ -1,0 +1,111 @@
+//! Writers: each inserts one row per tick at its share of the rate, reconnecting after errors.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio_postgres::Client;
+use tokio_util::sync::CancellationToken;
+
+use super::pg::{short, PgEndpoint, WORKLOAD_TABLE};
+use crate::timeline::{EventKind, TimelineWriter, WriteOutcome};
+
+/// Bound on one insert: past it the attempt counts as failed (it may still commit later, which
+/// the audit reveals).
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Bound on (re)connecting.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How much traffic.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Concurrent writers.
+    pub writers: u16,
+    /// Total inserts per second.
+    pub rate_per_second: f64,
+}
+
+/// Running writers; `stop` ends them.
+#[derive(Debug)]
+pub struct WorkloadHandle {
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl WorkloadHandle {
+    /// Starts the writers against `endpoint`.
+    pub fn start(config: &WriterConfig, endpoint: PgEndpoint, timeline: TimelineWriter) -> Self {
+        let cancel = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let next_id = Arc::new(AtomicU64::new(1));
+        let per_writer = config.rate_per_second / f64::from(config.writers.max(1));
+        let period = Duration::from_secs_f64(1.0 / per_writer.max(0.01));
+        for writer in 0..u32::from(config.writers) {
+            let w = Writer {
+                index: writer,
+                endpoint: endpoint.clone(),
+                period,
+                next_id: next_id.clone(),
+                timeline: timeline.clone(),
+            };
+            tasks.spawn(w.run(cancel.clone()));
+        }
+        Self { cancel, tasks }
+    }
+
+    /// Stops the writers and waits for in-flight attempts to end (each is bounded).
+    pub async fn stop(mut self) {
+        self.cancel.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+struct Writer {
+    index: u32,
+    endpoint: PgEndpoint,
+    period: Duration,
+    next_id: Arc<AtomicU64>,
+    timeline: TimelineWriter,
+}
+
+impl Writer {
+    async fn run(self, cancel: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.period);
+        // After a stall (failover), continue at the rate instead of bursting to catch up.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut client: Option<Client> = None;
+        let statement = format!("INSERT INTO {WORKLOAD_TABLE} (id, writer) VALUES ($1, $2)");
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let sent_at = self.timeline.now();
+            let result = self.attempt(&mut client, &statement, id).await;
+            let outcome = match result {
+                Ok(()) => WriteOutcome::Acked { acked_at: self.timeline.now() },
+                Err(error) => {
+                    // Drop the connection: after a failover it points at a demoted node.
+                    client = None;
+                    WriteOutcome::Failed { failed_at: self.timeline.now(), error }
+                }
+            };
+            self.timeline.record(EventKind::Write { id, writer: self.index, sent_at, outcome });
+        }
+    }
+
+    async fn attempt(&self, client: &mut Option<Client>, statement: &str, id: u64) -> Result<(), String> {
+        if client.as_ref().is_none_or(Client::is_closed) {
+            *client = Some(self.endpoint.connect(CONNECT_TIMEOUT).await?);
+        }
+        let c = client.as_ref().expect("connected above");
+        let id_param = i64::try_from(id).map_err(|_| "id overflow".to_string())?;
+        let writer_param = i32::try_from(self.index).map_err(|_| "writer overflow".to_string())?;
+        match tokio::time::timeout(STATEMENT_TIMEOUT, c.execute(statement, &[&id_param, &writer_param])).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(short(&e)),
+            Err(_) => Err(format!("no answer within {}s", STATEMENT_TIMEOUT.as_secs())),
+        }
+    }
+}

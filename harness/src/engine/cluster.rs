@@ -74,12 +74,15 @@ impl Cluster {
     }
 
     /// Waits until every member answers, exactly one is a running primary and the others are
-    /// running or streaming replicas. Bounded by `within`; checks for exited containers as it goes.
+    /// running or streaming replicas — and, in synchronous mode, one of them is the designated
+    /// sync standby (until Patroni names one, no replica may promote and a failover is blocked).
+    /// Bounded by `within`; checks for exited containers as it goes.
     pub async fn wait_healthy(
         &self,
         live: &LiveView,
         within: Duration,
         expected_down: &[String],
+        require_sync_standby: bool,
     ) -> Result<(), EngineError> {
         let start = tokio::time::Instant::now();
         let members = self.plan.member_names();
@@ -89,12 +92,18 @@ impl Cluster {
             let all_seen = members.iter().all(|m| snapshot.contains_key(m));
             let primaries = snapshot.values().filter(|(v, _)| v.is_running_primary()).count();
             let replicas = snapshot.values().filter(|(v, _)| v.is_healthy_replica()).count();
-            if all_seen && primaries == 1 && primaries + replicas == members.len() {
+            let sync_ok =
+                !require_sync_standby || snapshot.values().any(|(v, _)| v.is_healthy_replica() && v.sync_standby);
+            if all_seen && primaries == 1 && primaries + replicas == members.len() && sync_ok {
                 return Ok(());
             }
             if start.elapsed() >= within {
                 return Err(EngineError::WaitTimedOut {
-                    what: "a healthy cluster (one running primary, every other member a streaming replica)".into(),
+                    what: if require_sync_standby {
+                        "a healthy cluster (one running primary, every other member a streaming replica, one of them the sync standby)".into()
+                    } else {
+                        "a healthy cluster (one running primary, every other member a streaming replica)".into()
+                    },
                     waited_s: within.as_secs(),
                     last_seen: live.describe(),
                 });

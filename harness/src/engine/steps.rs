@@ -81,7 +81,8 @@ impl<'a> StepDriver<'a> {
     async fn run_step(&mut self, index: usize, step: &Step, scenario: &Scenario) -> Result<String, EngineError> {
         if let Some(WaitFor::Healthy) = step.wait {
             let within = step.within.map_or(DEFAULT_HEALTHY_WITHIN, |b| b.0);
-            self.cluster.wait_healthy(self.live, within, &self.down).await?;
+            let sync = scenario.topology.patroni.synchronous_mode;
+            self.cluster.wait_healthy(self.live, within, &self.down, sync).await?;
             let at = self.timeline.now();
             if self.first_healthy_at.is_none() {
                 self.first_healthy_at = Some(at);

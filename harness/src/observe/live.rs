@@ -46,8 +46,9 @@ pub fn describe_view(view: &MemberView) -> String {
     }
     let role = view.role.map(|r| format!("{r:?}").to_lowercase()).unwrap_or_else(|| "?".into());
     let state = view.state.as_deref().unwrap_or("?");
+    let sync = if view.sync_standby { " (sync)" } else { "" };
     match view.timeline {
-        Some(tl) => format!("{role} {state} tl {tl}"),
-        None => format!("{role} {state}"),
+        Some(tl) => format!("{role} {state} tl {tl}{sync}"),
+        None => format!("{role} {state}{sync}"),
     }
 }

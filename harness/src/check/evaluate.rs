@@ -16,6 +16,12 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
         Expectation::NewLeader { within } => new_leader(*within, tl, ctx),
         Expectation::Timeline { increments, within } => timeline_increment(*increments, *within, tl, ctx),
         Expectation::Rejoins { target, within } => rejoins(target, *within, tl, ctx),
+        Expectation::NoFailover { within } => super::no_failover(*within, tl, ctx),
+        Expectation::PrimaryDemoted { within } => super::primary_demoted(*within, tl, ctx),
+        Expectation::WritableAgain { within } => super::writable_again(*within, tl, ctx),
+        Expectation::MaxWriteUnavailability { max } => super::max_write_unavailability(*max, tl, ctx),
+        Expectation::ReplicationStreaming { within } => super::replication_streaming(*within, tl, ctx),
+        Expectation::LeaderIs { target, within } => super::leader_is(target, *within, tl, ctx),
     }
 }
 

@@ -57,7 +57,7 @@ impl CheckContext {
             Target::Primary => self.leader_at_anchor.clone(),
             Target::OldPrimary => self.old_primary.clone(),
             Target::Member(name) => Some(name.clone()),
-            Target::Replica => None,
+            _ => None,
         }
     }
 }

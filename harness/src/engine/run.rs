@@ -146,8 +146,8 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         first_healthy_at = driver.first_healthy_at;
         verdict_inputs = std::mem::take(&mut driver.expect_contexts);
         let workload = driver.workload.take();
-        let down = driver.down.clone();
-        driver_state = Some(down);
+        let heal_problems = driver.heal_all_at_end().await;
+        driver_state = Some(heal_problems);
         result?;
         if let Some(workload) = workload {
             workload.stop().await;
@@ -194,7 +194,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     }
     guard.disarm();
     phases.push("teardown", t, origin);
-    let _ = driver_state;
+    notes.extend(driver_state.unwrap_or_default());
 
     // Judge.
     let final_timeline = timeline.snapshot();

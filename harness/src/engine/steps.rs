@@ -3,10 +3,15 @@ use std::time::Duration;
 
 use super::{Cluster, EngineError, Progress};
 use crate::check::{evaluate_expectation, CheckContext, Status, Verdict};
-use crate::fault::{apply_fault, resolve_target, TargetMemory};
+use std::sync::{Arc, Mutex};
+
+use tokio::task::JoinSet;
+
+use crate::fault::{apply, fault_name, undo, ActiveFault, FaultContext, FaultRequest, Resolver, TargetMemory};
 use crate::observe::LiveView;
-use crate::scenario::{Expectation, FaultKind, Scenario, Step, Target, WaitFor};
+use crate::scenario::{variant_name, Expectation, FaultKind, Scenario, Step, Target, WaitFor};
 use crate::timeline::{EventKind, Millis, TimelineWriter};
+use crate::topology::{etcd_names, member_names};
 use crate::workload::{prepare_table, WorkloadHandle, WriterConfig};
 
 /// Default bound for `wait: healthy` without `within`.
@@ -31,8 +36,12 @@ pub struct StepDriver<'a> {
     pub expect_contexts: Vec<(CheckContext, Vec<Expectation>)>,
     /// The most recent fault: (time applied, primary at that moment).
     last_fault: Option<(Millis, Option<String>)>,
-    /// Containers a fault took down on purpose.
-    pub down: Vec<String>,
+    /// Faults still in effect, shared with auto-heal tasks.
+    pub active: Arc<Mutex<Vec<ActiveFault>>>,
+    /// Auto-heal tasks (`duration:`), aborted at the end of the steps.
+    heal_tasks: JoinSet<()>,
+    /// What faults act through.
+    faults: FaultContext,
     /// The workload, once started.
     pub workload: Option<WorkloadHandle>,
     /// Time the cluster first became healthy.
@@ -50,7 +59,14 @@ impl<'a> StepDriver<'a> {
             memory: TargetMemory::default(),
             expect_contexts: Vec::new(),
             last_fault: None,
-            down: Vec::new(),
+            active: Arc::new(Mutex::new(Vec::new())),
+            heal_tasks: JoinSet::new(),
+            faults: FaultContext {
+                runtime: cluster.runtime.clone(),
+                containers: cluster.containers.clone(),
+                live: live.clone(),
+                timeline: timeline.clone(),
+            },
             workload: None,
             first_healthy_at: None,
         }
@@ -82,7 +98,7 @@ impl<'a> StepDriver<'a> {
         if let Some(WaitFor::Healthy) = step.wait {
             let within = step.within.map_or(DEFAULT_HEALTHY_WITHIN, |b| b.0);
             let sync = scenario.topology.patroni.synchronous_mode;
-            self.cluster.wait_healthy(self.live, within, &self.down, sync).await?;
+            self.cluster.wait_healthy(self.live, within, &self.down(), sync).await?;
             let at = self.timeline.now();
             if self.first_healthy_at.is_none() {
                 self.first_healthy_at = Some(at);
@@ -92,8 +108,7 @@ impl<'a> StepDriver<'a> {
             return Ok(format!("healthy: {}", self.live.describe()));
         }
         if let Some(fault) = step.fault {
-            let target = step.target.as_ref().map(|t| t.value.clone()).unwrap_or(Target::Primary);
-            return self.run_fault(index, fault, &target).await;
+            return self.run_fault(index, fault, step, scenario).await;
         }
         if let Some(expectations) = &step.expect {
             let expectations: Vec<Expectation> = expectations.iter().map(|e| e.value.clone()).collect();
@@ -116,21 +131,160 @@ impl<'a> StepDriver<'a> {
         Ok(())
     }
 
-    async fn run_fault(&mut self, index: usize, fault: FaultKind, target: &Target) -> Result<String, EngineError> {
-        let targets = resolve_target(target, self.live, &self.memory)
-            .map_err(|reason| EngineError::Target { step: index, reason })?;
-        let primary_before = self.live.running_primaries().into_iter().next();
-        apply_fault(&self.cluster.runtime, index, fault, &targets, self.timeline).await?;
+    /// Containers a fault stopped on purpose (not an error when they are not running).
+    pub fn down(&self) -> Vec<String> {
+        let active = self.active.lock().expect("active faults lock");
+        active
+            .iter()
+            .filter(|a| matches!(a.undo, crate::fault::Undo::Start(_)))
+            .flat_map(|a| a.targets.clone())
+            .collect()
+    }
+
+    async fn resolve(&self, target: &Target, scenario: &Scenario) -> Result<Vec<String>, String> {
+        let members = member_names(&scenario.topology);
+        let etcd = etcd_names(&scenario.topology);
+        let resolver = Resolver {
+            live: self.live,
+            memory: &self.memory,
+            members: &members,
+            etcd: &etcd,
+            containers: &self.cluster.containers,
+        };
+        resolver.resolve(target).await
+    }
+
+    async fn run_fault(
+        &mut self,
+        index: usize,
+        fault: FaultKind,
+        step: &Step,
+        scenario: &Scenario,
+    ) -> Result<String, EngineError> {
+        let target_err = |reason| EngineError::Target { step: index, reason };
+        if fault == FaultKind::Heal {
+            return self.heal(index, step, scenario).await;
+        }
+        let leader = self.live.running_primaries().into_iter().next();
+        let targets = match &step.target {
+            Some(t) => self.resolve(&t.value, scenario).await.map_err(target_err)?,
+            None => leader.iter().cloned().collect(),
+        };
+        let peers = match (&step.peers, fault) {
+            (Some(p), _) => self.resolve(&p.value, scenario).await.map_err(target_err)?,
+            // Without peers a cut separates the targets from every other container.
+            (None, FaultKind::Partition | FaultKind::Isolate | FaultKind::Loss) => {
+                self.cluster.containers.keys().filter(|c| !targets.contains(c)).cloned().collect()
+            }
+            _ => Vec::new(),
+        };
+        let candidate = match &step.candidate {
+            Some(c) => self.resolve(&c.value, scenario).await.map_err(target_err)?.into_iter().next(),
+            None => None,
+        };
+        let request = FaultRequest {
+            step: index,
+            targets: targets.clone(),
+            peers,
+            one_way: step.one_way.unwrap_or(false),
+            probability: step.probability,
+            leader: leader.clone(),
+            candidate,
+            scheduled_in: step.scheduled_in.map(|d| d.0),
+        };
+        let active = apply(&self.faults, fault, &request).await?;
         let at = self.timeline.now();
-        if *target == Target::Primary {
+        if step.target.as_ref().is_some_and(|t| t.value == Target::Primary) {
             self.memory.old_primary = targets.first().cloned();
         }
-        match fault {
-            FaultKind::Kill => self.down.extend(targets.iter().cloned()),
-            FaultKind::Start => self.down.retain(|d| !targets.contains(d)),
+        self.forget_undone(fault, &targets);
+        if let Some(active) = active {
+            if let Some(duration) = step.duration {
+                self.schedule_heal(active.clone(), duration.0);
+            }
+            self.active.lock().expect("active faults lock").push(active);
         }
-        self.last_fault = Some((at, primary_before));
-        Ok(format!("{} → {}", crate::fault::fault_name(fault), targets.join(", ")))
+        self.last_fault = Some((at, leader));
+        Ok(format!("{} → {}", fault_name(fault), targets.join(", ")))
+    }
+
+    /// An explicit undo (start, unpause, reconnect, maintenance_off) ends the matching fault.
+    fn forget_undone(&self, fault: FaultKind, targets: &[String]) {
+        let undone: &[FaultKind] = match fault {
+            FaultKind::Start => &[FaultKind::Kill, FaultKind::Stop],
+            FaultKind::Unpause => &[FaultKind::Pause],
+            FaultKind::Reconnect => &[FaultKind::Disconnect],
+            FaultKind::MaintenanceOff => &[FaultKind::MaintenanceOn],
+            _ => return,
+        };
+        let mut active = self.active.lock().expect("active faults lock");
+        active.retain(|a| {
+            !(undone.contains(&a.fault)
+                && (fault == FaultKind::MaintenanceOff || a.targets.iter().any(|t| targets.contains(t))))
+        });
+    }
+
+    /// Undoes `active` after `after`, unless something else undid it first.
+    fn schedule_heal(&mut self, fault: ActiveFault, after: Duration) {
+        let registry = self.active.clone();
+        let ctx = self.faults.clone();
+        self.heal_tasks.spawn(async move {
+            tokio::time::sleep(after).await;
+            let still_active = {
+                let mut active = registry.lock().expect("active faults lock");
+                let position = active.iter().position(|a| a.step == fault.step && a.undo == fault.undo);
+                position.map(|i| active.remove(i))
+            };
+            if let Some(fault) = still_active {
+                if let Err(e) = undo(&ctx, &fault).await {
+                    ctx.timeline
+                        .record(EventKind::Note { source: "fault".into(), text: format!("auto-heal failed: {e}") });
+                }
+            }
+        });
+    }
+
+    /// `fault: heal`: undo the active faults aimed at the target (all without a target).
+    async fn heal(&mut self, index: usize, step: &Step, scenario: &Scenario) -> Result<String, EngineError> {
+        let targets = match &step.target {
+            Some(t) => Some(
+                self.resolve(&t.value, scenario).await.map_err(|reason| EngineError::Target { step: index, reason })?,
+            ),
+            None => None,
+        };
+        let chosen: Vec<ActiveFault> = {
+            let mut active = self.active.lock().expect("active faults lock");
+            let (chosen, kept): (Vec<_>, Vec<_>) = active
+                .drain(..)
+                .partition(|a| targets.as_ref().is_none_or(|t| a.targets.iter().any(|x| t.contains(x))));
+            *active = kept;
+            chosen
+        };
+        let mut healed = Vec::new();
+        for fault in &chosen {
+            undo(&self.faults, fault).await?;
+            healed.push(format!("{} on {}", fault_name(fault.fault), fault.targets.join(", ")));
+        }
+        if healed.is_empty() {
+            Ok("nothing to heal".into())
+        } else {
+            Ok(format!("healed {}", healed.join("; ")))
+        }
+    }
+
+    /// End of the steps: stop auto-heal timers and undo what must not outlive the run
+    /// (iptables rules, paused containers, maintenance mode, held Patroni).
+    pub async fn heal_all_at_end(&mut self) -> Vec<String> {
+        self.heal_tasks.abort_all();
+        while self.heal_tasks.join_next().await.is_some() {}
+        let remaining: Vec<ActiveFault> = self.active.lock().expect("active faults lock").drain(..).collect();
+        let mut problems = Vec::new();
+        for fault in remaining.iter().filter(|f| f.undo.needed_at_end()) {
+            if let Err(e) = undo(&self.faults, fault).await {
+                problems.push(format!("could not undo {} at the end: {e}", fault_name(fault.fault)));
+            }
+        }
+        problems
     }
 
     async fn run_expect(&mut self, index: usize, expectations: Vec<Expectation>) -> Result<String, EngineError> {
@@ -166,7 +320,14 @@ fn budget_of(expectation: &Expectation) -> Duration {
     match expectation {
         Expectation::NewLeader { within }
         | Expectation::Timeline { within, .. }
-        | Expectation::Rejoins { within, .. } => within.0,
+        | Expectation::Rejoins { within, .. }
+        | Expectation::NoFailover { within }
+        | Expectation::PrimaryDemoted { within }
+        | Expectation::WritableAgain { within }
+        | Expectation::ReplicationStreaming { within }
+        | Expectation::LeaderIs { within, .. } => within.0,
+        // Judged over the rest of the run; nothing to wait for here.
+        Expectation::MaxWriteUnavailability { .. } => Duration::ZERO,
     }
 }
 
@@ -174,14 +335,16 @@ fn budget_of(expectation: &Expectation) -> Duration {
 pub fn describe_step(step: &Step) -> String {
     if let Some(wait) = step.wait {
         let within = step.within.map(|w| format!(" (within {w})")).unwrap_or_default();
-        return format!("wait {wait:?}{within}").to_lowercase();
+        return format!("wait {}{within}", variant_name(&wait));
     }
     if let Some(fault) = step.fault {
-        let target = step.target.as_ref().map(|t| describe_target(&t.value)).unwrap_or_else(|| "primary".into());
-        return format!("fault {} {target}", crate::fault::fault_name(fault));
+        let target = step.target.as_ref().map(|t| describe_target(&t.value)).unwrap_or_else(|| "leader".into());
+        let peers = step.peers.as_ref().map(|p| format!(" from {}", describe_target(&p.value))).unwrap_or_default();
+        let duration = step.duration.map(|d| format!(" for {d}")).unwrap_or_default();
+        return format!("fault {} {target}{peers}{duration}", fault_name(fault));
     }
     if let Some(expectations) = &step.expect {
-        let names: Vec<&str> = expectations.iter().map(|e| expectation_name(&e.value)).collect();
+        let names: Vec<String> = expectations.iter().map(|e| variant_name(&e.value)).collect();
         return format!("expect {}", names.join(", "));
     }
     if let Some(sleep) = step.sleep {
@@ -192,18 +355,12 @@ pub fn describe_step(step: &Step) -> String {
 
 fn describe_target(target: &Target) -> String {
     match target {
-        Target::Primary => "primary".into(),
-        Target::Replica => "replica".into(),
-        Target::OldPrimary => "old_primary".into(),
         Target::Member(m) => m.clone(),
+        other => variant_name(other),
     }
 }
 
 /// The scenario spelling of an expectation.
-pub fn expectation_name(expectation: &Expectation) -> &'static str {
-    match expectation {
-        Expectation::NewLeader { .. } => "new_leader",
-        Expectation::Timeline { .. } => "timeline",
-        Expectation::Rejoins { .. } => "rejoins",
-    }
+pub fn expectation_name(expectation: &Expectation) -> String {
+    variant_name(expectation)
 }

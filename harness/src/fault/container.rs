@@ -1,92 +1,64 @@
-//! Container-level faults (kill, start) and their verification through Docker's own state.
+//! Proving container-level faults through Docker's own view of the container.
 use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::runtime::{Runtime, RuntimeError};
-use crate::scenario::FaultKind;
-use crate::timeline::{EventKind, TimelineWriter};
+use crate::runtime::Runtime;
 
 /// How long a fault's effect may take to show before the fault counts as having done nothing.
-const VERIFY_WITHIN: Duration = Duration::from_secs(10);
+const VERIFY_WITHIN: Duration = Duration::from_secs(15);
 
 /// A fault that failed to apply or to take effect.
 #[derive(Debug, Error)]
 pub enum FaultError {
-    /// Docker refused the action.
-    #[error("failed to apply fault {fault} to {target}")]
-    Apply {
+    /// The action itself failed.
+    #[error("failed to apply fault {fault} to {target}: {reason}")]
+    Failed {
         /// Fault name.
         fault: String,
-        /// Member.
+        /// Container or member.
         target: String,
         /// Cause.
-        #[source]
-        source: RuntimeError,
+        reason: String,
     },
     /// The action returned but its effect never showed.
     #[error("fault had no effect: {fault} on {target}: {seen}")]
     NoEffect {
         /// Fault name.
         fault: String,
-        /// Member.
+        /// Container or member.
         target: String,
         /// What was seen instead.
         seen: String,
     },
 }
 
-/// Applies `fault` to each target container, records it, then verifies and records the proof.
-pub async fn apply_fault(
-    runtime: &Runtime,
-    step: usize,
-    fault: FaultKind,
-    targets: &[String],
-    timeline: &TimelineWriter,
-) -> Result<(), FaultError> {
-    let name = fault_name(fault);
-    for target in targets {
-        let result = match fault {
-            FaultKind::Kill => runtime.kill(target, "SIGKILL").await,
-            FaultKind::Start => runtime.start_existing(target).await,
-        };
-        result.map_err(|source| FaultError::Apply { fault: name.into(), target: target.clone(), source })?;
-    }
-    timeline.record(EventKind::FaultApplied { step, fault: name.into(), targets: targets.to_vec() });
-    for target in targets {
-        let proof = verify(runtime, fault, target).await;
-        let ok = proof.is_ok();
-        let text = proof.clone().unwrap_or_else(|e| e);
-        timeline.record(EventKind::FaultVerified { step, ok, proof: format!("{target}: {text}") });
-        if let Err(seen) = proof {
-            return Err(FaultError::NoEffect { fault: name.into(), target: target.clone(), seen });
-        }
-    }
-    Ok(())
+/// The container state a fault must produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerCondition {
+    /// Exited / not running.
+    NotRunning,
+    /// Running and not paused.
+    Running,
+    /// Frozen.
+    Paused,
 }
 
-/// The scenario spelling of a fault.
-pub fn fault_name(fault: FaultKind) -> &'static str {
-    match fault {
-        FaultKind::Kill => "kill",
-        FaultKind::Start => "start",
-    }
-}
-
-/// Polls Docker until the container shows the fault's effect.
-async fn verify(runtime: &Runtime, fault: FaultKind, target: &str) -> Result<String, String> {
+/// Polls Docker until the container is in `condition`; returns the proof or what was seen.
+pub async fn verify_state(runtime: &Runtime, target: &str, condition: ContainerCondition) -> Result<String, String> {
     let start = tokio::time::Instant::now();
     let mut last = String::from("not inspected");
     while start.elapsed() < VERIFY_WITHIN {
         match runtime.state(target).await {
             Ok((status, running, exit_code)) => {
-                let effect = match fault {
-                    FaultKind::Kill => !running,
-                    FaultKind::Start => running,
+                let reached = match condition {
+                    ContainerCondition::NotRunning => !running,
+                    ContainerCondition::Running => running && status == "running",
+                    ContainerCondition::Paused => status == "paused",
                 };
                 last = format!("container {status} (exit code {exit_code})");
-                if effect {
-                    return Ok(last);
+                if reached {
+                    return Ok(format!("{target}: {last}"));
                 }
             }
             Err(e) => last = e.to_string(),

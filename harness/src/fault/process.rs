@@ -42,3 +42,46 @@ pub async fn verify_gone(runtime: &Runtime, member: &str, pid: u32) -> Result<St
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Keeps the image's supervisor from restarting Patroni (hold file), then SIGKILLs Patroni.
+/// PostgreSQL keeps running, orphaned to the container's init.
+pub async fn kill_patroni(runtime: &Runtime, member: &str, hold_file: &str) -> Result<(), String> {
+    let script = format!(
+        "touch {hold_file} && pid=$(pgrep -o -f 'bin/patroni ') || {{ echo 'no patroni process'; exit 3; }}; kill -KILL \"$pid\"; echo \"$pid\""
+    );
+    let (code, output) = runtime.exec(member, &["sh", "-c", &script]).await.map_err(|e| e.to_string())?;
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(format!("{member}: {}", output.trim()))
+    }
+}
+
+/// Proves Patroni is gone while PostgreSQL still runs.
+pub async fn verify_patroni_down(runtime: &Runtime, member: &str) -> Result<String, String> {
+    let start = tokio::time::Instant::now();
+    let script = "if pgrep -f 'bin/patroni ' >/dev/null; then echo patroni-alive; else echo patroni-gone; fi; pgrep -o -x postgres || echo none";
+    loop {
+        let (_, output) = runtime.exec(member, &["sh", "-c", script]).await.map_err(|e| e.to_string())?;
+        let mut lines = output.lines().map(str::trim);
+        let patroni = lines.next().unwrap_or_default();
+        let postgres = lines.next().unwrap_or("none");
+        if patroni == "patroni-gone" {
+            return Ok(format!("{member}: Patroni gone, postmaster pid {postgres} still running"));
+        }
+        if start.elapsed() >= VERIFY_WITHIN {
+            return Err(format!("Patroni still running after {}s", VERIFY_WITHIN.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Removes the hold file so the supervisor starts Patroni again.
+pub async fn resume_patroni(runtime: &Runtime, member: &str, hold_file: &str) -> Result<(), String> {
+    let (code, output) = runtime.exec(member, &["rm", "-f", hold_file]).await.map_err(|e| e.to_string())?;
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(format!("{member}: {}", output.trim()))
+    }
+}

@@ -1,6 +1,13 @@
-//! Resolving a scenario target to member names at the moment a fault runs.
+//! Resolving a scenario target to container names at the moment a fault runs.
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
 use crate::observe::LiveView;
+use crate::runtime::RunningContainer;
 use crate::scenario::Target;
+use crate::topology::ETCD_CLIENT_PORT;
 
 /// What earlier faults resolved, for targets that refer back (`old_primary`).
 #[derive(Debug, Clone, Default)]
@@ -9,25 +16,91 @@ pub struct TargetMemory {
     pub old_primary: Option<String>,
 }
 
-/// Resolves `target` against the latest observations. Errors say what was seen instead.
-pub fn resolve_target(target: &Target, live: &LiveView, memory: &TargetMemory) -> Result<Vec<String>, String> {
-    match target {
-        Target::Primary => match live.running_primaries().as_slice() {
-            [one] => Ok(vec![one.clone()]),
-            [] => Err(format!("no running primary to target; last seen: {}", live.describe())),
-            many => Err(format!("more than one running primary ({}); refusing to guess", many.join(", "))),
-        },
-        Target::Replica => live
-            .snapshot()
-            .into_iter()
-            .find(|(_, (view, _))| view.is_healthy_replica())
-            .map(|(member, _)| vec![member])
-            .ok_or_else(|| format!("no healthy replica to target; last seen: {}", live.describe())),
-        Target::OldPrimary => memory
-            .old_primary
-            .clone()
-            .map(|m| vec![m])
-            .ok_or_else(|| "no earlier fault hit the primary, so `old_primary` means nothing yet".to_string()),
-        Target::Member(name) => Ok(vec![name.clone()]),
+/// What a target is resolved against.
+pub struct Resolver<'a> {
+    /// Latest Patroni observations.
+    pub live: &'a LiveView,
+    /// Earlier resolutions.
+    pub memory: &'a TargetMemory,
+    /// Patroni member names.
+    pub members: &'a [String],
+    /// etcd member names.
+    pub etcd: &'a [String],
+    /// All containers (for etcd's published ports and name checks).
+    pub containers: &'a BTreeMap<String, RunningContainer>,
+}
+
+impl Resolver<'_> {
+    /// Resolves `target` against the latest observations. Errors say what was seen instead.
+    pub async fn resolve(&self, target: &Target) -> Result<Vec<String>, String> {
+        let live = self.live;
+        let healthy_replicas = || -> Vec<String> {
+            live.snapshot().into_iter().filter(|(_, (v, _))| v.is_healthy_replica()).map(|(m, _)| m).collect()
+        };
+        match target {
+            Target::Primary => match live.running_primaries().as_slice() {
+                [one] => Ok(vec![one.clone()]),
+                [] => Err(format!("no running primary to target; last seen: {}", live.describe())),
+                many => Err(format!("more than one running primary ({}); refusing to guess", many.join(", "))),
+            },
+            Target::Replica => healthy_replicas()
+                .into_iter()
+                .next()
+                .map(|m| vec![m])
+                .ok_or_else(|| format!("no healthy replica to target; last seen: {}", live.describe())),
+            Target::Replicas => {
+                let all = healthy_replicas();
+                if all.is_empty() {
+                    Err(format!("no healthy replica to target; last seen: {}", live.describe()))
+                } else {
+                    Ok(all)
+                }
+            }
+            Target::SyncStandby => live
+                .snapshot()
+                .into_iter()
+                .find(|(_, (v, _))| v.is_healthy_replica() && v.sync_standby)
+                .map(|(m, _)| vec![m])
+                .ok_or_else(|| format!("no sync standby to target; last seen: {}", live.describe())),
+            Target::OldPrimary => self
+                .memory
+                .old_primary
+                .clone()
+                .map(|m| vec![m])
+                .ok_or_else(|| "no earlier fault hit the primary, so `old_primary` means nothing yet".to_string()),
+            Target::Members => Ok(self.members.to_vec()),
+            Target::Etcd => Ok(self.etcd.to_vec()),
+            Target::EtcdLeader => self.etcd_leader().await.map(|m| vec![m]),
+            Target::Member(name) if self.containers.contains_key(name) => Ok(vec![name.clone()]),
+            Target::Member(name) => Err(format!(
+                "no container named {name}; this run has {}",
+                self.containers.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    /// Asks each etcd member (`/v3/maintenance/status`) and returns the one that is the leader.
+    async fn etcd_leader(&self) -> Result<String, String> {
+        let client =
+            reqwest::Client::builder().timeout(Duration::from_secs(2)).no_proxy().build().map_err(|e| e.to_string())?;
+        let mut seen = Vec::new();
+        for name in self.etcd {
+            let Some(port) = self.containers.get(name).and_then(|c| c.host_port(ETCD_CLIENT_PORT)) else { continue };
+            let url = format!("http://127.0.0.1:{port}/v3/maintenance/status");
+            let status: Value = match client.post(&url).body("{}").send().await {
+                Ok(r) => r.json().await.map_err(|e| e.to_string())?,
+                Err(e) => {
+                    seen.push(format!("{name}: {e}"));
+                    continue;
+                }
+            };
+            let id = status.pointer("/header/member_id").and_then(Value::as_str);
+            let leader = status.get("leader").and_then(Value::as_str);
+            if id.is_some() && id == leader {
+                return Ok(name.clone());
+            }
+            seen.push(format!("{name}: follower"));
+        }
+        Err(format!("no etcd member says it is the leader ({})", seen.join(", ")))
     }
 }

@@ -13,6 +13,7 @@ use serde_saphyr::{Error as YamlError, Location, MessageFormatter, Spanned};
 
 use super::error::{Problem, ScenarioError};
 use super::model::Scenario;
+use super::model::UNSUPPORTED_FAULTS;
 use super::validate::validate;
 
 /// Scenario files are hand-written and small (the default drill is under 2 KiB); anything
@@ -153,6 +154,15 @@ fn parse_problem(error: &YamlError, text: &str) -> Problem {
 /// Message, label and help for one parse error.
 fn describe(error: &YamlError, text: &str, location: Location, context: &Context) -> (String, String, Option<String>) {
     match error {
+        YamlError::SerdeUnknownVariant { variant, expected, .. }
+            if let Some((_, why)) = UNSUPPORTED_FAULTS.iter().find(|(name, _)| *name == variant.as_str()) =>
+        {
+            (
+                format!("fault `{variant}` is not supported on this host: {why}"),
+                "not supported on this host".into(),
+                Some(format!("supported faults: {}", expected.join(", "))),
+            )
+        }
         YamlError::SerdeUnknownVariant { variant, expected, .. } => {
             let noun = context.noun();
             (
@@ -575,7 +585,7 @@ mod tests {
         }
         let error = load_scenario(&fixtures.join("invalid.yaml")).unwrap_err();
         assert!(
-            error.to_string().ends_with("invalid.yaml:8:12: unknown fault `kil`, expected one of: kill, start"),
+            error.to_string().contains("invalid.yaml:8:12: unknown fault `kil`, expected one of: kill, start,"),
             "{error}"
         );
     }
@@ -586,11 +596,11 @@ mod tests {
     }
 
     #[test_case(&format!("{}bogus: 1\n", with_step("  - sleep: 1s")), 7, 1, "unknown key `bogus` at the top level, expected one of: name, description, topology, workload, steps, invariants" ; "unknown top-level key")]
-    #[test_case(&with_step("  - fault: kil\n    target: primary"), 6, 12, "unknown fault `kil`, expected one of: kill, start" ; "misspelled fault")]
-    #[test_case(&with_step("  - wait: healthy\n    within: 1s\n    targte: primary"), 8, 5, "unknown key `targte` in a step, expected one of: wait, fault, target, expect, sleep, within" ; "misspelled step key")]
-    #[test_case(&with_step("  - fault: kill\n    target: {membr: pg-2}"), 7, 14, "unknown target `membr`, expected one of: primary, replica, old_primary, member" ; "misspelled target form")]
-    #[test_case(&with_step("  - fault: kill\n    target: leader"), 7, 13, "unknown target `leader`, expected one of: primary, replica, old_primary, member" ; "unknown target")]
-    #[test_case(&with_step("  - expect:\n      - new_leaderr: {within: 1s}"), 7, 9, "unknown expectation `new_leaderr`, expected one of: new_leader, timeline, rejoins" ; "misspelled expectation")]
+    #[test_case(&with_step("  - fault: kil\n    target: primary"), 6, 12, "unknown fault `kil`, expected one of: kill, start, stop, restart, kill_postgres, kill_patroni, pause, unpause, partition, isolate, loss, disconnect, reconnect, switchover, failover, maintenance_on, maintenance_off, heal" ; "misspelled fault")]
+    #[test_case(&with_step("  - wait: healthy\n    within: 1s\n    targte: primary"), 8, 5, "unknown key `targte` in a step, expected one of: wait, fault, target, expect, peers, one_way, probability, candidate, scheduled_in, duration, sleep, within" ; "misspelled step key")]
+    #[test_case(&with_step("  - fault: kill\n    target: {membr: pg-2}"), 7, 14, "unknown target `membr`, expected one of: primary, replica, replicas, sync_standby, old_primary, members, etcd_leader, etcd, member" ; "misspelled target form")]
+    #[test_case(&with_step("  - fault: kill\n    target: leader"), 7, 13, "unknown target `leader`, expected one of: primary, replica, replicas, sync_standby, old_primary, members, etcd_leader, etcd, member" ; "unknown target")]
+    #[test_case(&with_step("  - expect:\n      - new_leaderr: {within: 1s}"), 7, 9, "unknown expectation `new_leaderr`, expected one of: new_leader, timeline, rejoins, no_failover, primary_demoted, writable_again, max_write_unavailability, replication_streaming, leader_is" ; "misspelled expectation")]
     #[test_case(&format!("{}invariants: [single_primary, no_lost_writes]\n", with_step("  - sleep: 1s")), 7, 30, "unknown invariant `no_lost_writes`, expected one of: single_primary, no_acked_write_lost" ; "unknown invariant")]
     #[test_case("name: x\ntopology:\n  kind: citus\nsteps: []\n", 3, 9, "unknown topology kind `citus`, expected one of: patroni" ; "unknown topology kind")]
     #[test_case(&with_step("  - wait: ready\n    within: 1s"), 6, 11, "unknown wait condition `ready`, expected one of: healthy" ; "unknown wait condition")]

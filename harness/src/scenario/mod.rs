@@ -12,4 +12,4 @@ pub use load::{load_scenario, parse_scenario, LoadedScenario};
 pub use model::*;
 pub use schema::scenario_json_schema;
 pub use validate::validate;
-pub use values::{Budget, Rate};
+pub use values::{variant_name, Budget, Rate};

@@ -154,6 +154,27 @@ pub struct Step {
     #[serde(default)]
     #[schemars(with = "Option<Vec<Expectation>>")]
     pub expect: Option<Vec<Spanned<Expectation>>>,
+    /// The other side of a `partition` or `loss` (default: every other container of the topology).
+    #[serde(default)]
+    #[schemars(with = "Option<Target>")]
+    pub peers: Option<Spanned<Target>>,
+    /// `partition`/`loss`: drop only what the target sends to the peers (default: both ways).
+    #[serde(default)]
+    pub one_way: Option<bool>,
+    /// `loss`: share of packets dropped, between 0 and 1 (exclusive).
+    #[serde(default)]
+    pub probability: Option<f64>,
+    /// `switchover`/`failover`: the member that should become the leader.
+    #[serde(default)]
+    #[schemars(with = "Option<Target>")]
+    pub candidate: Option<Spanned<Target>>,
+    /// `switchover`: schedule it this long after the step runs (Patroni's `scheduled_at`).
+    #[serde(default)]
+    pub scheduled_in: Option<Budget>,
+    /// Undo the fault automatically after this long (otherwise a `heal` step or the end of the
+    /// run undoes it).
+    #[serde(default)]
+    pub duration: Option<Budget>,
     /// Do nothing for this long (the workload keeps running).
     #[serde(default)]
     pub sleep: Option<Budget>,
@@ -179,7 +200,50 @@ pub enum FaultKind {
     Kill,
     /// Start the target's (stopped or killed) container again.
     Start,
+    /// Stop the target's container gracefully (SIGTERM, then SIGKILL after 10s).
+    Stop,
+    /// Restart the target's container (graceful stop, then start).
+    Restart,
+    /// SIGKILL the postmaster; Patroni keeps running and reacts.
+    KillPostgres,
+    /// SIGKILL Patroni only; PostgreSQL keeps running (the leader key is no longer renewed).
+    /// Patroni stays down until healed (or `duration`).
+    KillPatroni,
+    /// Freeze every process of the target's container (docker pause).
+    Pause,
+    /// Thaw a paused container.
+    Unpause,
+    /// Drop all traffic between the target and `peers` (iptables in the target's containers).
+    Partition,
+    /// Drop all traffic between the target and every other container.
+    Isolate,
+    /// Drop a share (`probability`) of packets between the target and `peers`.
+    Loss,
+    /// Detach the target's container from the Docker network.
+    Disconnect,
+    /// Attach a disconnected container again.
+    Reconnect,
+    /// Planned switchover through Patroni's REST API (`candidate`, `scheduled_in` optional).
+    Switchover,
+    /// Manual failover to `candidate` through Patroni's REST API.
+    Failover,
+    /// Patroni maintenance mode on (`pause: true` in the dynamic configuration).
+    MaintenanceOn,
+    /// Patroni maintenance mode off.
+    MaintenanceOff,
+    /// Undo active faults: those aimed at `target`, or all of them without a target.
+    Heal,
 }
+
+/// Netem-style faults this host cannot inject (its kernel lacks `sch_netem`); named so that a
+/// scenario asking for them fails validation with a clear message instead of doing nothing.
+pub const UNSUPPORTED_FAULTS: &[(&str, &str)] = &[
+    ("delay", "network delay needs tc netem, which this kernel does not support; use `loss` (iptables) instead"),
+    ("jitter", "jitter needs tc netem, which this kernel does not support"),
+    ("duplicate", "packet duplication needs tc netem, which this kernel does not support"),
+    ("corrupt", "packet corruption needs tc netem, which this kernel does not support"),
+    ("reorder", "packet reordering needs tc netem, which this kernel does not support"),
+];
 
 /// Who a fault hits, resolved from the latest observed cluster state when the step runs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -187,11 +251,21 @@ pub enum FaultKind {
 pub enum Target {
     /// The current primary (leader).
     Primary,
-    /// One current replica (the first by name).
+    /// One current replica (the first healthy one by name).
     Replica,
+    /// Every current replica.
+    Replicas,
+    /// The replica Patroni names as the synchronous standby.
+    SyncStandby,
     /// The member that the most recent fault aimed at `primary` hit.
     OldPrimary,
-    /// A member by name (pg-1 .. pg-N).
+    /// Every Patroni member.
+    Members,
+    /// The current etcd leader (asked from etcd itself).
+    EtcdLeader,
+    /// Every etcd member.
+    Etcd,
+    /// A container by name (pg-1 .. pg-N, etcd-1 .. etcd-N, haproxy).
     Member(String),
 }
 
@@ -215,6 +289,40 @@ pub enum Expectation {
     /// The target runs again as a replica (running or streaming) on the new timeline.
     Rejoins {
         /// Who must rejoin.
+        target: Target,
+        /// Budget.
+        within: Budget,
+    },
+    /// For this long after the fault, the primary at the time of the fault stays the only
+    /// primary: no promotion, no demotion (e.g. a paused etcd with failsafe_mode on).
+    NoFailover {
+        /// How long nothing may change.
+        within: Budget,
+    },
+    /// The primary at the time of the fault stops being a running primary while still answering
+    /// (Patroni demoted it), within the budget.
+    PrimaryDemoted {
+        /// Budget.
+        within: Budget,
+    },
+    /// A write sent after the fault is acknowledged within the budget.
+    WritableAgain {
+        /// Budget.
+        within: Budget,
+    },
+    /// From the fault to the end of the run, the longest time without an acknowledged write.
+    MaxWriteUnavailability {
+        /// The most it may be.
+        max: Budget,
+    },
+    /// Every member is answering again and every non-primary is a streaming replica.
+    ReplicationStreaming {
+        /// Budget.
+        within: Budget,
+    },
+    /// The target (a named member, e.g. a switchover candidate) is a running primary.
+    LeaderIs {
+        /// Who must lead.
         target: Target,
         /// Budget.
         within: Budget,

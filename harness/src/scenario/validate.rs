@@ -6,7 +6,7 @@ use serde_saphyr::Location;
 
 use super::error::{Problem, ScenarioError};
 use super::load::{problem_at, LoadedScenario, SpanIndex};
-use super::model::{Expectation, Invariant, Scenario, Step, Target, Topology, Workload};
+use super::model::{Expectation, FaultKind, Invariant, Scenario, Step, Target, Topology, Workload};
 use super::values::Budget;
 
 /// Patroni members pgdrill will start: one host, one container each.
@@ -238,7 +238,8 @@ impl Checker<'_> {
             );
         }
         if let Some(fault) = step.fault {
-            if step.target.is_none() {
+            self.fault_fields(&base, n, fault, step, topology, history);
+            if step.target.is_none() && fault_needs_target(fault) {
                 self.report(
                     &format!("{base}.fault"),
                     At::Key,
@@ -259,6 +260,11 @@ impl Checker<'_> {
 
         if let Some(target) = &step.target {
             self.target(&format!("{base}.target"), n, &target.value, topology, history);
+        }
+        for (key, target) in [("peers", &step.peers), ("candidate", &step.candidate)] {
+            if let Some(target) = target {
+                self.target(&format!("{base}.{key}"), n, &target.value, topology, history);
+            }
         }
         if let Some(expectations) = &step.expect {
             if !history.fault {
@@ -310,11 +316,11 @@ impl Checker<'_> {
                 let target_path = format!("{path}.rejoins.target");
                 match target {
                     Target::Member(_) | Target::OldPrimary => self.target(&target_path, n, target, topology, history),
-                    Target::Primary | Target::Replica => {
+                    _ => {
                         let why = if *target == Target::Primary {
                             "`primary` is the current leader, which does not rejoin"
                         } else {
-                            "`replica` may be any replica"
+                            "it may name more than one member, or none"
                         };
                         self.report(
                             &target_path,
@@ -327,6 +333,28 @@ impl Checker<'_> {
                 }
                 ("rejoins", within)
             }
+            Expectation::LeaderIs { target, within } => {
+                let target_path = format!("{path}.leader_is.target");
+                match target {
+                    Target::Member(_) | Target::OldPrimary => self.target(&target_path, n, target, topology, history),
+                    _ => self.report(
+                        &target_path,
+                        At::Value,
+                        "`leader_is` needs one named member",
+                        "not a single member",
+                        Some("use `{member: pg-N}` or `old_primary`".into()),
+                    ),
+                }
+                ("leader_is", within)
+            }
+            Expectation::NoFailover { within } => ("no_failover", within),
+            Expectation::PrimaryDemoted { within } => ("primary_demoted", within),
+            Expectation::WritableAgain { within } => ("writable_again", within),
+            Expectation::ReplicationStreaming { within } => ("replication_streaming", within),
+            Expectation::MaxWriteUnavailability { max } => {
+                self.budget(&format!("{path}.max_write_unavailability.max"), max);
+                return;
+            }
         };
         self.budget(&format!("{path}.{variant}.within"), within);
     }
@@ -335,7 +363,11 @@ impl Checker<'_> {
         match target {
             Target::Member(name) => {
                 let members: Vec<String> = (1..=topology.members).map(|i| format!("pg-{i}")).collect();
-                if !members.contains(name) {
+                let containers: Vec<String> = (1..=topology.etcd)
+                    .map(|i| format!("etcd-{i}"))
+                    .chain(std::iter::once("haproxy".to_string()))
+                    .collect();
+                if !members.contains(name) && !containers.contains(name) {
                     let has = match members.len() {
                         0 => "this topology has no members".to_owned(),
                         1 => "this topology has 1 member".to_owned(),
@@ -347,9 +379,10 @@ impl Checker<'_> {
                         format!("unknown member `{name}`: {has}"),
                         "no such member",
                         Some(format!(
-                            "members are {} (from `topology.members: {}`)",
+                            "members are {} (from `topology.members: {}`); other containers: {}",
                             members.join(", "),
-                            topology.members
+                            topology.members,
+                            containers.join(", ")
                         )),
                     );
                 }
@@ -365,7 +398,90 @@ impl Checker<'_> {
                         .into(),
                 ),
             ),
-            Target::Primary | Target::Replica | Target::OldPrimary => {}
+            _ => {}
+        }
+    }
+
+    /// Fields that belong to some faults only, and values they must have.
+    fn fault_fields(
+        &mut self,
+        base: &str,
+        n: usize,
+        fault: FaultKind,
+        step: &Step,
+        _topology: &Topology,
+        _history: &History,
+    ) {
+        let name = serde_name(&fault);
+        let cut = matches!(fault, FaultKind::Partition | FaultKind::Loss);
+        let misplaced = [
+            ("peers", step.peers.is_some() && !cut, "only `partition` and `loss` have peers"),
+            ("one_way", step.one_way.is_some() && !cut, "only `partition` and `loss` can be one-way"),
+            (
+                "probability",
+                step.probability.is_some() && fault != FaultKind::Loss,
+                "only `loss` drops a share of packets",
+            ),
+            (
+                "candidate",
+                step.candidate.is_some() && !matches!(fault, FaultKind::Switchover | FaultKind::Failover),
+                "only `switchover` and `failover` have a candidate",
+            ),
+            (
+                "scheduled_in",
+                step.scheduled_in.is_some() && fault != FaultKind::Switchover,
+                "only `switchover` can be scheduled",
+            ),
+            (
+                "duration",
+                step.duration.is_some() && !fault_is_undoable(fault),
+                "this fault is not undone by pgdrill, so it takes no duration",
+            ),
+        ];
+        for (key, wrong, why) in misplaced {
+            if wrong {
+                self.report(
+                    &format!("{base}.{key}"),
+                    At::Key,
+                    format!("`{key}` does not apply to fault `{name}` in step {n}"),
+                    "not for this fault",
+                    Some(why.into()),
+                );
+            }
+        }
+        if fault == FaultKind::Loss {
+            match step.probability {
+                None => self.report(
+                    &format!("{base}.fault"),
+                    At::Key,
+                    format!("fault `loss` in step {n} needs `probability`"),
+                    "no probability",
+                    Some("e.g. `probability: 0.3` drops 30% of packets".into()),
+                ),
+                Some(p) if !(p > 0.0 && p < 1.0) => self.report(
+                    &format!("{base}.probability"),
+                    At::Value,
+                    format!("probability {p} is out of range"),
+                    "not between 0 and 1",
+                    Some("use a share between 0 and 1 (exclusive); for all packets use `partition`".into()),
+                ),
+                Some(_) => {}
+            }
+        }
+        if fault == FaultKind::Failover && step.candidate.is_none() {
+            self.report(
+                &format!("{base}.fault"),
+                At::Key,
+                format!("fault `failover` in step {n} needs a `candidate`"),
+                "no candidate",
+                Some("e.g. `candidate: {member: pg-2}`".into()),
+            );
+        }
+        if let Some(duration) = &step.duration {
+            self.budget(&format!("{base}.duration"), duration);
+        }
+        if let Some(scheduled) = &step.scheduled_in {
+            self.budget(&format!("{base}.scheduled_in"), scheduled);
         }
     }
 
@@ -450,7 +566,7 @@ fn unsupported_unit(text: &str) -> Option<&str> {
 
 /// The name a value has in scenario files (`kill`), from its serde form.
 fn serde_name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    super::values::variant_name(value)
 }
 
 #[cfg(test)]
@@ -510,7 +626,7 @@ mod tests {
     #[test_case("  - within: 5s\n", 6, 5, "step 1 does nothing" ; "no action")]
     #[test_case("  - fault: kill\n    target: replica\n  - fault: start\n    target: old_primary\n", 9, 13, "`old_primary` in step 2 names no member: no earlier fault is aimed at `primary`" ; "old_primary before a primary fault")]
     #[test_case("  - expect:\n      - new_leader: {within: 45s}\n", 6, 5, "no `fault` step comes before it" ; "expect without an anchor")]
-    #[test_case(&format!("{KILL_PRIMARY}  - expect:\n      - rejoins: {{target: replica, within: 60s}}\n"), 9, 27, "`rejoins` needs one member that was down, but `replica` may be any replica" ; "rejoins replica")]
+    #[test_case(&format!("{KILL_PRIMARY}  - expect:\n      - rejoins: {{target: replica, within: 60s}}\n"), 9, 27, "`rejoins` needs one member that was down, but it may name more than one member, or none" ; "rejoins replica")]
     #[test_case(&format!("{KILL_PRIMARY}  - expect:\n      - new_leader: {{within: 0s}}\n"), 9, 30, "`within` must be longer than zero" ; "zero budget")]
     #[test_case("  - sleep: 0ms\n", 6, 12, "`sleep` must be longer than zero" ; "zero sleep")]
     fn step_problems(steps: &str, line: usize, column: usize, phrase: &str) {
@@ -573,7 +689,7 @@ mod tests {
         let error = parse_scenario("x.yaml", &yaml).unwrap_err();
         assert_eq!(
             error.problems()[0].help.as_deref(),
-            Some("members are pg-1, pg-2, pg-3 (from `topology.members: 3`)")
+            Some("members are pg-1, pg-2, pg-3 (from `topology.members: 3`); other containers: etcd-1, etcd-2, etcd-3, haproxy")
         );
     }
 
@@ -610,4 +726,32 @@ mod tests {
     fn duration_units(text: &str, unsupported: Option<&str>) {
         assert_eq!(unsupported_unit(text), unsupported);
     }
+}
+
+/// Faults whose target defaults to something sensible (the leader, or everything active).
+fn fault_needs_target(fault: FaultKind) -> bool {
+    !matches!(
+        fault,
+        FaultKind::Heal
+            | FaultKind::Switchover
+            | FaultKind::Failover
+            | FaultKind::MaintenanceOn
+            | FaultKind::MaintenanceOff
+    )
+}
+
+/// Faults pgdrill can undo (after `duration`, by `heal`, or at the end of the run).
+fn fault_is_undoable(fault: FaultKind) -> bool {
+    matches!(
+        fault,
+        FaultKind::Kill
+            | FaultKind::Stop
+            | FaultKind::Pause
+            | FaultKind::Partition
+            | FaultKind::Isolate
+            | FaultKind::Loss
+            | FaultKind::Disconnect
+            | FaultKind::KillPatroni
+            | FaultKind::MaintenanceOn
+    )
 }

@@ -116,3 +116,13 @@ impl JsonSchema for Rate {
         })
     }
 }
+
+/// The name a scenario file uses for an enum value: `kill_postgres` for a unit variant, the key
+/// of `{new_leader: {...}}` for a variant with data.
+pub fn variant_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,879 @@
+//! The HTML sink: `report.html`, one self-contained page (inline CSS and SVG, no script, nothing
+//! fetched) to open from a CI artefact: the run's header, the verdict table and a timeline drawn
+//! from the report's events. Like every sink it only reads the report; it never judges.
+//!
+//! The timeline is a stack of lanes on one time axis. A [`Lane`] is plain shapes in lane-local
+//! coordinates plus *guides* (vertical lines or bands drawn across every lane, e.g. a fault).
+//! Each lane type is one function `fn(&Ctx) -> Vec<Lane>` listed in [`LANE_TYPES`], so a new
+//! kind of lane (alerts, pg_dist_node) is one function and one entry there. Page size stays
+//! bounded for long runs: writes are aggregated into 500 ms buckets, the event log is capped.
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use askama::Template;
+
+use super::model::RunReport;
+use crate::check::{describe_view, longest_write_gap, MemberHistory, Status};
+use crate::timeline::{EventKind, MemberView, Millis, Role, WriteOutcome};
+
+/// The page's file name inside a run's report directory.
+pub const HTML_FILE: &str = "report.html";
+
+/// Width of the lane-label column, in SVG units.
+const LABEL_W: f64 = 150.0;
+/// Width of the plotted time range.
+const PLOT_W: f64 = 1000.0;
+/// Space right of the plot (so the last tick label fits).
+const RIGHT_PAD: f64 = 30.0;
+/// Height of the time axis above the lanes.
+const AXIS_H: f64 = 24.0;
+/// Vertical space between lanes.
+const LANE_GAP: f64 = 6.0;
+/// Writes are counted per bucket of this many ms: one bar each, however many writes a run makes.
+const BUCKET_MS: Millis = 500;
+/// Rough width of one character of 11px sans-serif text, to decide whether a label fits.
+const CHAR_W: f64 = 6.0;
+/// At most this many events in the page's event log (writes are never listed one by one).
+const MAX_LOG_ROWS: usize = 2_000;
+
+/// Renders the report as one HTML page.
+pub fn render_html(report: &RunReport) -> String {
+    Page::new(report).render().expect("rendering into a String cannot fail")
+}
+
+/// Writes `dir/report.html`, creating `dir` if needed, and returns its path (written beside its
+/// final name and renamed into place, like the JSON report).
+pub fn write_html(report: &RunReport, dir: &Path) -> io::Result<PathBuf> {
+    write_atomically(dir, HTML_FILE, render_html(report).as_bytes())
+}
+
+/// Writes every file of a run's report directory: `report.json`, `junit.xml` and `report.html`
+/// (the JSON first: it is the source the others can be re-rendered from with `pgdrill report`).
+pub fn write_all(report: &RunReport, dir: &Path) -> io::Result<()> {
+    super::json::write_json(report, dir)?;
+    super::junit::write_junit(report, dir)?;
+    write_html(report, dir)?;
+    Ok(())
+}
+
+/// Writes `dir/name` through a `.partial` file renamed into place.
+pub(super) fn write_atomically(dir: &Path, name: &str, contents: &[u8]) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let path = dir.join(name);
+    let partial = dir.join(format!("{name}.partial"));
+    fs::write(&partial, contents)?;
+    fs::rename(&partial, &path)?;
+    Ok(path)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geometry
+
+/// An SVG coordinate, printed with one decimal (keeps the page small).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+struct Px(f64);
+
+impl fmt::Display for Px {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.1}", self.0)
+    }
+}
+
+/// Maps run time (ms) to x.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    /// The right end of the axis (> 0).
+    end: Millis,
+}
+
+impl Scale {
+    fn x(&self, t: Millis) -> f64 {
+        LABEL_W + PLOT_W * (t.min(self.end) as f64 / self.end as f64)
+    }
+
+    fn width(&self, from: Millis, to: Millis) -> f64 {
+        (self.x(to) - self.x(from)).max(0.0)
+    }
+}
+
+/// A rectangle; `title` becomes a native hover tooltip.
+#[derive(Debug, Clone)]
+struct Rect {
+    x: Px,
+    y: Px,
+    w: Px,
+    h: Px,
+    class: &'static str,
+    title: Option<String>,
+}
+
+/// A line segment.
+#[derive(Debug, Clone)]
+struct Line {
+    x1: Px,
+    y1: Px,
+    x2: Px,
+    y2: Px,
+    class: &'static str,
+}
+
+/// A text label; `anchor` is SVG's `text-anchor` (start, middle, end).
+#[derive(Debug, Clone)]
+struct Text {
+    x: Px,
+    y: Px,
+    class: &'static str,
+    anchor: &'static str,
+    text: String,
+}
+
+/// Something drawn across all lanes at a time (or time range).
+#[derive(Debug, Clone)]
+struct Guide {
+    from: Millis,
+    to: Millis,
+    class: &'static str,
+    title: Option<String>,
+}
+
+/// One horizontal lane of the timeline. Shapes use absolute x and lane-local y (0 = lane top).
+#[derive(Debug, Clone)]
+struct Lane {
+    /// Lane type, for styling and tests (`data-kind`): phases, steps, faults, member, workload.
+    kind: &'static str,
+    /// Label in the left column.
+    name: String,
+    /// Smaller second line under the label.
+    detail: String,
+    height: f64,
+    /// Set by the layout: the lane's top, its height and where its label lines sit.
+    y: Px,
+    h: Px,
+    name_y: Px,
+    detail_y: Px,
+    rects: Vec<Rect>,
+    lines: Vec<Line>,
+    texts: Vec<Text>,
+    guides: Vec<Guide>,
+}
+
+impl Lane {
+    fn new(kind: &'static str, name: impl Into<String>, height: f64) -> Self {
+        Self {
+            kind,
+            name: name.into(),
+            detail: String::new(),
+            height,
+            y: Px(0.0),
+            h: Px(height),
+            name_y: Px(0.0),
+            detail_y: Px(0.0),
+            rects: Vec::new(),
+            lines: Vec::new(),
+            texts: Vec::new(),
+            guides: Vec::new(),
+        }
+    }
+
+    fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, class: &'static str, title: Option<String>) {
+        self.rects.push(Rect { x: Px(x), y: Px(y), w: Px(w), h: Px(h), class, title });
+    }
+
+    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, class: &'static str) {
+        self.lines.push(Line { x1: Px(x1), y1: Px(y1), x2: Px(x2), y2: Px(y2), class });
+    }
+
+    fn text(&mut self, x: f64, y: f64, class: &'static str, anchor: &'static str, text: impl Into<String>) {
+        self.texts.push(Text { x: Px(x), y: Px(y), class, anchor, text: text.into() });
+    }
+
+    /// A label centred in `[x, x + w]` if it fits there.
+    fn text_inside(&mut self, x: f64, w: f64, y: f64, class: &'static str, text: &str) -> bool {
+        if fits(text, w) {
+            self.text(x + w / 2.0, y, class, "middle", text);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn fits(text: &str, width: f64) -> bool {
+    text.chars().count() as f64 * CHAR_W + 6.0 <= width
+}
+
+/// What every lane function gets.
+struct Ctx<'a> {
+    report: &'a RunReport,
+    scale: Scale,
+    /// The last time the cluster was observed (teardown starts after it); member views end here.
+    observed_until: Millis,
+    history: MemberHistory<'a>,
+}
+
+/// The lane types, top to bottom. A new kind of lane is one function here.
+const LANE_TYPES: &[fn(&Ctx<'_>) -> Vec<Lane>] = &[phase_lanes, step_lanes, fault_lanes, member_lanes, workload_lanes];
+
+// ---------------------------------------------------------------------------------------------
+// Lanes
+
+/// Run phases (images, start, steps, audit, teardown) with their durations.
+fn phase_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
+    if ctx.report.phases.is_empty() {
+        return Vec::new();
+    }
+    let mut lane = Lane::new("phases", "run phases", 18.0);
+    for phase in &ctx.report.phases {
+        let (from, to) = (phase.started_ms, phase.started_ms + phase.duration_ms);
+        let (x, w) = (ctx.scale.x(from), ctx.scale.width(from, to).max(1.0));
+        let title = format!("{} {} ({}–{})", phase.name, secs(phase.duration_ms), secs(from), secs(to));
+        lane.rect(x, 1.0, w, 16.0, "phase", Some(title));
+        lane.text_inside(x, w, 13.0, "dark", &phase.name);
+    }
+    vec![lane]
+}
+
+/// Scenario steps as boxes from start to finish, numbered from 1 like the progress lines.
+fn step_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
+    let events = &ctx.report.timeline.events;
+    let mut lane = Lane::new("steps", "steps", 22.0);
+    for (start, event) in events.iter().enumerate() {
+        let EventKind::StepStarted { index, description } = &event.kind else { continue };
+        let finished = events[start..].iter().find_map(|e| match &e.kind {
+            EventKind::StepFinished { index: i, ok, detail } if i == index => Some((e.at, *ok, detail)),
+            _ => None,
+        });
+        let (to, class, outcome) = match finished {
+            Some((at, true, detail)) => (at, "step-ok", format!("ok: {detail}")),
+            Some((at, false, detail)) => (at, "step-failed", format!("failed: {detail}")),
+            None => (ctx.observed_until.max(event.at), "step-failed", "did not finish".to_string()),
+        };
+        let (x, w) = (ctx.scale.x(event.at), ctx.scale.width(event.at, to).max(2.0));
+        let number = index + 1;
+        let title = format!("step {number}: {description} ({}–{}) — {outcome}", secs(event.at), secs(to));
+        lane.rect(x, 2.0, w, 18.0, class, Some(title));
+        let _ = lane.text_inside(x, w, 15.0, "dark", &format!("{number} {description}"))
+            || lane.text_inside(x, w, 15.0, "dark", &number.to_string());
+        lane.guides.push(Guide { from: event.at, to: event.at, class: "step-guide", title: None });
+    }
+    if lane.rects.is_empty() {
+        return Vec::new();
+    }
+    vec![lane]
+}
+
+/// Faults applied (red) and healed (green), labelled; their guides cross every lane.
+fn fault_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
+    const ROW_H: f64 = 14.0;
+    const MAX_ROWS: usize = 3;
+    let events = &ctx.report.timeline.events;
+    let mut markers = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        match &event.kind {
+            EventKind::FaultApplied { step, fault, targets } => {
+                let proof = events[i..].iter().find_map(|e| match &e.kind {
+                    EventKind::FaultVerified { step: s, ok, proof } if s == step => {
+                        Some(if *ok { format!("verified: {proof}") } else { format!("NOT verified: {proof}") })
+                    }
+                    _ => None,
+                });
+                let label = format!("{fault} {}", targets.join(", "));
+                let mut title = format!("step {}: {label} at {}", step + 1, secs(event.at));
+                if let Some(proof) = proof {
+                    title.push_str(&format!(" — {proof}"));
+                }
+                markers.push((event.at, label, title, "fault", "fault-guide"));
+            }
+            EventKind::FaultHealed { step, detail } => {
+                let title = format!("step {}: healed at {}: {detail}", step + 1, secs(event.at));
+                markers.push((event.at, "healed".to_string(), title, "heal", "heal-guide"));
+            }
+            _ => {}
+        }
+    }
+    if markers.is_empty() {
+        return Vec::new();
+    }
+    // Labels go right of their marker, each in the first row where it does not overlap.
+    let mut row_ends = [f64::MIN; MAX_ROWS];
+    let mut placed = Vec::new();
+    for (at, label, title, class, guide) in markers {
+        let x = ctx.scale.x(at);
+        let width = label.chars().count() as f64 * CHAR_W + 8.0;
+        let row = row_ends.iter().position(|&end| end < x).unwrap_or(MAX_ROWS - 1);
+        row_ends[row] = x + width;
+        placed.push((at, x, row, label, title, class, guide));
+    }
+    let rows = placed.iter().map(|p| p.2).max().unwrap_or(0) + 1;
+    let mut lane = Lane::new("faults", "faults", rows as f64 * ROW_H + 4.0);
+    for (at, x, row, label, title, class, guide) in placed {
+        let y = row as f64 * ROW_H + 2.0;
+        lane.rect(x - 1.5, y, 3.0, ROW_H - 2.0, class, Some(title.clone()));
+        lane.text(x + 4.0, y + ROW_H - 4.0, class, "start", label);
+        lane.guides.push(Guide { from: at, to: at, class: guide, title: Some(title) });
+    }
+    vec![lane]
+}
+
+/// One lane per member: what its Patroni REST API answered over time.
+fn member_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
+    let history = &ctx.history;
+    history
+        .members()
+        .into_iter()
+        .map(|member| {
+            let mut lane = Lane::new("member", member, 24.0);
+            let spans = history.spans(member);
+            if let Some(last) = spans.last() {
+                lane.detail = describe_view(last.view);
+            }
+            for span in spans {
+                let (x, w) = (ctx.scale.x(span.from), ctx.scale.width(span.from, span.to).max(1.0));
+                let class = role_class(span.view);
+                let mut title =
+                    format!("{member}: {} ({}–{})", describe_view(span.view), secs(span.from), secs(span.to));
+                if span.view.sync_standby {
+                    title.push_str(", sync standby");
+                }
+                if let Some(error) = &span.view.error {
+                    title.push_str(&format!(": {error}"));
+                }
+                lane.rect(x, 2.0, w, 20.0, class, Some(title));
+                if span.view.sync_standby {
+                    lane.rect(x, 19.0, w, 3.0, "sync", None);
+                }
+                let short = span.view.timeline.map(|tl| format!("tl {tl}")).unwrap_or_default();
+                let _ = lane.text_inside(x, w, 16.0, "light", &describe_view(span.view))
+                    || lane.text_inside(x, w, 16.0, "light", &short);
+            }
+            lane
+        })
+        .collect()
+}
+
+/// The colour class of a view: primary, replica, down (unreachable) or other; the `-weak`
+/// variants are reachable members in a state other than running/streaming (starting, stopped…).
+fn role_class(view: &MemberView) -> &'static str {
+    if !view.reachable {
+        return "down";
+    }
+    let settled = matches!(view.state.as_deref(), Some("running" | "streaming"));
+    match (view.role, settled) {
+        (Some(Role::Primary), true) => "primary",
+        (Some(Role::Primary), false) => "primary-weak",
+        (Some(Role::Replica), true) => "replica",
+        (Some(Role::Replica), false) => "replica-weak",
+        _ => "other",
+    }
+}
+
+/// Acknowledged (and failed) writes per 500 ms, with the longest pause between acknowledgements.
+fn workload_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
+    const HEIGHT: f64 = 70.0;
+    const TOP: f64 = 14.0; // room for the pause label
+    let buckets = (ctx.scale.end / BUCKET_MS + 1) as usize;
+    let (mut acked, mut failed) = (vec![0u32; buckets], vec![0u32; buckets]);
+    let (mut total_acked, mut total_failed) = (0u64, 0u64);
+    for event in &ctx.report.timeline.events {
+        let EventKind::Write { outcome, .. } = &event.kind else { continue };
+        let (counts, at) = match outcome {
+            WriteOutcome::Acked { acked_at } => {
+                total_acked += 1;
+                (&mut acked, *acked_at)
+            }
+            WriteOutcome::Failed { failed_at, .. } => {
+                total_failed += 1;
+                (&mut failed, *failed_at)
+            }
+        };
+        counts[((at / BUCKET_MS) as usize).min(buckets - 1)] += 1;
+    }
+    if total_acked + total_failed == 0 {
+        return Vec::new();
+    }
+    let mut lane = Lane::new("workload", "writes / 500 ms", HEIGHT);
+    lane.detail = format!("{total_acked} acked, {total_failed} failed");
+    let max = acked.iter().zip(&failed).map(|(a, f)| a + f).max().unwrap_or(1).max(1);
+    let unit = (HEIGHT - TOP - 2.0) / f64::from(max);
+    let bottom = HEIGHT - 1.0;
+    lane.line(LABEL_W, bottom, LABEL_W + PLOT_W, bottom, "baseline");
+    lane.text(LABEL_W + PLOT_W + 3.0, TOP + 4.0, "axis", "start", max.to_string());
+
+    if let Some(gap) = longest_write_gap(&ctx.report.timeline, ctx.scale.end) {
+        let (x, w) = (ctx.scale.x(gap.from), ctx.scale.width(gap.from, gap.to).max(1.0));
+        let text = format!("longest pause {} ({}–{})", secs(gap.len()), secs(gap.from), secs(gap.to));
+        lane.rect(x, 0.0, w, HEIGHT, "pause", Some(text.clone()));
+        let anchor_x = (x + w / 2.0).clamp(LABEL_W + 60.0, LABEL_W + PLOT_W - 60.0);
+        lane.text(anchor_x, 10.0, "pause-label", "middle", format!("longest pause {}", secs(gap.len())));
+        lane.guides.push(Guide { from: gap.from, to: gap.to, class: "pause-guide", title: Some(text) });
+    }
+
+    let bar_w = (ctx.scale.width(0, BUCKET_MS) - 0.3).max(0.6);
+    for (i, (&a, &f)) in acked.iter().zip(&failed).enumerate() {
+        if a + f == 0 {
+            continue;
+        }
+        let from = i as Millis * BUCKET_MS;
+        let x = ctx.scale.x(from);
+        let title = format!("{}–{}: {a} acked, {f} failed", secs(from), secs(from + BUCKET_MS));
+        let (ha, hf) = (f64::from(a) * unit, f64::from(f) * unit);
+        if a > 0 {
+            lane.rect(x, bottom - ha, bar_w, ha, "ack", Some(title.clone()));
+        }
+        if f > 0 {
+            lane.rect(x, bottom - ha - hf, bar_w, hf, "nack", Some(title));
+        }
+    }
+    vec![lane]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SVG
+
+/// A tick of the time axis.
+#[derive(Debug, Clone)]
+struct Tick {
+    x: Px,
+    label: String,
+}
+
+/// The laid-out timeline.
+#[derive(Debug, Clone)]
+struct Svg {
+    width: Px,
+    height: Px,
+    /// Where the plot starts and ends (x) and where lanes start and end (y).
+    plot_x0: Px,
+    plot_x1: Px,
+    plot_w: Px,
+    /// Top of the axis ticks.
+    tick_y0: Px,
+    lanes_y0: Px,
+    lanes_y1: Px,
+    ticks: Vec<Tick>,
+    lanes: Vec<Lane>,
+    /// Guides of all lanes, in absolute coordinates: bands first, then lines.
+    bands: Vec<Rect>,
+    guides: Vec<Line>,
+}
+
+impl Svg {
+    fn new(report: &RunReport) -> Self {
+        let timeline = &report.timeline;
+        let phases_end = report.phases.iter().map(|p| p.started_ms + p.duration_ms).max().unwrap_or(0);
+        let end = timeline.end().max(phases_end).max(1_000);
+        // Observation stops when teardown begins; without that phase, at the last event.
+        let observed_until = timeline
+            .events
+            .iter()
+            .rev()
+            .find_map(|e| matches!(&e.kind, EventKind::Phase { name } if name == "teardown").then_some(e.at))
+            .unwrap_or(end);
+        let ctx = Ctx {
+            report,
+            scale: Scale { end },
+            observed_until,
+            history: MemberHistory::from_timeline(timeline, observed_until),
+        };
+        let mut lanes: Vec<Lane> = LANE_TYPES.iter().flat_map(|lane_type| lane_type(&ctx)).collect();
+        let mut y = AXIS_H;
+        for lane in &mut lanes {
+            lane.y = Px(y);
+            lane.h = Px(lane.height);
+            let middle = lane.height / 2.0;
+            (lane.name_y, lane.detail_y) =
+                if lane.detail.is_empty() { (Px(middle + 4.0), Px(0.0)) } else { (Px(middle - 1.0), Px(middle + 10.0)) };
+            y += lane.height + LANE_GAP;
+        }
+        let lanes_y1 = y - LANE_GAP;
+        let mut bands = Vec::new();
+        let mut guides = Vec::new();
+        for guide in lanes.iter().flat_map(|l| &l.guides) {
+            let x = ctx.scale.x(guide.from);
+            if guide.to > guide.from {
+                let w = ctx.scale.width(guide.from, guide.to);
+                bands.push(Rect {
+                    x: Px(x),
+                    y: Px(AXIS_H),
+                    w: Px(w),
+                    h: Px(lanes_y1 - AXIS_H),
+                    class: guide.class,
+                    title: guide.title.clone(),
+                });
+            } else {
+                guides.push(Line { x1: Px(x), y1: Px(AXIS_H - 4.0), x2: Px(x), y2: Px(lanes_y1), class: guide.class });
+            }
+        }
+        let tick_ms = tick_step(end);
+        let ticks = (0..=end / tick_ms)
+            .map(|i| i * tick_ms)
+            .map(|t| Tick { x: Px(ctx.scale.x(t)), label: axis_label(t) })
+            .collect();
+        Self {
+            width: Px(LABEL_W + PLOT_W + RIGHT_PAD),
+            height: Px(lanes_y1 + 6.0),
+            plot_x0: Px(LABEL_W),
+            plot_x1: Px(LABEL_W + PLOT_W),
+            plot_w: Px(PLOT_W),
+            tick_y0: Px(AXIS_H - 6.0),
+            lanes_y0: Px(AXIS_H),
+            lanes_y1: Px(lanes_y1),
+            ticks,
+            lanes,
+            bands,
+            guides,
+        }
+    }
+}
+
+/// A tick spacing giving at most ~12 ticks.
+fn tick_step(end: Millis) -> Millis {
+    const STEPS_S: [u64; 13] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1_800, 3_600];
+    STEPS_S.iter().map(|s| s * 1_000).find(|step| end / step <= 12).unwrap_or(7_200_000)
+}
+
+/// `0s`, `45s`, `1m`, `1m 30s`.
+fn axis_label(ms: Millis) -> String {
+    let s = ms / 1_000;
+    match (s / 60, s % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m {s}s"),
+    }
+}
+
+fn secs(ms: Millis) -> String {
+    format!("{:.1}s", ms as f64 / 1000.0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page
+
+/// A verdict table row.
+struct VerdictRow {
+    check: String,
+    step: String,
+    status: &'static str,
+    class: &'static str,
+    observed: String,
+    budget: String,
+}
+
+/// A label and a value.
+struct Item {
+    label: &'static str,
+    value: String,
+}
+
+/// A row of the event log.
+struct LogRow {
+    at: String,
+    kind: &'static str,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r##"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ report.scenario }} · {{ result }} · pgdrill</title>
+<style>{{ css|safe }}</style>
+</head>
+<body>
+<header>
+<h1>{{ report.scenario }} <span class="badge {{ result_class }}" id="result">{{ result }}</span></h1>
+<p class="sub">{{ result_detail }}</p>
+<dl class="meta">
+{%- for item in meta %}
+<dt>{{ item.label }}</dt><dd>{{ item.value }}</dd>
+{%- endfor %}
+</dl>
+{%- if let Some(error) = report.error %}
+<p class="error"><strong>run error:</strong> {{ error }}</p>
+{%- endif %}
+{%- for note in report.notes %}
+<p class="note">note: {{ note }}</p>
+{%- endfor %}
+</header>
+<section>
+<h2>Verdicts</h2>
+{%- if verdicts.is_empty() %}
+<p>no checks were evaluated</p>
+{%- else %}
+<table class="verdicts" id="verdicts">
+<thead><tr><th>check</th><th>step</th><th>status</th><th>observed</th><th>budget</th></tr></thead>
+<tbody>
+{%- for v in verdicts %}
+<tr class="{{ v.class }}"><td>{{ v.check }}</td><td class="num">{{ v.step }}</td><td class="status">{{ v.status }}</td><td>{{ v.observed }}</td><td>{{ v.budget }}</td></tr>
+{%- endfor %}
+</tbody>
+</table>
+{%- endif %}
+</section>
+<section>
+<h2>Timeline</h2>
+<div class="legend"><span><i class="primary"></i>primary</span><span><i class="replica"></i>replica</span><span><i class="down"></i>down / unreachable</span><span><i class="other"></i>other role</span><span><i class="replica-weak"></i>pale: starting, stopped…</span><span><i class="sync"></i>sync standby</span><span><i class="fault-key"></i>fault</span><span><i class="ack"></i>acked writes</span><span><i class="nack"></i>failed attempts</span><span><i class="pause"></i>longest pause</span></div>
+<div class="timeline">
+<svg class="timeline" id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {{ svg.width }} {{ svg.height }}" width="{{ svg.width }}" height="{{ svg.height }}" role="img" aria-label="timeline of run {{ report.run_id }}">
+<g class="axis">
+{%- for tick in svg.ticks %}
+<line class="tick" x1="{{ tick.x }}" y1="{{ svg.tick_y0 }}" x2="{{ tick.x }}" y2="{{ svg.lanes_y0 }}"/><text class="axis" x="{{ tick.x }}" y="14" text-anchor="middle">{{ tick.label }}</text>
+{%- endfor %}
+<line class="tick" x1="{{ svg.plot_x0 }}" y1="{{ svg.lanes_y0 }}" x2="{{ svg.plot_x1 }}" y2="{{ svg.lanes_y0 }}"/>
+</g>
+{%- for lane in svg.lanes %}
+<g class="lane" data-kind="{{ lane.kind }}" data-name="{{ lane.name }}" transform="translate(0 {{ lane.y }})">
+<rect class="lane-bg" x="{{ svg.plot_x0 }}" y="0" width="{{ svg.plot_w }}" height="{{ lane.h }}"/>
+<text class="lane-name" x="6" y="{{ lane.name_y }}">{{ lane.name }}</text>
+{%- if !lane.detail.is_empty() %}<text class="lane-detail" x="6" y="{{ lane.detail_y }}">{{ lane.detail }}</text>{% endif %}
+{%- for r in lane.rects %}
+<rect class="{{ r.class }}" x="{{ r.x }}" y="{{ r.y }}" width="{{ r.w }}" height="{{ r.h }}">{% if let Some(title) = r.title %}<title>{{ title }}</title>{% endif %}</rect>
+{%- endfor %}
+{%- for l in lane.lines %}
+<line class="{{ l.class }}" x1="{{ l.x1 }}" y1="{{ l.y1 }}" x2="{{ l.x2 }}" y2="{{ l.y2 }}"/>
+{%- endfor %}
+{%- for t in lane.texts %}
+<text class="{{ t.class }}" x="{{ t.x }}" y="{{ t.y }}" text-anchor="{{ t.anchor }}">{{ t.text }}</text>
+{%- endfor %}
+</g>
+{%- endfor %}
+<g class="guides">
+{%- for tick in svg.ticks %}
+<line class="grid" x1="{{ tick.x }}" y1="{{ svg.lanes_y0 }}" x2="{{ tick.x }}" y2="{{ svg.lanes_y1 }}"/>
+{%- endfor %}
+{%- for r in svg.bands %}
+<rect class="{{ r.class }}" x="{{ r.x }}" y="{{ r.y }}" width="{{ r.w }}" height="{{ r.h }}">{% if let Some(title) = r.title %}<title>{{ title }}</title>{% endif %}</rect>
+{%- endfor %}
+{%- for l in svg.guides %}
+<line class="{{ l.class }}" x1="{{ l.x1 }}" y1="{{ l.y1 }}" x2="{{ l.x2 }}" y2="{{ l.y2 }}"/>
+{%- endfor %}
+</g>
+</svg>
+</div>
+</section>
+<section>
+<h2>Timings</h2>
+<table class="timings">
+{%- for item in timings %}
+<tr><th>{{ item.label }}</th><td class="num">{{ item.value }}</td></tr>
+{%- endfor %}
+</table>
+</section>
+<section>
+<h2>Events</h2>
+<details>
+<summary>{{ log_note }}</summary>
+<table class="log">
+{%- for row in log %}
+<tr><td>{{ row.at }}</td><td>{{ row.kind }}</td><td>{{ row.text }}</td></tr>
+{%- endfor %}
+</table>
+</details>
+</section>
+<footer>pgdrill {{ version }} · report schema {{ report.schema_version }} · self-contained page, no scripts</footer>
+</body>
+</html>
+"##
+)]
+struct Page<'a> {
+    css: &'static str,
+    report: &'a RunReport,
+    result: &'static str,
+    result_class: &'static str,
+    result_detail: String,
+    meta: Vec<Item>,
+    verdicts: Vec<VerdictRow>,
+    timings: Vec<Item>,
+    svg: Svg,
+    log: Vec<LogRow>,
+    log_note: String,
+    version: &'static str,
+}
+
+impl<'a> Page<'a> {
+    fn new(report: &'a RunReport) -> Self {
+        let failed = report.verdicts.iter().filter(|v| v.status != Status::Pass).count();
+        let result_detail = match (report.verdicts.len(), failed, &report.error) {
+            (0, _, _) => "no checks were evaluated".to_string(),
+            (n, 0, None) => format!("{n} of {n} checks passed"),
+            (n, 0, Some(_)) => format!("{n} of {n} checks passed, but the run stopped with an error"),
+            (n, f, _) => format!("{f} of {n} checks did not pass"),
+        };
+        let verdicts = report
+            .verdicts
+            .iter()
+            .map(|v| VerdictRow {
+                check: v.check.clone(),
+                step: v.step.map_or_else(|| "invariant".to_string(), |s| (s + 1).to_string()),
+                status: match v.status {
+                    Status::Pass => "PASS",
+                    Status::Fail => "FAIL",
+                    Status::Pending => "PENDING",
+                },
+                class: if v.status == Status::Pass { "pass" } else { "fail" },
+                observed: v.observed.clone(),
+                budget: v.budget.clone(),
+            })
+            .collect();
+        let meta = vec![
+            Item { label: "run", value: report.run_id.clone() },
+            Item { label: "scenario file", value: report.scenario_file.clone() },
+            Item { label: "started", value: report.started_at.clone() },
+            Item { label: "duration", value: secs(report.timeline.end()) },
+        ];
+        let t = &report.timings;
+        let h = &report.harness;
+        let timings = vec![
+            Item { label: "image build", value: secs(t.image_build_ms) },
+            Item { label: "containers start", value: secs(t.containers_start_ms) },
+            Item { label: "time to healthy", value: t.time_to_healthy_ms.map_or_else(|| "never".into(), secs) },
+            Item { label: "detection latency", value: t.detection_latency_ms.map_or_else(|| "n/a".into(), secs) },
+            Item { label: "teardown", value: secs(t.teardown_ms) },
+            Item { label: "harness CPU", value: format!("{} user + {} system", secs(h.cpu_user_ms), secs(h.cpu_system_ms)) },
+            Item { label: "harness max RSS", value: format!("{:.1} MiB", h.max_rss_kib as f64 / 1024.0) },
+        ];
+        let (log, log_note) = event_log(report);
+        Page {
+            css: CSS,
+            report,
+            result: if report.passed { "PASSED" } else { "FAILED" },
+            result_class: if report.passed { "passed" } else { "failed" },
+            result_detail,
+            meta,
+            verdicts,
+            timings,
+            svg: Svg::new(report),
+            log,
+            log_note,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Every event except single writes (those are drawn as buckets), capped at [`MAX_LOG_ROWS`].
+fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
+    let mut rows = Vec::new();
+    let mut writes = 0usize;
+    let mut skipped = 0usize;
+    for event in &report.timeline.events {
+        let (kind, text) = match &event.kind {
+            EventKind::Write { .. } => {
+                writes += 1;
+                continue;
+            }
+            EventKind::Phase { name } => ("phase", name.clone()),
+            EventKind::StepStarted { index, description } => ("step", format!("{} started: {description}", index + 1)),
+            EventKind::StepFinished { index, ok, detail } => {
+                ("step", format!("{} {}: {detail}", index + 1, if *ok { "ok" } else { "FAILED" }))
+            }
+            EventKind::Member { member, view, .. } => {
+                let mut text = format!("{member} {}", describe_view(view));
+                if view.sync_standby {
+                    text.push_str(" (sync standby)");
+                }
+                if let Some(error) = &view.error {
+                    text.push_str(&format!(": {error}"));
+                }
+                ("member", text)
+            }
+            EventKind::FaultApplied { step, fault, targets } => {
+                ("fault", format!("step {}: {fault} {}", step + 1, targets.join(", ")))
+            }
+            EventKind::FaultVerified { step, ok, proof } => {
+                ("fault", format!("step {}: {}: {proof}", step + 1, if *ok { "verified" } else { "NOT verified" }))
+            }
+            EventKind::FaultHealed { step, detail } => ("fault", format!("step {}: healed: {detail}", step + 1)),
+            EventKind::WriteAudit { present, source } => {
+                let ids: u64 = present.iter().map(|(a, b)| b.abs_diff(*a) + 1).sum();
+                ("audit", format!("{ids} ids present on {source} ({} ranges)", present.len()))
+            }
+            EventKind::Note { source, text } => ("note", format!("{source}: {text}")),
+        };
+        if rows.len() < MAX_LOG_ROWS {
+            rows.push(LogRow { at: format!("{:.3}s", event.at as f64 / 1000.0), kind, text });
+        } else {
+            skipped += 1;
+        }
+    }
+    let mut note = format!("{} events; {writes} writes are drawn as bars, not listed", rows.len());
+    if skipped > 0 {
+        note.push_str(&format!("; {skipped} more events omitted (see report.json)"));
+    }
+    (rows, note)
+}
+
+/// Colours are CSS variables so the SVG and the HTML legend share them.
+const CSS: &str = r#"
+:root { --primary:#2b6cb0; --replica:#38a169; --down:#e53e3e; --other:#d69e2e; --sync:#6b46c1;
+  --ack:#2c7a7b; --nack:#f56565; --pause:#ecc94b; --fault:#c53030; --heal:#2f855a; --ink:#1a202c; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
+  margin: 24px auto; max-width: 1240px; padding: 0 16px; background: #fff; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 24px 0 6px; }
+.badge { display: inline-block; padding: 1px 10px; border-radius: 4px; color: #fff; font-size: 15px;
+  vertical-align: middle; }
+.badge.passed { background: #2f855a; } .badge.failed { background: #c53030; }
+.sub { margin: 0 0 8px; color: #4a5568; }
+dl.meta { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; margin: 0; }
+dl.meta dt { color: #718096; } dl.meta dd { margin: 0; font-family: ui-monospace, monospace; }
+.error { background: #fff5f5; border-left: 4px solid #c53030; padding: 6px 10px; }
+.note { color: #4a5568; margin: 4px 0; }
+table { border-collapse: collapse; margin: 4px 0 8px; }
+th, td { text-align: left; padding: 4px 10px; border-bottom: 1px solid #e2e8f0; vertical-align: top; }
+thead th { border-bottom: 2px solid #a0aec0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.pass td.status { color: #2f855a; font-weight: 700; } tr.fail td.status { color: #c53030; font-weight: 700; }
+tr.fail { background: #fff5f5; }
+table.log td { padding: 1px 8px; font-size: 12px; } table.log td:first-child { font-family: ui-monospace, monospace; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 12px; color: #4a5568; margin: 4px 0; }
+.legend i { display: inline-block; width: 14px; height: 10px; margin-right: 4px; vertical-align: -1px; }
+.timeline { overflow-x: auto; }
+svg.timeline { width: 100%; max-width: 1180px; height: auto; display: block; }
+svg text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; fill: var(--ink); }
+svg .lane-name { font-size: 12px; font-weight: 600; } svg .lane-detail { font-size: 10px; fill: #718096; }
+svg .axis { fill: #718096; } svg .tick { stroke: #a0aec0; } svg .grid { stroke: #000; stroke-opacity: .07; }
+svg .lane-bg { fill: #f1f4f8; } svg .light { fill: #fff; } svg .dark { fill: var(--ink); }
+.primary { fill: var(--primary); background: var(--primary); }
+.primary-weak { fill: var(--primary); fill-opacity: .45; background: var(--primary); opacity: .45; }
+.replica { fill: var(--replica); background: var(--replica); }
+.replica-weak { fill: var(--replica); fill-opacity: .45; background: var(--replica); opacity: .45; }
+.down { fill: var(--down); background: var(--down); } .other { fill: var(--other); background: var(--other); }
+.sync { fill: var(--sync); background: var(--sync); }
+.ack { fill: var(--ack); background: var(--ack); } .nack { fill: var(--nack); background: var(--nack); }
+.pause { fill: var(--pause); fill-opacity: .35; background: var(--pause); }
+svg .pause-label { font-weight: 600; fill: #975a16; }
+svg .pause-guide { fill: var(--pause); fill-opacity: .12; }
+svg .baseline { stroke: #a0aec0; }
+svg .phase { fill: #ebf4ff; stroke: #90cdf4; } svg .step-ok { fill: #edf2f7; stroke: #a0aec0; }
+svg .step-failed { fill: #fed7d7; stroke: #c53030; }
+svg rect.fault { fill: var(--fault); } svg text.fault { fill: var(--fault); font-weight: 600; }
+svg rect.heal { fill: var(--heal); } svg text.heal { fill: var(--heal); }
+svg .fault-guide { stroke: var(--fault); stroke-width: 1.5; stroke-opacity: .8; }
+svg .heal-guide { stroke: var(--heal); stroke-width: 1; stroke-dasharray: 4 3; }
+svg .step-guide { stroke: #4a5568; stroke-opacity: .45; stroke-dasharray: 2 3; }
+.fault-key { background: var(--fault); width: 3px !important; }
+footer { margin-top: 24px; color: #a0aec0; font-size: 12px; }
+"#;
+
+#[cfg(test)]
+mod scratch {
+    #[test]
+    #[ignore]
+    fn render_real() {
+        for dir in std::fs::read_dir("/work/main/reports").unwrap() {
+            let dir = dir.unwrap().path();
+            let json = dir.join("report.json");
+            if !json.exists() { continue; }
+            let report = crate::report::read_json(&json).unwrap();
+            let out = std::path::Path::new("/tmp/pgdrill-html").join(dir.file_name().unwrap());
+            let path = super::write_html(&report, &out).unwrap();
+            crate::report::write_junit(&report, &out).unwrap();
+            println!("{} {}", path.display(), std::fs::metadata(&path).unwrap().len());
+        }
+    }
+}

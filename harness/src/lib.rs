@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod fault;
+pub mod monitoring;
 pub mod observe;
 pub mod report;
 pub mod runtime;

@@ -3,6 +3,7 @@
 //! verdict afterwards, and unit tests drive it with synthetic timelines.
 mod acked_writes;
 mod evaluate;
+mod faults_undone;
 mod leader_is;
 mod member_history;
 mod new_leader;
@@ -17,6 +18,7 @@ mod writes_after_fault;
 
 pub use acked_writes::{longest_write_gap, no_acked_write_lost, WriteGap};
 pub use evaluate::{evaluate_expectation, evaluate_invariant};
+pub use faults_undone::faults_undone;
 pub use leader_is::leader_is;
 pub use member_history::{describe_view, MemberHistory, Span, Stint};
 pub use new_leader::new_leader;

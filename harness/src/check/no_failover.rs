@@ -1,5 +1,6 @@
-//! `no_failover`: for the whole window after the fault, the primary at the time of the fault
-//! stays a running primary and no other member becomes one (e.g. etcd paused with failsafe_mode).
+//! `no_failover`: for the whole window after the fault, no other member becomes a running
+//! primary and the primary at the time of the fault is never seen demoted (answering with another
+//! role). A restart of PostgreSQL in place (role still primary, state starting) is no failover.
 use super::member_history::{budget_text, describe_view, secs, MemberHistory};
 use super::{CheckContext, Status, Verdict};
 use crate::scenario::Budget;
@@ -33,7 +34,8 @@ pub fn no_failover(within: Budget, timeline: &Timeline, ctx: &CheckContext) -> V
     let leader_changed = history
         .spans(leader)
         .iter()
-        .filter(|s| s.from >= ctx.anchor && s.from <= end && s.view.reachable && !s.view.is_running_primary())
+        .filter(|s| s.from >= ctx.anchor && s.from <= end && s.view.reachable)
+        .filter(|s| s.view.role.is_some_and(|r| r != crate::timeline::Role::Primary))
         .map(|s| (s.from, format!("{leader} seen as {}", describe_view(s.view))));
     if let Some((at, what)) = other_primary.chain(leader_changed).min_by_key(|(at, _)| *at) {
         let after = at.saturating_sub(ctx.anchor);
@@ -77,6 +79,18 @@ mod tests {
         let v = no_failover(Budget(Duration::from_secs(30)), &tl, &ctx(45_000));
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert_eq!(v.observed_ms, Some(7_000));
+    }
+
+    #[test]
+    fn restart_in_place_is_not_a_failover() {
+        let tl = Tl::new()
+            .healthy()
+            .poll(12_000, "pg-1", view(crate::timeline::Role::Primary, "starting", 1))
+            .poll(14_000, "pg-1", primary(1))
+            .note(45_000)
+            .build();
+        let v = no_failover(Budget(Duration::from_secs(30)), &tl, &ctx(45_000));
+        assert_eq!(v.status, Status::Pass, "{v:?}");
     }
 
     #[test]

@@ -60,6 +60,18 @@ enum Command {
         #[command(subcommand)]
         command: ImagesCommand,
     },
+    /// Re-render report.html and junit.xml from a run's report.json and print its summary.
+    Report(super::report_cmds::ReportArgs),
+    /// Compare runs (or the latest run of each scenario in two report directories); exit 1 on a
+    /// regression.
+    Compare(super::report_cmds::CompareArgs),
+    /// Run a suite of scenarios, summarise it, and compare it with the previous drill.
+    Drill {
+        #[command(flatten)]
+        args: super::report_cmds::DrillArgs,
+        #[command(flatten)]
+        images: ImageArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +132,9 @@ pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
         Command::Down { run_id } => clean(run_id.as_deref(), true).await,
         Command::Clean { all } => clean(None, all).await,
         Command::Images { command: ImagesCommand::Build(args) } => images(&args).await,
+        Command::Report(args) => super::report_cmds::report(&args),
+        Command::Compare(args) => super::report_cmds::compare(&args),
+        Command::Drill { args, images } => super::report_cmds::drill(&args, images.options(), cancel).await,
     }
 }
 

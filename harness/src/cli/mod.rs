@@ -2,6 +2,7 @@
 //! exit codes. The only place that prints reports and renders diagnostics.
 mod commands;
 mod exit;
+mod report_cmds;
 
 pub use commands::{dispatch, Cli};
 pub use exit::ExitCode;

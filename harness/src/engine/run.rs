@@ -147,6 +147,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         verdict_inputs = std::mem::take(&mut driver.expect_contexts);
         let workload = driver.workload.take();
         let heal_problems = driver.heal_all_at_end().await;
+        cluster.audit_containers(&timeline).await;
         driver_state = Some(heal_problems);
         result?;
         if let Some(workload) = workload {
@@ -206,6 +207,10 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     }
     for invariant in &scenario.invariants {
         verdicts.push(evaluate_invariant(*invariant, &final_timeline, now));
+    }
+    // Every run that injected faults also proves it undid them.
+    if scenario.steps.iter().any(|s| s.value.fault.is_some()) && run_error.is_none() {
+        verdicts.push(crate::check::faults_undone(&final_timeline));
     }
     let detection = verdicts.iter().find(|v| v.check == "new_leader").and_then(|v| v.observed_ms);
     let healthy_ms = first_healthy_at.map(|at| {

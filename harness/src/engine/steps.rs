@@ -260,11 +260,14 @@ impl<'a> StepDriver<'a> {
             *active = kept;
             chosen
         };
+        let leader = self.live.running_primaries().into_iter().next();
         let mut healed = Vec::new();
         for fault in &chosen {
             undo(&self.faults, fault).await?;
             healed.push(format!("{} on {}", fault_name(fault.fault), fault.targets.join(", ")));
         }
+        // Expectations after a heal count from it (e.g. "rejoins within 60s of the heal").
+        self.last_fault = Some((self.timeline.now(), leader));
         if healed.is_empty() {
             Ok("nothing to heal".into())
         } else {

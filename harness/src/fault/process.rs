@@ -47,7 +47,7 @@ pub async fn verify_gone(runtime: &Runtime, member: &str, pid: u32) -> Result<St
 /// PostgreSQL keeps running, orphaned to the container's init.
 pub async fn kill_patroni(runtime: &Runtime, member: &str, hold_file: &str) -> Result<(), String> {
     let script = format!(
-        "touch {hold_file} && pid=$(pgrep -o -f 'bin/patroni ') || {{ echo 'no patroni process'; exit 3; }}; kill -KILL \"$pid\"; echo \"$pid\""
+        "touch {hold_file} && pid=$(pgrep -o -f '[b]in/patroni /etc') || {{ echo 'no patroni process'; exit 3; }}; kill -KILL \"$pid\"; echo \"$pid\""
     );
     let (code, output) = runtime.exec(member, &["sh", "-c", &script]).await.map_err(|e| e.to_string())?;
     if code == 0 {
@@ -60,7 +60,7 @@ pub async fn kill_patroni(runtime: &Runtime, member: &str, hold_file: &str) -> R
 /// Proves Patroni is gone while PostgreSQL still runs.
 pub async fn verify_patroni_down(runtime: &Runtime, member: &str) -> Result<String, String> {
     let start = tokio::time::Instant::now();
-    let script = "if pgrep -f 'bin/patroni ' >/dev/null; then echo patroni-alive; else echo patroni-gone; fi; pgrep -o -x postgres || echo none";
+    let script = "if pgrep -f '[b]in/patroni /etc' >/dev/null; then echo patroni-alive; else echo patroni-gone; fi; pgrep -o -x postgres || echo none";
     loop {
         let (_, output) = runtime.exec(member, &["sh", "-c", script]).await.map_err(|e| e.to_string())?;
         let mut lines = output.lines().map(str::trim);

@@ -173,3 +173,15 @@ pub enum ApiError {
         reason: String,
     },
 }
+
+/// Prometheus, Alertmanager or the scrape targets did not become ready in time.
+#[derive(Debug, Error)]
+#[error("timed out after {waited_s:.1}s waiting for {what}; last seen: {last_seen}")]
+pub struct NotReady {
+    /// What was awaited (`Prometheus to be ready`, `3 scrape targets to be up`).
+    pub what: String,
+    /// How long.
+    pub waited_s: f64,
+    /// The last observation (`patroni pg-2:8008 down: connection refused`).
+    pub last_seen: String,
+}

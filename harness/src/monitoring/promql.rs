@@ -353,7 +353,7 @@ const GROUPING: &[&str] = &["by", "without", "on", "ignoring", "group_left", "gr
 pub fn metric_names(expr: &str) -> Vec<String> {
     let tokens: Vec<Token> = tokenize(expr).into_iter().filter(|t| t.kind != TokenKind::Comment).collect();
     let mut names: Vec<String> = Vec::new();
-    let mut add = |name: String, names: &mut Vec<String>| {
+    let add = |name: String, names: &mut Vec<String>| {
         if !names.contains(&name) {
             names.push(name);
         }
@@ -400,6 +400,71 @@ pub fn metric_names(expr: &str) -> Vec<String> {
         }
     }
     names
+}
+
+/// The series selectors `expr` reads, as written (`patroni_primary{citus_group="0"}`, `up`,
+/// `{__name__="x"}`), in order of first use, without duplicates and without range or offset:
+/// what `/api/v1/series?match[]=` takes to tell whether the series an alert needs existed.
+pub fn selectors(expr: &str) -> Vec<String> {
+    let tokens: Vec<Token> = tokenize(expr).into_iter().filter(|t| t.kind != TokenKind::Comment).collect();
+    let names = metric_names(expr);
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    let braces_end = |from: usize| (from..tokens.len()).find(|&j| tokens[j].kind == TokenKind::RBrace);
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = tokens[i];
+        let is_name = token.kind == TokenKind::Ident
+            && names.iter().any(|n| n == token.text(expr))
+            && !tokens.get(i + 1).is_some_and(|t| t.kind == TokenKind::LParen);
+        // Grouping lists hold label names that may equal a metric name: skip them.
+        let is_grouping = token.kind == TokenKind::Ident
+            && GROUPING.contains(&token.text(expr).to_ascii_lowercase().as_str())
+            && tokens.get(i + 1).is_some_and(|t| t.kind == TokenKind::LParen);
+        if is_grouping {
+            i = (i + 2..tokens.len()).find(|&j| tokens[j].kind == TokenKind::RParen).map_or(tokens.len(), |j| j + 1);
+            continue;
+        }
+        if is_name {
+            match tokens.get(i + 1) {
+                Some(next) if next.kind == TokenKind::LBrace => {
+                    let end = braces_end(i + 1).unwrap_or(tokens.len() - 1);
+                    push(selector_text(expr, &tokens[i..=end]));
+                    i = end + 1;
+                }
+                _ => {
+                    push(token.text(expr).to_string());
+                    i += 1;
+                }
+            }
+        } else if token.kind == TokenKind::LBrace {
+            let end = braces_end(i).unwrap_or(tokens.len() - 1);
+            let inner = &tokens[i..=end];
+            if inner.iter().any(|t| t.kind == TokenKind::Ident && t.text(expr) == "__name__") {
+                push(selector_text(expr, inner));
+            }
+            i = end + 1;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The tokens' text with whitespace between them normalised (`a{b="c" , d="e"}` stays readable).
+fn selector_text(expr: &str, tokens: &[Token]) -> String {
+    let mut text = String::new();
+    for (n, token) in tokens.iter().enumerate() {
+        if n > 0 && tokens[n - 1].kind == TokenKind::Comma {
+            text.push(' ');
+        }
+        text.push_str(token.text(expr));
+    }
+    text
 }
 
 /// The value of a PromQL string literal (escapes other than `\"`, `\'` and `\\` are kept as
@@ -520,5 +585,16 @@ mod tests {
     #[test_case("topk(3, x) and count_values(\"v\", y)", &["x", "y"]; "parameters")]
     fn metric_names_are_found(expr: &str, expected: &[&str]) {
         assert_eq!(metric_names(expr), expected);
+    }
+
+    #[test_case(
+        "sum(patroni_primary{cluster_name=\"citusdemo\",citus_group=\"0\"}) == 0",
+        &["patroni_primary{cluster_name=\"citusdemo\", citus_group=\"0\"}"]; "matchers kept"
+    )]
+    #[test_case("rate(x[5m]) / rate(x[5m]) > y offset 1m", &["x", "y"]; "ranges and offsets dropped")]
+    #[test_case("{__name__=\"up\", job=\"p\"} == 0 and up{job=\"q\"}", &["{__name__=\"up\", job=\"p\"}", "up{job=\"q\"}"]; "name matchers")]
+    #[test_case("max by (up) (x) and up", &["x", "up"]; "grouping labels named like a metric")]
+    fn selectors_are_found(expr: &str, expected: &[&str]) {
+        assert_eq!(selectors(expr), expected);
     }
 }

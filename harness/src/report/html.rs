@@ -36,7 +36,7 @@ const BUCKET_MS: Millis = 500;
 /// Rough width of one character of 11px sans-serif text, to decide whether a label fits.
 const CHAR_W: f64 = 6.0;
 /// At most this many events in the page's event log (writes are never listed one by one).
-const MAX_LOG_ROWS: usize = 2_000;
+const MAX_LOG_ROWS: usize = 1_000;
 
 /// Renders the report as one HTML page.
 pub fn render_html(report: &RunReport) -> String {
@@ -329,8 +329,15 @@ fn member_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
             if let Some(last) = spans.last() {
                 lane.detail = describe_view(last.view);
             }
+            // A member that flaps faster than a pixel would add one element per change: draw
+            // at most one span per pixel (its neighbours' tooltips still cover the time).
+            let mut drawn_to = f64::MIN;
             for span in spans {
                 let (x, w) = (ctx.scale.x(span.from), ctx.scale.width(span.from, span.to).max(1.0));
+                if x + w <= drawn_to + 1.0 {
+                    continue;
+                }
+                drawn_to = x + w;
                 let class = role_class(span.view);
                 let mut title =
                     format!("{member}: {} ({}–{})", describe_view(span.view), secs(span.from), secs(span.to));
@@ -345,8 +352,9 @@ fn member_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
                     lane.rect(x, 19.0, w, 3.0, "sync", None);
                 }
                 let short = span.view.timeline.map(|tl| format!("tl {tl}")).unwrap_or_default();
-                let _ = lane.text_inside(x, w, 16.0, "light", &describe_view(span.view))
-                    || lane.text_inside(x, w, 16.0, "light", &short);
+                let ink = if class.ends_with("-weak") { "dark" } else { "light" };
+                let _ = lane.text_inside(x, w, 16.0, ink, &describe_view(span.view))
+                    || lane.text_inside(x, w, 16.0, ink, &short);
             }
             lane
         })
@@ -483,8 +491,11 @@ impl Svg {
             lane.y = Px(y);
             lane.h = Px(lane.height);
             let middle = lane.height / 2.0;
-            (lane.name_y, lane.detail_y) =
-                if lane.detail.is_empty() { (Px(middle + 4.0), Px(0.0)) } else { (Px(middle - 1.0), Px(middle + 10.0)) };
+            (lane.name_y, lane.detail_y) = if lane.detail.is_empty() {
+                (Px(middle + 4.0), Px(0.0))
+            } else {
+                (Px(middle - 1.0), Px(middle + 10.0))
+            };
             y += lane.height + LANE_GAP;
         }
         let lanes_y1 = y - LANE_GAP;
@@ -626,6 +637,7 @@ struct LogRow {
 <line class="tick" x1="{{ tick.x }}" y1="{{ svg.tick_y0 }}" x2="{{ tick.x }}" y2="{{ svg.lanes_y0 }}"/><text class="axis" x="{{ tick.x }}" y="14" text-anchor="middle">{{ tick.label }}</text>
 {%- endfor %}
 <line class="tick" x1="{{ svg.plot_x0 }}" y1="{{ svg.lanes_y0 }}" x2="{{ svg.plot_x1 }}" y2="{{ svg.lanes_y0 }}"/>
+<text class="axis" x="6" y="14">time since start</text>
 </g>
 {%- for lane in svg.lanes %}
 <g class="lane" data-kind="{{ lane.kind }}" data-name="{{ lane.name }}" transform="translate(0 {{ lane.y }})">
@@ -735,7 +747,10 @@ impl<'a> Page<'a> {
             Item { label: "time to healthy", value: t.time_to_healthy_ms.map_or_else(|| "never".into(), secs) },
             Item { label: "detection latency", value: t.detection_latency_ms.map_or_else(|| "n/a".into(), secs) },
             Item { label: "teardown", value: secs(t.teardown_ms) },
-            Item { label: "harness CPU", value: format!("{} user + {} system", secs(h.cpu_user_ms), secs(h.cpu_system_ms)) },
+            Item {
+                label: "harness CPU",
+                value: format!("{} user + {} system", secs(h.cpu_user_ms), secs(h.cpu_system_ms)),
+            },
             Item { label: "harness max RSS", value: format!("{:.1} MiB", h.max_rss_kib as f64 / 1024.0) },
         ];
         let (log, log_note) = event_log(report);
@@ -794,6 +809,10 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 ("audit", format!("{ids} ids present on {source} ({} ranges)", present.len()))
             }
             EventKind::Note { source, text } => ("note", format!("{source}: {text}")),
+            EventKind::ContainerAudit { container, status, on_network, iptables_rules } => {
+                let rules = iptables_rules.map_or_else(|| "-".to_string(), |n| n.to_string());
+                ("audit", format!("{container}: {status}, on network: {on_network}, iptables rules left: {rules}"))
+            }
         };
         if rows.len() < MAX_LOG_ROWS {
             rows.push(LogRow { at: format!("{:.3}s", event.at as f64 / 1000.0), kind, text });
@@ -806,6 +825,113 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
         note.push_str(&format!("; {skipped} more events omitted (see report.json)"));
     }
     (rows, note)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The drill's index page
+
+/// One run of a drill, as the suite index lists it.
+#[derive(Debug, Clone)]
+pub struct SuiteRun<'a> {
+    /// The scenario file as given.
+    pub scenario_file: String,
+    /// The run's report, when the run produced one.
+    pub report: Option<&'a RunReport>,
+    /// Link to the run's `report.html`, relative to the index.
+    pub href: Option<String>,
+    /// Why the run produced no report (or was cut short).
+    pub problem: Option<String>,
+    /// How it compares with the previous run of its scenario.
+    pub versus_previous: String,
+}
+
+/// A row of the suite index.
+struct SuiteRow {
+    scenario: String,
+    file: String,
+    href: Option<String>,
+    run_id: String,
+    result: &'static str,
+    class: &'static str,
+    checks: String,
+    duration: String,
+    versus_previous: String,
+    problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r##"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }} · pgdrill</title>
+<style>{{ css|safe }}</style>
+</head>
+<body>
+<h1>{{ title }} <span class="badge {{ result_class }}">{{ result }}</span></h1>
+<p class="sub">{{ passed }} of {{ rows.len() }} runs passed</p>
+<table class="verdicts" id="runs">
+<thead><tr><th>scenario</th><th>run</th><th>result</th><th>checks passed</th><th>duration</th><th>compared with the previous drill</th></tr></thead>
+<tbody>
+{%- for row in rows %}
+<tr class="{{ row.class }}"><td>{{ row.scenario }}<br><small>{{ row.file }}</small></td><td>{% if let Some(href) = row.href %}<a href="{{ href }}">{{ row.run_id }}</a>{% else %}{{ row.run_id }}{% endif %}</td><td class="status">{{ row.result }}</td><td class="num">{{ row.checks }}</td><td class="num">{{ row.duration }}</td><td>{% if let Some(problem) = row.problem %}<strong>{{ problem }}</strong><br>{% endif %}{{ row.versus_previous }}</td></tr>
+{%- endfor %}
+</tbody>
+</table>
+<footer>pgdrill {{ version }} · reports/history.jsonl holds every drill's key timings</footer>
+</body>
+</html>
+"##
+)]
+struct SuiteIndex {
+    css: &'static str,
+    title: String,
+    result: &'static str,
+    result_class: &'static str,
+    passed: usize,
+    rows: Vec<SuiteRow>,
+    version: &'static str,
+}
+
+/// Renders a drill's `index.html`: one row per run, linking each run's report.
+pub fn render_suite_index(title: &str, runs: &[SuiteRun<'_>]) -> String {
+    let rows: Vec<SuiteRow> = runs
+        .iter()
+        .map(|run| {
+            let passed = run.report.is_some_and(|r| r.passed) && run.problem.is_none();
+            SuiteRow {
+                scenario: run.report.map_or_else(|| run.scenario_file.clone(), |r| r.scenario.clone()),
+                file: run.scenario_file.clone(),
+                href: run.href.clone(),
+                run_id: run.report.map_or_else(|| "-".to_string(), |r| r.run_id.clone()),
+                result: if passed { "PASSED" } else { "FAILED" },
+                class: if passed { "pass" } else { "fail" },
+                checks: run.report.map_or_else(String::new, |r| {
+                    let ok = r.verdicts.iter().filter(|v| v.status == Status::Pass).count();
+                    format!("{ok} / {}", r.verdicts.len())
+                }),
+                duration: run.report.map_or_else(String::new, |r| secs(r.timeline.end())),
+                versus_previous: run.versus_previous.clone(),
+                problem: run.problem.clone(),
+            }
+        })
+        .collect();
+    let passed = rows.iter().filter(|r| r.class == "pass").count();
+    let all = passed == rows.len() && !rows.is_empty();
+    SuiteIndex {
+        css: CSS,
+        title: title.to_string(),
+        result: if all { "PASSED" } else { "FAILED" },
+        result_class: if all { "passed" } else { "failed" },
+        passed,
+        rows,
+        version: env!("CARGO_PKG_VERSION"),
+    }
+    .render()
+    .expect("rendering into a String cannot fail")
 }
 
 /// Colours are CSS variables so the SVG and the HTML legend share them.
@@ -861,19 +987,215 @@ footer { margin-top: 24px; color: #a0aec0; font-size: 12px; }
 "#;
 
 #[cfg(test)]
-mod scratch {
-    #[test]
-    #[ignore]
-    fn render_real() {
-        for dir in std::fs::read_dir("/work/main/reports").unwrap() {
-            let dir = dir.unwrap().path();
-            let json = dir.join("report.json");
-            if !json.exists() { continue; }
-            let report = crate::report::read_json(&json).unwrap();
-            let out = std::path::Path::new("/tmp/pgdrill-html").join(dir.file_name().unwrap());
-            let path = super::write_html(&report, &out).unwrap();
-            crate::report::write_junit(&report, &out).unwrap();
-            println!("{} {}", path.display(), std::fs::metadata(&path).unwrap().len());
+mod tests {
+    use super::*;
+    use crate::check::Verdict;
+    use crate::report::terminal::tests::sample;
+    use crate::timeline::{Event, Timeline};
+
+    /// A 10-minute run: member flaps every 30 s, writes at 100/s, a fault a minute.
+    fn long_run() -> RunReport {
+        let mut events = Vec::new();
+        let view = |role, state: &str| MemberView {
+            reachable: true,
+            role: Some(role),
+            state: Some(state.into()),
+            timeline: Some(1),
+            sync_standby: false,
+            error: None,
+        };
+        for (i, t) in (0..600_000u64).step_by(30_000).enumerate() {
+            for m in 1..=3 {
+                let role = if (i + m) % 3 == 0 { Role::Primary } else { Role::Replica };
+                let kind = EventKind::Member {
+                    member: format!("pg-{m}"),
+                    view: view(role, "running"),
+                    prev_seen_at: t.checked_sub(100),
+                };
+                events.push(Event { at: t + m as u64, kind });
+            }
+            if i % 2 == 0 {
+                let kind = EventKind::FaultApplied { step: i, fault: "kill".into(), targets: vec!["pg-1".into()] };
+                events.push(Event { at: t + 10, kind });
+            }
         }
+        for n in 0..60_000u64 {
+            let sent = n * 10;
+            let outcome = if n % 7 == 0 {
+                WriteOutcome::Failed { failed_at: sent + 4, error: "connection reset".into() }
+            } else {
+                WriteOutcome::Acked { acked_at: sent + 2 }
+            };
+            events.push(Event { at: sent + 4, kind: EventKind::Write { id: n, writer: 0, sent_at: sent, outcome } });
+        }
+        events.sort_by_key(|e| e.at);
+        RunReport { timeline: Timeline::from_events(events), ..sample() }
+    }
+
+    #[test]
+    fn a_ten_minute_run_stays_under_a_megabyte() {
+        let html = render_html(&long_run());
+        assert!(html.len() < 1_000_000, "report.html of a 10-minute run is {} bytes", html.len());
+        eprintln!("report.html of a 10-minute run: {} bytes", html.len());
+        // One bar per 500 ms bucket, not one element per write.
+        let bars = html.matches("<rect class=\"ack\"").count();
+        assert!((1_100..=1_201).contains(&bars), "{bars} acked bars");
+    }
+
+    #[test]
+    fn a_flapping_member_costs_at_most_one_span_per_pixel() {
+        let mut report = long_run();
+        let mut flaps: Vec<Event> = (0..6_000u64)
+            .map(|i| Event {
+                at: i * 100 + 50,
+                kind: EventKind::Member {
+                    member: "pg-9".into(),
+                    view: MemberView {
+                        reachable: i % 2 == 0,
+                        role: Some(Role::Replica),
+                        state: Some("streaming".into()),
+                        timeline: Some(1),
+                        sync_standby: false,
+                        error: None,
+                    },
+                    prev_seen_at: Some(i * 100),
+                },
+            })
+            .collect();
+        report.timeline.events.append(&mut flaps);
+        report.timeline.events.sort_by_key(|e| e.at);
+        let html = render_html(&report);
+        let lane = html.split("data-name=\"pg-9\"").nth(1).unwrap().split("</g>").next().unwrap();
+        let rects = lane.matches("<rect").count();
+        assert!(rects <= 1_001, "{rects} rects for one member lane");
+        assert!(html.len() < 1_000_000, "{} bytes", html.len());
+    }
+
+    #[test]
+    fn every_lane_type_is_drawn() {
+        let html = render_html(&long_run());
+        for lane in ["faults", "workload"] {
+            assert!(html.contains(&format!("data-kind=\"{lane}\"")), "no {lane} lane");
+        }
+        for member in ["pg-1", "pg-2", "pg-3"] {
+            assert!(html.contains(&format!("data-kind=\"member\" data-name=\"{member}\"")), "no lane for {member}");
+        }
+        assert!(html.contains("<text class=\"pause-label\""), "the longest pause is not marked");
+    }
+
+    #[test]
+    fn the_page_has_the_header_and_the_verdicts() {
+        let html = render_html(&sample());
+        assert!(html.contains("<span class=\"badge failed\" id=\"result\">FAILED</span>"), "{html}");
+        assert!(html.contains("<p class=\"sub\">1 of 3 checks did not pass</p>"), "{html}");
+        assert!(html.contains("<td>rejoins</td><td class=\"num\">5</td><td class=\"status\">FAIL</td>"), "{html}");
+        assert!(html.contains("<td class=\"num\">invariant</td>"), "{html}");
+        assert!(html.contains("<strong>run error:</strong> step 5 (wait healthy) timed out"), "{html}");
+        assert!(html.contains("<th>harness max RSS</th><td class=\"num\">24.1 MiB</td>"), "{html}");
+        assert!(html.contains("<th>detection latency</th><td class=\"num\">19.4s</td>"), "{html}");
+    }
+
+    #[test]
+    fn texts_from_the_run_are_escaped() {
+        let mut report = sample();
+        report.scenario = "<b>bold</b>".into();
+        report.verdicts.push(Verdict {
+            check: "x\" onload=\"alert(1)".into(),
+            step: None,
+            status: Status::Fail,
+            observed: "<script>alert('x')</script> & more".into(),
+            budget: "≤ 1s".into(),
+            observed_ms: None,
+            budget_ms: None,
+        });
+        report.timeline.events.push(Event {
+            at: 61_000,
+            kind: EventKind::Member {
+                member: "pg-<i>".into(),
+                view: MemberView {
+                    reachable: false,
+                    role: None,
+                    state: None,
+                    timeline: None,
+                    sync_standby: false,
+                    error: Some("</title><script>".into()),
+                },
+                prev_seen_at: None,
+            },
+        });
+        let html = render_html(&report);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<b>bold"), "{html}");
+        assert!(!html.contains("pg-<i>"), "{html}");
+        assert!(!html.contains("x\" onload"), "{html}");
+        assert!(html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; more"), "{html}");
+    }
+
+    #[test]
+    fn a_run_without_events_still_renders() {
+        let mut report = sample();
+        report.timeline = Timeline::default();
+        report.phases.clear();
+        report.verdicts.clear();
+        let html = render_html(&report);
+        assert!(html.contains("<svg class=\"timeline\""), "{html}");
+        assert!(html.contains("<p>no checks were evaluated</p>"), "{html}");
+        assert!(!html.contains("data-kind="), "{html}");
+    }
+
+    #[test]
+    fn ticks_and_labels() {
+        assert_eq!(tick_step(50_000), 5_000);
+        assert_eq!(tick_step(600_000), 60_000);
+        assert_eq!(axis_label(0), "0s");
+        assert_eq!(axis_label(90_000), "1m 30s");
+        assert_eq!(axis_label(120_000), "2m");
+    }
+
+    #[test]
+    fn write_all_writes_the_three_files() {
+        let dir = std::env::temp_dir().join(format!("pgdrill-html-all-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        write_all(&sample(), &dir).unwrap();
+        for name in ["report.json", "junit.xml", HTML_FILE] {
+            assert!(dir.join(name).is_file(), "{name} missing");
+        }
+        assert!(!dir.join("report.html.partial").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_suite_index_links_every_run() {
+        let passed = RunReport { passed: true, run_id: "run-b".into(), ..sample() };
+        let failed = sample();
+        let runs = [
+            SuiteRun {
+                scenario_file: "scenarios/a.yaml".into(),
+                report: Some(&failed),
+                href: Some("../20261123-101500-ab12/report.html".into()),
+                problem: None,
+                versus_previous: "FAILED (was passed …)".into(),
+            },
+            SuiteRun {
+                scenario_file: "scenarios/b.yaml".into(),
+                report: Some(&passed),
+                href: Some("../run-b/report.html".into()),
+                problem: None,
+                versus_previous: "first drill of this scenario in the history".into(),
+            },
+            SuiteRun {
+                scenario_file: "scenarios/c.yaml".into(),
+                report: None,
+                href: None,
+                problem: Some("docker unreachable".into()),
+                versus_previous: String::new(),
+            },
+        ];
+        let html = render_suite_index("suite-20261123-101500", &runs);
+        assert!(html.contains("<a href=\"../20261123-101500-ab12/report.html\">20261123-101500-ab12</a>"), "{html}");
+        assert!(html.contains("<a href=\"../run-b/report.html\">run-b</a>"), "{html}");
+        assert!(html.contains("<p class=\"sub\">1 of 3 runs passed</p>"), "{html}");
+        assert!(html.contains("<strong>docker unreachable</strong>"), "{html}");
+        assert!(html.contains("2 / 3"), "{html}");
     }
 }

@@ -19,16 +19,36 @@ pub const JUNIT_FILE: &str = "junit.xml";
 /// The name of the test case standing for the run itself (errors, nothing judged).
 const RUN_CASE: &str = "run";
 
-/// Builds the JUnit report of one run.
-pub fn junit_report(report: &RunReport) -> Report {
+/// Builds a JUnit report of runs: one test suite each (one run for `report.json`'s neighbour,
+/// every run of a drill for the suite's file).
+pub fn junit_report(reports: &[&RunReport]) -> Report {
     let mut suites = Report::new("pgdrill");
-    suites.add_test_suite(junit_suite(report));
+    suites.set_time(Duration::from_millis(reports.iter().map(|r| r.timeline.end()).sum()));
+    suites.add_test_suites(reports.iter().map(|r| junit_suite(r)));
     suites
 }
 
-/// Renders `junit.xml`'s text.
+/// Renders `junit.xml`'s text for one run.
 pub fn render_junit(report: &RunReport) -> String {
-    junit_report(report).to_string().expect("serialising JUnit into memory cannot fail")
+    render_junit_runs(&[report])
+}
+
+/// Renders a JUnit file with one test suite per run.
+pub fn render_junit_runs(reports: &[&RunReport]) -> String {
+    schema_valid(junit_report(reports).to_string().expect("serialising JUnit into memory cannot fail"))
+}
+
+/// quick-junit always writes `skipped="…"` on `<testsuites>`, an attribute the common JUnit
+/// schema (Jenkins' junit-10.xsd, which GitLab and GitHub reporters follow) allows only on
+/// `<testsuite>`. pgdrill never skips a case, so the root's count is always 0: drop it there.
+fn schema_valid(mut xml: String) -> String {
+    if let Some(start) = xml.find("<testsuites ") {
+        let end = xml[start..].find('>').map_or(xml.len(), |e| start + e);
+        if let Some(at) = xml[start..end].find(" skipped=\"0\"") {
+            xml.replace_range(start + at..start + at + " skipped=\"0\"".len(), "");
+        }
+    }
+    xml
 }
 
 /// Writes `dir/junit.xml`, creating `dir` if needed, and returns its path.
@@ -45,15 +65,7 @@ pub fn junit_suite(report: &RunReport) -> TestSuite {
         Property::new("scenario_file", report.scenario_file.as_str()),
         Property::new("started_at", report.started_at.as_str()),
     ]);
-    let mut names: Vec<String> = Vec::new();
-    for verdict in &report.verdicts {
-        let mut name = case_name(verdict);
-        // The same check twice in one step (e.g. two `rejoins` targets) must stay two cases.
-        let repeats = names.iter().filter(|n| n.split('#').next() == Some(name.as_str())).count();
-        if repeats > 0 {
-            name = format!("{name}#{}", repeats + 1);
-        }
-        names.push(name.clone());
+    for (verdict, name) in report.verdicts.iter().zip(case_names(&report.verdicts)) {
         suite.add_test_case(verdict_case(report, verdict, name));
     }
     let run_problem = match (&report.error, report.verdicts.is_empty()) {
@@ -79,6 +91,18 @@ pub fn case_name(verdict: &Verdict) -> String {
         Some(step) => format!("{}@{}", verdict.check, step + 1),
         None => format!("{}@invariant", verdict.check),
     }
+}
+
+/// [`case_name`] of every verdict, made unique: the same check twice in one step (e.g. two
+/// `rejoins` targets) becomes `rejoins@6` and `rejoins@6#2`. Also how `compare` pairs verdicts.
+pub fn case_names(verdicts: &[Verdict]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(verdicts.len());
+    for verdict in verdicts {
+        let name = case_name(verdict);
+        let repeats = names.iter().filter(|n| n.split('#').next() == Some(name.as_str())).count();
+        names.push(if repeats == 0 { name } else { format!("{name}#{}", repeats + 1) });
+    }
+    names
 }
 
 fn verdict_case(report: &RunReport, verdict: &Verdict, name: String) -> TestCase {
@@ -124,7 +148,10 @@ mod tests {
     fn one_case_per_verdict_and_the_run_error() {
         let xml = render_junit(&sample());
         assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "{xml}");
-        assert!(xml.contains("<testsuites name=\"pgdrill\" tests=\"4\""), "{xml}");
+        assert!(
+            xml.contains("<testsuites name=\"pgdrill\" tests=\"4\" failures=\"1\" errors=\"1\" time=\"60.000\">"),
+            "{xml}"
+        );
         assert!(xml.contains("<testsuite name=\"patroni-kill-primary\" tests=\"4\""), "{xml}");
         assert!(xml.contains("failures=\"1\""), "{xml}");
         assert!(xml.contains("errors=\"1\""), "{xml}");

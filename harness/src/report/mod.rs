@@ -1,14 +1,24 @@
 //! Reports: the run's result as data ([`RunReport`]) and the sinks that render it (terminal
-//! summary, JSON file). Sinks only read the report and its timeline; they never judge a run
+//! summary, report.json, junit.xml, report.html), plus what reads reports back: run comparison
+//! and the drill history. Sinks only read the report and its timeline; they never judge a run
 //! (that is the checks' job) and never talk to Docker.
+mod compare;
+mod history;
 mod html;
 mod json;
 mod junit;
 mod model;
 mod terminal;
 
-pub use html::{render_html, write_all, write_html, HTML_FILE};
+pub use compare::{
+    compare_reports, compare_runs, find_runs, render_comparison, Comparison, FindRunsError, FoundRuns, LoadedRun,
+    Regression, ScenarioComparison, Tolerance, VerdictChange, COMPARE_FILE,
+};
+pub use history::{append_history, read_history, versus_previous, History, HistoryEntry, KeyTimings, HISTORY_FILE};
+pub use html::{render_html, render_suite_index, write_all, write_html, SuiteRun, HTML_FILE};
 pub use json::{read_json, write_json, ReadReportError, ReadReportErrorKind, REPORT_FILE};
-pub use junit::{junit_report, junit_suite, render_junit, write_junit, JUNIT_FILE};
+pub use junit::{
+    case_name, case_names, junit_report, junit_suite, render_junit, render_junit_runs, write_junit, JUNIT_FILE,
+};
 pub use model::{harness_usage, HarnessUsage, PhaseTiming, RunReport, Timings, SCHEMA_VERSION};
 pub use terminal::render_summary;

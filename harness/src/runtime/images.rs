@@ -1,5 +1,6 @@
 //! The images a drill runs: a Debian base made on this machine (no registry needed), and etcd,
-//! Patroni and HAProxy images built on it from `images/<name>/`.
+//! Patroni, HAProxy and the monitoring images (Prometheus, Alertmanager, postgres_exporter)
+//! built on it from `images/<name>/`.
 //!
 //! Tags are content hashes of each image's inputs (`pgdrill-<name>:<12 hex>`), so an image is
 //! built once and reused until its Dockerfile, files, build arguments or base change; stale tags
@@ -56,9 +57,30 @@ pub enum ImageName {
     Patroni,
     /// HAProxy routing to the primary by Patroni health checks.
     Haproxy,
+    /// Prometheus 2.42 with promtool (alert rules: checked, then evaluated during drills).
+    Prometheus,
+    /// Alertmanager 0.25, receiving the alerts Prometheus sends.
+    Alertmanager,
+    /// postgres_exporter 0.11, one per member, with the Citus custom queries.
+    PostgresExporter,
 }
 
 impl ImageName {
+    /// Every image, base first.
+    pub const ALL: [ImageName; 7] = [
+        ImageName::Base,
+        ImageName::Etcd,
+        ImageName::Patroni,
+        ImageName::Haproxy,
+        ImageName::Prometheus,
+        ImageName::Alertmanager,
+        ImageName::PostgresExporter,
+    ];
+
+    /// The monitoring images (started only by scenarios with `monitoring:`).
+    pub const MONITORING: [ImageName; 3] =
+        [ImageName::Prometheus, ImageName::Alertmanager, ImageName::PostgresExporter];
+
     /// The name used in tags (`pgdrill-<name>`), labels and the `images/<name>/` folder.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,6 +88,9 @@ impl ImageName {
             ImageName::Etcd => "etcd",
             ImageName::Patroni => "patroni",
             ImageName::Haproxy => "haproxy",
+            ImageName::Prometheus => "prometheus",
+            ImageName::Alertmanager => "alertmanager",
+            ImageName::PostgresExporter => "postgres-exporter",
         }
     }
 
@@ -85,7 +110,7 @@ impl fmt::Display for ImageName {
 pub struct ImageOptions {
     /// Patroni version installed from PyPI (default [`DEFAULT_PATRONI_VERSION`]).
     pub patroni_version: String,
-    /// The folder holding `etcd/`, `patroni/`, `haproxy/` (default: [`default_images_dir`]).
+    /// The folder holding `etcd/`, `patroni/`, `haproxy/`, ... (default: [`default_images_dir`]).
     pub images_dir: PathBuf,
     /// Rebuild every image in the chain (base included) without the layer cache, even when a tag
     /// with the same inputs exists: picks up new Debian and PyPI packages.
@@ -113,6 +138,12 @@ pub struct ResolvedImages {
     pub patroni: String,
     /// HAProxy image tag (empty unless asked for).
     pub haproxy: String,
+    /// Prometheus image tag (empty unless asked for).
+    pub prometheus: String,
+    /// Alertmanager image tag (empty unless asked for).
+    pub alertmanager: String,
+    /// postgres_exporter image tag (empty unless asked for).
+    pub postgres_exporter: String,
     /// Images built by this call (not reused), with how long each took.
     pub built: Vec<(ImageName, Duration)>,
     /// Wall time of the whole call.
@@ -243,6 +274,9 @@ pub async fn ensure_images(
             ImageName::Etcd => resolved.etcd = tag,
             ImageName::Patroni => resolved.patroni = tag,
             ImageName::Haproxy => resolved.haproxy = tag,
+            ImageName::Prometheus => resolved.prometheus = tag,
+            ImageName::Alertmanager => resolved.alertmanager = tag,
+            ImageName::PostgresExporter => resolved.postgres_exporter = tag,
             ImageName::Base => {}
         }
     }
@@ -866,6 +900,19 @@ mod tests {
     }
 
     #[test]
+    fn every_image_has_a_recipe_with_its_name() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images");
+        for name in ImageName::ALL.into_iter().filter(|n| *n != ImageName::Base) {
+            let files = read_context(&dir.join(name.as_str())).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(files.iter().any(|f| f.path == "Dockerfile"), "{name}");
+            if let Some(entrypoint) = files.iter().find(|f| f.path == "entrypoint.sh") {
+                assert_eq!(entrypoint.mode, 0o755, "{name}/entrypoint.sh is executable");
+            }
+        }
+        assert_eq!(ImageName::PostgresExporter.repository(), "pgdrill-postgres-exporter");
+    }
+
+    #[test]
     fn shipped_recipes_are_read_with_their_modes() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/patroni");
         let files = read_context(&dir).expect("images/patroni is readable");
@@ -896,15 +943,24 @@ mod tests {
         let docker = Docker::connect_with_local_defaults().unwrap().negotiate_version().await.unwrap();
         let start = Instant::now();
         let print = |line: &str| println!("[{:6.1}s] {line}", start.elapsed().as_secs_f64());
-        let wanted = [ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy];
+        let wanted = &ImageName::ALL[1..];
         let images =
-            ensure_images(&docker, &wanted, &ImageOptions::default(), &print).await.unwrap_or_else(|e| panic!("{e}"));
+            ensure_images(&docker, wanted, &ImageOptions::default(), &print).await.unwrap_or_else(|e| panic!("{e}"));
         println!("{images:#?}");
-        for tag in [&images.base, &images.etcd, &images.patroni, &images.haproxy] {
+        let tags = [
+            &images.base,
+            &images.etcd,
+            &images.patroni,
+            &images.haproxy,
+            &images.prometheus,
+            &images.alertmanager,
+            &images.postgres_exporter,
+        ];
+        for tag in tags {
             assert!(image_exists(&docker, tag).await.unwrap(), "{tag} exists");
         }
         // A second call reuses everything.
-        let again = ensure_images(&docker, &wanted, &ImageOptions::default(), &print).await.unwrap();
+        let again = ensure_images(&docker, wanted, &ImageOptions::default(), &print).await.unwrap();
         assert!(again.built.is_empty());
         assert_eq!(again.patroni, images.patroni);
     }

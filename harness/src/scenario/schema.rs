@@ -26,7 +26,31 @@ mod tests {
     #[test]
     fn names_every_fault() {
         let schema = scenario_json_schema();
-        assert_eq!(enum_values(&schema, "FaultKind"), ["disconnect", "failover", "heal", "isolate", "kill", "kill_patroni", "kill_postgres", "loss", "maintenance_off", "maintenance_on", "partition", "pause", "reconnect", "restart", "start", "stop", "switchover", "unpause"], "{:#}", schema["$defs"]["FaultKind"]);
+        assert_eq!(
+            enum_values(&schema, "FaultKind"),
+            [
+                "disconnect",
+                "failover",
+                "heal",
+                "isolate",
+                "kill",
+                "kill_patroni",
+                "kill_postgres",
+                "loss",
+                "maintenance_off",
+                "maintenance_on",
+                "partition",
+                "pause",
+                "reconnect",
+                "restart",
+                "start",
+                "stop",
+                "switchover",
+                "unpause"
+            ],
+            "{:#}",
+            schema["$defs"]["FaultKind"]
+        );
     }
 
     #[test]

@@ -160,6 +160,17 @@ pub enum EventKind {
         /// The member the audit read from.
         source: String,
     },
+    /// What a container looked like after the faults were undone, before teardown.
+    ContainerAudit {
+        /// Container short name.
+        container: String,
+        /// Docker's status (running, paused, exited, ...).
+        status: String,
+        /// Whether it is attached to the run network.
+        on_network: bool,
+        /// pgdrill iptables rules left in it (None when it could not be asked, e.g. stopped).
+        iptables_rules: Option<usize>,
+    },
     /// A free-form note (warnings, container exits, ...).
     Note {
         /// Where it came from (observer, runtime, workload, ...).

@@ -1,0 +1,485 @@
+//! `pgdrill report`, `compare` and `drill`: the commands that re-render, compare and collect run
+//! reports. Rendering and comparing are the report module's; this file reads arguments, prints,
+//! and maps outcomes to exit codes.
+use std::error::Error;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use clap::Args;
+use comfy_table::{presets::ASCII_FULL_CONDENSED, Cell, CellAlignment, LineStyle, Table, TableStyle};
+use tokio_util::sync::CancellationToken;
+
+use super::ExitCode;
+use crate::engine::{run_scenario, EngineError, RunOptions, RunOutcome};
+use crate::report::{
+    append_history, compare_runs, find_runs, read_history, read_json, render_comparison, render_junit_runs,
+    render_suite_index, render_summary, versus_previous, write_html, write_junit, HistoryEntry, RunReport, SuiteRun,
+    Tolerance, COMPARE_FILE, HISTORY_FILE, HTML_FILE, JUNIT_FILE, REPORT_FILE,
+};
+use crate::runtime::images::ImageOptions;
+use crate::scenario::{load_scenario, LoadedScenario};
+
+/// The terminal summary's table style: ASCII, a header rule with column junctions.
+const STYLE: TableStyle = ASCII_FULL_CONDENSED.header_separator(LineStyle::new('+', '=', '+', '+'));
+
+/// `pgdrill report RUN_DIR`.
+#[derive(Debug, Args)]
+pub(super) struct ReportArgs {
+    /// A run's report directory (reports/<run-id>) or its report.json.
+    run_dir: PathBuf,
+}
+
+/// `pgdrill compare A B`.
+#[derive(Debug, Args)]
+pub(super) struct CompareArgs {
+    /// The baseline: a run directory, or a directory of run directories (latest run per scenario).
+    a: PathBuf,
+    /// The candidate, like A; compare.json is written here.
+    b: PathBuf,
+    /// How much slower B may measure than A before it is a regression.
+    #[arg(long, default_value = "20%")]
+    tolerance: Tolerance,
+}
+
+/// `pgdrill drill SUITE`.
+#[derive(Debug, Args)]
+pub(super) struct DrillArgs {
+    /// A directory of scenario files (*.yaml), or a text file listing them one per line
+    /// (`#` comments; relative paths are relative to the list's directory).
+    suite: PathBuf,
+    /// Where run reports, suite-<timestamp>/ and history.jsonl are written.
+    #[arg(long, default_value = "reports")]
+    reports_dir: PathBuf,
+    /// Leave each run's containers running (remove them with `pgdrill down RUN_ID`).
+    #[arg(long)]
+    keep: bool,
+    /// Fewer progress lines.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Re-renders report.html and junit.xml from a run's report.json and prints its summary.
+pub(super) fn report(args: &ReportArgs) -> ExitCode {
+    let path = if args.run_dir.is_file() { args.run_dir.clone() } else { args.run_dir.join(REPORT_FILE) };
+    let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let report = match read_json(&path) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {}", chain(&e));
+            return ExitCode::InvalidScenario;
+        }
+    };
+    print!("{}", render_summary(&report));
+    for (name, written) in [(HTML_FILE, write_html(&report, &dir)), (JUNIT_FILE, write_junit(&report, &dir))] {
+        match written {
+            Ok(path) => println!("{name}: {}", path.display()),
+            Err(e) => {
+                eprintln!("error: failed to write {name} in {}: {e}", dir.display());
+                return ExitCode::Environment;
+            }
+        }
+    }
+    ExitCode::Success
+}
+
+/// Compares the latest runs of each scenario in A and B; exit 1 on a regression.
+pub(super) fn compare(args: &CompareArgs) -> ExitCode {
+    let mut sides = Vec::new();
+    for path in [&args.a, &args.b] {
+        match find_runs(path) {
+            Ok(found) => {
+                for skipped in &found.skipped {
+                    eprintln!("warning: skipped {}", chain(skipped));
+                }
+                sides.push(found.runs);
+            }
+            Err(e) => {
+                eprintln!("error: {}", chain(&e));
+                return ExitCode::InvalidScenario;
+            }
+        }
+    }
+    let comparison = compare_runs(
+        &args.a.display().to_string(),
+        &sides[0],
+        &args.b.display().to_string(),
+        &sides[1],
+        args.tolerance,
+    );
+    print!("{}", render_comparison(&comparison));
+    let json = serde_json::to_string_pretty(&comparison).expect("a comparison serialises") + "\n";
+    let b_dir = if args.b.is_file() { args.b.parent().unwrap_or(Path::new(".")) } else { args.b.as_path() };
+    let written = fs::write(b_dir.join(COMPARE_FILE), &json).map(|()| b_dir.join(COMPARE_FILE)).or_else(|e| {
+        eprintln!("warning: failed to write {COMPARE_FILE} in {}: {e}; writing it here", b_dir.display());
+        fs::write(COMPARE_FILE, &json).map(|()| PathBuf::from(COMPARE_FILE))
+    });
+    match written {
+        Ok(path) => println!("comparison: {}", path.display()),
+        Err(e) => eprintln!("warning: failed to write {COMPARE_FILE}: {e}"),
+    }
+    if comparison.has_regression() {
+        ExitCode::ChecksFailed
+    } else {
+        ExitCode::Success
+    }
+}
+
+/// One scenario of a drill and what became of it.
+struct DrillRun {
+    file: PathBuf,
+    outcome: Option<RunOutcome>,
+    /// Why it has no (complete) report.
+    problem: Option<String>,
+}
+
+/// Runs every scenario of a suite, then summarises, records the history and writes the index.
+pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: CancellationToken) -> ExitCode {
+    let files = match suite_files(&args.suite) {
+        Ok(files) if files.is_empty() => {
+            eprintln!("error: no scenario files in {}", args.suite.display());
+            return ExitCode::InvalidScenario;
+        }
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::InvalidScenario;
+        }
+    };
+    let scenarios = match load_every(&files) {
+        Some(scenarios) => scenarios,
+        None => return ExitCode::InvalidScenario,
+    };
+    let suite_name = format!("suite-{}", timestamp());
+    let options = RunOptions {
+        reports_dir: args.reports_dir.clone(),
+        keep: args.keep,
+        images,
+        cancel: cancel.clone(),
+        quiet: args.quiet,
+    };
+    let mut code = ExitCode::Success;
+    let mut runs: Vec<DrillRun> = Vec::new();
+    for (i, loaded) in scenarios.iter().enumerate() {
+        if cancel.is_cancelled() {
+            code = ExitCode::Interrupted;
+            break;
+        }
+        println!("== drill {}/{}: {}", i + 1, scenarios.len(), loaded.path.display());
+        match run_scenario(loaded, &options).await {
+            Ok(outcome) => {
+                ensure_rendered(&outcome);
+                println!("{}", render_summary(&outcome.report));
+                if !outcome.report.passed && code == ExitCode::Success {
+                    code = ExitCode::ChecksFailed;
+                }
+                let interrupted = cancel.is_cancelled();
+                let problem = interrupted.then(|| "interrupted: not recorded in the history".to_string());
+                runs.push(DrillRun { file: loaded.path.clone(), outcome: Some(outcome), problem });
+                if interrupted {
+                    code = ExitCode::Interrupted;
+                    break;
+                }
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                runs.push(DrillRun { file: loaded.path.clone(), outcome: None, problem: Some(error.to_string()) });
+                let fatal = exit_code_for(&error);
+                if matches!(fatal, ExitCode::Environment | ExitCode::Interrupted) {
+                    code = fatal; // the next runs would fail the same way
+                    break;
+                }
+                code = ExitCode::ChecksFailed;
+            }
+        }
+    }
+    finish_drill(&args.reports_dir, &suite_name, &runs);
+    code
+}
+
+/// The summary table, the comparison with the history, the history lines, the index and the
+/// suite's JUnit file. Failing to write these is reported but does not change the exit code: the
+/// runs' own reports are already written.
+fn finish_drill(reports_dir: &Path, suite_name: &str, runs: &[DrillRun]) {
+    let history_path = reports_dir.join(HISTORY_FILE);
+    let mut history = read_history(&history_path).unwrap_or_else(|e| {
+        eprintln!("warning: failed to read {}: {e}; comparing with nothing", history_path.display());
+        Default::default()
+    });
+    if history.unreadable_lines > 0 {
+        eprintln!("warning: {} unreadable lines in {} skipped", history.unreadable_lines, history_path.display());
+    }
+    let mut new_entries = Vec::new();
+    let mut versus = Vec::new();
+    for run in runs {
+        let Some(outcome) = run.outcome.as_ref().filter(|_| run.problem.is_none()) else {
+            versus.push(String::new());
+            continue;
+        };
+        let entry = HistoryEntry::from_report(&outcome.report, Some(suite_name));
+        versus.push(versus_previous(&entry, history.previous(&entry.scenario)));
+        // A scenario listed twice compares its second run with its first.
+        history.entries.push(entry.clone());
+        new_entries.push(entry);
+    }
+
+    println!("{}", suite_table(runs, &new_entries));
+    println!("compared with the previous drill of each scenario:");
+    for (run, versus) in runs.iter().zip(&versus).filter(|(_, v)| !v.is_empty()) {
+        let scenario = run.outcome.as_ref().map_or("?", |o| o.report.scenario.as_str());
+        println!("  {scenario}: {versus}");
+    }
+    if let Err(e) = append_history(&history_path, &new_entries) {
+        eprintln!("warning: failed to append to {}: {e}", history_path.display());
+    }
+
+    let suite_dir = reports_dir.join(suite_name);
+    let suite_runs: Vec<SuiteRun<'_>> = runs
+        .iter()
+        .zip(&versus)
+        .map(|(run, versus)| SuiteRun {
+            scenario_file: run.file.display().to_string(),
+            report: run.outcome.as_ref().map(|o| &o.report),
+            href: run
+                .outcome
+                .as_ref()
+                .and_then(|o| o.report_dir.file_name())
+                .map(|dir| format!("../{}/{HTML_FILE}", dir.to_string_lossy())),
+            problem: run.problem.clone(),
+            versus_previous: versus.clone(),
+        })
+        .collect();
+    let reports: Vec<&RunReport> = runs.iter().filter_map(|r| r.outcome.as_ref().map(|o| &o.report)).collect();
+    let written = fs::create_dir_all(&suite_dir)
+        .and_then(|()| fs::write(suite_dir.join("index.html"), render_suite_index(suite_name, &suite_runs)))
+        .and_then(|()| fs::write(suite_dir.join(JUNIT_FILE), render_junit_runs(&reports)));
+    match written {
+        Ok(()) => println!("suite report: {}", suite_dir.join("index.html").display()),
+        Err(e) => eprintln!("warning: failed to write the suite report in {}: {e}", suite_dir.display()),
+    }
+    println!("history: {}", history_path.display());
+}
+
+/// One line per run: scenario, run, result, checks, detection, longest write pause, duration.
+fn suite_table(runs: &[DrillRun], entries: &[HistoryEntry]) -> String {
+    let mut table = Table::new();
+    table.load_style(STYLE).set_header(vec![
+        "scenario",
+        "run",
+        "result",
+        "checks",
+        "detection",
+        "longest pause",
+        "duration",
+    ]);
+    let secs = |ms: Option<u64>| ms.map_or_else(|| "-".to_string(), |ms| format!("{:.1}s", ms as f64 / 1000.0));
+    for run in runs {
+        let Some(outcome) = &run.outcome else {
+            let problem = run.problem.as_deref().unwrap_or("no report");
+            table.add_row(vec![run.file.display().to_string(), "-".into(), format!("ERROR: {problem}")]);
+            continue;
+        };
+        let r = &outcome.report;
+        let timings = entries.iter().find(|e| e.run_id == r.run_id).map(|e| &e.timings);
+        let passed = r.verdicts.iter().filter(|v| v.status == crate::check::Status::Pass).count();
+        let result = match (&run.problem, r.passed) {
+            (Some(_), _) => "INTERRUPTED",
+            (None, true) => "PASSED",
+            (None, false) => "FAILED",
+        };
+        table.add_row(vec![
+            Cell::new(&r.scenario),
+            Cell::new(&r.run_id),
+            Cell::new(result),
+            Cell::new(format!("{passed}/{}", r.verdicts.len())).set_alignment(CellAlignment::Right),
+            Cell::new(secs(r.timings.detection_latency_ms)).set_alignment(CellAlignment::Right),
+            Cell::new(secs(timings.and_then(|t| t.longest_write_gap_ms))).set_alignment(CellAlignment::Right),
+            Cell::new(secs(Some(r.timeline.end()))).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    table.to_string()
+}
+
+/// Until the engine writes every sink itself, a run may come back with only report.json.
+fn ensure_rendered(outcome: &RunOutcome) {
+    if outcome.report_dir.join(HTML_FILE).exists() {
+        return;
+    }
+    let dir = &outcome.report_dir;
+    if let Err(e) = write_html(&outcome.report, dir).and_then(|_| write_junit(&outcome.report, dir)) {
+        eprintln!("warning: failed to write the HTML/JUnit report in {}: {e}", dir.display());
+    }
+}
+
+/// The scenario files of a suite: a directory's `*.yaml`/`*.yml` files (sorted), or the paths a
+/// text file lists, one per line (blank lines and `#` comments skipped; relative paths are taken
+/// relative to the list's directory, so a list travels with its scenarios).
+fn suite_files(suite: &Path) -> Result<Vec<PathBuf>, String> {
+    if suite.is_dir() {
+        let entries = fs::read_dir(suite).map_err(|e| format!("failed to read {}: {e}", suite.display()))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect();
+        files.sort();
+        return Ok(files);
+    }
+    let text = fs::read_to_string(suite).map_err(|e| format!("failed to read {}: {e}", suite.display()))?;
+    let base = suite.parent().unwrap_or(Path::new(""));
+    Ok(text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .map(|line| base.join(line))
+        .collect())
+}
+
+/// Loads every scenario, printing each invalid one's diagnostics; `None` if any is invalid.
+fn load_every(files: &[PathBuf]) -> Option<Vec<LoadedScenario>> {
+    let mut loaded = Vec::new();
+    let mut failed = false;
+    for file in files {
+        match load_scenario(file) {
+            Ok(scenario) => loaded.push(scenario),
+            Err(error) => {
+                eprintln!("{:?}", miette::Report::new(error));
+                failed = true;
+            }
+        }
+    }
+    (!failed).then_some(loaded)
+}
+
+fn exit_code_for(error: &EngineError) -> ExitCode {
+    match error {
+        EngineError::Runtime(_) | EngineError::Images(_) => ExitCode::Environment,
+        EngineError::Interrupted(_) => ExitCode::Interrupted,
+        _ => ExitCode::ChecksFailed,
+    }
+}
+
+/// `failed to read the report x: failed to parse the report: expected value at line 1`.
+fn chain(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `20261123-101500` (UTC), for the suite directory's name.
+fn timestamp() -> String {
+    let digits: String =
+        humantime::format_rfc3339_seconds(SystemTime::now()).to_string().chars().filter(char::is_ascii_digit).collect();
+    format!("{}-{}", &digits[..8], &digits[8..14])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("pgdrill-cli-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_suite_directory_is_its_yaml_files_sorted() {
+        let dir = temp_dir("suite-dir");
+        for name in ["b.yaml", "a.yml", "notes.txt"] {
+            fs::write(dir.join(name), "").unwrap();
+        }
+        fs::create_dir_all(dir.join("rules.yaml")).unwrap(); // a directory, not a scenario
+        assert_eq!(suite_files(&dir).unwrap(), vec![dir.join("a.yml"), dir.join("b.yaml")]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_suite_list_is_relative_to_its_directory() {
+        let dir = temp_dir("suite-list");
+        let list = dir.join("nightly.txt");
+        fs::write(&list, "# nightly drills\nkill.yaml\n\n  sub/partition.yaml  # flaky on arm\n/abs/x.yaml\n").unwrap();
+        assert_eq!(
+            suite_files(&list).unwrap(),
+            vec![dir.join("kill.yaml"), dir.join("sub/partition.yaml"), PathBuf::from("/abs/x.yaml")]
+        );
+        assert!(suite_files(&dir.join("missing.txt")).unwrap_err().starts_with("failed to read"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn outcome(reports: &Path, run_id: &str, scenario: &str, passed: bool) -> RunOutcome {
+        use crate::check::{Status, Verdict};
+        let verdict = Verdict {
+            check: "new_leader".into(),
+            step: Some(2),
+            status: if passed { Status::Pass } else { Status::Fail },
+            observed: "pg-2 running primary on tl 2".into(),
+            budget: "≤ 45s".into(),
+            observed_ms: Some(if passed { 20_000 } else { 50_000 }),
+            budget_ms: Some(45_000),
+        };
+        let report = RunReport {
+            schema_version: crate::report::SCHEMA_VERSION,
+            run_id: run_id.into(),
+            scenario: scenario.into(),
+            scenario_file: format!("scenarios/{scenario}.yaml"),
+            started_at: "2026-11-23T10:15:00Z".into(),
+            passed,
+            verdicts: vec![verdict],
+            phases: Vec::new(),
+            timings: Default::default(),
+            harness: Default::default(),
+            error: None,
+            notes: Vec::new(),
+            timeline: Default::default(),
+        };
+        let report_dir = reports.join(run_id);
+        crate::report::write_json(&report, &report_dir).unwrap();
+        RunOutcome { report, report_dir }
+    }
+
+    #[test]
+    fn a_drill_records_history_and_writes_its_index() {
+        let reports = temp_dir("drill");
+        let run = |id: &str, scenario: &str, passed: bool| DrillRun {
+            file: PathBuf::from(format!("scenarios/{scenario}.yaml")),
+            outcome: Some(outcome(&reports, id, scenario, passed)),
+            problem: None,
+        };
+        finish_drill(&reports, "suite-1", &[run("r1", "kill", true), run("r2", "partition", true)]);
+        let broken =
+            DrillRun { file: PathBuf::from("scenarios/x.yaml"), outcome: None, problem: Some("no docker".into()) };
+        finish_drill(&reports, "suite-2", &[run("r3", "kill", false), broken]);
+
+        let history = read_history(&reports.join(HISTORY_FILE)).unwrap();
+        let ids: Vec<&str> = history.entries.iter().map(|e| e.run_id.as_str()).collect();
+        assert_eq!(ids, ["r1", "r2", "r3"], "a run without a report is not history");
+        assert_eq!(history.entries[2].suite.as_deref(), Some("suite-2"));
+        let previous = history.previous("kill").unwrap();
+        assert_eq!(previous.run_id, "r3");
+        let text = versus_previous(&history.entries[2], Some(&history.entries[0]));
+        assert!(text.starts_with("FAILED (was passed in run r1"), "{text}");
+        assert!(text.contains("new_leader@3 50.0s (was 20.0s, +150%)"), "{text}");
+
+        let index = fs::read_to_string(reports.join("suite-2").join("index.html")).unwrap();
+        assert!(index.contains("<a href=\"../r3/report.html\">r3</a>"), "{index}");
+        assert!(index.contains("FAILED (was passed in run r1"), "{index}");
+        assert!(index.contains("<strong>no docker</strong>"), "{index}");
+        let junit = fs::read_to_string(reports.join("suite-1").join(JUNIT_FILE)).unwrap();
+        assert_eq!(junit.matches("<testsuite ").count(), 2, "{junit}");
+        fs::remove_dir_all(&reports).unwrap();
+    }
+
+    #[test]
+    fn timestamps_name_directories() {
+        let stamp = timestamp();
+        assert_eq!(stamp.len(), 15, "{stamp}");
+        assert_eq!(&stamp[8..9], "-");
+    }
+}

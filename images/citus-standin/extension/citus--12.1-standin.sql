@@ -1,0 +1,925 @@
+-- pgdrill Citus stand-in -- this is NOT Citus.
+--
+-- A hermetic replacement for the Citus extension, for pgdrill's own tests only (real Citus is in
+-- no package repository reachable there; images/patroni-citus/ installs the real one). It is our
+-- own SQL, written against Citus's documented interface; it contains no Citus code. It implements
+-- the part of Citus that Patroni's Citus mode (patroni/postgresql/mpp/citus.py) and pgdrill use:
+--
+--   catalog   pg_dist_node (Citus 12 columns), pg_dist_authinfo, pg_dist_poolinfo (unused),
+--             pg_dist_partition, pg_dist_shard, pg_dist_placement, pg_dist_colocation,
+--             pg_dist_shard_placement (view), the noderole enum and Citus's sequences
+--   nodes     citus_set_coordinator_host, citus_add_node, citus_update_node (force, lock_cooldown),
+--             citus_remove_node, citus_get_active_worker_nodes
+--   tables    create_distributed_table (hash only), get_shard_id_for_distribution_column,
+--             column_to_column_name, citus_version
+--
+-- How a distributed table works here (Citus keeps one table per shard on the workers; we do not):
+--   * create_distributed_table('t', 'col') creates table t (same columns, NOT NULL, PRIMARY KEY,
+--     UNIQUE and CHECK constraints) on the primary of every worker group registered in
+--     pg_dist_node at that moment, records shards (hash ranges over int4) and their placements
+--     (round robin over the worker groups, co-located with an existing table of the same shard
+--     count and column type unless colocate_with => 'none'), moves the local table aside to
+--     citus_standin.<t>_standin_<oid> and puts a view named t in its place. Rows already in t are
+--     moved to the workers.
+--   * INSERT into the view: an INSTEAD OF trigger hashes the distribution column with the type's
+--     default hash function, finds the shard and its group, reads that group's primary from
+--     pg_dist_node WITH FOR SHARE, and forwards the row over dblink (a per-session connection per
+--     group) to the worker, then returns the row (so "INSERT 0 1" and RETURNING work).
+--   * SELECT from the view: each worker group's table, read through its primary the same way.
+--   * Not supported: UPDATE, DELETE, TRUNCATE, COPY TO, ON CONFLICT on distributed tables, other
+--     distribution types, reference tables, rebalancing, metadata sync to workers (only the
+--     coordinator's pg_dist_node is maintained and used), distributed transactions (the forwarded
+--     INSERT commits on the worker at once, before the coordinator's transaction ends).
+--
+-- Locking (the point of the exercise): a forwarded write holds a FOR SHARE lock on its group's
+-- primary row of pg_dist_node until its transaction ends. citus_update_node() updates that row, so
+--   * it waits for writes in flight to that group, and while its transaction is open (Patroni keeps
+--     one open across a worker switchover) new writes to that group block -- they do not fail --
+--     and, once it commits, read the new row and go to the new primary;
+--   * writes to other groups lock other rows and never wait for it;
+--   * with force => true, after lock_cooldown ms it terminates the backends still holding writes to
+--     that group (found by the transaction-level advisory lock (1128879187, groupid) every forwarded
+--     write also takes), as Citus does with the backends blocking it.
+--
+-- Requirements: `citus` in shared_preload_libraries (checked, like Citus), the contrib library
+-- dblink (part of PostgreSQL; its functions are declared privately in schema citus_standin, so no
+-- CREATE EXTENSION dblink is needed), the same superuser credentials on every node and, for the
+-- workers' passwords, the row Patroni puts in pg_dist_authinfo. Writers must be superusers (they
+-- read pg_dist_authinfo and lock pg_dist_node rows).
+
+\echo Use "CREATE EXTENSION citus" to load this file (pgdrill Citus stand-in). \quit
+
+DO $check$
+BEGIN
+    IF NOT 'citus' = ANY (pg_catalog.regexp_split_to_array(
+            pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), '"', ''), '\s*,\s*')) THEN
+        RAISE EXCEPTION 'Citus can only be loaded via shared_preload_libraries'
+            USING HINT = 'Add citus to shared_preload_libraries configuration variable in postgresql.conf '
+                         '(this is the pgdrill Citus stand-in, not Citus).';
+    END IF;
+END
+$check$;
+
+-- Internals: helper functions, the private dblink declarations and the local tables moved aside.
+CREATE SCHEMA citus_standin;
+COMMENT ON SCHEMA citus_standin IS 'pgdrill Citus stand-in (NOT Citus): internals';
+
+-- Citus's catalog: created in citus_standin, then moved to pg_catalog (where only existing
+-- relations may be moved without allow_system_table_mods).
+CREATE TYPE pg_catalog.noderole AS ENUM ('primary', 'secondary', 'unavailable');
+
+CREATE SEQUENCE citus_standin.pg_dist_groupid_seq MINVALUE 1 MAXVALUE 4294967296;
+CREATE SEQUENCE citus_standin.pg_dist_node_nodeid_seq MINVALUE 1 MAXVALUE 4294967296;
+CREATE SEQUENCE citus_standin.pg_dist_shardid_seq MINVALUE 102008 NO CYCLE;
+CREATE SEQUENCE citus_standin.pg_dist_placement_placementid_seq MINVALUE 1;
+CREATE SEQUENCE citus_standin.pg_dist_colocationid_seq MINVALUE 1 MAXVALUE 4294967296;
+ALTER SEQUENCE citus_standin.pg_dist_groupid_seq SET SCHEMA pg_catalog;
+ALTER SEQUENCE citus_standin.pg_dist_node_nodeid_seq SET SCHEMA pg_catalog;
+ALTER SEQUENCE citus_standin.pg_dist_shardid_seq SET SCHEMA pg_catalog;
+ALTER SEQUENCE citus_standin.pg_dist_placement_placementid_seq SET SCHEMA pg_catalog;
+ALTER SEQUENCE citus_standin.pg_dist_colocationid_seq SET SCHEMA pg_catalog;
+
+-- Same columns, in the same order, as Citus 12's pg_dist_node.
+CREATE TABLE citus_standin.pg_dist_node (
+    nodeid int NOT NULL DEFAULT pg_catalog.nextval('pg_catalog.pg_dist_node_nodeid_seq') PRIMARY KEY,
+    groupid int NOT NULL DEFAULT pg_catalog.nextval('pg_catalog.pg_dist_groupid_seq'),
+    nodename text NOT NULL,
+    nodeport int NOT NULL DEFAULT 5432,
+    noderack text NOT NULL DEFAULT 'default',
+    hasmetadata bool NOT NULL DEFAULT false,
+    isactive bool NOT NULL DEFAULT true,
+    noderole pg_catalog.noderole NOT NULL DEFAULT 'primary',
+    nodecluster name NOT NULL DEFAULT 'default',
+    metadatasynced bool DEFAULT false,
+    shouldhaveshards bool NOT NULL DEFAULT true,
+    UNIQUE (nodename, nodeport)
+);
+ALTER TABLE citus_standin.pg_dist_node SET SCHEMA pg_catalog;
+
+CREATE TABLE citus_standin.pg_dist_authinfo (
+    nodeid int NOT NULL,
+    rolename name NOT NULL,
+    authinfo text NOT NULL
+);
+CREATE UNIQUE INDEX pg_dist_authinfo_identification_index
+    ON citus_standin.pg_dist_authinfo (rolename, nodeid DESC);
+ALTER TABLE citus_standin.pg_dist_authinfo SET SCHEMA pg_catalog;
+
+-- Present because Citus has it; the stand-in's connections do not read it.
+CREATE TABLE citus_standin.pg_dist_poolinfo (
+    nodeid int PRIMARY KEY,
+    poolinfo text NOT NULL
+);
+ALTER TABLE citus_standin.pg_dist_poolinfo SET SCHEMA pg_catalog;
+
+CREATE TABLE citus_standin.pg_dist_colocation (
+    colocationid int NOT NULL PRIMARY KEY,
+    shardcount int NOT NULL,
+    replicationfactor int NOT NULL,
+    distributioncolumntype oid NOT NULL,
+    distributioncolumncollation oid NOT NULL DEFAULT 0
+);
+ALTER TABLE citus_standin.pg_dist_colocation SET SCHEMA pg_catalog;
+
+-- partkey: Citus stores a serialized Var node; the stand-in stores the column name (read it with
+-- column_to_column_name(logicalrelid, partkey), which works with both).
+CREATE TABLE citus_standin.pg_dist_partition (
+    logicalrelid regclass NOT NULL,
+    partmethod "char" NOT NULL,
+    partkey text,
+    colocationid int NOT NULL DEFAULT 0,
+    repmodel "char" NOT NULL DEFAULT 'c',
+    autoconverted boolean DEFAULT false
+);
+CREATE UNIQUE INDEX pg_dist_partition_logical_relid_index
+    ON citus_standin.pg_dist_partition (logicalrelid);
+ALTER TABLE citus_standin.pg_dist_partition SET SCHEMA pg_catalog;
+
+CREATE TABLE citus_standin.pg_dist_shard (
+    logicalrelid regclass NOT NULL,
+    shardid int8 NOT NULL,
+    shardstorage "char" NOT NULL,
+    shardminvalue text,
+    shardmaxvalue text
+);
+CREATE UNIQUE INDEX pg_dist_shard_shardid_index ON citus_standin.pg_dist_shard (shardid);
+CREATE INDEX pg_dist_shard_logical_relid_index ON citus_standin.pg_dist_shard (logicalrelid);
+ALTER TABLE citus_standin.pg_dist_shard SET SCHEMA pg_catalog;
+
+CREATE TABLE citus_standin.pg_dist_placement (
+    placementid bigint NOT NULL DEFAULT pg_catalog.nextval('pg_catalog.pg_dist_placement_placementid_seq'),
+    shardid bigint NOT NULL,
+    shardstate int NOT NULL,
+    shardlength bigint NOT NULL,
+    groupid int NOT NULL
+);
+CREATE UNIQUE INDEX pg_dist_placement_placementid_index ON citus_standin.pg_dist_placement (placementid);
+CREATE INDEX pg_dist_placement_groupid_index ON citus_standin.pg_dist_placement (groupid);
+CREATE INDEX pg_dist_placement_shardid_index ON citus_standin.pg_dist_placement (shardid);
+ALTER TABLE citus_standin.pg_dist_placement SET SCHEMA pg_catalog;
+
+-- Placements with the address of their group's primary, as in Citus.
+CREATE VIEW citus_standin.pg_dist_shard_placement AS
+SELECT pl.shardid, pl.shardstate, pl.shardlength, n.nodename, n.nodeport::bigint AS nodeport, pl.placementid
+FROM pg_catalog.pg_dist_placement pl
+JOIN pg_catalog.pg_dist_node n ON n.groupid = pl.groupid AND n.noderole = 'primary' AND n.nodecluster = 'default';
+ALTER VIEW citus_standin.pg_dist_shard_placement SET SCHEMA pg_catalog;
+
+GRANT SELECT ON pg_catalog.pg_dist_node, pg_catalog.pg_dist_partition, pg_catalog.pg_dist_shard,
+    pg_catalog.pg_dist_placement, pg_catalog.pg_dist_colocation, pg_catalog.pg_dist_shard_placement TO PUBLIC;
+GRANT SELECT ON pg_catalog.pg_dist_groupid_seq, pg_catalog.pg_dist_node_nodeid_seq, pg_catalog.pg_dist_shardid_seq,
+    pg_catalog.pg_dist_placement_placementid_seq, pg_catalog.pg_dist_colocationid_seq TO PUBLIC;
+REVOKE ALL ON pg_catalog.pg_dist_authinfo, pg_catalog.pg_dist_poolinfo FROM PUBLIC;
+
+-- What the stand-in needs to route a distributed table (logicalrelid is the view).
+CREATE TABLE citus_standin.dist_table (
+    logicalrelid regclass PRIMARY KEY,
+    shadowrelid regclass NOT NULL UNIQUE,
+    remote_name text NOT NULL,
+    distcol name NOT NULL,
+    distcol_type regtype NOT NULL,
+    hash_type regtype NOT NULL,
+    hash_function regproc NOT NULL,
+    coldefs text NOT NULL
+);
+COMMENT ON TABLE citus_standin.dist_table IS
+    'pgdrill Citus stand-in: how each distributed table (a view) is routed; shadowrelid is the local table moved aside';
+
+-- dblink (contrib, shipped with PostgreSQL) declared privately: CREATE EXTENSION cannot nest, and
+-- Patroni runs a plain CREATE EXTENSION citus.
+CREATE FUNCTION citus_standin.dblink_connect(text, text) RETURNS text
+    AS '$libdir/dblink', 'dblink_connect' LANGUAGE C STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION citus_standin.dblink_disconnect(text) RETURNS text
+    AS '$libdir/dblink', 'dblink_disconnect' LANGUAGE C STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION citus_standin.dblink_send_query(text, text) RETURNS int4
+    AS '$libdir/dblink', 'dblink_send_query' LANGUAGE C STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION citus_standin.dblink_is_busy(text) RETURNS int4
+    AS '$libdir/dblink', 'dblink_is_busy' LANGUAGE C STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION citus_standin.dblink_get_result(text, bool) RETURNS SETOF record
+    AS '$libdir/dblink', 'dblink_get_result' LANGUAGE C STRICT PARALLEL RESTRICTED;
+CREATE FUNCTION citus_standin.dblink_get_connections() RETURNS text[]
+    AS '$libdir/dblink', 'dblink_get_connections' LANGUAGE C PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION citus_standin.dblink_connect(text, text), citus_standin.dblink_disconnect(text),
+    citus_standin.dblink_send_query(text, text), citus_standin.dblink_is_busy(text),
+    citus_standin.dblink_get_result(text, bool), citus_standin.dblink_get_connections() FROM PUBLIC;
+
+---------------------------------------------------------------------------------------------------
+-- Node metadata
+---------------------------------------------------------------------------------------------------
+
+-- Serializes node additions and removals (citus_update_node relies on the row lock instead).
+-- Key (1128879187 = 'CITS', -1); forwarded writes use (1128879187, groupid >= 0), shared.
+CREATE FUNCTION citus_standin.lock_node_metadata() RETURNS void
+LANGUAGE sql AS $$ SELECT pg_catalog.pg_advisory_xact_lock(1128879187, -1) $$;
+
+CREATE FUNCTION citus_standin.add_node(p_name text, p_port int, p_group int, p_role pg_catalog.noderole,
+                                       p_cluster name)
+RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_id int;
+    v_group int := p_group;
+BEGIN
+    PERFORM citus_standin.lock_node_metadata();
+    SELECT n.nodeid INTO v_id FROM pg_catalog.pg_dist_node n WHERE n.nodename = p_name AND n.nodeport = p_port;
+    IF FOUND THEN
+        RETURN v_id;  -- as Citus: adding a known node returns its id
+    END IF;
+    IF v_group = -1 THEN
+        IF p_role <> 'primary' THEN
+            RAISE EXCEPTION 'a % node needs the group of its primary', p_role;
+        END IF;
+        v_group := pg_catalog.nextval('pg_catalog.pg_dist_groupid_seq');
+    ELSIF p_role = 'primary' AND EXISTS (
+            SELECT 1 FROM pg_catalog.pg_dist_node n
+            WHERE n.groupid = v_group AND n.noderole = 'primary' AND n.nodecluster = p_cluster) THEN
+        RAISE EXCEPTION 'group % already has a primary node', v_group
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    INSERT INTO pg_catalog.pg_dist_node
+        (groupid, nodename, nodeport, hasmetadata, isactive, noderole, nodecluster, metadatasynced, shouldhaveshards)
+    VALUES (v_group, p_name, p_port, p_role = 'primary', true, p_role, p_cluster, p_role = 'primary', v_group <> 0)
+    RETURNING nodeid INTO v_id;
+    RETURN v_id;
+END
+$$;
+
+-- Takes the row lock that makes writes to the node's group wait. With p_force, backends still
+-- holding writes to the group after p_cooldown ms are terminated, then the lock is taken.
+CREATE FUNCTION citus_standin.lock_node_row(p_id int, p_group int, p_force bool, p_cooldown int)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_timeout text := pg_catalog.current_setting('lock_timeout');
+    v_killed int;
+BEGIN
+    IF NOT p_force THEN
+        PERFORM 1 FROM pg_catalog.pg_dist_node n WHERE n.nodeid = p_id FOR UPDATE;
+        RETURN;
+    END IF;
+    BEGIN
+        -- Local to the transaction; restored below (and by the subtransaction's abort on timeout).
+        PERFORM pg_catalog.set_config('lock_timeout', greatest(p_cooldown, 1)::text || 'ms', true);
+        PERFORM 1 FROM pg_catalog.pg_dist_node n WHERE n.nodeid = p_id FOR UPDATE;
+        PERFORM pg_catalog.set_config('lock_timeout', v_timeout, true);
+        RETURN;
+    EXCEPTION WHEN lock_not_available THEN
+        NULL;
+    END;
+    LOOP
+        SELECT count(pg_catalog.pg_terminate_backend(l.pid)) INTO v_killed
+        FROM pg_catalog.pg_locks l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()
+          AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+          AND l.classid = 1128879187::oid AND l.objid = p_group::oid AND l.objsubid = 2;
+        RAISE LOG 'citus stand-in: citus_update_node(%) waited % ms for writes to group %; terminated % backend(s)',
+            p_id, p_cooldown, p_group, v_killed;
+        BEGIN
+            PERFORM pg_catalog.set_config('lock_timeout', '1000ms', true);
+            PERFORM 1 FROM pg_catalog.pg_dist_node n WHERE n.nodeid = p_id FOR UPDATE;
+            PERFORM pg_catalog.set_config('lock_timeout', v_timeout, true);
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION citus_standin.update_node(p_id int, p_name text, p_port int, p_force bool, p_cooldown int)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_same int;
+    v_group int;
+BEGIN
+    SELECT n.nodeid INTO v_same FROM pg_catalog.pg_dist_node n WHERE n.nodename = p_name AND n.nodeport = p_port;
+    IF FOUND THEN
+        IF v_same = p_id THEN
+            RETURN;  -- as Citus: updating a node to its own address changes (and locks) nothing
+        END IF;
+        RAISE EXCEPTION 'there is already another node with the specified hostname and port'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT n.groupid INTO v_group FROM pg_catalog.pg_dist_node n WHERE n.nodeid = p_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node % not found', p_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM citus_standin.lock_node_row(p_id, v_group, p_force, p_cooldown);
+    UPDATE pg_catalog.pg_dist_node n SET nodename = p_name, nodeport = p_port WHERE n.nodeid = p_id;
+END
+$$;
+
+CREATE FUNCTION citus_standin.remove_node(p_name text, p_port int) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_node pg_catalog.pg_dist_node;
+    v_shard bigint;
+BEGIN
+    PERFORM citus_standin.lock_node_metadata();
+    SELECT * INTO v_node FROM pg_catalog.pg_dist_node n WHERE n.nodename = p_name AND n.nodeport = p_port;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node at "%:%" does not exist', p_name, p_port;
+    END IF;
+    IF v_node.noderole = 'primary' THEN
+        SELECT pl.shardid INTO v_shard FROM pg_catalog.pg_dist_placement pl WHERE pl.groupid = v_node.groupid LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot remove or disable the node %:% because because it contains the only shard placement for shard %',
+                p_name, p_port, v_shard USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+    END IF;
+    PERFORM citus_standin.lock_node_row(v_node.nodeid, v_node.groupid, false, 0);
+    DELETE FROM pg_catalog.pg_dist_node n WHERE n.nodeid = v_node.nodeid;
+END
+$$;
+
+-- The public functions keep Citus's signatures (names, argument names, defaults); bodies are ours.
+CREATE FUNCTION pg_catalog.citus_add_node(nodename text, nodeport integer, groupid integer DEFAULT -1,
+                                          noderole pg_catalog.noderole DEFAULT 'primary',
+                                          nodecluster name DEFAULT 'default')
+RETURNS integer
+LANGUAGE sql STRICT AS $$ SELECT citus_standin.add_node($1, $2, $3, $4, $5) $$;
+COMMENT ON FUNCTION pg_catalog.citus_add_node(text, integer, integer, pg_catalog.noderole, name)
+    IS 'pgdrill Citus stand-in: add node to the cluster';
+
+CREATE FUNCTION pg_catalog.citus_update_node(node_id int, new_node_name text, new_node_port int,
+                                             force bool DEFAULT false, lock_cooldown int DEFAULT 10000)
+RETURNS void
+LANGUAGE sql STRICT AS $$ SELECT citus_standin.update_node($1, $2, $3, $4, $5) $$;
+COMMENT ON FUNCTION pg_catalog.citus_update_node(int, text, int, bool, int)
+    IS 'pgdrill Citus stand-in: change the location of a node; writes to its group wait until the transaction ends; '
+       'when force => true it waits lock_cooldown ms, then terminates the writes it waits for';
+
+CREATE FUNCTION pg_catalog.citus_remove_node(nodename text, nodeport integer)
+RETURNS void
+LANGUAGE sql STRICT AS $$ SELECT citus_standin.remove_node($1, $2) $$;
+COMMENT ON FUNCTION pg_catalog.citus_remove_node(text, integer)
+    IS 'pgdrill Citus stand-in: remove node from the cluster';
+
+CREATE FUNCTION pg_catalog.citus_set_coordinator_host(host text,
+                                                      port integer DEFAULT pg_catalog.current_setting('port')::int,
+                                                      node_role pg_catalog.noderole DEFAULT 'primary',
+                                                      node_cluster name DEFAULT 'default')
+RETURNS void
+LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_id int;
+BEGIN
+    IF $3 = 'primary' THEN
+        SELECT n.nodeid INTO v_id FROM pg_catalog.pg_dist_node n
+        WHERE n.groupid = 0 AND n.noderole = 'primary' AND n.nodecluster = $4;
+        IF FOUND THEN
+            PERFORM citus_standin.update_node(v_id, $1, $2, false, 10000);
+            RETURN;
+        END IF;
+    END IF;
+    PERFORM citus_standin.add_node($1, $2, 0, $3, $4);
+END
+$$;
+COMMENT ON FUNCTION pg_catalog.citus_set_coordinator_host(text, integer, pg_catalog.noderole, name)
+    IS 'pgdrill Citus stand-in: set the host and port of the coordinator';
+
+CREATE FUNCTION pg_catalog.citus_get_active_worker_nodes(OUT node_name text, OUT node_port bigint)
+RETURNS SETOF record
+LANGUAGE sql STRICT AS $$
+    SELECT n.nodename, n.nodeport::bigint FROM pg_catalog.pg_dist_node n
+    WHERE n.groupid <> 0 AND n.noderole = 'primary' AND n.isactive AND n.nodecluster = 'default'
+    ORDER BY n.groupid
+$$;
+COMMENT ON FUNCTION pg_catalog.citus_get_active_worker_nodes()
+    IS 'pgdrill Citus stand-in: fetch set of active worker nodes';
+
+REVOKE ALL ON FUNCTION pg_catalog.citus_add_node(text, integer, integer, pg_catalog.noderole, name),
+    pg_catalog.citus_update_node(int, text, int, bool, int), pg_catalog.citus_remove_node(text, integer),
+    pg_catalog.citus_set_coordinator_host(text, integer, pg_catalog.noderole, name) FROM PUBLIC;
+
+CREATE FUNCTION pg_catalog.citus_version() RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'Citus 12.1-standin: pgdrill Citus stand-in, NOT Citus '
+           '(implements only pg_dist_node and the node and shard functions Patroni and pgdrill use)'::text
+$$;
+COMMENT ON FUNCTION pg_catalog.citus_version() IS 'pgdrill Citus stand-in: version string';
+
+---------------------------------------------------------------------------------------------------
+-- Routing: connections to the groups' primaries
+---------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION citus_standin.conninfo_value(p text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT '''' || pg_catalog.replace(pg_catalog.replace(p, '\', '\\'), '''', '\''') || ''''
+$$;
+
+-- libpq connection string for host:port: this database, the current user and, as Citus does, the
+-- pg_dist_authinfo entry of the node (nodeid) or of all nodes (0). Short timeouts and keepalives:
+-- a dead worker must fail a write, not hang it.
+CREATE FUNCTION citus_standin.conninfo(p_host text, p_port int) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.format(
+               'host=%s port=%s dbname=%s user=%s connect_timeout=2 keepalives=1 keepalives_idle=5 '
+               'keepalives_interval=2 keepalives_count=2 application_name=citus_standin',
+               citus_standin.conninfo_value(p_host), p_port, citus_standin.conninfo_value(pg_catalog.current_database()),
+               citus_standin.conninfo_value(current_user::text))
+           || coalesce(' ' || (
+               SELECT a.authinfo FROM pg_catalog.pg_dist_authinfo a
+               WHERE a.rolename = current_user
+                 AND a.nodeid IN (0, (SELECT n.nodeid FROM pg_catalog.pg_dist_node n
+                                      WHERE n.nodename = p_host AND n.nodeport = p_port))
+               ORDER BY a.nodeid DESC LIMIT 1), '')
+$$;
+
+-- The current primary of a group. In a writable transaction the row is read FOR SHARE: this waits
+-- while a transaction that updated the row (citus_update_node) is open and then returns the row as
+-- committed by it. The shared advisory lock marks this backend as a user of the group for
+-- citus_update_node(force => true). Both are held until the caller's transaction ends.
+CREATE FUNCTION citus_standin.group_primary(p_group int, OUT host text, OUT port int)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pg_catalog.pg_is_in_recovery() OR pg_catalog.current_setting('transaction_read_only')::bool THEN
+        SELECT n.nodename, n.nodeport INTO host, port FROM pg_catalog.pg_dist_node n
+        WHERE n.groupid = p_group AND n.noderole = 'primary' AND n.isactive AND n.nodecluster = 'default';
+    ELSE
+        SELECT n.nodename, n.nodeport INTO host, port FROM pg_catalog.pg_dist_node n
+        WHERE n.groupid = p_group AND n.noderole = 'primary' AND n.isactive AND n.nodecluster = 'default'
+        FOR SHARE;
+        PERFORM pg_catalog.pg_advisory_xact_lock_shared(1128879187, p_group);
+    END IF;
+    IF host IS NULL THEN
+        RAISE EXCEPTION 'node group % does not have a primary node', p_group
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+END
+$$;
+
+-- A dblink connection of this session to group p_group's primary at host:port, named
+-- citus_standin/g<group>/<host>:<port>. Connections of the group to another address (an earlier
+-- primary) are closed, so a later switchback never reuses a dead one. reused: the connection was
+-- already open (so it may be stale; see remote()).
+CREATE FUNCTION citus_standin.connection(p_group int, p_host text, p_port int, OUT conn text, OUT reused bool)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_prefix text := pg_catalog.format('citus_standin/g%s/', p_group);
+    v_name text;
+BEGIN
+    conn := v_prefix || p_host || ':' || p_port;
+    reused := false;
+    FOREACH v_name IN ARRAY coalesce(citus_standin.dblink_get_connections(), '{}'::text[]) LOOP
+        IF v_name = conn THEN
+            reused := true;
+        ELSIF pg_catalog.starts_with(v_name, v_prefix) THEN
+            PERFORM citus_standin.dblink_disconnect(v_name);
+        END IF;
+    END LOOP;
+    -- Left busy by a statement interrupted while waiting (cancel, statement_timeout).
+    IF reused AND citus_standin.dblink_is_busy(conn) = 1 THEN
+        PERFORM citus_standin.dblink_disconnect(conn);
+        reused := false;
+    END IF;
+    IF NOT reused THEN
+        PERFORM citus_standin.dblink_connect(conn, citus_standin.conninfo(p_host, p_port));
+    END IF;
+END
+$$;
+
+CREATE FUNCTION citus_standin.forget(p_conn text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF p_conn = ANY (coalesce(citus_standin.dblink_get_connections(), '{}'::text[])) THEN
+        PERFORM citus_standin.dblink_disconnect(p_conn);
+    END IF;
+END
+$$;
+
+-- Sends p_sql and waits for its result without blocking interrupts (dblink's synchronous calls in
+-- PostgreSQL 15 cannot be cancelled; polling with pg_sleep can, so statement_timeout, cancel and
+-- pg_terminate_backend work on a write stuck on a dead worker).
+CREATE FUNCTION citus_standin.send_and_wait(p_conn text, p_sql text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF citus_standin.dblink_send_query(p_conn, p_sql) <> 1 THEN
+        RAISE EXCEPTION 'could not send a command over %', p_conn USING ERRCODE = 'connection_failure';
+    END IF;
+    WHILE citus_standin.dblink_is_busy(p_conn) = 1 LOOP
+        PERFORM pg_catalog.pg_sleep(0.0005);
+    END LOOP;
+END
+$$;
+
+-- Runs a command (no result rows) on group p_group's primary; returns its command tag. A reused
+-- connection that turns out dead (connection failure or server shutdown, SQLSTATE 08xxx/57P0x) is
+-- replaced and the command sent once more; any other error, or an error on a fresh connection, is
+-- the caller's. (Resending after a connection broke mid-command could apply it twice; the worker's
+-- PRIMARY KEY, if any, turns that into an error.)
+CREATE FUNCTION citus_standin.remote_command(p_group int, p_host text, p_port int, p_sql text) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_conn record;
+    v_attempt int := 0;
+    v_state text;
+    v_status text;
+BEGIN
+    v_conn := citus_standin.connection(p_group, p_host, p_port);
+    LOOP
+        v_attempt := v_attempt + 1;
+        BEGIN
+            PERFORM citus_standin.send_and_wait(v_conn.conn, p_sql);
+            SELECT r.status INTO v_status FROM citus_standin.dblink_get_result(v_conn.conn, true) AS r(status text);
+            PERFORM 1 FROM citus_standin.dblink_get_result(v_conn.conn, true) AS r(status text);
+            RETURN v_status;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
+            PERFORM citus_standin.forget(v_conn.conn);
+            IF v_conn.reused AND v_attempt = 1
+               AND (pg_catalog.left(v_state, 2) = '08' OR v_state IN ('57P01', '57P02', '57P03')) THEN
+                v_conn := citus_standin.connection(p_group, p_host, p_port);
+                CONTINUE;
+            END IF;
+            RAISE;
+        END;
+    END LOOP;
+END
+$$;
+
+---------------------------------------------------------------------------------------------------
+-- Distributed tables
+---------------------------------------------------------------------------------------------------
+
+-- The int4 hash of a value of the distribution column (as text), the way a write is hashed.
+CREATE FUNCTION citus_standin.hash_text_value(p_table citus_standin.dist_table, p_value text) RETURNS int
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_hash int;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT %s(CAST(CAST($1 AS %s) AS %s))', p_table.hash_function, p_table.distcol_type,
+                              p_table.hash_type)
+        INTO v_hash USING p_value;
+    RETURN v_hash;
+END
+$$;
+
+-- The shard covering a hash value, and the group holding it.
+CREATE FUNCTION citus_standin.shard_for_hash(p_table regclass, p_hash int, OUT shardid bigint, OUT groupid int)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.shardid, pl.groupid
+    FROM pg_catalog.pg_dist_shard s
+    JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+    WHERE s.logicalrelid = p_table
+      AND p_hash BETWEEN s.shardminvalue::int AND s.shardmaxvalue::int
+    ORDER BY pl.shardstate <> 1, pl.placementid
+    LIMIT 1
+$$;
+
+CREATE FUNCTION citus_standin.dist_table_of(p_table regclass) RETURNS citus_standin.dist_table
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v citus_standin.dist_table;
+BEGIN
+    SELECT * INTO v FROM citus_standin.dist_table d WHERE d.logicalrelid = p_table;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation % is not distributed', p_table USING ERRCODE = 'invalid_table_definition';
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- INSTEAD OF INSERT on a distributed table's view: forward the row to the primary of its shard's
+-- group (waiting, as described at the top, while that group's pg_dist_node row is being updated).
+CREATE FUNCTION citus_standin.route_insert() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_table citus_standin.dist_table := citus_standin.dist_table_of(TG_RELID);
+    v_hash int;
+    v_shard record;
+    v_primary record;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT %s(CAST(($1).%I AS %s))', v_table.hash_function, v_table.distcol,
+                              v_table.hash_type)
+        INTO v_hash USING NEW;
+    IF v_hash IS NULL THEN
+        RAISE EXCEPTION 'cannot perform an INSERT with NULL in the partition column'
+            USING ERRCODE = 'not_null_violation';
+    END IF;
+    v_shard := citus_standin.shard_for_hash(TG_RELID, v_hash);
+    IF v_shard.groupid IS NULL THEN
+        RAISE EXCEPTION 'could not find the shard of hash value % of %', v_hash, TG_RELID::regclass;
+    END IF;
+    v_primary := citus_standin.group_primary(v_shard.groupid);
+    PERFORM citus_standin.remote_command(
+        v_shard.groupid, v_primary.host, v_primary.port,
+        pg_catalog.format('INSERT INTO %s SELECT * FROM pg_catalog.json_populate_record(NULL::%s, %L)',
+                          v_table.remote_name, v_table.remote_name, pg_catalog.row_to_json(NEW)::text));
+    RETURN NEW;
+END
+$$;
+
+-- The rows of a distributed table: every group holding shards of it, read through its primary.
+-- p_row is NULL of the moved-aside local table's row type (the view passes it), which gives both
+-- the table and the result type.
+CREATE FUNCTION citus_standin.read_distributed(p_row anyelement) RETURNS SETOF anyelement
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_table citus_standin.dist_table;
+    v_group int;
+    v_primary record;
+    v_conn record;
+    v_attempt int;
+    v_state text;
+    v_sql text;
+BEGIN
+    SELECT d.* INTO v_table FROM citus_standin.dist_table d
+    WHERE d.shadowrelid = (SELECT t.typrelid FROM pg_catalog.pg_type t WHERE t.oid = pg_catalog.pg_typeof(p_row));
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'type % is not the row type of a distributed table', pg_catalog.pg_typeof(p_row);
+    END IF;
+    v_sql := pg_catalog.format('SELECT * FROM %s', v_table.remote_name);
+    FOR v_group IN
+        SELECT DISTINCT pl.groupid FROM pg_catalog.pg_dist_shard s
+        JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+        WHERE s.logicalrelid = v_table.logicalrelid ORDER BY 1
+    LOOP
+        v_primary := citus_standin.group_primary(v_group);
+        v_conn := citus_standin.connection(v_group, v_primary.host, v_primary.port);
+        v_attempt := 0;
+        LOOP
+            v_attempt := v_attempt + 1;
+            BEGIN
+                PERFORM citus_standin.send_and_wait(v_conn.conn, v_sql);
+                RETURN QUERY EXECUTE pg_catalog.format(
+                    'SELECT * FROM citus_standin.dblink_get_result(%L, true) AS r(%s)', v_conn.conn, v_table.coldefs);
+                PERFORM 1 FROM citus_standin.dblink_get_result(v_conn.conn, true) AS r(status text);
+                EXIT;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
+                PERFORM citus_standin.forget(v_conn.conn);
+                IF v_conn.reused AND v_attempt = 1
+                   AND (pg_catalog.left(v_state, 2) = '08' OR v_state IN ('57P01', '57P02', '57P03')) THEN
+                    v_conn := citus_standin.connection(v_group, v_primary.host, v_primary.port);
+                    CONTINUE;
+                END IF;
+                RAISE;
+            END;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION citus_standin.create_distributed_table(p_table regclass, p_column text, p_method text,
+                                                       p_colocate_with text, p_shard_count int)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_rel record;
+    v_col record;
+    v_hash_type regtype;
+    v_hash_function regproc;
+    v_shard_count int;
+    v_colocation int;
+    v_colocated_with regclass;
+    v_groups int[];
+    v_workers record;
+    v_coldefs text;
+    v_worker_cols text;
+    v_constraints text;
+    v_remote text;
+    v_shadow text;
+    v_view regclass;
+    v_default record;
+    v_increment bigint;
+    v_min bigint;
+    v_shard bigint;
+    v_moved bigint;
+    i int;
+BEGIN
+    IF p_method IS DISTINCT FROM 'hash' THEN
+        RAISE EXCEPTION 'the pgdrill Citus stand-in supports only hash distribution, not %', coalesce(p_method, 'NULL')
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF p_table IS NULL OR p_column IS NULL THEN
+        RAISE EXCEPTION 'table_name and distribution_column must not be NULL';
+    END IF;
+    PERFORM citus_standin.lock_node_metadata();
+    SELECT c.oid, c.relkind, c.relname, n.nspname INTO v_rel
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_table;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = p_table) THEN
+        RAISE EXCEPTION 'table "%" is already distributed', v_rel.relname USING ERRCODE = 'invalid_table_definition';
+    END IF;
+    IF v_rel.relkind <> 'r' THEN
+        RAISE EXCEPTION 'the pgdrill Citus stand-in can distribute only ordinary tables; % is not one', p_table
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT a.attnum, a.atttypid::regtype AS typ INTO v_col FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = p_table AND a.attname = p_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', p_column, v_rel.relname
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+               WHERE k.conrelid = p_table AND k.contype IN ('p', 'u', 'x') AND NOT v_col.attnum = ANY (k.conkey)) THEN
+        RAISE EXCEPTION 'cannot create constraint on "%"', v_rel.relname
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Distributed relations cannot have UNIQUE, EXCLUDE, or PRIMARY KEY constraints that do '
+                           'not include the partition column (with an equality operator if EXCLUDE).';
+    END IF;
+
+    -- The default hash function of the column's type (or of a type it is binary-coercible to,
+    -- e.g. varchar -> text, or of a domain's base type).
+    SELECT oc.opcintype::regtype, pr.amproc INTO v_hash_type, v_hash_function
+    FROM pg_catalog.pg_opclass oc
+    JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'hash'
+    JOIN pg_catalog.pg_amproc pr ON pr.amprocfamily = oc.opcfamily AND pr.amprocnum = 1
+         AND pr.amproclefttype = oc.opcintype AND pr.amprocrighttype = oc.opcintype
+    WHERE oc.opcdefault
+      AND (oc.opcintype = v_col.typ
+           OR oc.opcintype = (SELECT t.typbasetype FROM pg_catalog.pg_type t WHERE t.oid = v_col.typ AND t.typtype = 'd')
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast ca
+                      WHERE ca.castsource = v_col.typ AND ca.casttarget = oc.opcintype AND ca.castmethod = 'b'))
+    ORDER BY oc.opcintype = v_col.typ DESC
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'could not identify a hash function for type %', v_col.typ
+            USING ERRCODE = 'undefined_function';
+    END IF;
+
+    -- Shard count and co-location (as Citus: 'default' co-locates with tables of the same shard
+    -- count and column type, 'none' never, a table name with that table).
+    v_shard_count := coalesce(p_shard_count,
+                              nullif(pg_catalog.current_setting('citus.shard_count', true), '')::int, 32);
+    IF v_shard_count < 1 OR v_shard_count > 64000 THEN
+        RAISE EXCEPTION '% is outside the valid range for parameter "shard_count" (1 .. 64000)', v_shard_count;
+    END IF;
+    IF p_colocate_with NOT IN ('default', 'none') THEN
+        v_colocated_with := p_colocate_with::regclass;
+        SELECT p.colocationid INTO v_colocation FROM pg_catalog.pg_dist_partition p
+        WHERE p.logicalrelid = v_colocated_with;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'cannot colocate tables % and %', v_rel.relname, p_colocate_with
+                USING DETAIL = pg_catalog.format('%s is not distributed', p_colocate_with);
+        END IF;
+        SELECT c.shardcount INTO v_shard_count FROM pg_catalog.pg_dist_colocation c WHERE c.colocationid = v_colocation;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_colocation c
+                       WHERE c.colocationid = v_colocation AND c.distributioncolumntype = v_col.typ) THEN
+            RAISE EXCEPTION 'cannot colocate tables % and %', v_rel.relname, p_colocate_with
+                USING DETAIL = 'Distribution column types don''t match.';
+        END IF;
+    ELSIF p_colocate_with = 'default' THEN
+        SELECT c.colocationid, p.logicalrelid INTO v_colocation, v_colocated_with
+        FROM pg_catalog.pg_dist_colocation c
+        JOIN pg_catalog.pg_dist_partition p ON p.colocationid = c.colocationid
+        WHERE c.shardcount = v_shard_count AND c.replicationfactor = 1 AND c.distributioncolumntype = v_col.typ
+        ORDER BY c.colocationid LIMIT 1;
+    END IF;
+    IF v_colocation IS NULL THEN
+        v_colocation := pg_catalog.nextval('pg_catalog.pg_dist_colocationid_seq');
+        INSERT INTO pg_catalog.pg_dist_colocation
+            (colocationid, shardcount, replicationfactor, distributioncolumntype, distributioncolumncollation)
+        VALUES (v_colocation, v_shard_count, 1, v_col.typ,
+                (SELECT a.attcollation FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = p_table AND a.attnum = v_col.attnum));
+        v_colocated_with := NULL;
+    END IF;
+
+    SELECT pg_catalog.array_agg(n.groupid ORDER BY n.groupid) INTO v_groups FROM pg_catalog.pg_dist_node n
+    WHERE n.groupid <> 0 AND n.noderole = 'primary' AND n.isactive AND n.shouldhaveshards AND n.nodecluster = 'default';
+    IF v_groups IS NULL AND v_colocated_with IS NULL THEN
+        RAISE EXCEPTION 'no worker node to place the shards of % on', v_rel.relname
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Patroni adds the worker groups'' primaries to pg_dist_node once they run (pgdrill Citus stand-in).';
+    END IF;
+
+    -- The table on every worker primary: same columns, NOT NULL and PRIMARY KEY/UNIQUE/CHECK
+    -- constraints (no defaults: the coordinator sends complete rows).
+    SELECT pg_catalog.string_agg(pg_catalog.format('%I %s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)),
+                                 ', ' ORDER BY a.attnum),
+           pg_catalog.string_agg(pg_catalog.format('%I %s%s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+                                                   CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END),
+                                 ', ' ORDER BY a.attnum)
+    INTO v_coldefs, v_worker_cols
+    FROM pg_catalog.pg_attribute a WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped;
+    SELECT pg_catalog.string_agg(pg_catalog.format('CONSTRAINT %I %s', k.conname, pg_catalog.pg_get_constraintdef(k.oid)),
+                                 ', ' ORDER BY k.conname)
+    INTO v_constraints
+    FROM pg_catalog.pg_constraint k WHERE k.conrelid = p_table AND k.contype IN ('p', 'u', 'c');
+    v_remote := pg_catalog.format('%I.%I', v_rel.nspname, v_rel.relname);
+    FOR v_workers IN
+        SELECT DISTINCT n.groupid FROM pg_catalog.pg_dist_node n
+        WHERE n.groupid <> 0 AND n.noderole = 'primary' AND n.nodecluster = 'default' ORDER BY 1
+    LOOP
+        DECLARE
+            v_primary record := citus_standin.group_primary(v_workers.groupid);
+        BEGIN
+            PERFORM citus_standin.remote_command(v_workers.groupid, v_primary.host, v_primary.port,
+                pg_catalog.format('CREATE SCHEMA IF NOT EXISTS %I', v_rel.nspname));
+            PERFORM citus_standin.remote_command(v_workers.groupid, v_primary.host, v_primary.port,
+                pg_catalog.format('CREATE TABLE IF NOT EXISTS %s (%s%s)', v_remote, v_worker_cols,
+                                  coalesce(', ' || v_constraints, '')));
+        END;
+    END LOOP;
+
+    -- Move the local table aside (keeping its owned sequences, used by the view's defaults) and
+    -- put the view in its place.
+    v_shadow := pg_catalog.format('%s_standin_%s', pg_catalog.left(v_rel.relname, 40), p_table::oid);
+    EXECUTE pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', v_rel.nspname, v_rel.relname, v_shadow);
+    EXECUTE pg_catalog.format('ALTER TABLE %I.%I SET SCHEMA citus_standin', v_rel.nspname, v_shadow);
+    EXECUTE pg_catalog.format('CREATE VIEW %I.%I AS SELECT * FROM citus_standin.read_distributed(NULL::citus_standin.%I)',
+                              v_rel.nspname, v_rel.relname, v_shadow);
+    v_view := pg_catalog.format('%I.%I', v_rel.nspname, v_rel.relname)::regclass;
+    FOR v_default IN
+        SELECT a.attname,
+               CASE WHEN a.attidentity <> '' THEN
+                        pg_catalog.format('nextval(%L::regclass)',
+                                          pg_catalog.pg_get_serial_sequence(p_table::text, a.attname))
+                    ELSE pg_catalog.pg_get_expr(d.adbin, d.adrelid) END AS expr
+        FROM pg_catalog.pg_attribute a
+        LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+          AND (d.adbin IS NOT NULL OR a.attidentity <> '')
+    LOOP
+        EXECUTE pg_catalog.format('ALTER VIEW %s ALTER COLUMN %I SET DEFAULT %s', v_view, v_default.attname, v_default.expr);
+    END LOOP;
+    EXECUTE pg_catalog.format('CREATE TRIGGER citus_standin_route_insert INSTEAD OF INSERT ON %s '
+                              'FOR EACH ROW EXECUTE FUNCTION citus_standin.route_insert()', v_view);
+    EXECUTE pg_catalog.format('COMMENT ON VIEW %s IS %L', v_view,
+        pg_catalog.format('distributed table (pgdrill Citus stand-in, NOT Citus): rows live on the worker groups; '
+                          'the local table was moved to citus_standin.%I', v_shadow));
+
+    INSERT INTO citus_standin.dist_table
+        (logicalrelid, shadowrelid, remote_name, distcol, distcol_type, hash_type, hash_function, coldefs)
+    VALUES (v_view, p_table, v_remote, p_column, v_col.typ, v_hash_type, v_hash_function, v_coldefs);
+    INSERT INTO pg_catalog.pg_dist_partition (logicalrelid, partmethod, partkey, colocationid, repmodel, autoconverted)
+    VALUES (v_view, 'h', p_column, v_colocation, 's', false);
+
+    -- Shards: equal int4 hash ranges. Placements: shard i in the group of the co-located table's
+    -- shard i, else round robin over the worker groups.
+    v_increment := 4294967296 / v_shard_count;
+    FOR i IN 0 .. v_shard_count - 1 LOOP
+        v_min := -2147483648 + i * v_increment;
+        v_shard := pg_catalog.nextval('pg_catalog.pg_dist_shardid_seq');
+        INSERT INTO pg_catalog.pg_dist_shard (logicalrelid, shardid, shardstorage, shardminvalue, shardmaxvalue)
+        VALUES (v_view, v_shard, 't', v_min::text,
+                (CASE WHEN i = v_shard_count - 1 THEN 2147483647 ELSE v_min + v_increment - 1 END)::text);
+        INSERT INTO pg_catalog.pg_dist_placement (shardid, shardstate, shardlength, groupid)
+        VALUES (v_shard, 1, 0,
+                coalesce((SELECT pl.groupid FROM pg_catalog.pg_dist_shard s
+                          JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+                          WHERE s.logicalrelid = v_colocated_with AND s.shardminvalue = v_min::text
+                          ORDER BY pl.placementid LIMIT 1),
+                         v_groups[1 + i % pg_catalog.array_length(v_groups, 1)]));
+    END LOOP;
+
+    -- Rows the local table already had go to the workers.
+    EXECUTE pg_catalog.format('INSERT INTO %s SELECT * FROM citus_standin.%I', v_view, v_shadow);
+    GET DIAGNOSTICS v_moved = ROW_COUNT;
+    IF v_moved > 0 THEN
+        EXECUTE pg_catalog.format('DELETE FROM citus_standin.%I', v_shadow);
+        RAISE NOTICE 'Copied % row(s) of % to the worker groups (pgdrill Citus stand-in)', v_moved, v_view;
+    END IF;
+END
+$$;
+
+CREATE FUNCTION pg_catalog.create_distributed_table(table_name regclass, distribution_column text,
+                                                    distribution_type text DEFAULT 'hash',
+                                                    colocate_with text DEFAULT 'default',
+                                                    shard_count int DEFAULT NULL)
+RETURNS void
+LANGUAGE sql AS $$ SELECT citus_standin.create_distributed_table($1, $2, $3, $4, $5) $$;
+COMMENT ON FUNCTION pg_catalog.create_distributed_table(regclass, text, text, text, int)
+    IS 'pgdrill Citus stand-in: creates a hash-distributed table (the table becomes a view routing to the workers)';
+
+CREATE FUNCTION citus_standin.shard_id_for_value(p_table regclass, p_value text) RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_table citus_standin.dist_table := citus_standin.dist_table_of(p_table);
+    v_hash int;
+BEGIN
+    IF p_value IS NULL THEN
+        RAISE EXCEPTION 'distribution value cannot be NULL for tables other than reference tables.';
+    END IF;
+    v_hash := citus_standin.hash_text_value(v_table, p_value);
+    RETURN (citus_standin.shard_for_hash(p_table, v_hash)).shardid;
+END
+$$;
+
+-- Citus takes "any"; SQL functions cannot, so: a text overload (also taken by untyped literals)
+-- and a polymorphic one for typed values.
+CREATE FUNCTION pg_catalog.get_shard_id_for_distribution_column(table_name regclass, distribution_value text)
+RETURNS bigint
+LANGUAGE sql STABLE AS $$ SELECT citus_standin.shard_id_for_value($1, $2) $$;
+CREATE FUNCTION pg_catalog.get_shard_id_for_distribution_column(table_name regclass, distribution_value anyelement)
+RETURNS bigint
+LANGUAGE sql STABLE AS $$ SELECT citus_standin.shard_id_for_value($1, $2::text) $$;
+CREATE FUNCTION pg_catalog.get_shard_id_for_distribution_column(table_name regclass)
+RETURNS bigint
+LANGUAGE sql STABLE AS $$ SELECT citus_standin.shard_id_for_value($1, NULL) $$;
+COMMENT ON FUNCTION pg_catalog.get_shard_id_for_distribution_column(regclass, text)
+    IS 'pgdrill Citus stand-in: return the shard id which belongs to the given distribution value';
+COMMENT ON FUNCTION pg_catalog.get_shard_id_for_distribution_column(regclass, anyelement)
+    IS 'pgdrill Citus stand-in: return the shard id which belongs to the given distribution value';
+
+-- Citus's partkey is a serialized Var; the stand-in's is the column name, returned as is.
+CREATE FUNCTION pg_catalog.column_to_column_name(table_name regclass, column_var_text text) RETURNS text
+LANGUAGE sql STABLE STRICT AS $$
+    SELECT a.attname::text FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+
+COMMENT ON EXTENSION citus IS
+    'pgdrill Citus stand-in (NOT Citus): pg_dist_node and the node and shard functions Patroni and pgdrill use';

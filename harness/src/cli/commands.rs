@@ -158,15 +158,17 @@ fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedScenario>, ExitCode> {
 }
 
 fn validate(files: &[PathBuf]) -> ExitCode {
-    match load_all(files) {
-        Ok(loaded) => {
-            for scenario in loaded {
-                println!("{}: ok ({} steps)", scenario.path.display(), scenario.scenario.steps.len());
+    let mut code = ExitCode::Success;
+    for file in files {
+        match load_scenario(file) {
+            Ok(scenario) => println!("{}: ok ({} steps)", scenario.path.display(), scenario.scenario.steps.len()),
+            Err(error) => {
+                eprintln!("{:?}", miette::Report::new(error));
+                code = ExitCode::InvalidScenario;
             }
-            ExitCode::Success
         }
-        Err(code) => code,
     }
+    code
 }
 
 async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
@@ -237,7 +239,7 @@ fn list(dir: &Path) -> ExitCode {
             .flatten()
             .map(|e| crate::engine::expectation_name(&e.value).to_string())
             .collect();
-        checks.extend(s.invariants.iter().map(|i| format!("{i:?}")));
+        checks.extend(s.invariants.iter().map(crate::scenario::variant_name));
         println!("{}  [{}]", scenario.path.display(), s.name);
         if let Some(description) = &s.description {
             println!("    {}", description.trim());

@@ -14,8 +14,8 @@ use super::ExitCode;
 use crate::engine::{run_scenario, EngineError, RunOptions, RunOutcome};
 use crate::report::{
     append_history, compare_runs, find_runs, read_history, read_json, render_comparison, render_junit_runs,
-    render_suite_index, render_summary, versus_previous, write_html, write_junit, HistoryEntry, RunReport, SuiteRun,
-    Tolerance, COMPARE_FILE, HISTORY_FILE, HTML_FILE, JUNIT_FILE, REPORT_FILE,
+    render_suite_index, render_summary, run_duration, versus_previous, write_html, write_junit, HistoryEntry,
+    RunReport, SuiteRun, Tolerance, COMPARE_FILE, HISTORY_FILE, HTML_FILE, JUNIT_FILE, REPORT_FILE,
 };
 use crate::runtime::images::ImageOptions;
 use crate::scenario::{load_scenario, LoadedScenario};
@@ -168,7 +168,6 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
         println!("== drill {}/{}: {}", i + 1, scenarios.len(), loaded.path.display());
         match run_scenario(loaded, &options).await {
             Ok(outcome) => {
-                ensure_rendered(&outcome);
                 println!("{}", render_summary(&outcome.report));
                 if !outcome.report.passed && code == ExitCode::Success {
                     code = ExitCode::ChecksFailed;
@@ -294,21 +293,10 @@ fn suite_table(runs: &[DrillRun], entries: &[HistoryEntry]) -> String {
             Cell::new(format!("{passed}/{}", r.verdicts.len())).set_alignment(CellAlignment::Right),
             Cell::new(secs(r.timings.detection_latency_ms)).set_alignment(CellAlignment::Right),
             Cell::new(secs(timings.and_then(|t| t.longest_write_gap_ms))).set_alignment(CellAlignment::Right),
-            Cell::new(secs(Some(r.timeline.end()))).set_alignment(CellAlignment::Right),
+            Cell::new(secs(Some(run_duration(r)))).set_alignment(CellAlignment::Right),
         ]);
     }
     table.to_string()
-}
-
-/// Until the engine writes every sink itself, a run may come back with only report.json.
-fn ensure_rendered(outcome: &RunOutcome) {
-    if outcome.report_dir.join(HTML_FILE).exists() {
-        return;
-    }
-    let dir = &outcome.report_dir;
-    if let Err(e) = write_html(&outcome.report, dir).and_then(|_| write_junit(&outcome.report, dir)) {
-        eprintln!("warning: failed to write the HTML/JUnit report in {}: {e}", dir.display());
-    }
 }
 
 /// The scenario files of a suite: a directory's `*.yaml`/`*.yml` files (sorted), or the paths a

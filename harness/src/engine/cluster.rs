@@ -139,4 +139,16 @@ impl Cluster {
             });
         }
     }
+
+    /// Writes the last lines of every container's log to `dir/logs/<name>.log` (for the reader
+    /// of a failed drill: the containers are gone after teardown).
+    pub async fn save_logs(&self, dir: &std::path::Path, lines: usize) -> std::io::Result<()> {
+        let logs = dir.join("logs");
+        std::fs::create_dir_all(&logs)?;
+        for name in self.containers.keys() {
+            let text = self.runtime.raw_log_tail(name, lines).await;
+            std::fs::write(logs.join(format!("{name}.log")), text)?;
+        }
+        Ok(())
+    }
 }

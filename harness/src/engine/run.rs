@@ -10,7 +10,7 @@ use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{evaluate_expectation, evaluate_invariant, Verdict};
 use crate::observe::{LiveView, PatroniObserver};
-use crate::report::{harness_usage, write_json, PhaseTiming, RunReport, Timings};
+use crate::report::{harness_usage, PhaseTiming, RunReport, Timings};
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
 use crate::scenario::LoadedScenario;
@@ -126,11 +126,13 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     let mut driver_state = None;
     let mut verdict_inputs = Vec::new();
     let mut first_healthy_at = None;
+    let mut logs_of: Option<Cluster> = None;
 
     let body = async {
         let t = Instant::now();
         timeline.record(EventKind::Phase { name: "start".into() });
         let cluster = start_cluster(&runtime, loaded, &images, &progress).await?;
+        logs_of = Some(cluster.clone());
         phases.push("start", t, origin);
         PatroniObserver::new(cluster.patroni_endpoints()).spawn(
             &mut observers,
@@ -174,6 +176,14 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     let observed_until = timeline.now();
     if let Some(e) = &run_error {
         progress.say(&format!("run error: {e}"));
+    }
+
+    // Keep every container's log tail beside the report: after teardown they are gone.
+    let report_dir = options.reports_dir.join(&run_id);
+    if let Some(cluster) = &logs_of {
+        if let Err(e) = cluster.save_logs(&report_dir, 300).await {
+            progress.say(&format!("could not save container logs: {e}"));
+        }
     }
 
     // Teardown (or keep).
@@ -241,8 +251,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         notes,
         timeline: final_timeline,
     };
-    let report_dir = options.reports_dir.join(&run_id);
-    write_json(&report, &report_dir)
+    crate::report::write_all(&report, &report_dir)
         .map_err(|source| EngineError::Report { path: report_dir.display().to_string(), source })?;
     Ok(RunOutcome { report, report_dir })
 }

@@ -646,16 +646,3 @@ mod tests {
         assert!(error.to_string().contains("rule file big.yaml"), "{error}");
     }
 }
-
-#[cfg(test)]
-mod dump {
-    /// Writes the generated files to $PGDRILL_DUMP_DIR for manual checks.
-    #[test]
-    #[ignore = "writes files for manual checks"]
-    fn dump_generated_configs() {
-        use super::*;
-        let dir = std::path::PathBuf::from(std::env::var("PGDRILL_DUMP_DIR").unwrap());
-        std::fs::write(dir.join("queries.yaml"), exporter_queries()).unwrap();
-        std::fs::write(dir.join("alertmanager.yml"), alertmanager_yml(&AlertmanagerConfigInput::default())).unwrap();
-    }
-}

@@ -16,6 +16,9 @@ mod promtool;
 mod ready;
 pub mod rules;
 
+#[cfg(test)]
+mod live_tests;
+
 pub use alerts::{AlertChange, AlertObserver, AlertSink, AlertSource, AlertState};
 pub use coverage::{classify, coverage, AlertCoverage, AlertOutcome};
 pub use error::{ApiError, NotReady, PromtoolError, PromtoolProblem, RuleFileError, RuleFileErrorKind};

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::junit::case_names;
 use super::model::RunReport;
 use crate::check::longest_write_gap;
+use crate::timeline::Millis;
 
 /// The history's file name inside the reports directory.
 pub const HISTORY_FILE: &str = "history.jsonl";
@@ -56,6 +57,13 @@ pub struct KeyTimings {
     pub checks: BTreeMap<String, u64>,
 }
 
+/// How long the run took, start to end of teardown: the later of the last event and the end of
+/// the last phase (teardown records its start on the timeline, its end only as a phase).
+pub fn run_duration(report: &RunReport) -> Millis {
+    let phases_end = report.phases.iter().map(|p| p.started_ms + p.duration_ms).max().unwrap_or(0);
+    report.timeline.end().max(phases_end)
+}
+
 impl HistoryEntry {
     /// The entry for a finished run.
     pub fn from_report(report: &RunReport, suite: Option<&str>) -> Self {
@@ -72,7 +80,7 @@ impl HistoryEntry {
             passed: report.passed,
             suite: suite.map(str::to_string),
             timings: KeyTimings {
-                duration_ms: timeline.end(),
+                duration_ms: run_duration(report),
                 time_to_healthy_ms: report.timings.time_to_healthy_ms,
                 detection_latency_ms: report.timings.detection_latency_ms,
                 longest_write_gap_ms: longest_write_gap(timeline, timeline.end()).map(|g| g.len()),

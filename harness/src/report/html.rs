@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use askama::Template;
 
+use super::history::run_duration;
 use super::model::RunReport;
 use crate::check::{describe_view, longest_write_gap, MemberHistory, Status};
 use crate::timeline::{EventKind, MemberView, Millis, Role, WriteOutcome};
@@ -470,8 +471,7 @@ struct Svg {
 impl Svg {
     fn new(report: &RunReport) -> Self {
         let timeline = &report.timeline;
-        let phases_end = report.phases.iter().map(|p| p.started_ms + p.duration_ms).max().unwrap_or(0);
-        let end = timeline.end().max(phases_end).max(1_000);
+        let end = run_duration(report).max(1_000);
         // Observation stops when teardown begins; without that phase, at the last event.
         let observed_until = timeline
             .events
@@ -737,7 +737,7 @@ impl<'a> Page<'a> {
             Item { label: "run", value: report.run_id.clone() },
             Item { label: "scenario file", value: report.scenario_file.clone() },
             Item { label: "started", value: report.started_at.clone() },
-            Item { label: "duration", value: secs(report.timeline.end()) },
+            Item { label: "duration", value: secs(run_duration(report)) },
         ];
         let t = &report.timings;
         let h = &report.harness;
@@ -913,7 +913,7 @@ pub fn render_suite_index(title: &str, runs: &[SuiteRun<'_>]) -> String {
                     let ok = r.verdicts.iter().filter(|v| v.status == Status::Pass).count();
                     format!("{ok} / {}", r.verdicts.len())
                 }),
-                duration: run.report.map_or_else(String::new, |r| secs(r.timeline.end())),
+                duration: run.report.map_or_else(String::new, |r| secs(run_duration(r))),
                 versus_previous: run.versus_previous.clone(),
                 problem: run.problem.clone(),
             }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::history::run_duration;
 use super::html::write_atomically;
 use super::model::RunReport;
 use super::terminal::render_summary;
@@ -23,7 +24,7 @@ const RUN_CASE: &str = "run";
 /// every run of a drill for the suite's file).
 pub fn junit_report(reports: &[&RunReport]) -> Report {
     let mut suites = Report::new("pgdrill");
-    suites.set_time(Duration::from_millis(reports.iter().map(|r| r.timeline.end()).sum()));
+    suites.set_time(Duration::from_millis(reports.iter().map(|r| run_duration(r)).sum()));
     suites.add_test_suites(reports.iter().map(|r| junit_suite(r)));
     suites
 }
@@ -59,7 +60,7 @@ pub fn write_junit(report: &RunReport, dir: &Path) -> io::Result<PathBuf> {
 /// The run as one test suite named after the scenario.
 pub fn junit_suite(report: &RunReport) -> TestSuite {
     let mut suite = TestSuite::new(report.scenario.as_str());
-    suite.set_time(Duration::from_millis(report.timeline.end()));
+    suite.set_time(Duration::from_millis(run_duration(report)));
     suite.add_properties([
         Property::new("run_id", report.run_id.as_str()),
         Property::new("scenario_file", report.scenario_file.as_str()),

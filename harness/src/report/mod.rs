@@ -14,7 +14,9 @@ pub use compare::{
     compare_reports, compare_runs, find_runs, render_comparison, Comparison, FindRunsError, FoundRuns, LoadedRun,
     Regression, ScenarioComparison, Tolerance, VerdictChange, COMPARE_FILE,
 };
-pub use history::{append_history, read_history, versus_previous, History, HistoryEntry, KeyTimings, HISTORY_FILE};
+pub use history::{
+    append_history, read_history, run_duration, versus_previous, History, HistoryEntry, KeyTimings, HISTORY_FILE,
+};
 pub use html::{render_html, render_suite_index, write_all, write_html, SuiteRun, HTML_FILE};
 pub use json::{read_json, write_json, ReadReportError, ReadReportErrorKind, REPORT_FILE};
 pub use junit::{

@@ -270,8 +270,14 @@ impl Runtime {
             .filter(|ip| !ip.is_empty()))
     }
 
-    /// The last `lines` lines the container printed (stdout and stderr), for error messages.
+    /// The last `lines` lines the container printed (stdout and stderr), indented for error
+    /// messages.
     pub async fn log_tail(&self, name: &str, lines: usize) -> String {
+        indent(&self.raw_log_tail(name, lines).await)
+    }
+
+    /// The last `lines` lines the container printed (stdout and stderr), as they are.
+    pub async fn raw_log_tail(&self, name: &str, lines: usize) -> String {
         let docker_name = self.docker_name(name);
         let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
         let mut stream = self.docker.logs(&docker_name, Some(options));
@@ -285,7 +291,7 @@ impl Runtime {
                 }
             }
         }
-        indent(&out)
+        out
     }
 
     /// Runs a command in a container as root and returns (exit code, combined output).

@@ -167,7 +167,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     };
     let run_error = tokio::select! {
         result = body => result.err(),
-        signal = options.cancel.cancelled() => { let _ = signal; Some(EngineError::Interrupted("a signal".into())) }
+        () = options.cancel.cancelled() => Some(EngineError::Interrupted("a signal".into())),
     };
     observer_cancel.cancel();
     while observers.join_next().await.is_some() {}
@@ -195,11 +195,16 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         progress.say(&format!("keeping containers of run {run_id}: `pgdrill down {run_id}` removes them"));
     } else {
         match sweep(runtime.docker(), SweepScope::Run(&run_id)).await {
-            Ok(report) => progress.say(&format!(
-                "teardown: removed {} containers, {} networks",
-                report.containers.len(),
-                report.networks.len()
-            )),
+            Ok(report) => {
+                progress.say(&format!(
+                    "teardown: removed {} containers, {} networks",
+                    report.containers.len(),
+                    report.networks.len()
+                ));
+                notes.extend(
+                    report.failed.iter().map(|f| format!("teardown could not remove {f}; run `pgdrill clean`")),
+                );
+            }
             Err(e) => notes.push(format!("teardown failed: {e}; run `pgdrill clean`")),
         }
     }

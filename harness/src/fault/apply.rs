@@ -330,9 +330,9 @@ async fn act_and_prove(
             let api = rest_api(ctx, &via).map_err(|r| apply_error(fault, &via, r))?;
             let on = fault == FaultKind::MaintenanceOn;
             api.set_paused(on).await.map_err(|r| apply_error(fault, &via, r))?;
-            applied(&[via.clone()]);
+            applied(std::slice::from_ref(&via));
             proofs.push(wait_maintenance(&api, on).await.map_err(|s| no_effect(fault, &via, s))?);
-            on.then(|| Undo::MaintenanceOff(via))
+            on.then_some(Undo::MaintenanceOff(via))
         }
         FaultKind::Heal => return Err(apply_error(fault, "-", "heal is handled by the engine".into())),
     };

@@ -47,7 +47,10 @@ pub async fn check_rules(
 ) -> Result<PromtoolReport, PromtoolError> {
     let start = Instant::now();
     let env = prometheus_env(None, rendered)?;
-    let name = format!("pgdrill-{run_id}-promtool-{}", std::process::id());
+    // Unique per call: two checks of one run (e.g. several scenarios) must not collide.
+    static CHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("pgdrill-{run_id}-promtool-{}-{n}", std::process::id());
     let outcome = tokio::time::timeout(CHECK_TIMEOUT, run_check(docker, image, run_id, &name, env)).await;
     let options = RemoveContainerOptions { force: true, v: true, link: false };
     let _ = docker.remove_container(&name, Some(options)).await;

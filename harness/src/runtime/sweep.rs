@@ -21,6 +21,9 @@ pub struct SweepReport {
     pub volumes: Vec<String>,
     /// Resources skipped because their run's harness process is still alive.
     pub skipped_live: usize,
+    /// Resources that could not be removed, with Docker's reason (e.g. a network that someone
+    /// attached an unlabelled container to). The sweep goes on past them.
+    pub failed: Vec<String>,
 }
 
 /// Which resources to remove.
@@ -78,7 +81,7 @@ pub async fn sweep(docker: &Docker, scope: SweepScope<'_>) -> Result<SweepReport
         match docker.remove_container(&id, Some(options)).await {
             Ok(()) => report.containers.push(name.trim_start_matches('/').to_string()),
             Err(e) if is_not_found(&e) => {}
-            Err(source) => return Err(RuntimeError::Docker { action: format!("remove container {name}"), source }),
+            Err(e) => report.failed.push(format!("container {name}: {e}")),
         }
     }
     let networks = docker
@@ -94,7 +97,7 @@ pub async fn sweep(docker: &Docker, scope: SweepScope<'_>) -> Result<SweepReport
         match docker.remove_network(&name).await {
             Ok(()) => report.networks.push(name),
             Err(e) if is_not_found(&e) => {}
-            Err(source) => return Err(RuntimeError::Docker { action: format!("remove network {name}"), source }),
+            Err(e) => report.failed.push(format!("network {name}: {e}")),
         }
     }
     let volumes = docker

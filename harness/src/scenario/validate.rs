@@ -569,6 +569,34 @@ fn serde_name<T: serde::Serialize>(value: &T) -> String {
     super::values::variant_name(value)
 }
 
+/// Faults whose target defaults to something sensible (the leader, or everything active).
+fn fault_needs_target(fault: FaultKind) -> bool {
+    !matches!(
+        fault,
+        FaultKind::Heal
+            | FaultKind::Switchover
+            | FaultKind::Failover
+            | FaultKind::MaintenanceOn
+            | FaultKind::MaintenanceOff
+    )
+}
+
+/// Faults pgdrill can undo (after `duration`, by `heal`, or at the end of the run).
+fn fault_is_undoable(fault: FaultKind) -> bool {
+    matches!(
+        fault,
+        FaultKind::Kill
+            | FaultKind::Stop
+            | FaultKind::Pause
+            | FaultKind::Partition
+            | FaultKind::Isolate
+            | FaultKind::Loss
+            | FaultKind::Disconnect
+            | FaultKind::KillPatroni
+            | FaultKind::MaintenanceOn
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use indoc::{formatdoc, indoc};
@@ -726,32 +754,4 @@ mod tests {
     fn duration_units(text: &str, unsupported: Option<&str>) {
         assert_eq!(unsupported_unit(text), unsupported);
     }
-}
-
-/// Faults whose target defaults to something sensible (the leader, or everything active).
-fn fault_needs_target(fault: FaultKind) -> bool {
-    !matches!(
-        fault,
-        FaultKind::Heal
-            | FaultKind::Switchover
-            | FaultKind::Failover
-            | FaultKind::MaintenanceOn
-            | FaultKind::MaintenanceOff
-    )
-}
-
-/// Faults pgdrill can undo (after `duration`, by `heal`, or at the end of the run).
-fn fault_is_undoable(fault: FaultKind) -> bool {
-    matches!(
-        fault,
-        FaultKind::Kill
-            | FaultKind::Stop
-            | FaultKind::Pause
-            | FaultKind::Partition
-            | FaultKind::Isolate
-            | FaultKind::Loss
-            | FaultKind::Disconnect
-            | FaultKind::KillPatroni
-            | FaultKind::MaintenanceOn
-    )
 }

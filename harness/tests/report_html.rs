@@ -123,6 +123,7 @@ fn synthetic_report() -> RunReport {
         harness: HarnessUsage { cpu_user_ms: 830, cpu_system_ms: 210, max_rss_kib: 24_680 },
         error: None,
         notes: vec!["containers kept (--keep)".into()],
+        monitoring: None,
         timeline: Timeline::from_events(events),
     }
 }

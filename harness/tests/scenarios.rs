@@ -48,6 +48,7 @@ fn drill(path: &Path) -> Result<RunOutcome, Failed> {
             images: ImageOptions::default(),
             cancel,
             quiet: false,
+            monitoring: false,
         };
         let outcome = run_scenario(&loaded, &options).await.map_err(|e| Failed::from(format!("{e}")))?;
         assert_nothing_left(&outcome.report.run_id).await?;

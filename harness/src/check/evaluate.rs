@@ -22,6 +22,9 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
         Expectation::MaxWriteUnavailability { max } => super::max_write_unavailability(*max, tl, ctx),
         Expectation::ReplicationStreaming { within } => super::replication_streaming(*within, tl, ctx),
         Expectation::LeaderIs { target, within } => super::leader_is(target, *within, tl, ctx),
+        Expectation::Alert { name, state, within, labels, source } => {
+            super::alert(name, *state, *within, labels, *source, tl, ctx)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! caller passes `now`, so the same function decides "still waiting" during a run and the final
 //! verdict afterwards, and unit tests drive it with synthetic timelines.
 mod acked_writes;
+mod alert;
 mod evaluate;
 mod faults_undone;
 mod leader_is;
@@ -17,6 +18,7 @@ mod verdict;
 mod writes_after_fault;
 
 pub use acked_writes::{longest_write_gap, no_acked_write_lost, WriteGap};
+pub use alert::alert;
 pub use evaluate::{evaluate_expectation, evaluate_invariant};
 pub use faults_undone::faults_undone;
 pub use leader_is::leader_is;

@@ -182,6 +182,7 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
         images: args.images.options(),
         cancel: cancel.clone(),
         quiet: args.quiet,
+        monitoring: false,
     };
     let mut code = ExitCode::Success;
     for loaded in &scenarios {
@@ -274,6 +275,7 @@ async fn up(file: &Path, image_args: &ImageArgs) -> ExitCode {
         images: image_args.options(),
         cancel: CancellationToken::new(),
         quiet: false,
+        monitoring: false,
     };
     let images = match build_images(&runtime, &options, &progress).await {
         Ok(i) => i,
@@ -353,6 +355,7 @@ async fn images(args: &ImageArgs) -> ExitCode {
         images: args.options(),
         cancel: CancellationToken::new(),
         quiet: false,
+        monitoring: true,
     };
     match build_images(&runtime, &options, &progress).await {
         Ok(images) => {

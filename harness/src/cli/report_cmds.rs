@@ -157,6 +157,7 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
         images,
         cancel: cancel.clone(),
         quiet: args.quiet,
+        monitoring: false,
     };
     let mut code = ExitCode::Success;
     let mut runs: Vec<DrillRun> = Vec::new();
@@ -425,6 +426,7 @@ mod tests {
             harness: Default::default(),
             error: None,
             notes: Vec::new(),
+            monitoring: None,
             timeline: Default::default(),
         };
         let report_dir = reports.join(run_id);

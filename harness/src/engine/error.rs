@@ -38,6 +38,9 @@ pub enum EngineError {
     /// The workload failed to prepare or to audit.
     #[error("workload: {0}")]
     Workload(String),
+    /// The monitoring stack (rule files, promtool, Prometheus) failed.
+    #[error("monitoring: {0}")]
+    Monitoring(String),
     /// Ctrl-C or SIGTERM.
     #[error("interrupted by {0}; the cluster was torn down")]
     Interrupted(String),

@@ -2,6 +2,7 @@
 //! Faults, observers and the workload meet only here; everything they see goes to the timeline.
 mod cluster;
 mod error;
+mod monitoring;
 mod progress;
 mod run;
 mod steps;

@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub cancel: CancellationToken,
     /// No progress lines.
     pub quiet: bool,
+    /// Also build the monitoring images (set from the scenario by `run_scenario`).
+    pub monitoring: bool,
 }
 
 /// A finished run.
@@ -76,7 +78,10 @@ pub async fn build_images(
     options: &RunOptions,
     progress: &Progress,
 ) -> Result<ResolvedImages, EngineError> {
-    let wanted = [ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy];
+    let mut wanted = vec![ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy];
+    if options.monitoring {
+        wanted.extend(ImageName::MONITORING);
+    }
     Ok(ensure_images(runtime.docker(), &wanted, &options.images, &|line: &str| progress.say(line)).await?)
 }
 
@@ -111,6 +116,14 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     // Images first: a build failure leaves nothing to tear down.
     let t = Instant::now();
     timeline.record(EventKind::Phase { name: "images".into() });
+    let monitoring = match super::monitoring::prepare(loaded) {
+        Ok(m) => m,
+        Err(e) => {
+            guard.disarm();
+            return Err(e);
+        }
+    };
+    let options = &RunOptions { monitoring: monitoring.is_some(), ..options.clone() };
     let images = match build_images(&runtime, options, &progress).await {
         Ok(images) => images,
         Err(e) => {
@@ -119,6 +132,16 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         }
     };
     phases.push("images", t, origin);
+    if let Some(setup) = &monitoring {
+        // Rule errors are found before any container of the run starts.
+        if let Err(e) = setup.check(&images, &run_id, runtime.docker()).await {
+            guard.disarm();
+            return Err(e);
+        }
+        progress.say("monitoring: promtool accepts the rule files");
+    }
+    let wall_start = SystemTime::now();
+    let mut prom_port: Option<u16> = None;
 
     let live = LiveView::default();
     let observer_cancel = CancellationToken::new();
@@ -131,7 +154,11 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     let body = async {
         let t = Instant::now();
         timeline.record(EventKind::Phase { name: "start".into() });
-        let cluster = start_cluster(&runtime, loaded, &images, &progress).await?;
+        let mut cluster = start_cluster(&runtime, loaded, &images, &progress).await?;
+        if let Some(setup) = &monitoring {
+            prom_port =
+                Some(setup.start(&mut cluster, &images, &timeline, &mut observers, observer_cancel.clone()).await?);
+        }
         logs_of = Some(cluster.clone());
         phases.push("start", t, origin);
         PatroniObserver::new(cluster.patroni_endpoints()).spawn(
@@ -143,6 +170,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         timeline.record(EventKind::Phase { name: "steps".into() });
         let t = Instant::now();
         let mut driver = StepDriver::new(&cluster, &timeline, &live, &progress);
+        driver.monitoring = monitoring.as_ref().zip(prom_port);
         let result = driver.run_all(scenario).await;
         phases.push("steps", t, origin);
         first_healthy_at = driver.first_healthy_at;
@@ -177,6 +205,11 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     if let Some(e) = &run_error {
         progress.say(&format!("run error: {e}"));
     }
+
+    let monitoring_summary = match &monitoring {
+        Some(setup) => Some(setup.summary(prom_port, wall_start).await),
+        None => None,
+    };
 
     // Keep every container's log tail beside the report: after teardown they are gone.
     let report_dir = options.reports_dir.join(&run_id);
@@ -254,6 +287,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         harness: harness_usage(),
         error: run_error.as_ref().map(ToString::to_string),
         notes,
+        monitoring: monitoring_summary,
         timeline: final_timeline,
     };
     crate::report::write_all(&report, &report_dir)

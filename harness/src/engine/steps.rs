@@ -46,6 +46,8 @@ pub struct StepDriver<'a> {
     pub workload: Option<WorkloadHandle>,
     /// Time the cluster first became healthy.
     pub first_healthy_at: Option<Millis>,
+    /// The monitoring stack and Prometheus's port, when the scenario has one.
+    pub monitoring: Option<(&'a super::monitoring::MonitoringSetup, u16)>,
 }
 
 impl<'a> StepDriver<'a> {
@@ -69,6 +71,7 @@ impl<'a> StepDriver<'a> {
             },
             workload: None,
             first_healthy_at: None,
+            monitoring: None,
         }
     }
 
@@ -103,6 +106,9 @@ impl<'a> StepDriver<'a> {
             if self.first_healthy_at.is_none() {
                 self.first_healthy_at = Some(at);
                 self.timeline.record(EventKind::Phase { name: "healthy".into() });
+                if let Some((setup, port)) = self.monitoring {
+                    setup.wait_scraping(port, scenario.topology.members as usize, self.progress).await?;
+                }
                 self.start_workload(scenario).await?;
             }
             return Ok(format!("healthy: {}", self.live.describe()));
@@ -328,7 +334,8 @@ fn budget_of(expectation: &Expectation) -> Duration {
         | Expectation::PrimaryDemoted { within }
         | Expectation::WritableAgain { within }
         | Expectation::ReplicationStreaming { within }
-        | Expectation::LeaderIs { within, .. } => within.0,
+        | Expectation::LeaderIs { within, .. }
+        | Expectation::Alert { within, .. } => within.0,
         // Judged over the rest of the run; nothing to wait for here.
         Expectation::MaxWriteUnavailability { .. } => Duration::ZERO,
     }

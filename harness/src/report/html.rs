@@ -809,6 +809,9 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 ("audit", format!("{ids} ids present on {source} ({} ranges)", present.len()))
             }
             EventKind::Note { source, text } => ("note", format!("{source}: {text}")),
+            EventKind::Alert { alert, labels, state, from, source } => {
+                ("alert", format!("{alert} {labels:?}: {from} → {state} ({source})"))
+            }
             EventKind::ContainerAudit { container, status, on_network, iptables_rules } => {
                 let rules = iptables_rules.map_or_else(|| "-".to_string(), |n| n.to_string());
                 ("audit", format!("{container}: {status}, on network: {on_network}, iptables rules left: {rules}"))

@@ -43,6 +43,9 @@ pub struct RunReport {
     /// Remarks that are neither verdicts nor errors (containers kept, teardown trouble).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The monitoring part of the run (time compression, alert coverage), when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringSummary>,
     /// The full timeline the verdicts were judged on, so any verdict can be re-derived and drawn.
     pub timeline: Timeline,
 }
@@ -138,4 +141,32 @@ mod tests {
         let usage = harness_usage();
         assert!(usage.max_rss_kib > 0, "{usage:?}");
     }
+}
+
+/// What the monitoring stack showed in a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitoringSummary {
+    /// `for_scale` applied to the rules (1 = unchanged).
+    pub for_scale: f64,
+    /// Every value the scaling changed, e.g. "FailoverDetected for: 1m → 6s (rules.yaml:52)".
+    pub scaled: Vec<String>,
+    /// For every alert of the rule files: what it did during the run.
+    pub coverage: Vec<CoverageRow>,
+    /// Why coverage is missing, if it could not be computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage_error: Option<String>,
+}
+
+/// One alert's behaviour in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverageRow {
+    /// Alert name.
+    pub alert: String,
+    /// Rule file and line.
+    pub defined_at: String,
+    /// fired, went_pending, stayed_inactive or series_absent.
+    pub outcome: String,
+    /// For series_absent: the selectors with no series during the run — the alert could not
+    /// have fired, whatever happened.
+    pub missing: Vec<String>,
 }

@@ -69,6 +69,9 @@ pub fn render_summary(report: &RunReport) -> String {
         secs(h.cpu_system_ms),
         h.max_rss_kib as f64 / 1024.0,
     ));
+    if let Some(monitoring) = &report.monitoring {
+        out.push_str(&render_coverage(monitoring));
+    }
     if let Some(error) = &report.error {
         out.push_str(&format!("error: {error}\n"));
     }
@@ -80,6 +83,29 @@ pub fn render_summary(report: &RunReport) -> String {
 
 fn secs(ms: u64) -> String {
     format!("{:.1}s", ms as f64 / 1000.0)
+}
+
+/// The alert coverage block: what each alert did, and plainly which ones could not have fired.
+fn render_coverage(monitoring: &crate::report::MonitoringSummary) -> String {
+    let mut out = format!(
+        "alert rules scaled by for_scale {} ({} values changed)\n",
+        monitoring.for_scale,
+        monitoring.scaled.len()
+    );
+    if let Some(error) = &monitoring.coverage_error {
+        out.push_str(&format!("alert coverage unavailable: {error}\n"));
+    }
+    for row in &monitoring.coverage {
+        let what = match row.outcome.as_str() {
+            "fired" => "fired".to_string(),
+            "went_pending" => "went pending, never fired".to_string(),
+            "stayed_inactive" => "stayed inactive".to_string(),
+            "series_absent" => format!("COULD NOT FIRE: no series for {}", row.missing.join(", ")),
+            other => other.to_string(),
+        };
+        out.push_str(&format!("  alert {:<28} {what}  ({})\n", row.alert, row.defined_at));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -155,6 +181,7 @@ pub(crate) mod tests {
             harness: HarnessUsage { cpu_user_ms: 830, cpu_system_ms: 210, max_rss_kib: 24_680 },
             error: Some("step 5 (wait healthy) timed out after 1m: pg-1 unreachable".into()),
             notes: vec!["containers kept (--keep)".into()],
+            monitoring: None,
             timeline: Timeline::from_events(events),
         }
     }

@@ -51,6 +51,59 @@ pub struct Topology {
     /// Patroni's dynamic configuration.
     #[serde(default)]
     pub patroni: PatroniSettings,
+    /// Prometheus, Alertmanager and a postgres_exporter per member, with the users' alert rules.
+    #[serde(default)]
+    pub monitoring: Option<Monitoring>,
+}
+
+/// The monitoring stack of a drill.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    /// Rule files (plain Prometheus rule files or PrometheusRule manifests), relative to the
+    /// scenario file.
+    #[schemars(with = "Vec<String>")]
+    pub rules: Vec<Spanned<String>>,
+    /// Time compression of the rules: every `for:` and range window is multiplied by it (0.1
+    /// drills a `for: 2m` alert in 12s; values never go below a floor tied to the scrape
+    /// interval). The report lists every value changed.
+    #[serde(default = "default_for_scale")]
+    pub for_scale: f64,
+    /// Scrape and evaluation interval.
+    #[serde(default = "default_scrape_interval")]
+    pub interval: Budget,
+}
+
+fn default_for_scale() -> f64 {
+    1.0
+}
+fn default_scrape_interval() -> Budget {
+    Budget(std::time::Duration::from_secs(1))
+}
+
+/// States an `alert` expectation can wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertExpect {
+    /// Prometheus has the alert pending (or already firing).
+    Pending,
+    /// The alert fires.
+    Firing,
+    /// A firing alert ends.
+    Resolved,
+    /// The alert never fires during the whole window.
+    Never,
+}
+
+/// Which API an `alert` expectation reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSourceName {
+    /// Prometheus's rule evaluation.
+    #[default]
+    Prometheus,
+    /// Alertmanager (the alert reached the notification pipeline).
+    Alertmanager,
 }
 
 fn default_members() -> u8 {
@@ -319,6 +372,21 @@ pub enum Expectation {
     ReplicationStreaming {
         /// Budget.
         within: Budget,
+    },
+    /// A Prometheus alert (defined in the monitoring rule files) reaches a state.
+    Alert {
+        /// The alert's name.
+        name: String,
+        /// The state to reach (`never`: must not fire during the window).
+        state: AlertExpect,
+        /// Budget (the window for `never`).
+        within: Budget,
+        /// Label matchers the alert instance must carry.
+        #[serde(default)]
+        labels: std::collections::BTreeMap<String, String>,
+        /// Which API to read.
+        #[serde(default)]
+        source: AlertSourceName,
     },
     /// The target (a named member, e.g. a switchover candidate) is a running primary.
     LeaderIs {

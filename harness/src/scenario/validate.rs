@@ -29,7 +29,9 @@ const TARGET_HELP: &str = "use `primary`, `replica`, `old_primary` or `{member: 
 
 /// Checks `loaded` for problems serde cannot see; all of them are reported together.
 pub fn validate(loaded: &LoadedScenario) -> Result<(), ScenarioError> {
-    let mut checker = Checker { text: &loaded.source, index: SpanIndex::build(&loaded.source), problems: Vec::new() };
+    let mut checker =
+        Checker { text: &loaded.source, index: SpanIndex::build(&loaded.source), problems: Vec::new(), alerts: None };
+    checker.rule_files(loaded);
     checker.check(&loaded.scenario);
     let mut problems = checker.problems;
     if problems.is_empty() {
@@ -45,6 +47,40 @@ struct Checker<'a> {
     /// are then reported without a position.
     index: Option<SpanIndex>,
     problems: Vec<Problem>,
+    /// Alert names the monitoring rule files define (`None` without monitoring).
+    alerts: Option<std::collections::BTreeSet<String>>,
+}
+
+impl Checker<'_> {
+    /// Loads the monitoring rule files (relative to the scenario file): each must parse, and the
+    /// alert names they define are what `alert` expectations may name.
+    fn rule_files(&mut self, loaded: &LoadedScenario) {
+        let Some(monitoring) = &loaded.scenario.topology.monitoring else { return };
+        let mut names = std::collections::BTreeSet::new();
+        let base = loaded.path.parent().unwrap_or(std::path::Path::new("."));
+        for (i, rules) in monitoring.rules.iter().enumerate() {
+            match crate::monitoring::load_rule_file(&base.join(&rules.value)) {
+                Ok(file) => names.extend(file.alerts().into_iter().map(|a| a.name)),
+                Err(e) => self.report(
+                    &format!("topology.monitoring.rules.{i}"),
+                    At::Value,
+                    format!("rule file `{}`: {e}", rules.value),
+                    "cannot use this rule file",
+                    Some("paths are relative to the scenario file".into()),
+                ),
+            }
+        }
+        if !(monitoring.for_scale > 0.0 && monitoring.for_scale <= 1.0) {
+            self.report(
+                "topology.monitoring.for_scale",
+                At::Value,
+                format!("for_scale {} is out of range", monitoring.for_scale),
+                "not in (0, 1]",
+                Some("0.1 drills a `for: 2m` alert in 12s; 1 keeps the rules as they are".into()),
+            );
+        }
+        self.alerts = Some(names);
+    }
 }
 
 /// Which part of an entry a problem points at.
@@ -346,6 +382,32 @@ impl Checker<'_> {
                     ),
                 }
                 ("leader_is", within)
+            }
+            Expectation::Alert { name, within, .. } => {
+                match &self.alerts {
+                    None => self.report(
+                        &format!("{path}.alert"),
+                        At::Key,
+                        "`alert` needs `topology.monitoring` with rule files",
+                        "no monitoring",
+                        Some(
+                            "add `monitoring: {rules: [rules/pgdrill-alerts.yaml], for_scale: 0.1}` to the topology"
+                                .into(),
+                        ),
+                    ),
+                    Some(names) if !names.contains(name) => {
+                        let listed = names.iter().cloned().collect::<Vec<_>>().join(", ");
+                        self.report(
+                            &format!("{path}.alert.name"),
+                            At::Value,
+                            format!("no rule file defines alert `{name}`"),
+                            "unknown alert",
+                            Some(format!("the rule files define: {listed}")),
+                        )
+                    }
+                    Some(_) => {}
+                }
+                ("alert", within)
             }
             Expectation::NoFailover { within } => ("no_failover", within),
             Expectation::PrimaryDemoted { within } => ("primary_demoted", within),

@@ -160,6 +160,19 @@ pub enum EventKind {
         /// The member the audit read from.
         source: String,
     },
+    /// An alert instance changed state in Prometheus or Alertmanager.
+    Alert {
+        /// Alert name.
+        alert: String,
+        /// The instance's labels (without `alertname`).
+        labels: std::collections::BTreeMap<String, String>,
+        /// New state: inactive, pending, firing, resolved.
+        state: String,
+        /// State before.
+        from: String,
+        /// prometheus or alertmanager.
+        source: String,
+    },
     /// What a container looked like after the faults were undone, before teardown.
     ContainerAudit {
         /// Container short name.

@@ -324,7 +324,7 @@ BEGIN
     IF v_node.noderole = 'primary' THEN
         SELECT pl.shardid INTO v_shard FROM pg_catalog.pg_dist_placement pl WHERE pl.groupid = v_node.groupid LIMIT 1;
         IF FOUND THEN
-            RAISE EXCEPTION 'cannot remove or disable the node %:% because because it contains the only shard placement for shard %',
+            RAISE EXCEPTION 'cannot remove or disable the node %:% because it contains the only shard placement for shard %',
                 p_name, p_port, v_shard USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
     END IF;

@@ -91,7 +91,7 @@ fn synthetic_report() -> RunReport {
             WriteOutcome::Acked { acked_at } => *acked_at,
             WriteOutcome::Failed { failed_at, .. } => *failed_at,
         };
-        push(at, EventKind::Write { id, writer: (id % 2) as u32, sent_at: sent, outcome });
+        push(at, EventKind::Write { id, writer: (id % 2) as u32, group: None, sent_at: sent, outcome });
     }
     events.sort_by_key(|e| e.at);
     RunReport {

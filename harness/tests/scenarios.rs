@@ -49,6 +49,7 @@ fn drill(path: &Path) -> Result<RunOutcome, Failed> {
             cancel,
             quiet: false,
             monitoring: false,
+            citus: false,
         };
         let outcome = run_scenario(&loaded, &options).await.map_err(|e| Failed::from(format!("{e}")))?;
         assert_nothing_left(&outcome.report.run_id).await?;

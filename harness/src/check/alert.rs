@@ -119,7 +119,7 @@ mod tests {
     }
 
     fn ctx(now: Millis) -> CheckContext {
-        CheckContext { step: 2, anchor: 10_000, now, leader_at_anchor: None, old_primary: None }
+        CheckContext { step: 2, anchor: 10_000, now, leader_at_anchor: None, old_primary: None, group: None }
     }
 
     fn check(state: AlertExpect, secs: u64, tl: &Timeline, now: Millis) -> Verdict {

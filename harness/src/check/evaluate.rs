@@ -22,6 +22,18 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
         Expectation::MaxWriteUnavailability { max } => super::max_write_unavailability(*max, tl, ctx),
         Expectation::ReplicationStreaming { within } => super::replication_streaming(*within, tl, ctx),
         Expectation::LeaderIs { target, within } => super::leader_is(target, *within, tl, ctx),
+        Expectation::PgDistNode { group, within } => super::pg_dist_node(*group, *within, tl, ctx),
+        Expectation::WritePause { group, max, errors, resumes_within, others_max } => super::write_pause(
+            super::WritePauseLimits {
+                group: *group,
+                max: *max,
+                errors: *errors,
+                resumes_within: *resumes_within,
+                others_max: *others_max,
+            },
+            tl,
+            ctx,
+        ),
         Expectation::Alert { name, state, within, labels, source } => {
             super::alert(name, *state, *within, labels, *source, tl, ctx)
         }
@@ -138,6 +150,7 @@ mod tests {
             now: tl.end(),
             leader_at_anchor: Some("pg-1".into()),
             old_primary: Some("pg-1".into()),
+            group: None,
         };
         let expectations = [
             Expectation::NewLeader { within: budget(45) },
@@ -165,6 +178,7 @@ mod tests {
             now: 29_400,
             leader_at_anchor: Some("pg-1".into()),
             old_primary: None,
+            group: None,
         };
         let early = evaluate_expectation(&exp, &tl, &ctx);
         ctx.now = tl.end();
@@ -178,8 +192,14 @@ mod tests {
         let tl = Tl::new().healthy().poll(10_100, "pg-1", down()).note(20_000).build();
         let exp = Expectation::NewLeader { within: budget(5) };
         let at = |now| {
-            let ctx =
-                CheckContext { step: 0, anchor: 10_000, now, leader_at_anchor: Some("pg-1".into()), old_primary: None };
+            let ctx = CheckContext {
+                step: 0,
+                anchor: 10_000,
+                now,
+                leader_at_anchor: Some("pg-1".into()),
+                old_primary: None,
+                group: None,
+            };
             evaluate_expectation(&exp, &tl, &ctx).status
         };
         assert_eq!(at(14_999), Status::Pending);

@@ -10,7 +10,7 @@ const NAME: &str = "leader_is";
 
 /// Evaluates `leader_is: {target, within}` from `ctx.anchor`.
 pub fn leader_is(target: &Target, within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
-    let history = MemberHistory::from_timeline(timeline, ctx.now);
+    let history = MemberHistory::for_context(timeline, ctx);
     let Some(member) = ctx.resolve(target) else {
         let mut v = timed_verdict(NAME, ctx, within, None, "target not resolvable", &history);
         v.status = Status::Fail;
@@ -34,7 +34,14 @@ mod tests {
     use crate::check::member_history::testkit::*;
 
     fn ctx(now: u64) -> CheckContext {
-        CheckContext { step: 3, anchor: 10_000, now, leader_at_anchor: Some("pg-1".into()), old_primary: None }
+        CheckContext {
+            step: 3,
+            anchor: 10_000,
+            now,
+            leader_at_anchor: Some("pg-1".into()),
+            old_primary: None,
+            group: None,
+        }
     }
 
     fn switchover_to(member: &str) -> Timeline {

@@ -77,6 +77,16 @@ impl<'a> MemberHistory<'a> {
         Self { members, now }
     }
 
+    /// The history the checks of `ctx` look at: up to `ctx.now`, and only the members of
+    /// `ctx.group` when it is set (a Citus group's failover is judged among that group's members).
+    pub fn for_context(timeline: &'a Timeline, ctx: &super::CheckContext) -> Self {
+        let mut history = Self::from_timeline(timeline, ctx.now);
+        if let Some(group) = ctx.group {
+            history.members.retain(|member, _| crate::topology::member_group(member) == Some(group));
+        }
+        history
+    }
+
     /// The cut-off this history was built with.
     pub fn now(&self) -> Millis {
         self.now
@@ -272,20 +282,68 @@ pub(crate) mod testkit {
         /// An acknowledged write, sent 5 ms before `at`.
         pub fn acked(mut self, at: Millis, id: u64) -> Self {
             let outcome = WriteOutcome::Acked { acked_at: at };
-            self.push(at, EventKind::Write { id, writer: 0, sent_at: at.saturating_sub(5), outcome });
+            self.push(at, EventKind::Write { id, writer: 0, group: None, sent_at: at.saturating_sub(5), outcome });
             self
         }
 
         /// A failed write attempt.
         pub fn failed(mut self, at: Millis, id: u64) -> Self {
             let outcome = WriteOutcome::Failed { failed_at: at, error: "connection reset".into() };
-            self.push(at, EventKind::Write { id, writer: 1, sent_at: at.saturating_sub(5), outcome });
+            self.push(at, EventKind::Write { id, writer: 1, group: None, sent_at: at.saturating_sub(5), outcome });
             self
         }
 
         /// The end-of-run audit.
         pub fn audit(mut self, at: Millis, present: &[(u64, u64)]) -> Self {
             self.push(at, EventKind::WriteAudit { present: present.to_vec(), source: "pg-2".into() });
+            self
+        }
+
+        /// A Citus write to worker group `group`, acknowledged at `at`.
+        pub fn acked_in(mut self, at: Millis, id: u64, group: u32) -> Self {
+            let outcome = WriteOutcome::Acked { acked_at: at };
+            self.push(
+                at,
+                EventKind::Write { id, writer: 0, group: Some(group), sent_at: at.saturating_sub(5), outcome },
+            );
+            self
+        }
+
+        /// A failed Citus write to worker group `group`.
+        pub fn failed_in(mut self, at: Millis, id: u64, group: u32) -> Self {
+            let outcome = WriteOutcome::Failed { failed_at: at, error: "connection reset".into() };
+            self.push(
+                at,
+                EventKind::Write { id, writer: 1, group: Some(group), sent_at: at.saturating_sub(5), outcome },
+            );
+            self
+        }
+
+        /// pg_dist_node read on `source`: (group, node) primary rows.
+        pub fn dist(mut self, at: Millis, source: &str, primaries: &[(u32, &str)]) -> Self {
+            let rows = primaries
+                .iter()
+                .map(|(group, node)| crate::timeline::DistNodeRow {
+                    group: *group,
+                    node: node.to_string(),
+                    port: 5432,
+                    role: "primary".into(),
+                    active: true,
+                })
+                .collect();
+            self.push(at, EventKind::DistNodes { source: source.into(), rows });
+            self
+        }
+
+        /// Patroni's citus transaction on coord-1 from `began_at` to `at`, committed.
+        pub fn citus_transaction(mut self, at: Millis, began_at: Millis) -> Self {
+            let kind = EventKind::CitusTransaction {
+                member: "coord-1".into(),
+                began_at,
+                outcome: "commit".into(),
+                statements: vec!["SELECT pg_catalog.citus_update_node(...)".into()],
+            };
+            self.push(at, kind);
             self
         }
 

@@ -9,7 +9,7 @@ use crate::timeline::Timeline;
 /// Evaluates `new_leader: {within}` from `ctx.anchor`. `observed_ms` is the time from the fault
 /// to the first observation of the new primary (the detection latency reports quote).
 pub fn new_leader(within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
-    let history = MemberHistory::from_timeline(timeline, ctx.now);
+    let history = MemberHistory::for_context(timeline, ctx);
     let old = ctx.leader_at_anchor.as_deref();
     // A span that started before the anchor but was still observed at or after it counts from
     // the anchor: that member was certainly a running primary then.
@@ -38,7 +38,14 @@ mod tests {
     use crate::check::Status;
 
     fn ctx(anchor: u64, now: u64) -> CheckContext {
-        CheckContext { step: 2, anchor, now, leader_at_anchor: Some("pg-1".into()), old_primary: Some("pg-1".into()) }
+        CheckContext {
+            step: 2,
+            anchor,
+            now,
+            leader_at_anchor: Some("pg-1".into()),
+            old_primary: Some("pg-1".into()),
+            group: None,
+        }
     }
 
     fn secs(s: u64) -> Budget {
@@ -55,6 +62,29 @@ mod tests {
             .poll(29_600, "pg-3", replica(2))
             .note(40_000)
             .build()
+    }
+
+    #[test]
+    fn a_group_scoped_check_ignores_other_groups() {
+        // worker1's switchover at 10s; a promotion in worker2 must not count for group 1.
+        let tl = Tl::new()
+            .first(0, "worker1-1", primary(1))
+            .first(0, "worker2-1", primary(1))
+            .poll(11_000, "worker2-2", primary(2))
+            .poll(14_000, "worker1-2", primary(2))
+            .note(20_000)
+            .build();
+        let ctx = CheckContext {
+            step: 2,
+            anchor: 10_000,
+            now: 20_000,
+            leader_at_anchor: Some("worker1-1".into()),
+            old_primary: None,
+            group: Some(1),
+        };
+        let v = new_leader(secs(10), &tl, &ctx);
+        assert_eq!(v.status, Status::Pass, "{v:?}");
+        assert_eq!(v.observed, "worker1-2 running primary on tl 2 after 4.0s");
     }
 
     #[test]

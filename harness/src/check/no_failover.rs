@@ -11,7 +11,7 @@ const NAME: &str = "no_failover";
 /// Evaluates `no_failover: {within}`: Fail at the first change inside the window, Pending until
 /// the window has passed, then Pass.
 pub fn no_failover(within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
-    let history = MemberHistory::from_timeline(timeline, ctx.now);
+    let history = MemberHistory::for_context(timeline, ctx);
     let end = ctx.anchor + within.as_millis();
     let verdict = |status, observed: String, observed_ms| Verdict {
         check: NAME.into(),
@@ -63,7 +63,14 @@ mod tests {
     use crate::check::member_history::testkit::*;
 
     fn ctx(now: u64) -> CheckContext {
-        CheckContext { step: 3, anchor: 10_000, now, leader_at_anchor: Some("pg-1".into()), old_primary: None }
+        CheckContext {
+            step: 3,
+            anchor: 10_000,
+            now,
+            leader_at_anchor: Some("pg-1".into()),
+            old_primary: None,
+            group: None,
+        }
     }
 
     #[test]

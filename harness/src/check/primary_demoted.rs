@@ -11,7 +11,7 @@ const NAME: &str = "primary_demoted";
 /// Evaluates `primary_demoted: {within}` from `ctx.anchor`. An unreachable member does not
 /// count: we must see it answer as demoted.
 pub fn primary_demoted(within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
-    let history = MemberHistory::from_timeline(timeline, ctx.now);
+    let history = MemberHistory::for_context(timeline, ctx);
     let Some(old) = ctx.leader_at_anchor.as_deref() else {
         let mut v = timed_verdict(NAME, ctx, within, None, "no primary at the fault", &history);
         v.status = Status::Fail;
@@ -35,7 +35,14 @@ mod tests {
     use crate::check::member_history::testkit::*;
 
     fn ctx(now: u64) -> CheckContext {
-        CheckContext { step: 3, anchor: 10_000, now, leader_at_anchor: Some("pg-1".into()), old_primary: None }
+        CheckContext {
+            step: 3,
+            anchor: 10_000,
+            now,
+            leader_at_anchor: Some("pg-1".into()),
+            old_primary: None,
+            group: None,
+        }
     }
 
     #[test]

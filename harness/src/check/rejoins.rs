@@ -15,7 +15,7 @@ pub fn rejoins(target: &Target, within: Budget, timeline: &Timeline, ctx: &Check
     let Some(member) = ctx.resolve(target) else {
         return cannot_evaluate(NAME, ctx, within, unresolved(target));
     };
-    let history = MemberHistory::from_timeline(timeline, ctx.now);
+    let history = MemberHistory::for_context(timeline, ctx);
     // Primaries the target could follow: other members seen as running primary since the anchor.
     // (The target's own primary stint, e.g. the old primary just before it was killed, is not one.)
     let primaries = || history.primary_spans_since(ctx.anchor).filter(|p| p.member != member);
@@ -72,6 +72,7 @@ mod tests {
             now,
             leader_at_anchor: Some("pg-2".into()),
             old_primary: Some("pg-1".into()),
+            group: None,
         }
     }
 

@@ -33,7 +33,7 @@ fn first_all_streaming(history: &MemberHistory<'_>, from: Millis) -> Option<Mill
 
 /// Evaluates `replication_streaming: {within}` from `ctx.anchor`.
 pub fn replication_streaming(within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
-    let history = MemberHistory::from_timeline(timeline, ctx.now);
+    let history = MemberHistory::for_context(timeline, ctx);
     let found = first_all_streaming(&history, ctx.anchor)
         .map(|at| Found { at, what: format!("{} members: one primary, the rest streaming", history.members().len()) });
     timed_verdict(NAME, ctx, within, found, "not every replica streaming", &history)
@@ -49,7 +49,14 @@ mod tests {
     use crate::timeline::Role;
 
     fn ctx(now: u64) -> CheckContext {
-        CheckContext { step: 3, anchor: 10_000, now, leader_at_anchor: Some("pg-1".into()), old_primary: None }
+        CheckContext {
+            step: 3,
+            anchor: 10_000,
+            now,
+            leader_at_anchor: Some("pg-1".into()),
+            old_primary: None,
+            group: None,
+        }
     }
 
     #[test]

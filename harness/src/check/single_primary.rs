@@ -8,6 +8,7 @@
 use super::member_history::{natural_cmp, secs, MemberHistory, Stint};
 use super::{Status, Verdict};
 use crate::timeline::{MemberView, Millis, Timeline};
+use crate::topology::member_group;
 
 const NAME: &str = "single_primary";
 
@@ -24,12 +25,14 @@ pub struct Overlap {
     pub to: Millis,
 }
 
-/// Every pair of overlapping primary stints of different members, ordered by start.
+/// Every pair of overlapping primary stints of different members of the same group (Citus) or
+/// cluster, ordered by start.
 pub fn primary_overlaps(stints: &[Stint]) -> Vec<Overlap> {
     let mut overlaps = Vec::new();
     for (i, a) in stints.iter().enumerate() {
         for b in &stints[i + 1..] {
-            if a.member == b.member {
+            // Citus: each group is its own Patroni cluster with its own primary.
+            if a.member == b.member || member_group(&a.member) != member_group(&b.member) {
                 continue;
             }
             let from = a.from.max(b.from);
@@ -98,6 +101,27 @@ fn describe_stints(stints: &[Stint]) -> String {
 mod tests {
     use super::*;
     use crate::check::member_history::testkit::*;
+
+    #[test]
+    fn citus_groups_each_have_their_own_primary() {
+        let tl = Tl::new()
+            .first(0, "coord-1", primary(1))
+            .first(0, "worker1-1", primary(1))
+            .first(0, "worker2-1", primary(1))
+            .first(0, "worker2-2", replica(1))
+            .note(5_000)
+            .build();
+        assert_eq!(single_primary(&tl, 5_000).status, Status::Pass);
+        let split = Tl::new()
+            .first(0, "worker1-1", primary(1))
+            .first(0, "worker2-1", primary(1))
+            .poll(2_000, "worker2-2", primary(2))
+            .note(5_000)
+            .build();
+        let v = single_primary(&split, 5_000);
+        assert_eq!(v.status, Status::Fail);
+        assert_eq!(v.observed, "worker2-1 and worker2-2 both running primary from 2.0s to 5.0s (3.0s)");
+    }
 
     #[test]
     fn clean_switchover_passes() {

@@ -35,7 +35,7 @@ pub fn timeline_increment(increments: u32, within: Budget, timeline: &Timeline, 
         );
     };
     let wanted = base + u64::from(increments);
-    let history = MemberHistory::from_timeline(timeline, ctx.now);
+    let history = MemberHistory::for_context(timeline, ctx);
     let found = history
         .primary_spans_since(ctx.anchor)
         .filter(|s| s.view.timeline.is_some_and(|t| t >= wanted))
@@ -58,7 +58,14 @@ mod tests {
     use crate::check::Status;
 
     fn ctx(now: u64) -> CheckContext {
-        CheckContext { step: 1, anchor: 10_000, now, leader_at_anchor: Some("pg-1".into()), old_primary: None }
+        CheckContext {
+            step: 1,
+            anchor: 10_000,
+            now,
+            leader_at_anchor: Some("pg-1".into()),
+            old_primary: None,
+            group: None,
+        }
     }
 
     fn budget(s: u64) -> Budget {

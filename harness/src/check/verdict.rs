@@ -48,6 +48,9 @@ pub struct CheckContext {
     pub leader_at_anchor: Option<String>,
     /// The member hit by the most recent fault aimed at `primary`.
     pub old_primary: Option<String>,
+    /// Citus: the group the checks look at (members of other groups are ignored); `None` looks
+    /// at every member (plain Patroni topologies).
+    pub group: Option<u32>,
 }
 
 impl CheckContext {

@@ -105,7 +105,14 @@ mod tests {
     use crate::check::member_history::testkit::*;
 
     fn ctx(now: u64) -> CheckContext {
-        CheckContext { step: 3, anchor: 10_000, now, leader_at_anchor: Some("pg-1".into()), old_primary: None }
+        CheckContext {
+            step: 3,
+            anchor: 10_000,
+            now,
+            leader_at_anchor: Some("pg-1".into()),
+            old_primary: None,
+            group: None,
+        }
     }
 
     #[test]

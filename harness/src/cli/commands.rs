@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use super::ExitCode;
 use crate::engine::{build_images, new_run_id, run_scenario, start_cluster, EngineError, Progress, RunOptions};
 use crate::report::render_summary;
-use crate::runtime::images::ImageOptions;
+use crate::runtime::images::{CitusFlavor, ImageOptions};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
 use crate::scenario::{load_scenario, scenario_json_schema, LoadedScenario};
 
@@ -106,6 +106,10 @@ struct ImageArgs {
     /// Rebuild images even when a matching tag exists.
     #[arg(long)]
     rebuild: bool,
+    /// Which Citus `kind: citus` scenarios run: pgdrill's hermetic stand-in (NOT Citus) or the
+    /// real Citus (its image installs Citus from the Citus package repository: needs internet).
+    #[arg(long, value_enum, default_value = "standin", env = "PGDRILL_CITUS")]
+    citus: CitusFlavor,
 }
 
 impl ImageArgs {
@@ -113,6 +117,7 @@ impl ImageArgs {
         ImageOptions {
             patroni_version: self.patroni_version.clone(),
             force_rebuild: self.rebuild,
+            citus: self.citus,
             ..ImageOptions::default()
         }
     }
@@ -183,6 +188,7 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
         cancel: cancel.clone(),
         quiet: args.quiet,
         monitoring: false,
+        citus: false,
     };
     let mut code = ExitCode::Success;
     for loaded in &scenarios {
@@ -276,6 +282,7 @@ async fn up(file: &Path, image_args: &ImageArgs) -> ExitCode {
         cancel: CancellationToken::new(),
         quiet: false,
         monitoring: false,
+        citus: loaded.scenario.topology.kind == crate::scenario::TopologyKind::Citus,
     };
     let images = match build_images(&runtime, &options, &progress).await {
         Ok(i) => i,
@@ -356,6 +363,7 @@ async fn images(args: &ImageArgs) -> ExitCode {
         cancel: CancellationToken::new(),
         quiet: false,
         monitoring: true,
+        citus: true,
     };
     match build_images(&runtime, &options, &progress).await {
         Ok(images) => {

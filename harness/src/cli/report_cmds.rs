@@ -158,6 +158,7 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
         cancel: cancel.clone(),
         quiet: args.quiet,
         monitoring: false,
+        citus: false,
     };
     let mut code = ExitCode::Success;
     let mut runs: Vec<DrillRun> = Vec::new();

@@ -3,8 +3,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::EngineError;
-use crate::observe::LiveView;
+use crate::observe::{describe_dist_nodes, primaries_by_group, LiveView};
 use crate::runtime::{RunningContainer, Runtime, RuntimeError};
+use crate::timeline::{EventKind, MemberView, Millis, TimelineWriter};
 use crate::topology::configs::SUPERUSER_PASSWORD;
 use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT};
 use crate::workload::PgEndpoint;
@@ -18,6 +19,20 @@ pub struct Cluster {
     pub plan: Plan,
     /// Started containers by short name.
     pub containers: BTreeMap<String, RunningContainer>,
+}
+
+/// One Patroni cluster's members all answer: one running primary, the rest healthy replicas (one
+/// of them the sync standby when required).
+fn cluster_healthy(
+    snapshot: &BTreeMap<String, (MemberView, Millis)>,
+    members: &[String],
+    require_sync_standby: bool,
+) -> bool {
+    let views: Vec<&MemberView> = members.iter().filter_map(|m| snapshot.get(m).map(|(v, _)| v)).collect();
+    let primaries = views.iter().filter(|v| v.is_running_primary()).count();
+    let replicas = views.iter().filter(|v| v.is_healthy_replica()).count();
+    let sync_ok = !require_sync_standby || views.iter().any(|v| v.is_healthy_replica() && v.sync_standby);
+    views.len() == members.len() && primaries == 1 && primaries + replicas == members.len() && sync_ok
 }
 
 impl Cluster {
@@ -41,16 +56,34 @@ impl Cluster {
             .collect()
     }
 
-    /// HAProxy's primary port as a PostgreSQL endpoint.
-    pub fn primary_endpoint(&self) -> PgEndpoint {
-        let port = self.containers.get("haproxy").and_then(|c| c.host_port(HAPROXY_PRIMARY_PORT)).unwrap_or_default();
+    /// The coordinator group's members with their PostgreSQL endpoints on loopback (Citus; empty
+    /// otherwise), for the pg_dist_node observer.
+    pub fn coordinator_endpoints(&self) -> Vec<(String, PgEndpoint)> {
+        let Some(groups) = &self.plan.groups else { return Vec::new() };
+        let coordinators = groups.iter().filter(|(g, _)| *g == 0).flat_map(|(_, members)| members);
+        coordinators
+            .filter_map(|m| {
+                let port = self.containers.get(m)?.host_port(crate::topology::POSTGRES_PORT)?;
+                Some((m.clone(), self.endpoint(port)))
+            })
+            .collect()
+    }
+
+    /// A superuser endpoint on a loopback port, in the workload's database.
+    fn endpoint(&self, port: u16) -> PgEndpoint {
         PgEndpoint {
             host: "127.0.0.1".into(),
             port,
             user: "postgres".into(),
             password: SUPERUSER_PASSWORD.into(),
-            dbname: "postgres".into(),
+            dbname: self.plan.database().into(),
         }
+    }
+
+    /// HAProxy's primary port as a PostgreSQL endpoint.
+    pub fn primary_endpoint(&self) -> PgEndpoint {
+        let port = self.containers.get("haproxy").and_then(|c| c.host_port(HAPROXY_PRIMARY_PORT)).unwrap_or_default();
+        self.endpoint(port)
     }
 
     /// Fails with the container's log tail if any container of the run is not running.
@@ -73,40 +106,43 @@ impl Cluster {
         Ok(())
     }
 
-    /// Waits until every member answers, exactly one is a running primary and the others are
-    /// running or streaming replicas — and, in synchronous mode, one of them is the designated
-    /// sync standby (until Patroni names one, no replica may promote and a failover is blocked).
-    /// Bounded by `within`; checks for exited containers as it goes.
+    /// Waits until every member answers, each cluster (each Citus group) has exactly one running
+    /// primary and its other members are running or streaming replicas — in synchronous mode one
+    /// of them the designated sync standby (until Patroni names one, no replica may promote and a
+    /// failover is blocked) — and, for Citus, pg_dist_node on the coordinator names every group's
+    /// primary. Bounded by `within`; checks for exited containers as it goes.
     pub async fn wait_healthy(
         &self,
         live: &LiveView,
+        timeline: &TimelineWriter,
         within: Duration,
         expected_down: &[String],
         require_sync_standby: bool,
     ) -> Result<(), EngineError> {
         let start = tokio::time::Instant::now();
-        let members = self.plan.member_names();
+        let clusters = self.patroni_clusters();
         let mut last_container_check = start;
         loop {
             let snapshot = live.snapshot();
-            let all_seen = members.iter().all(|m| snapshot.contains_key(m));
-            let primaries = snapshot.values().filter(|(v, _)| v.is_running_primary()).count();
-            let replicas = snapshot.values().filter(|(v, _)| v.is_healthy_replica()).count();
-            let sync_ok =
-                !require_sync_standby || snapshot.values().any(|(v, _)| v.is_healthy_replica() && v.sync_standby);
-            if all_seen && primaries == 1 && primaries + replicas == members.len() && sync_ok {
+            let groups_ok = clusters.iter().all(|members| cluster_healthy(&snapshot, members, require_sync_standby));
+            let dist_ok = self.plan.groups.is_none() || self.dist_nodes_agree(&snapshot, timeline).is_ok();
+            if groups_ok && dist_ok {
                 return Ok(());
             }
             if start.elapsed() >= within {
-                return Err(EngineError::WaitTimedOut {
-                    what: if require_sync_standby {
-                        "a healthy cluster (one running primary, every other member a streaming replica, one of them the sync standby)".into()
-                    } else {
-                        "a healthy cluster (one running primary, every other member a streaming replica)".into()
-                    },
-                    waited_s: within.as_secs(),
-                    last_seen: live.describe(),
-                });
+                let mut what = if require_sync_standby {
+                    "a healthy cluster (one running primary, every other member a streaming replica, one of them the sync standby)".to_string()
+                } else {
+                    "a healthy cluster (one running primary, every other member a streaming replica)".to_string()
+                };
+                let mut last_seen = live.describe();
+                if self.plan.groups.is_some() {
+                    what = format!("{what} in every Citus group, and pg_dist_node naming each group's primary");
+                    if let Err(dist) = self.dist_nodes_agree(&snapshot, timeline) {
+                        last_seen = format!("{last_seen}; {dist}");
+                    }
+                }
+                return Err(EngineError::WaitTimedOut { what, waited_s: within.as_secs(), last_seen });
             }
             if last_container_check.elapsed() >= Duration::from_secs(1) {
                 self.ensure_running("the wait for a healthy cluster", expected_down).await?;
@@ -114,6 +150,37 @@ impl Cluster {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The member sets that are each one Patroni cluster: every Citus group, or all members.
+    fn patroni_clusters(&self) -> Vec<Vec<String>> {
+        match &self.plan.groups {
+            Some(groups) => groups.iter().map(|(_, members)| members.clone()).collect(),
+            None => vec![self.plan.member_names()],
+        }
+    }
+
+    /// Whether the latest pg_dist_node read names every group's running primary; the error
+    /// says what it named instead.
+    fn dist_nodes_agree(
+        &self,
+        snapshot: &BTreeMap<String, (MemberView, Millis)>,
+        timeline: &TimelineWriter,
+    ) -> Result<(), String> {
+        let Some((_, (source, rows))) = timeline.latest(|kind| match kind {
+            EventKind::DistNodes { source, rows } => Some((source.clone(), rows.clone())),
+            _ => None,
+        }) else {
+            return Err("pg_dist_node not read yet".into());
+        };
+        let named = primaries_by_group(&rows);
+        for (group, members) in self.plan.groups.iter().flatten() {
+            let primary = members.iter().find(|m| snapshot.get(*m).is_some_and(|(v, _)| v.is_running_primary()));
+            if primary.is_none() || named.get(group) != primary {
+                return Err(format!("pg_dist_node on {source}: {}", describe_dist_nodes(&rows)));
+            }
+        }
+        Ok(())
     }
 
     /// Records, for every container, whether a fault left it paused, off the network or with

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{evaluate_expectation, evaluate_invariant, Verdict};
-use crate::observe::{LiveView, PatroniObserver};
+use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver};
 use crate::report::{harness_usage, PhaseTiming, RunReport, Timings};
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Also build the monitoring images (set from the scenario by `run_scenario`).
     pub monitoring: bool,
+    /// Also build the Citus image (set from the scenario by `run_scenario`).
+    pub citus: bool,
 }
 
 /// A finished run.
@@ -82,6 +84,9 @@ pub async fn build_images(
     if options.monitoring {
         wanted.extend(ImageName::MONITORING);
     }
+    if options.citus {
+        wanted.push(options.images.citus.image());
+    }
     Ok(ensure_images(runtime.docker(), &wanted, &options.images, &|line: &str| progress.say(line)).await?)
 }
 
@@ -92,11 +97,35 @@ pub async fn start_cluster(
     images: &ResolvedImages,
     progress: &Progress,
 ) -> Result<Cluster, EngineError> {
-    let plan_images =
-        PlanImages { etcd: images.etcd.clone(), patroni: images.patroni.clone(), haproxy: images.haproxy.clone() };
+    let plan_images = PlanImages {
+        etcd: images.etcd.clone(),
+        patroni: images.patroni.clone(),
+        haproxy: images.haproxy.clone(),
+        citus: images.citus.clone(),
+    };
     let plan = plan(&loaded.scenario.topology, &plan_images, runtime.run_id());
     progress.say(&format!("starting {} containers on network {}", plan.all().count(), runtime.network()));
     Ok(Cluster::start(runtime.clone(), plan).await?)
+}
+
+/// Citus: puts the transactions Patroni's citus handler ran on each coordinator member (from
+/// their logs, before teardown removes them) on the timeline, at the time they ended.
+async fn record_citus_transactions(cluster: &Cluster, timeline: &crate::timeline::TimelineWriter) {
+    for (member, _) in cluster.coordinator_endpoints() {
+        let log = cluster.runtime.full_log(&member).await;
+        for t in citus_transactions(&log) {
+            let (Some(began_at), Some(ended_at)) = (timeline.at_wall(t.began), timeline.at_wall(t.ended)) else {
+                continue;
+            };
+            let kind = EventKind::CitusTransaction {
+                member: member.clone(),
+                began_at,
+                outcome: t.outcome,
+                statements: t.statements,
+            };
+            timeline.record_at(ended_at, kind);
+        }
+    }
 }
 
 /// Runs a loaded (validated) scenario and writes its report.
@@ -123,7 +152,8 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
             return Err(e);
         }
     };
-    let options = &RunOptions { monitoring: monitoring.is_some(), ..options.clone() };
+    let citus = scenario.topology.kind == crate::scenario::TopologyKind::Citus;
+    let options = &RunOptions { monitoring: monitoring.is_some(), citus, ..options.clone() };
     let images = match build_images(&runtime, options, &progress).await {
         Ok(images) => images,
         Err(e) => {
@@ -167,6 +197,14 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
             live.clone(),
             observer_cancel.clone(),
         );
+        if cluster.plan.groups.is_some() {
+            DistNodeObserver::new(cluster.coordinator_endpoints()).spawn(
+                &mut observers,
+                timeline.clone(),
+                live.clone(),
+                observer_cancel.clone(),
+            );
+        }
         timeline.record(EventKind::Phase { name: "steps".into() });
         let t = Instant::now();
         let mut driver = StepDriver::new(&cluster, &timeline, &live, &progress);
@@ -210,6 +248,10 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         Some(setup) => Some(setup.summary(prom_port, wall_start).await),
         None => None,
     };
+
+    if let Some(cluster) = &logs_of {
+        record_citus_transactions(cluster, &timeline).await;
+    }
 
     // Keep every container's log tail beside the report: after teardown they are gone.
     let report_dir = options.reports_dir.join(&run_id);

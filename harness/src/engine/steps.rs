@@ -11,8 +11,8 @@ use crate::fault::{apply, fault_name, undo, ActiveFault, FaultContext, FaultRequ
 use crate::observe::LiveView;
 use crate::scenario::{variant_name, Expectation, FaultKind, Scenario, Step, Target, WaitFor};
 use crate::timeline::{EventKind, Millis, TimelineWriter};
-use crate::topology::{etcd_names, member_names};
-use crate::workload::{prepare_table, WorkloadHandle, WriterConfig};
+use crate::topology::{etcd_names, member_group, member_names};
+use crate::workload::{buckets_by_group, prepare_table, WorkloadHandle, WriterConfig, BUCKETS};
 
 /// Default bound for `wait: healthy` without `within`.
 const DEFAULT_HEALTHY_WITHIN: Duration = Duration::from_secs(90);
@@ -34,8 +34,9 @@ pub struct StepDriver<'a> {
     pub memory: TargetMemory,
     /// Contexts of expect steps, for final judgement on the whole timeline.
     pub expect_contexts: Vec<(CheckContext, Vec<Expectation>)>,
-    /// The most recent fault: (time applied, primary at that moment).
-    last_fault: Option<(Millis, Option<String>)>,
+    /// The most recent fault: when it was applied, the primary (of its group, for Citus) at
+    /// that moment, and its Citus group.
+    last_fault: Option<LastFault>,
     /// Faults still in effect, shared with auto-heal tasks.
     pub active: Arc<Mutex<Vec<ActiveFault>>>,
     /// Auto-heal tasks (`duration:`), aborted at the end of the steps.
@@ -48,6 +49,14 @@ pub struct StepDriver<'a> {
     pub first_healthy_at: Option<Millis>,
     /// The monitoring stack and Prometheus's port, when the scenario has one.
     pub monitoring: Option<(&'a super::monitoring::MonitoringSetup, u16)>,
+}
+
+/// What expectations after a fault count from.
+#[derive(Debug, Clone, Default)]
+struct LastFault {
+    at: Millis,
+    leader: Option<String>,
+    group: Option<u32>,
 }
 
 impl<'a> StepDriver<'a> {
@@ -101,13 +110,13 @@ impl<'a> StepDriver<'a> {
         if let Some(WaitFor::Healthy) = step.wait {
             let within = step.within.map_or(DEFAULT_HEALTHY_WITHIN, |b| b.0);
             let sync = scenario.topology.patroni.synchronous_mode;
-            self.cluster.wait_healthy(self.live, within, &self.down(), sync).await?;
+            self.cluster.wait_healthy(self.live, self.timeline, within, &self.down(), sync).await?;
             let at = self.timeline.now();
             if self.first_healthy_at.is_none() {
                 self.first_healthy_at = Some(at);
                 self.timeline.record(EventKind::Phase { name: "healthy".into() });
                 if let Some((setup, port)) = self.monitoring {
-                    setup.wait_scraping(port, scenario.topology.members as usize, self.progress).await?;
+                    setup.wait_scraping(port, member_names(&scenario.topology).len(), self.progress).await?;
                 }
                 self.start_workload(scenario).await?;
             }
@@ -118,7 +127,7 @@ impl<'a> StepDriver<'a> {
         }
         if let Some(expectations) = &step.expect {
             let expectations: Vec<Expectation> = expectations.iter().map(|e| e.value.clone()).collect();
-            return self.run_expect(index, expectations).await;
+            return self.run_expect(index, expectations, step.group.as_ref().map(|g| g.value)).await;
         }
         if let Some(duration) = step.sleep {
             tokio::time::sleep(duration.0).await;
@@ -130,9 +139,35 @@ impl<'a> StepDriver<'a> {
     async fn start_workload(&mut self, scenario: &Scenario) -> Result<(), EngineError> {
         let Some(workload) = &scenario.workload else { return Ok(()) };
         let endpoint = self.cluster.primary_endpoint();
-        prepare_table(&endpoint, Duration::from_secs(30)).await.map_err(EngineError::Workload)?;
-        let config = WriterConfig { writers: workload.writers, rate_per_second: workload.rate.per_second };
-        self.progress.say(&format!("workload: {} writers at {} through HAProxy", workload.writers, workload.rate));
+        let citus = self.cluster.plan.groups.is_some();
+        prepare_table(&endpoint, citus, Duration::from_secs(30)).await.map_err(EngineError::Workload)?;
+        let routes = if citus {
+            let routes = buckets_by_group(&endpoint).await.map_err(EngineError::Workload)?;
+            let workers = self.cluster.plan.groups.iter().flatten().filter(|(g, _)| *g > 0).count();
+            if routes.len() != workers {
+                return Err(EngineError::Workload(format!(
+                    "the workload table's {BUCKETS} buckets landed on {} worker groups, not all {workers}: {routes:?}",
+                    routes.len()
+                )));
+            }
+            Some(routes)
+        } else {
+            None
+        };
+        let config = WriterConfig {
+            writers: workload.writers,
+            rate_per_second: workload.rate.per_second,
+            // A Citus write waits (by design) while Patroni switches its worker group over, and
+            // Patroni gives that transaction up to ttl before it rolls back.
+            statement_timeout: if citus {
+                Duration::from_secs(u64::from(scenario.topology.patroni.ttl) + 5)
+            } else {
+                Duration::from_secs(2)
+            },
+            routes,
+        };
+        let via = if citus { "the coordinator (HAProxy), into a distributed table" } else { "HAProxy" };
+        self.progress.say(&format!("workload: {} writers at {} through {via}", workload.writers, workload.rate));
         self.workload = Some(WorkloadHandle::start(&config, endpoint, self.timeline.clone()));
         Ok(())
     }
@@ -147,8 +182,12 @@ impl<'a> StepDriver<'a> {
             .collect()
     }
 
-    async fn resolve(&self, target: &Target, scenario: &Scenario) -> Result<Vec<String>, String> {
-        let members = member_names(&scenario.topology);
+    /// Resolves `target` among every member, or among Citus group `group`'s.
+    async fn resolve(&self, target: &Target, scenario: &Scenario, group: Option<u32>) -> Result<Vec<String>, String> {
+        let mut members = member_names(&scenario.topology);
+        if let Some(group) = group {
+            members.retain(|m| member_group(m) == Some(group));
+        }
         let etcd = etcd_names(&scenario.topology);
         let resolver = Resolver {
             live: self.live,
@@ -171,13 +210,16 @@ impl<'a> StepDriver<'a> {
         if fault == FaultKind::Heal {
             return self.heal(index, step, scenario).await;
         }
-        let leader = self.live.running_primaries().into_iter().next();
+        let step_group = step.group.as_ref().map(|g| g.value);
         let targets = match &step.target {
-            Some(t) => self.resolve(&t.value, scenario).await.map_err(target_err)?,
-            None => leader.iter().cloned().collect(),
+            Some(t) => self.resolve(&t.value, scenario, step_group).await.map_err(target_err)?,
+            None => self.leader_of(step_group).iter().cloned().collect(),
         };
+        // The group the fault is about: the step's, else that of the (first) member it hits.
+        let group = step_group.or_else(|| targets.iter().find_map(|t| member_group(t)));
+        let leader = self.leader_of(group);
         let peers = match (&step.peers, fault) {
-            (Some(p), _) => self.resolve(&p.value, scenario).await.map_err(target_err)?,
+            (Some(p), _) => self.resolve(&p.value, scenario, step_group).await.map_err(target_err)?,
             // Without peers a cut separates the targets from every other container.
             (None, FaultKind::Partition | FaultKind::Isolate | FaultKind::Loss) => {
                 self.cluster.containers.keys().filter(|c| !targets.contains(c)).cloned().collect()
@@ -185,7 +227,7 @@ impl<'a> StepDriver<'a> {
             _ => Vec::new(),
         };
         let candidate = match &step.candidate {
-            Some(c) => self.resolve(&c.value, scenario).await.map_err(target_err)?.into_iter().next(),
+            Some(c) => self.resolve(&c.value, scenario, step_group).await.map_err(target_err)?.into_iter().next(),
             None => None,
         };
         let request = FaultRequest {
@@ -210,8 +252,13 @@ impl<'a> StepDriver<'a> {
             }
             self.active.lock().expect("active faults lock").push(active);
         }
-        self.last_fault = Some((at, leader));
+        self.last_fault = Some(LastFault { at, leader, group });
         Ok(format!("{} → {}", fault_name(fault), targets.join(", ")))
+    }
+
+    /// The running primary of Citus group `group`, or of the cluster.
+    fn leader_of(&self, group: Option<u32>) -> Option<String> {
+        self.live.running_primaries().into_iter().find(|m| group.is_none() || member_group(m) == group)
     }
 
     /// An explicit undo (start, unpause, reconnect, maintenance_off) ends the matching fault.
@@ -252,9 +299,12 @@ impl<'a> StepDriver<'a> {
 
     /// `fault: heal`: undo the active faults aimed at the target (all without a target).
     async fn heal(&mut self, index: usize, step: &Step, scenario: &Scenario) -> Result<String, EngineError> {
+        let group = step.group.as_ref().map(|g| g.value);
         let targets = match &step.target {
             Some(t) => Some(
-                self.resolve(&t.value, scenario).await.map_err(|reason| EngineError::Target { step: index, reason })?,
+                self.resolve(&t.value, scenario, group)
+                    .await
+                    .map_err(|reason| EngineError::Target { step: index, reason })?,
             ),
             None => None,
         };
@@ -266,14 +316,15 @@ impl<'a> StepDriver<'a> {
             *active = kept;
             chosen
         };
-        let leader = self.live.running_primaries().into_iter().next();
+        let group = group.or_else(|| chosen.iter().flat_map(|f| &f.targets).find_map(|t| member_group(t)));
+        let leader = self.leader_of(group);
         let mut healed = Vec::new();
         for fault in &chosen {
             undo(&self.faults, fault).await?;
             healed.push(format!("{} on {}", fault_name(fault.fault), fault.targets.join(", ")));
         }
         // Expectations after a heal count from it (e.g. "rejoins within 60s of the heal").
-        self.last_fault = Some((self.timeline.now(), leader));
+        self.last_fault = Some(LastFault { at: self.timeline.now(), leader, group });
         if healed.is_empty() {
             Ok("nothing to heal".into())
         } else {
@@ -296,14 +347,27 @@ impl<'a> StepDriver<'a> {
         problems
     }
 
-    async fn run_expect(&mut self, index: usize, expectations: Vec<Expectation>) -> Result<String, EngineError> {
-        let (anchor, leader_at_anchor) = self.last_fault.clone().unwrap_or((0, None));
+    async fn run_expect(
+        &mut self,
+        index: usize,
+        expectations: Vec<Expectation>,
+        group: Option<u32>,
+    ) -> Result<String, EngineError> {
+        let last = self.last_fault.clone().unwrap_or_default();
+        let anchor = last.at;
+        // An expect step may look at another group than the fault's; the leader at the fault
+        // is then that group's (as far as it is known now).
+        let leader_at_anchor = match group {
+            Some(g) if last.group != Some(g) => self.leader_of(Some(g)),
+            _ => last.leader,
+        };
         let context = CheckContext {
             step: index,
             anchor,
             now: 0,
             leader_at_anchor,
             old_primary: self.memory.old_primary.clone(),
+            group: group.or(last.group),
         };
         let longest = expectations.iter().map(budget_of).max().unwrap_or_default();
         let deadline = anchor + longest.as_millis() as Millis + EXPECT_SLACK.as_millis() as Millis;
@@ -335,9 +399,11 @@ fn budget_of(expectation: &Expectation) -> Duration {
         | Expectation::WritableAgain { within }
         | Expectation::ReplicationStreaming { within }
         | Expectation::LeaderIs { within, .. }
+        | Expectation::PgDistNode { within, .. }
         | Expectation::Alert { within, .. } => within.0,
-        // Judged over the rest of the run; nothing to wait for here.
-        Expectation::MaxWriteUnavailability { .. } => Duration::ZERO,
+        // Judged over the rest of the run (write_pause needs the end-of-run shard placements);
+        // nothing to wait for here.
+        Expectation::MaxWriteUnavailability { .. } | Expectation::WritePause { .. } => Duration::ZERO,
     }
 }
 

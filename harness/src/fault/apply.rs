@@ -400,7 +400,10 @@ async fn wait_leader_change(
 ) -> Result<String, String> {
     let start = tokio::time::Instant::now();
     loop {
-        let primaries = live.running_primaries();
+        // Citus: only the old leader's group changes leader.
+        let group = crate::topology::member_group(old);
+        let mut primaries = live.running_primaries();
+        primaries.retain(|p| crate::topology::member_group(p) == group);
         let changed = match candidate {
             Some(c) => primaries.iter().any(|p| p == c),
             None => primaries.iter().any(|p| p != old),

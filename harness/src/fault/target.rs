@@ -22,7 +22,8 @@ pub struct Resolver<'a> {
     pub live: &'a LiveView,
     /// Earlier resolutions.
     pub memory: &'a TargetMemory,
-    /// Patroni member names.
+    /// Patroni member names: every member, or one Citus group's when the step names a group
+    /// (role targets then pick among them only).
     pub members: &'a [String],
     /// etcd member names.
     pub etcd: &'a [String],
@@ -34,11 +35,12 @@ impl Resolver<'_> {
     /// Resolves `target` against the latest observations. Errors say what was seen instead.
     pub async fn resolve(&self, target: &Target) -> Result<Vec<String>, String> {
         let live = self.live;
-        let healthy_replicas = || -> Vec<String> {
-            live.snapshot().into_iter().filter(|(_, (v, _))| v.is_healthy_replica()).map(|(m, _)| m).collect()
-        };
+        let views = || live.snapshot().into_iter().filter(|(m, _)| self.members.contains(m));
+        let healthy_replicas =
+            || -> Vec<String> { views().filter(|(_, (v, _))| v.is_healthy_replica()).map(|(m, _)| m).collect() };
+        let primaries: Vec<String> = views().filter(|(_, (v, _))| v.is_running_primary()).map(|(m, _)| m).collect();
         match target {
-            Target::Primary => match live.running_primaries().as_slice() {
+            Target::Primary => match primaries.as_slice() {
                 [one] => Ok(vec![one.clone()]),
                 [] => Err(format!("no running primary to target; last seen: {}", live.describe())),
                 many => Err(format!("more than one running primary ({}); refusing to guess", many.join(", "))),
@@ -56,9 +58,7 @@ impl Resolver<'_> {
                     Ok(all)
                 }
             }
-            Target::SyncStandby => live
-                .snapshot()
-                .into_iter()
+            Target::SyncStandby => views()
                 .find(|(_, (v, _))| v.is_healthy_replica() && v.sync_standby)
                 .map(|(m, _)| vec![m])
                 .ok_or_else(|| format!("no sync standby to target; last seen: {}", live.describe())),

@@ -1,7 +1,11 @@
 //! Observers: poll the cluster and append what they see to the timeline. They never act on the
 //! cluster and never call faults.
+mod citus_log;
+mod dist_node;
 mod live;
 mod patroni;
 
+pub use citus_log::{citus_transactions, LoggedTransaction};
+pub use dist_node::{describe_dist_nodes, primaries_by_group, DistNodeObserver, DIST_NODE_QUERY};
 pub use live::LiveView;
 pub use patroni::{parse_patroni_status, PatroniObserver};

@@ -17,6 +17,7 @@ use askama::Template;
 use super::history::run_duration;
 use super::model::RunReport;
 use crate::check::{describe_view, longest_write_gap, MemberHistory, Status};
+use crate::observe::describe_dist_nodes;
 use crate::timeline::{EventKind, MemberView, Millis, Role, WriteOutcome};
 
 /// The page's file name inside a run's report directory.
@@ -816,6 +817,17 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 let rules = iptables_rules.map_or_else(|| "-".to_string(), |n| n.to_string());
                 ("audit", format!("{container}: {status}, on network: {on_network}, iptables rules left: {rules}"))
             }
+            EventKind::DistNodes { source, rows } => {
+                ("pg_dist_node", format!("on {source}: {}", describe_dist_nodes(rows)))
+            }
+            EventKind::CitusTransaction { member, began_at, outcome, statements } => (
+                "citus",
+                format!(
+                    "{member}: Patroni's pg_dist_node transaction from {:.3}s, {outcome}: {}",
+                    *began_at as f64 / 1000.0,
+                    statements.join("; ")
+                ),
+            ),
         };
         if rows.len() < MAX_LOG_ROWS {
             rows.push(LogRow { at: format!("{:.3}s", event.at as f64 / 1000.0), kind, text });
@@ -1029,7 +1041,10 @@ mod tests {
             } else {
                 WriteOutcome::Acked { acked_at: sent + 2 }
             };
-            events.push(Event { at: sent + 4, kind: EventKind::Write { id: n, writer: 0, sent_at: sent, outcome } });
+            events.push(Event {
+                at: sent + 4,
+                kind: EventKind::Write { id: n, writer: 0, group: None, sent_at: sent, outcome },
+            });
         }
         events.sort_by_key(|e| e.at);
         RunReport { timeline: Timeline::from_events(events), ..sample() }

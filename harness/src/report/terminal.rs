@@ -145,6 +145,7 @@ pub(crate) mod tests {
                 kind: EventKind::Write {
                     id: 7,
                     writer: 1,
+                    group: None,
                     sent_at: 29_790,
                     outcome: WriteOutcome::Acked { acked_at: 29_800 },
                 },

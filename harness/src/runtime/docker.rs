@@ -279,7 +279,8 @@ impl Runtime {
     /// The last `lines` lines the container printed (stdout and stderr), as they are.
     pub async fn raw_log_tail(&self, name: &str, lines: usize) -> String {
         let docker_name = self.docker_name(name);
-        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
+        let tail = if lines == usize::MAX { "all".to_string() } else { lines.to_string() };
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&tail).build();
         let mut stream = self.docker.logs(&docker_name, Some(options));
         let mut out = String::new();
         while let Some(chunk) = stream.next().await {
@@ -292,6 +293,11 @@ impl Runtime {
             }
         }
         out
+    }
+
+    /// Everything the container printed (stdout and stderr), as it is.
+    pub async fn full_log(&self, name: &str) -> String {
+        self.raw_log_tail(name, usize::MAX).await
     }
 
     /// Runs a command in a container as root and returns (exit code, combined output).

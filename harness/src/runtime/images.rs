@@ -63,11 +63,15 @@ pub enum ImageName {
     Alertmanager,
     /// postgres_exporter 0.11, one per member, with the Citus custom queries.
     PostgresExporter,
+    /// The Patroni image plus pgdrill's Citus **stand-in** extension (NOT Citus; hermetic tests).
+    CitusStandin,
+    /// The Patroni image plus the real Citus from the Citus package repository (needs internet).
+    PatroniCitus,
 }
 
 impl ImageName {
     /// Every image, base first.
-    pub const ALL: [ImageName; 7] = [
+    pub const ALL: [ImageName; 8] = [
         ImageName::Base,
         ImageName::Etcd,
         ImageName::Patroni,
@@ -75,6 +79,7 @@ impl ImageName {
         ImageName::Prometheus,
         ImageName::Alertmanager,
         ImageName::PostgresExporter,
+        ImageName::CitusStandin,
     ];
 
     /// The monitoring images (started only by scenarios with `monitoring:`).
@@ -91,7 +96,14 @@ impl ImageName {
             ImageName::Prometheus => "prometheus",
             ImageName::Alertmanager => "alertmanager",
             ImageName::PostgresExporter => "postgres-exporter",
+            ImageName::CitusStandin => "citus-standin",
+            ImageName::PatroniCitus => "patroni-citus",
         }
+    }
+
+    /// Built on the Patroni image (build argument `PATRONI_IMAGE`) rather than on the base.
+    fn on_patroni(self) -> bool {
+        matches!(self, ImageName::CitusStandin | ImageName::PatroniCitus)
     }
 
     fn repository(self) -> String {
@@ -105,9 +117,39 @@ impl fmt::Display for ImageName {
     }
 }
 
+/// Which Citus a `kind: citus` topology runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CitusFlavor {
+    /// pgdrill's hermetic stand-in extension (images/citus-standin/): NOT Citus.
+    #[default]
+    Standin,
+    /// The real Citus (images/patroni-citus/), installed from the Citus package repository.
+    Real,
+}
+
+impl CitusFlavor {
+    /// The image that provides this flavour.
+    pub fn image(self) -> ImageName {
+        match self {
+            CitusFlavor::Standin => ImageName::CitusStandin,
+            CitusFlavor::Real => ImageName::PatroniCitus,
+        }
+    }
+
+    /// How reports name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CitusFlavor::Standin => "pgdrill Citus stand-in (NOT Citus)",
+            CitusFlavor::Real => "Citus",
+        }
+    }
+}
+
 /// How to build.
 #[derive(Debug, Clone)]
 pub struct ImageOptions {
+    /// Which Citus image `kind: citus` topologies run.
+    pub citus: CitusFlavor,
     /// Patroni version installed from PyPI (default [`DEFAULT_PATRONI_VERSION`]).
     pub patroni_version: String,
     /// The folder holding `etcd/`, `patroni/`, `haproxy/`, ... (default: [`default_images_dir`]).
@@ -120,6 +162,7 @@ pub struct ImageOptions {
 impl Default for ImageOptions {
     fn default() -> Self {
         ImageOptions {
+            citus: CitusFlavor::default(),
             patroni_version: DEFAULT_PATRONI_VERSION.to_string(),
             images_dir: default_images_dir(),
             force_rebuild: false,
@@ -144,6 +187,8 @@ pub struct ResolvedImages {
     pub alertmanager: String,
     /// postgres_exporter image tag (empty unless asked for).
     pub postgres_exporter: String,
+    /// Patroni + Citus (stand-in or real) image tag (empty unless asked for).
+    pub citus: String,
     /// Images built by this call (not reused), with how long each took.
     pub built: Vec<(ImageName, Duration)>,
     /// Wall time of the whole call.
@@ -261,23 +306,32 @@ pub async fn ensure_images(
     }
 
     let mut derived: Vec<ImageName> = wanted.iter().copied().filter(|n| *n != ImageName::Base).collect();
+    if derived.iter().any(|n| n.on_patroni()) {
+        derived.push(ImageName::Patroni);
+    }
     derived.sort();
     derived.dedup();
-    let builds = derived.iter().map(|&name| ensure_derived(docker, name, &resolved.base, opts, progress));
-    let outcomes = futures_util::future::join_all(builds).await;
-    for (name, outcome) in derived.iter().zip(outcomes) {
-        let (tag, built) = outcome?;
-        if let Some(took) = built {
-            resolved.built.push((*name, took));
-        }
-        match name {
-            ImageName::Etcd => resolved.etcd = tag,
-            ImageName::Patroni => resolved.patroni = tag,
-            ImageName::Haproxy => resolved.haproxy = tag,
-            ImageName::Prometheus => resolved.prometheus = tag,
-            ImageName::Alertmanager => resolved.alertmanager = tag,
-            ImageName::PostgresExporter => resolved.postgres_exporter = tag,
-            ImageName::Base => {}
+    // Two stages: images on the base (concurrently), then those on the Patroni image.
+    for stage in [false, true] {
+        let names: Vec<ImageName> = derived.iter().copied().filter(|n| n.on_patroni() == stage).collect();
+        let parent = if stage { resolved.patroni.clone() } else { resolved.base.clone() };
+        let builds = names.iter().map(|&name| ensure_derived(docker, name, &parent, opts, progress));
+        let outcomes = futures_util::future::join_all(builds).await;
+        for (name, outcome) in names.iter().zip(outcomes) {
+            let (tag, built) = outcome?;
+            if let Some(took) = built {
+                resolved.built.push((*name, took));
+            }
+            match name {
+                ImageName::Etcd => resolved.etcd = tag,
+                ImageName::Patroni => resolved.patroni = tag,
+                ImageName::Haproxy => resolved.haproxy = tag,
+                ImageName::Prometheus => resolved.prometheus = tag,
+                ImageName::Alertmanager => resolved.alertmanager = tag,
+                ImageName::PostgresExporter => resolved.postgres_exporter = tag,
+                ImageName::CitusStandin | ImageName::PatroniCitus => resolved.citus = tag,
+                ImageName::Base => {}
+            }
         }
     }
     resolved.total = start.elapsed();
@@ -369,7 +423,7 @@ async fn image_exists(docker: &Docker, tag: &str) -> Result<bool, ImageError> {
 async fn ensure_derived(
     docker: &Docker,
     name: ImageName,
-    base: &str,
+    parent: &str,
     opts: &ImageOptions,
     progress: &dyn Fn(&str),
 ) -> Result<(String, Option<Duration>), ImageError> {
@@ -378,11 +432,12 @@ async fn ensure_derived(
     if name == ImageName::Patroni {
         files.extend(host_ca_files(progress));
     }
-    let mut build_args = BTreeMap::from([("BASE".to_string(), base.to_string())]);
+    let parent_arg = if name.on_patroni() { "PATRONI_IMAGE" } else { "BASE" };
+    let mut build_args = BTreeMap::from([(parent_arg.to_string(), parent.to_string())]);
     if name == ImageName::Patroni {
         build_args.insert("PATRONI_VERSION".to_string(), opts.patroni_version.clone());
     }
-    let tag = image_tag(name, &files, &build_args, base);
+    let tag = image_tag(name, &files, &build_args, parent);
     if !opts.force_rebuild && image_exists(docker, &tag).await? {
         progress(&format!("image {tag}: reused"));
         return Ok((tag, None));
@@ -504,7 +559,11 @@ async fn build(
                 return Err(ImageError::BuildFailed {
                     image: name,
                     tag: tag.to_string(),
-                    base: build_args.get("BASE").cloned().unwrap_or_default(),
+                    base: build_args
+                        .get("BASE")
+                        .or_else(|| build_args.get("PATRONI_IMAGE"))
+                        .cloned()
+                        .unwrap_or_default(),
                     step: output.step.clone().unwrap_or_else(|| "(before the first step)".into()),
                     step_output: output.tail(),
                     source: Box::new(source),
@@ -517,7 +576,7 @@ async fn build(
         return Err(ImageError::BuildFailed {
             image: name,
             tag: tag.to_string(),
-            base: build_args.get("BASE").cloned().unwrap_or_default(),
+            base: build_args.get("BASE").or_else(|| build_args.get("PATRONI_IMAGE")).cloned().unwrap_or_default(),
             step: output.step.clone().unwrap_or_default(),
             step_output: output.tail(),
             source: Box::new(bollard::errors::Error::DockerStreamError {

@@ -34,6 +34,9 @@ pub struct Scenario {
 pub enum TopologyKind {
     /// One Patroni cluster behind HAProxy.
     Patroni,
+    /// A Citus cluster: a coordinator group and worker groups, each a Patroni cluster sharing one
+    /// scope in etcd; HAProxy fronts the coordinator group.
+    Citus,
 }
 
 /// The cluster: etcd, Patroni members and HAProxy.
@@ -42,9 +45,13 @@ pub enum TopologyKind {
 pub struct Topology {
     /// Cluster kind.
     pub kind: TopologyKind,
-    /// Number of Patroni members (named pg-1 .. pg-N).
+    /// Number of Patroni members (named pg-1 .. pg-N); `kind: patroni` only.
     #[serde(default = "default_members")]
     pub members: u8,
+    /// Citus groups and their members (`kind: citus` only): coordinator members coord-1 ..,
+    /// worker group G's members workerG-1 ...
+    #[serde(default)]
+    pub groups: Option<CitusGroups>,
     /// Number of etcd members (named etcd-1 .. etcd-N).
     #[serde(default = "default_etcd")]
     pub etcd: u8,
@@ -54,6 +61,31 @@ pub struct Topology {
     /// Prometheus, Alertmanager and a postgres_exporter per member, with the users' alert rules.
     #[serde(default)]
     pub monitoring: Option<Monitoring>,
+}
+
+/// The groups of a Citus topology.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitusGroups {
+    /// Members of the coordinator group (group 0).
+    #[serde(default = "default_group_members")]
+    pub coordinator: u8,
+    /// Members of each worker group (groups 1..N), e.g. `[2, 2]`.
+    #[serde(default = "default_workers")]
+    pub workers: Vec<u8>,
+}
+
+impl Default for CitusGroups {
+    fn default() -> Self {
+        Self { coordinator: default_group_members(), workers: default_workers() }
+    }
+}
+
+fn default_group_members() -> u8 {
+    2
+}
+fn default_workers() -> Vec<u8> {
+    vec![2, 2]
 }
 
 /// The monitoring stack of a drill.
@@ -203,6 +235,12 @@ pub struct Step {
     #[serde(default)]
     #[schemars(with = "Option<Target>")]
     pub target: Option<Spanned<Target>>,
+    /// Citus: the group `target`, `peers` and `candidate` are resolved in (0 = coordinator); on
+    /// an expect step, the group its expectations look at (default: the group of the most recent
+    /// fault).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub group: Option<Spanned<u32>>,
     /// Expectations measured from the most recent fault step before this one.
     #[serde(default)]
     #[schemars(with = "Option<Vec<Expectation>>")]
@@ -387,6 +425,36 @@ pub enum Expectation {
         /// Which API to read.
         #[serde(default)]
         source: AlertSourceName,
+    },
+    /// Citus: pg_dist_node on the coordinator's running primary names every group's running
+    /// primary (or only `group`'s), and the group the fault hit has a primary other than the one
+    /// at the time of the fault.
+    PgDistNode {
+        /// Only this group (default: every group).
+        #[serde(default)]
+        group: Option<u32>,
+        /// Budget.
+        within: Budget,
+    },
+    /// Citus: writes routed to worker group `group` pause at most `max` (longest stretch without
+    /// an acknowledged write to that group, from the fault to the end of the run), fail at most
+    /// `errors` times (absent: counted, not limited — e.g. after a kill writes fail until
+    /// pg_dist_node is fixed), and resume within `resumes_within`; optionally, the other groups'
+    /// longest stretch during that pause stays under `others_max` (they keep writing).
+    WritePause {
+        /// The worker group.
+        group: u32,
+        /// The longest pause allowed.
+        max: Budget,
+        /// Failed writes to the group allowed (absent: not limited, only reported).
+        #[serde(default)]
+        errors: Option<u32>,
+        /// The pause must end this long after the fault at the latest.
+        #[serde(default)]
+        resumes_within: Option<Budget>,
+        /// The other groups' longest stretch without an acknowledged write during the pause.
+        #[serde(default)]
+        others_max: Option<Budget>,
     },
     /// The target (a named member, e.g. a switchover candidate) is a running primary.
     LeaderIs {

@@ -6,13 +6,17 @@ use serde_saphyr::Location;
 
 use super::error::{Problem, ScenarioError};
 use super::load::{problem_at, LoadedScenario, SpanIndex};
-use super::model::{Expectation, FaultKind, Invariant, Scenario, Step, Target, Topology, Workload};
+use super::model::{Expectation, FaultKind, Invariant, Scenario, Step, Target, Topology, TopologyKind, Workload};
 use super::values::Budget;
 
 /// Patroni members pgdrill will start: one host, one container each.
 const MEMBERS: std::ops::RangeInclusive<u8> = 1..=9;
 /// etcd members: a quorum beyond 7 only slows elections down.
 const ETCD: std::ops::RangeInclusive<u8> = 1..=7;
+/// Members per Citus group.
+const GROUP_MEMBERS: std::ops::RangeInclusive<u8> = 1..=5;
+/// Citus worker groups.
+const MAX_WORKER_GROUPS: usize = 4;
 /// Patroni replaces values below these with the minimum (logging a warning), so a scenario
 /// asking for less would silently run other timings.
 const MIN_TTL: u32 = 20;
@@ -156,6 +160,7 @@ impl Checker<'_> {
             }
         }
 
+        self.citus_groups(topology);
         let patroni = &topology.patroni;
         let minimums = [
             ("ttl", patroni.ttl, MIN_TTL, "the leader key expires after ttl seconds; Patroni's default is 30"),
@@ -188,6 +193,100 @@ impl Checker<'_> {
                 Some(format!(
                     "Patroni would lower loop_wait or retry_timeout to fit, so the drill would not run the timings it \
                      states; raise ttl to {needed} or more, or lower loop_wait or retry_timeout"
+                )),
+            );
+        }
+    }
+
+    /// `groups` belongs to `kind: citus`, with group sizes pgdrill can run.
+    fn citus_groups(&mut self, topology: &Topology) {
+        let Some(groups) = &topology.groups else { return };
+        if topology.kind != TopologyKind::Citus {
+            self.report(
+                "topology.groups",
+                At::Key,
+                "`groups` describes a Citus cluster, but this topology is `kind: patroni`",
+                "not a Citus topology",
+                Some("set `kind: citus`, or use `members: N` for a plain Patroni cluster".into()),
+            );
+            return;
+        }
+        if groups.workers.is_empty() || groups.workers.len() > MAX_WORKER_GROUPS {
+            self.report(
+                "topology.groups.workers",
+                At::Value,
+                format!("{} worker groups: pgdrill runs 1 to {MAX_WORKER_GROUPS}", groups.workers.len()),
+                format!("1 to {MAX_WORKER_GROUPS} groups"),
+                Some("e.g. `workers: [2, 2]`: two worker groups of two members each".into()),
+            );
+        }
+        let sizes = std::iter::once(("topology.groups.coordinator".to_string(), groups.coordinator))
+            .chain(groups.workers.iter().enumerate().map(|(i, n)| (format!("topology.groups.workers.{i}"), *n)));
+        for (path, size) in sizes {
+            if !GROUP_MEMBERS.contains(&size) {
+                self.report(
+                    &path,
+                    At::Value,
+                    format!(
+                        "a group of {size} members is out of range: pgdrill runs {} to {} per group",
+                        GROUP_MEMBERS.start(),
+                        GROUP_MEMBERS.end()
+                    ),
+                    format!("{} to {}", GROUP_MEMBERS.start(), GROUP_MEMBERS.end()),
+                    Some("2 members (a primary and a standby) are enough for switchover drills".into()),
+                );
+            }
+        }
+    }
+
+    /// In a Citus topology every group has a primary, so a role target (or a fault that defaults
+    /// to the leader) must say which group it means.
+    fn citus_role_target(&mut self, base: &str, n: usize, fault: FaultKind, step: &Step, topology: &Topology) {
+        if topology.kind != TopologyKind::Citus || step.group.is_some() || fault == FaultKind::Heal {
+            return;
+        }
+        let role = |t: &Option<serde_saphyr::Spanned<Target>>| {
+            t.as_ref().is_some_and(|t| {
+                matches!(t.value, Target::Primary | Target::Replica | Target::Replicas | Target::SyncStandby)
+            })
+        };
+        let defaults_to_leader = step.target.is_none()
+            && matches!(fault, FaultKind::Switchover | FaultKind::Failover | FaultKind::MaintenanceOn);
+        if role(&step.target) || role(&step.candidate) || role(&step.peers) || defaults_to_leader {
+            self.report(
+                &format!("{base}.fault"),
+                At::Value,
+                format!("step {n} aims at a role, but in a Citus topology every group has its own primary and replicas"),
+                "which group?",
+                Some("add `group: N` to the step (0 is the coordinator, 1.. the worker groups)".into()),
+            );
+        }
+    }
+
+    /// A Citus group number that the topology has (`path` points at it).
+    fn group_number(&mut self, path: &str, group: u32, topology: &Topology, worker_only: bool) {
+        if topology.kind != TopologyKind::Citus {
+            self.report(
+                path,
+                At::Key,
+                "groups exist only in Citus topologies (`kind: citus`)",
+                "not a Citus topology",
+                Some("remove it, or make the topology `kind: citus`".into()),
+            );
+            return;
+        }
+        let workers = topology.groups.clone().unwrap_or_default().workers.len() as u32;
+        let lowest = u32::from(worker_only);
+        if group < lowest || group > workers {
+            let what = if worker_only { "worker groups" } else { "groups" };
+            self.report(
+                path,
+                At::Value,
+                format!("group {group} does not exist"),
+                "no such group",
+                Some(format!(
+                    "{what} of this topology are {lowest} to {workers} (0 is the coordinator; \
+                     `topology.groups.workers` has {workers} entries)"
                 )),
             );
         }
@@ -248,6 +347,12 @@ impl Checker<'_> {
             }
         }
 
+        if let Some(group) = &step.group {
+            self.group_number(&format!("{base}.group"), group.value, topology, false);
+        }
+        if let Some(fault) = step.fault {
+            self.citus_role_target(&base, n, fault, step, topology);
+        }
         if step.wait.is_some() && step.within.is_none() {
             self.report(
                 &format!("{base}.wait"),
@@ -417,6 +522,26 @@ impl Checker<'_> {
                 self.budget(&format!("{path}.max_write_unavailability.max"), max);
                 return;
             }
+            Expectation::PgDistNode { group, within } => {
+                match group {
+                    Some(g) => self.group_number(&format!("{path}.pg_dist_node.group"), *g, topology, false),
+                    None if topology.kind != TopologyKind::Citus => {
+                        self.group_number(&format!("{path}.pg_dist_node"), 0, topology, false)
+                    }
+                    None => {}
+                }
+                ("pg_dist_node", within)
+            }
+            Expectation::WritePause { group, max, resumes_within, others_max, .. } => {
+                self.group_number(&format!("{path}.write_pause.group"), *group, topology, true);
+                self.budget(&format!("{path}.write_pause.max"), max);
+                for (key, budget) in [("resumes_within", resumes_within), ("others_max", others_max)] {
+                    if let Some(budget) = budget {
+                        self.budget(&format!("{path}.write_pause.{key}"), budget);
+                    }
+                }
+                return;
+            }
         };
         self.budget(&format!("{path}.{variant}.within"), within);
     }
@@ -424,7 +549,7 @@ impl Checker<'_> {
     fn target(&mut self, path: &str, n: usize, target: &Target, topology: &Topology, history: &History) {
         match target {
             Target::Member(name) => {
-                let members: Vec<String> = (1..=topology.members).map(|i| format!("pg-{i}")).collect();
+                let members = crate::topology::member_names(topology);
                 let containers: Vec<String> = (1..=topology.etcd)
                     .map(|i| format!("etcd-{i}"))
                     .chain(std::iter::once("haproxy".to_string()))
@@ -441,9 +566,12 @@ impl Checker<'_> {
                         format!("unknown member `{name}`: {has}"),
                         "no such member",
                         Some(format!(
-                            "members are {} (from `topology.members: {}`); other containers: {}",
+                            "members are {} ({}); other containers: {}",
                             members.join(", "),
-                            topology.members,
+                            match topology.kind {
+                                TopologyKind::Patroni => format!("from `topology.members: {}`", topology.members),
+                                TopologyKind::Citus => "from `topology.groups`".to_string(),
+                            },
                             containers.join(", ")
                         )),
                     );
@@ -815,5 +943,72 @@ mod tests {
     #[test_case("1d", Some("d"))]
     fn duration_units(text: &str, unsupported: Option<&str>) {
         assert_eq!(unsupported_unit(text), unsupported);
+    }
+}
+
+#[cfg(test)]
+mod citus_tests {
+    use indoc::formatdoc;
+
+    use super::super::load::parse_scenario;
+
+    fn citus(steps: &str) -> String {
+        formatdoc! {"
+            name: x
+            topology:
+              kind: citus
+              groups: {{coordinator: 2, workers: [2, 2]}}
+            steps:
+            {steps}"
+        }
+    }
+
+    #[track_caller]
+    fn assert_problem(yaml: &str, line: usize, column: usize, phrase: &str) {
+        let error = parse_scenario("scenarios/x.yaml", yaml).expect_err("must be invalid");
+        let problem = error
+            .problems()
+            .iter()
+            .find(|p| (p.line, p.column) == (line, column))
+            .unwrap_or_else(|| panic!("no problem at {line}:{column}: {error}"));
+        let text = format!("{}: {}", problem.message, problem.help.as_deref().unwrap_or_default());
+        assert!(text.contains(phrase), "expected {phrase:?} in: {text}");
+    }
+
+    #[test]
+    fn group_qualified_steps_and_citus_expectations_are_accepted() {
+        let yaml = citus(
+            "  - fault: switchover\n    group: 1\n  - expect:\n      - pg_dist_node: {group: 1, within: 30s}\n      \
+             - write_pause: {group: 2, max: 5s, errors: 0}\n  - fault: kill\n    target: {member: worker2-1}\n",
+        );
+        parse_scenario("scenarios/x.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn a_role_target_needs_a_group() {
+        assert_problem(&citus("  - fault: kill\n    target: primary\n"), 6, 12, "add `group: N` to the step");
+        assert_problem(&citus("  - fault: switchover\n"), 6, 12, "every group has its own primary");
+    }
+
+    #[test]
+    fn groups_must_exist() {
+        assert_problem(&citus("  - fault: switchover\n    group: 3\n"), 7, 12, "group 3 does not exist");
+        assert_problem(
+            &citus("  - expect:\n      - write_pause: {group: 0, max: 5s}\n"),
+            7,
+            30,
+            "worker groups of this topology are 1 to 2",
+        );
+        assert_problem(&citus("  - fault: kill\n    target: {member: worker3-1}\n"), 7, 22, "unknown member `worker3-1`");
+    }
+
+    #[test]
+    fn citus_things_in_a_patroni_topology_are_refused() {
+        let yaml = "name: x\ntopology:\n  kind: patroni\n  groups: {workers: [2]}\nsteps:\n  - fault: kill\n    \
+                    group: 1\n";
+        let text = parse_scenario("scenarios/x.yaml", yaml).expect_err("must be invalid").to_string();
+        assert!(text.contains("scenarios/x.yaml:4:3: "), "{text}");
+        assert!(text.contains("`groups` describes a Citus cluster"), "{text}");
+        assert!(text.contains("groups exist only in Citus topologies"), "{text}");
     }
 }

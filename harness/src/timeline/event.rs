@@ -81,6 +81,21 @@ pub enum WriteOutcome {
     },
 }
 
+/// One row of Citus's pg_dist_node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistNodeRow {
+    /// `groupid` (0 = coordinator).
+    pub group: u32,
+    /// `nodename` (Patroni writes `<host>-demoted` while a worker switchover is in flight).
+    pub node: String,
+    /// `nodeport`.
+    pub port: i32,
+    /// `noderole`: primary or secondary.
+    pub role: String,
+    /// `isactive`.
+    pub active: bool,
+}
+
 /// Everything the timeline can hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -147,6 +162,9 @@ pub enum EventKind {
         id: u64,
         /// Writer index.
         writer: u32,
+        /// Citus: the worker group the row is routed to (from its shard's placement).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<u32>,
         /// When the statement was sent (the event's `at` is when it ended).
         sent_at: Millis,
         /// How it ended.
@@ -172,6 +190,27 @@ pub enum EventKind {
         from: String,
         /// prometheus or alertmanager.
         source: String,
+    },
+    /// Citus: pg_dist_node as read on the coordinator's running primary (recorded when the rows
+    /// or the coordinator read from change).
+    DistNodes {
+        /// The coordinator member it was read on.
+        source: String,
+        /// Every row, ordered by group, role and name.
+        rows: Vec<DistNodeRow>,
+    },
+    /// Citus: one transaction Patroni's citus handler ran on the coordinator (from its DEBUG log),
+    /// e.g. the one that keeps a worker group's writes waiting during a switchover. The event's
+    /// `at` is when it ended.
+    CitusTransaction {
+        /// The coordinator member whose Patroni ran it.
+        member: String,
+        /// When BEGIN was logged.
+        began_at: Millis,
+        /// commit or rollback.
+        outcome: String,
+        /// The statements in between, as logged.
+        statements: Vec<String>,
     },
     /// What a container looked like after the faults were undone, before teardown.
     ContainerAudit {

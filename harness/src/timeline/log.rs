@@ -35,13 +35,31 @@ impl Timeline {
 #[derive(Debug, Clone)]
 pub struct TimelineWriter {
     start: Instant,
+    /// The wall-clock time of `start`, to place timestamps of other processes (container logs).
+    wall_start: std::time::SystemTime,
     events: Arc<Mutex<Vec<Event>>>,
 }
 
 impl TimelineWriter {
     /// Starts a timeline whose zero is now.
     pub fn start_now() -> Self {
-        Self { start: Instant::now(), events: Arc::new(Mutex::new(Vec::new())) }
+        Self {
+            start: Instant::now(),
+            wall_start: std::time::SystemTime::now(),
+            events: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// The timeline time of a wall-clock instant (containers share the host's clock); `None`
+    /// before the run started.
+    pub fn at_wall(&self, wall: std::time::SystemTime) -> Option<Millis> {
+        wall.duration_since(self.wall_start).ok().map(|d| d.as_millis() as Millis)
+    }
+
+    /// The most recent event for which `pick` returns something, and that something.
+    pub fn latest<T>(&self, pick: impl Fn(&EventKind) -> Option<T>) -> Option<(Millis, T)> {
+        let events = self.events.lock().expect("timeline lock poisoned");
+        events.iter().rev().find_map(|e| pick(&e.kind).map(|t| (e.at, t)))
     }
 
     /// Milliseconds since the run started.
@@ -61,6 +79,14 @@ impl TimelineWriter {
         let at = self.now();
         events.push(Event { at, kind });
         at
+    }
+
+    /// Inserts an event that happened at `at` (e.g. read afterwards from a container's log),
+    /// keeping the events in time order.
+    pub fn record_at(&self, at: Millis, kind: EventKind) {
+        let mut events = self.events.lock().expect("timeline lock poisoned");
+        let position = events.partition_point(|e| e.at <= at);
+        events.insert(position, Event { at, kind });
     }
 
     /// A copy of everything recorded so far.

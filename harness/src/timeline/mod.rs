@@ -3,5 +3,5 @@
 mod event;
 mod log;
 
-pub use event::{Event, EventKind, MemberView, Millis, Role, WriteOutcome};
+pub use event::{DistNodeRow, Event, EventKind, MemberView, Millis, Role, WriteOutcome};
 pub use log::{Timeline, TimelineWriter};

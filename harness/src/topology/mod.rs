@@ -3,6 +3,6 @@ pub mod configs;
 mod plan;
 
 pub use plan::{
-    etcd_names, member_names, plan, Plan, PlanImages, ETCD_CLIENT_PORT, HAPROXY_PRIMARY_PORT, HAPROXY_REPLICA_PORT,
-    PATRONI_PORT, POSTGRES_PORT,
+    citus_groups, etcd_names, member_group, member_names, plan, Plan, PlanImages, CITUS_DATABASE, ETCD_CLIENT_PORT,
+    HAPROXY_PRIMARY_PORT, HAPROXY_REPLICA_PORT, PATRONI_PORT, POSTGRES_PORT,
 };

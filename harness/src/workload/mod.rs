@@ -1,10 +1,10 @@
 //! Client traffic: writers that insert uniquely numbered rows through HAProxy and record every
 //! attempt (send time, acknowledgement or error) on the timeline, and the end-of-run audit that
-//! records which rows exist. Judging lost writes is the checks' job, not this module's.
+//! records which rows exist (and, on Citus, which worker group each row went to). Judging lost writes is the checks' job, not this module's.
 mod audit;
 mod pg;
 mod writer;
 
 pub use audit::{audit_writes, compress_ids};
-pub use pg::{prepare_table, PgEndpoint, WORKLOAD_TABLE};
+pub use pg::{buckets_by_group, prepare_table, short as short_pg_error, PgEndpoint, BUCKETS, WORKLOAD_TABLE};
 pub use writer::{WorkloadHandle, WriterConfig};

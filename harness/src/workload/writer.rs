@@ -1,4 +1,5 @@
 //! Writers: each inserts one row per tick at its share of the rate, reconnecting after errors.
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +11,6 @@ use tokio_util::sync::CancellationToken;
 use super::pg::{short, PgEndpoint, WORKLOAD_TABLE};
 use crate::timeline::{EventKind, TimelineWriter, WriteOutcome};
 
-/// Bound on one insert: past it the attempt counts as failed (it may still commit later, which
-/// the audit reveals).
-const STATEMENT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bound on (re)connecting.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -23,6 +21,21 @@ pub struct WriterConfig {
     pub writers: u16,
     /// Total inserts per second.
     pub rate_per_second: f64,
+    /// Bound on one insert: past it the attempt counts as failed (it may still commit later,
+    /// which the audit reveals). Citus writes wait, by design, while Patroni switches a worker
+    /// group over, so their bound is longer.
+    pub statement_timeout: Duration,
+    /// Citus: the buckets placed on each worker group. Writers are then split evenly over the
+    /// groups and each writes only to its own, so a group whose writes wait does not hold up the
+    /// others' (as with real clients, which do not share one connection across groups).
+    pub routes: Option<BTreeMap<u32, Vec<i32>>>,
+}
+
+/// Where one writer's rows go.
+#[derive(Debug, Clone)]
+struct Route {
+    group: u32,
+    buckets: Vec<i32>,
 }
 
 /// Running writers; `stop` ends them.
@@ -38,13 +51,23 @@ impl WorkloadHandle {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let next_id = Arc::new(AtomicU64::new(1));
-        let per_writer = config.rate_per_second / f64::from(config.writers.max(1));
+        let routes: Vec<Route> = config
+            .routes
+            .iter()
+            .flatten()
+            .map(|(group, buckets)| Route { group: *group, buckets: buckets.clone() })
+            .collect();
+        // At least one writer per group.
+        let writers = u32::from(config.writers).max(routes.len() as u32).max(1);
+        let per_writer = config.rate_per_second / f64::from(writers);
         let period = Duration::from_secs_f64(1.0 / per_writer.max(0.01));
-        for writer in 0..u32::from(config.writers) {
+        for writer in 0..writers {
             let w = Writer {
+                route: (!routes.is_empty()).then(|| routes[writer as usize % routes.len()].clone()),
                 index: writer,
                 endpoint: endpoint.clone(),
                 period,
+                statement_timeout: config.statement_timeout,
                 next_id: next_id.clone(),
                 timeline: timeline.clone(),
             };
@@ -62,8 +85,10 @@ impl WorkloadHandle {
 
 struct Writer {
     index: u32,
+    route: Option<Route>,
     endpoint: PgEndpoint,
     period: Duration,
+    statement_timeout: Duration,
     next_id: Arc<AtomicU64>,
     timeline: TimelineWriter,
 }
@@ -74,15 +99,21 @@ impl Writer {
         // After a stall (failover), continue at the rate instead of bursting to catch up.
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut client: Option<Client> = None;
-        let statement = format!("INSERT INTO {WORKLOAD_TABLE} (id, writer) VALUES ($1, $2)");
+        let statement = match self.route {
+            Some(_) => format!("INSERT INTO {WORKLOAD_TABLE} (id, bucket, writer) VALUES ($1, $3, $2)"),
+            None => format!("INSERT INTO {WORKLOAD_TABLE} (id, writer) VALUES ($1, $2)"),
+        };
+        let mut sent = 0usize;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = ticker.tick() => {}
             }
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let bucket = self.route.as_ref().map(|r| r.buckets[sent % r.buckets.len()]);
+            sent += 1;
             let sent_at = self.timeline.now();
-            let result = self.attempt(&mut client, &statement, id).await;
+            let result = self.attempt(&mut client, &statement, id, bucket).await;
             let outcome = match result {
                 Ok(()) => WriteOutcome::Acked { acked_at: self.timeline.now() },
                 Err(error) => {
@@ -91,21 +122,41 @@ impl Writer {
                     WriteOutcome::Failed { failed_at: self.timeline.now(), error }
                 }
             };
-            self.timeline.record(EventKind::Write { id, writer: self.index, sent_at, outcome });
+            let group = self.route.as_ref().map(|r| r.group);
+            self.timeline.record(EventKind::Write { id, writer: self.index, group, sent_at, outcome });
         }
     }
 
-    async fn attempt(&self, client: &mut Option<Client>, statement: &str, id: u64) -> Result<(), String> {
+    async fn attempt(
+        &self,
+        client: &mut Option<Client>,
+        statement: &str,
+        id: u64,
+        bucket: Option<i32>,
+    ) -> Result<(), String> {
         if client.as_ref().is_none_or(Client::is_closed) {
             *client = Some(self.endpoint.connect(CONNECT_TIMEOUT).await?);
         }
         let c = client.as_ref().expect("connected above");
         let id_param = i64::try_from(id).map_err(|_| "id overflow".to_string())?;
         let writer_param = i32::try_from(self.index).map_err(|_| "writer overflow".to_string())?;
-        match tokio::time::timeout(STATEMENT_TIMEOUT, c.execute(statement, &[&id_param, &writer_param])).await {
+        let with_bucket: [&(dyn tokio_postgres::types::ToSql + Sync); 3];
+        let without: [&(dyn tokio_postgres::types::ToSql + Sync); 2];
+        let params: &[&(dyn tokio_postgres::types::ToSql + Sync)] = match &bucket {
+            Some(bucket) => {
+                with_bucket = [&id_param, &writer_param, bucket];
+                &with_bucket
+            }
+            None => {
+                without = [&id_param, &writer_param];
+                &without
+            }
+        };
+        let execute = c.execute(statement, params);
+        match tokio::time::timeout(self.statement_timeout, execute).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(short(&e)),
-            Err(_) => Err(format!("no answer within {}s", STATEMENT_TIMEOUT.as_secs())),
+            Err(_) => Err(format!("no answer within {}s", self.statement_timeout.as_secs())),
         }
     }
 }

@@ -124,6 +124,7 @@ fn synthetic_report() -> RunReport {
         error: None,
         notes: vec!["containers kept (--keep)".into()],
         monitoring: None,
+        images: Default::default(),
         timeline: Timeline::from_events(events),
     }
 }

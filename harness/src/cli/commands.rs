@@ -143,7 +143,8 @@ pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
     }
 }
 
-fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedScenario>, ExitCode> {
+/// Loads every file, printing each invalid one's diagnostics; fails if any was invalid.
+pub(super) fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedScenario>, ExitCode> {
     let mut loaded = Vec::new();
     let mut failed = false;
     for file in files {

@@ -18,7 +18,6 @@ use crate::report::{
     RunReport, SuiteRun, Tolerance, COMPARE_FILE, HISTORY_FILE, HTML_FILE, JUNIT_FILE, REPORT_FILE,
 };
 use crate::runtime::images::ImageOptions;
-use crate::scenario::{load_scenario, LoadedScenario};
 
 /// The terminal summary's table style: ASCII, a header rule with column junctions.
 const STYLE: TableStyle = ASCII_FULL_CONDENSED.header_separator(LineStyle::new('+', '=', '+', '+'));
@@ -146,9 +145,9 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
             return ExitCode::InvalidScenario;
         }
     };
-    let scenarios = match load_every(&files) {
-        Some(scenarios) => scenarios,
-        None => return ExitCode::InvalidScenario,
+    let scenarios = match super::commands::load_all(&files) {
+        Ok(scenarios) => scenarios,
+        Err(code) => return code,
     };
     let suite_name = format!("suite-{}", timestamp());
     let options = RunOptions {
@@ -326,21 +325,6 @@ fn suite_files(suite: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Loads every scenario, printing each invalid one's diagnostics; `None` if any is invalid.
-fn load_every(files: &[PathBuf]) -> Option<Vec<LoadedScenario>> {
-    let mut loaded = Vec::new();
-    let mut failed = false;
-    for file in files {
-        match load_scenario(file) {
-            Ok(scenario) => loaded.push(scenario),
-            Err(error) => {
-                eprintln!("{:?}", miette::Report::new(error));
-                failed = true;
-            }
-        }
-    }
-    (!failed).then_some(loaded)
-}
-
 fn exit_code_for(error: &EngineError) -> ExitCode {
     match error {
         EngineError::Runtime(_) | EngineError::Images(_) => ExitCode::Environment,
@@ -428,6 +412,7 @@ mod tests {
             error: None,
             notes: Vec::new(),
             monitoring: None,
+            images: Default::default(),
             timeline: Default::default(),
         };
         let report_dir = reports.join(run_id);

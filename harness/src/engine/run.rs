@@ -108,6 +108,24 @@ pub async fn start_cluster(
     Ok(Cluster::start(runtime.clone(), plan).await?)
 }
 
+/// What the report says about the images of the run.
+fn run_images(images: &ResolvedImages, options: &RunOptions) -> crate::report::RunImages {
+    let named = [
+        ("etcd", &images.etcd),
+        ("patroni", &images.patroni),
+        ("haproxy", &images.haproxy),
+        ("citus", &images.citus),
+        ("prometheus", &images.prometheus),
+        ("alertmanager", &images.alertmanager),
+        ("postgres_exporter", &images.postgres_exporter),
+    ];
+    crate::report::RunImages {
+        patroni_version: options.images.patroni_version.clone(),
+        tags: named.iter().filter(|(_, t)| !t.is_empty()).map(|(n, t)| (n.to_string(), t.to_string())).collect(),
+        citus: options.citus.then(|| options.images.citus.describe().to_string()),
+    }
+}
+
 /// Citus: puts the transactions Patroni's citus handler ran on each coordinator member (from
 /// their logs, before teardown removes them) on the timeline, at the time they ended.
 async fn record_citus_transactions(cluster: &Cluster, timeline: &crate::timeline::TimelineWriter) {
@@ -330,6 +348,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         error: run_error.as_ref().map(ToString::to_string),
         notes,
         monitoring: monitoring_summary,
+        images: run_images(&images, options),
         timeline: final_timeline,
     };
     crate::report::write_all(&report, &report_dir)

@@ -240,8 +240,10 @@ impl<'a> StepDriver<'a> {
             candidate,
             scheduled_in: step.scheduled_in.map(|d| d.0),
         };
-        let active = apply(&self.faults, fault, &request).await?;
+        // Budgets count from the moment the fault is sent, not from when its effect was proven
+        // (a switchover is proven by the leader change it causes).
         let at = self.timeline.now();
+        let active = apply(&self.faults, fault, &request).await?;
         if step.target.as_ref().is_some_and(|t| t.value == Target::Primary) {
             self.memory.old_primary = targets.first().cloned();
         }

@@ -45,13 +45,12 @@ async fn failover_alert_end_to_end() {
     let images = ensure_images(&docker, &ImageName::ALL[1..], &ImageOptions::default(), &|l| log(l)).await.unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let scenario = load_scenario(&root.join("scenarios/patroni-kill-primary.yaml")).unwrap();
-    let plan_images =
-        PlanImages {
-            etcd: images.etcd.clone(),
-            patroni: images.patroni.clone(),
-            haproxy: images.haproxy.clone(),
-            citus: String::new(),
-        };
+    let plan_images = PlanImages {
+        etcd: images.etcd.clone(),
+        patroni: images.patroni.clone(),
+        haproxy: images.haproxy.clone(),
+        citus: String::new(),
+    };
     let cluster =
         Cluster::start(runtime.clone(), plan(&scenario.scenario.topology, &plan_images, &run_id)).await.unwrap();
     let members = cluster.patroni_endpoints();

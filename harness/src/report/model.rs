@@ -46,8 +46,25 @@ pub struct RunReport {
     /// The monitoring part of the run (time compression, alert coverage), when it had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<MonitoringSummary>,
+    /// What ran: images and versions (pre-upgrade comparisons need to know).
+    #[serde(default)]
+    pub images: RunImages,
     /// The full timeline the verdicts were judged on, so any verdict can be re-derived and drawn.
     pub timeline: Timeline,
+}
+
+/// The images a run used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunImages {
+    /// Patroni version installed in the Patroni image.
+    #[serde(default)]
+    pub patroni_version: String,
+    /// Image tags by role (etcd, patroni, haproxy, citus, prometheus, ...).
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// For Citus topologies: which Citus ran — the real one or pgdrill's stand-in (NOT Citus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citus: Option<String>,
 }
 
 /// One run phase.

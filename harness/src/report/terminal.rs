@@ -19,6 +19,9 @@ pub fn render_summary(report: &RunReport) -> String {
     let mut out = String::new();
     out.push_str(&format!("scenario {} ({})\n", report.scenario, report.scenario_file));
     out.push_str(&format!("run {} started {}\n", report.run_id, report.started_at));
+    if let Some(citus) = &report.images.citus {
+        out.push_str(&format!("citus: {citus}\n"));
+    }
     let failed = report.verdicts.iter().filter(|v| v.status != Status::Pass).count();
     let result = if report.passed { "PASSED" } else { "FAILED" };
     let detail = match (report.verdicts.len(), failed, &report.error) {
@@ -183,6 +186,7 @@ pub(crate) mod tests {
             error: Some("step 5 (wait healthy) timed out after 1m: pg-1 unreachable".into()),
             notes: vec!["containers kept (--keep)".into()],
             monitoring: None,
+            images: Default::default(),
             timeline: Timeline::from_events(events),
         }
     }

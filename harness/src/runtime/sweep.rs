@@ -70,6 +70,9 @@ pub async fn sweep(docker: &Docker, scope: SweepScope<'_>) -> Result<SweepReport
         }))
         .await
         .map_err(|source| RuntimeError::Docker { action: "list containers".into(), source })?;
+    // Concurrently: each removal waits on the engine's unmount and layer deletion (about a
+    // second apiece on fuse-overlayfs), not on this process.
+    let mut removals = Vec::new();
     for container in containers {
         if keep(scope, container.labels.as_ref()) {
             report.skipped_live += 1;
@@ -77,8 +80,13 @@ pub async fn sweep(docker: &Docker, scope: SweepScope<'_>) -> Result<SweepReport
         }
         let id = container.id.unwrap_or_default();
         let name = container.names.and_then(|n| n.first().cloned()).unwrap_or_else(|| id.clone());
-        let options = RemoveContainerOptions { force: true, v: true, link: false };
-        match docker.remove_container(&id, Some(options)).await {
+        removals.push(async move {
+            let options = RemoveContainerOptions { force: true, v: true, link: false };
+            (name, docker.remove_container(&id, Some(options)).await)
+        });
+    }
+    for (name, outcome) in futures_util::future::join_all(removals).await {
+        match outcome {
             Ok(()) => report.containers.push(name.trim_start_matches('/').to_string()),
             Err(e) if is_not_found(&e) => {}
             Err(e) => report.failed.push(format!("container {name}: {e}")),

@@ -256,7 +256,9 @@ impl Checker<'_> {
             self.report(
                 &format!("{base}.fault"),
                 At::Value,
-                format!("step {n} aims at a role, but in a Citus topology every group has its own primary and replicas"),
+                format!(
+                    "step {n} aims at a role, but in a Citus topology every group has its own primary and replicas"
+                ),
                 "which group?",
                 Some("add `group: N` to the step (0 is the coordinator, 1.. the worker groups)".into()),
             );
@@ -999,7 +1001,12 @@ mod citus_tests {
             30,
             "worker groups of this topology are 1 to 2",
         );
-        assert_problem(&citus("  - fault: kill\n    target: {member: worker3-1}\n"), 7, 22, "unknown member `worker3-1`");
+        assert_problem(
+            &citus("  - fault: kill\n    target: {member: worker3-1}\n"),
+            7,
+            22,
+            "unknown member `worker3-1`",
+        );
     }
 
     #[test]

@@ -421,8 +421,7 @@ fn member_lane(member: &str, ctx: &Ctx<'_>) -> Lane {
         }
         drawn_to = x + w;
         let class = role_class(span.view);
-        let mut title =
-            format!("{member}: {} ({}–{})", describe_view(span.view), secs(span.from), secs(span.to));
+        let mut title = format!("{member}: {} ({}–{})", describe_view(span.view), secs(span.from), secs(span.to));
         if span.view.sync_standby {
             title.push_str(", sync standby");
         }
@@ -435,8 +434,8 @@ fn member_lane(member: &str, ctx: &Ctx<'_>) -> Lane {
         }
         let short = span.view.timeline.map(|tl| format!("tl {tl}")).unwrap_or_default();
         let ink = if class.ends_with("-weak") { "dark" } else { "light" };
-        let _ = lane.text_inside(x, w, 16.0, ink, &describe_view(span.view))
-            || lane.text_inside(x, w, 16.0, ink, &short);
+        let _ =
+            lane.text_inside(x, w, 16.0, ink, &describe_view(span.view)) || lane.text_inside(x, w, 16.0, ink, &short);
     }
     lane
 }
@@ -538,10 +537,10 @@ fn throughput_lane(ctx: &Ctx<'_>, selection: &WriteSelection) -> Option<Lane> {
     if let Some((from, to)) = gap {
         let (x, w) = (ctx.scale.x(from), ctx.scale.width(from, to).max(1.0));
         let whose = selection.group.map_or_else(String::new, |g| format!("group {g}: "));
-        let text = format!("{whose}longest pause {} ({}–{})", secs(to - from), secs(from), secs(to));
+        let text = format!("{whose}longest pause {} ({}–{})", pause_len(to - from), secs(from), secs(to));
         lane.rect(x, 0.0, w, height, "pause", Some(text.clone()));
         let anchor_x = (x + w / 2.0).clamp(LABEL_W + 60.0, LABEL_W + PLOT_W - 60.0);
-        lane.text(anchor_x, 10.0, "pause-label", "middle", format!("longest pause {}", secs(to - from)));
+        lane.text(anchor_x, 10.0, "pause-label", "middle", format!("longest pause {}", pause_len(to - from)));
         if selection.group.is_none() {
             lane.guides.push(Guide { from, to, class: "pause-guide", title: Some(text) });
         }
@@ -674,6 +673,20 @@ fn axis_label(ms: Millis) -> String {
         (0, s) => format!("{s}s"),
         (m, 0) => format!("{m}m"),
         (m, s) => format!("{m}m {s}s"),
+    }
+}
+
+/// `1 value changed`, `2 values changed`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A pause: `2.7s`, or `20 ms` under a second (the writers' rhythm, not "0.0s").
+fn pause_len(ms: Millis) -> String {
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else {
+        secs(ms)
     }
 }
 
@@ -814,7 +827,7 @@ struct LogRow {
 {%- endif %}
 <p class="note">{{ scaling }}</p>
 {%- if !monitoring.scaled.is_empty() %}
-<details><summary>{{ monitoring.scaled.len() }} values time-scaled</summary>
+<details><summary>what was time-scaled</summary>
 <ul class="scaled">
 {%- for line in monitoring.scaled %}
 <li>{{ line }}</li>
@@ -883,9 +896,8 @@ fn coverage(monitoring: Option<&MonitoringSummary>) -> (Vec<CoverageLine>, Strin
         .coverage
         .iter()
         .map(|row| {
-            let column = ["fired", "went_pending", "stayed_inactive", "series_absent"]
-                .iter()
-                .position(|o| *o == row.outcome);
+            let column =
+                ["fired", "went_pending", "stayed_inactive", "series_absent"].iter().position(|o| *o == row.outcome);
             let mut cells = [false; 4];
             if let Some(column) = column {
                 cells[column] = true;
@@ -909,9 +921,9 @@ fn coverage(monitoring: Option<&MonitoringSummary>) -> (Vec<CoverageLine>, Strin
     } else {
         format!(
             "Rules ran with for_scale {}: every for:, range window, subquery step and group interval was \
-             multiplied by it ({} values changed); alerts fire faster, Patroni does not.",
+             multiplied by it ({}); alerts fire faster, Patroni does not.",
             monitoring.for_scale,
-            monitoring.scaled.len()
+            count(monitoring.scaled.len(), "value changed", "values changed")
         )
     };
     (rows, scaling)
@@ -1397,13 +1409,17 @@ mod tests {
         let names: Vec<(&str, &str)> = lanes.iter().map(|l| (l.kind, l.name.as_str())).collect();
         assert_eq!(
             names,
-            [("workload", "writes / 500 ms"), ("group-workload", "group 1 writes"), ("group-workload", "group 2 writes")]
+            [
+                ("workload", "writes / 500 ms"),
+                ("group-workload", "group 1 writes"),
+                ("group-workload", "group 2 writes")
+            ]
         );
         let pause = |lane: &Lane| lane.rects.iter().find(|r| r.class == "pause").and_then(|r| r.title.clone());
-        assert_eq!(pause(&lanes[1]).unwrap(), "group 1: longest pause 3.0s (9.99s–13.0s)".replace("9.99", "10.0"));
-        // Group 2 never paused longer than its 10 ms rhythm; the global lane neither.
-        assert!(pause(&lanes[2]).unwrap().contains("longest pause 0.0s"), "{:?}", pause(&lanes[2]));
-        assert!(pause(&lanes[0]).unwrap().contains("longest pause 0.0s"));
+        assert_eq!(pause(&lanes[1]).unwrap(), "group 1: longest pause 3.0s (10.0s–13.0s)");
+        // Group 2 never paused beyond its 10 ms rhythm, so neither did the global lane.
+        assert!(pause(&lanes[2]).unwrap().starts_with("group 2: longest pause 10 ms"), "{:?}", pause(&lanes[2]));
+        assert!(pause(&lanes[0]).unwrap().starts_with("longest pause 10 ms"), "{:?}", pause(&lanes[0]));
         // Only the global pause is a guide across every lane.
         assert_eq!(lanes.iter().map(|l| l.guides.len()).collect::<Vec<_>>(), [1, 0, 0]);
         assert_eq!(lanes[1].detail, "2700 acked, 0 failed");
@@ -1444,7 +1460,7 @@ mod tests {
         );
         assert_eq!(rows[3].detail, "no series: citus_worker_nodes_is_active");
         assert_eq!(rows[4].detail, "outcome: exploded");
-        assert!(scaling.contains("for_scale 0.1") && scaling.contains("1 values changed"), "{scaling}");
+        assert!(scaling.contains("for_scale 0.1") && scaling.contains("(1 value changed)"), "{scaling}");
 
         let html = render_html(&RunReport { monitoring: Some(monitoring), ..sample() });
         let table = html.split("<table class=\"coverage\" id=\"coverage\">").nth(1).unwrap();

@@ -117,7 +117,8 @@ fn instance_lane(ctx: &Ctx<'_>, instance: &Instance<'_>, siblings: &[&BTreeMap<S
     let mut lane = Lane::new("alert", clip(instance.alert, 22), 26.0);
     lane.detail = clip(&distinguishing(instance.labels, siblings), 26);
     let who = format!("{}{}", instance.alert, label_set(instance.labels));
-    let sources: [(&[(Millis, &str)], &str, f64, f64); 2] =
+    // Each source: its changes, its name and where its bar sits (top, height).
+    let sources =
         [(&instance.prometheus, "Prometheus", 2.0, 14.0), (&instance.alertmanager, "Alertmanager", 18.0, 5.0)];
     for (changes, source, y, h) in sources {
         let mut drawn_to = f64::MIN;

@@ -100,13 +100,9 @@ pub(super) fn dist_node_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
     let transactions: Vec<Transaction<'_>> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::CitusTransaction { member, began_at, outcome, statements } => Some(Transaction {
-                member,
-                began_at: *began_at,
-                ended_at: e.at,
-                outcome,
-                statements,
-            }),
+            EventKind::CitusTransaction { member, began_at, outcome, statements } => {
+                Some(Transaction { member, began_at: *began_at, ended_at: e.at, outcome, statements })
+            }
             _ => None,
         })
         .collect();
@@ -242,7 +238,10 @@ mod tests {
         let demoted = &lanes[1].rects[1];
         assert_eq!((demoted.x, demoted.w), (Px(ctx.scale.x(20_500)), Px(ctx.scale.width(20_500, 23_100))));
         let band = lanes[1].rects[3].title.as_deref().unwrap();
-        assert!(band.starts_with("Patroni's pg_dist_node transaction on coord-1: 20.0s–23.0s (3.0s), commit"), "{band}");
+        assert!(
+            band.starts_with("Patroni's pg_dist_node transaction on coord-1: 20.0s–23.0s (3.0s), commit"),
+            "{band}"
+        );
         assert!(lanes[1].texts.iter().any(|t| t.text == "worker1-2"), "{:#?}", lanes[1].texts);
         // Group 2 is not touched by the transaction; the guide crosses every lane once.
         assert_eq!(lanes[2].rects.len(), 1);
@@ -268,7 +267,8 @@ mod tests {
     #[test]
     fn transactions_name_their_groups() {
         let statements = vec!["x (2, 'worker3-1-demoted', 5432)".to_string(), "y (4, 'worker3-2', 5432)".to_string()];
-        let tx = Transaction { member: "coord-1", began_at: 1, ended_at: 2, outcome: "commit", statements: &statements };
+        let tx =
+            Transaction { member: "coord-1", began_at: 1, ended_at: 2, outcome: "commit", statements: &statements };
         assert_eq!(tx.groups(), BTreeSet::from([3]));
         assert!(tx.demotes());
     }

@@ -9,10 +9,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pgdrill::check::{Status, Verdict};
+use std::collections::BTreeMap;
+
 use pgdrill::report::{
-    write_all, HarnessUsage, PhaseTiming, RunReport, Timings, HTML_FILE, JUNIT_FILE, SCHEMA_VERSION,
+    write_all, CoverageRow, HarnessUsage, MonitoringSummary, PhaseTiming, RunReport, Timings, HTML_FILE, JUNIT_FILE,
+    SCHEMA_VERSION,
 };
-use pgdrill::timeline::{Event, EventKind, MemberView, Millis, Role, Timeline, WriteOutcome};
+use pgdrill::timeline::{DistNodeRow, Event, EventKind, MemberView, Millis, Role, Timeline, WriteOutcome};
 
 /// How long one Chromium invocation may take before the test gives up on it.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
@@ -129,6 +132,153 @@ fn synthetic_report() -> RunReport {
     }
 }
 
+/// A Citus worker switchover with monitoring: coordinator group 0 and worker groups 1 and 2 (two
+/// members each), ~100 writes/s for 90 s routed to the worker groups; at 40 s Patroni switches
+/// group 1 over from worker1-1 to worker1-2 (its pg_dist_node transaction 40.2–42.9 s pauses
+/// group 1's writes), alerts go pending and fire in Prometheus and reach Alertmanager.
+fn citus_report() -> RunReport {
+    let mut events: Vec<Event> = Vec::new();
+    let mut push = |at: Millis, kind: EventKind| events.push(Event { at, kind });
+    let member = |name: &str, view: MemberView, prev: Option<Millis>| EventKind::Member {
+        member: name.into(),
+        view,
+        prev_seen_at: prev,
+    };
+    let dist = |group1: &str| {
+        let row = |group: u32, node: &str, role: &str| DistNodeRow {
+            group,
+            node: node.into(),
+            port: 5432,
+            role: role.into(),
+            active: true,
+        };
+        let secondary1 = if group1 == "worker1-2" { "worker1-1" } else { "worker1-2" };
+        EventKind::DistNodes {
+            source: "coord-1".into(),
+            rows: vec![
+                row(0, "coord-1", "primary"),
+                row(0, "coord-2", "secondary"),
+                row(1, group1, "primary"),
+                row(1, secondary1, "secondary"),
+                row(2, "worker2-1", "primary"),
+                row(2, "worker2-2", "secondary"),
+            ],
+        }
+    };
+    let alert = |name: &str, group: &str, from: &str, state: &str, source: &str| {
+        let mut labels: BTreeMap<String, String> =
+            [("citus_group", group), ("cluster_name", "pgdrill"), ("severity", "critical")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        if source == "alertmanager" {
+            labels.insert("prometheus".into(), "pgdrill".into()); // an external label
+        }
+        EventKind::Alert { alert: name.into(), labels, state: state.into(), from: from.into(), source: source.into() }
+    };
+    push(0, EventKind::Phase { name: "images".into() });
+    push(10, EventKind::Phase { name: "start".into() });
+    push(6_000, EventKind::Phase { name: "steps".into() });
+    push(6_000, EventKind::StepStarted { index: 0, description: "wait healthy".into() });
+    for (name, role) in [
+        ("coord-1", Role::Primary),
+        ("coord-2", Role::Replica),
+        ("worker1-1", Role::Primary),
+        ("worker1-2", Role::Replica),
+        ("worker2-1", Role::Primary),
+        ("worker2-2", Role::Replica),
+    ] {
+        let state = if role == Role::Primary { "running" } else { "streaming" };
+        push(6_100, member(name, view(Some(role), state, 1), None));
+    }
+    push(7_000, dist("worker1-1"));
+    push(9_000, EventKind::StepFinished { index: 0, ok: true, detail: "healthy".into() });
+    push(9_000, EventKind::StepStarted { index: 1, description: "fault switchover group 1".into() });
+    push(40_000, EventKind::FaultApplied { step: 1, fault: "switchover".into(), targets: vec!["worker1-1".into()] });
+    push(40_300, member("worker1-1", view(Some(Role::Primary), "stopping", 1), Some(40_200)));
+    push(41_500, dist("worker1-1-demoted"));
+    push(42_500, member("worker1-2", view(Some(Role::Primary), "running", 2), Some(42_400)));
+    push(
+        42_900,
+        EventKind::CitusTransaction {
+            member: "coord-1".into(),
+            began_at: 40_200,
+            outcome: "commit".into(),
+            statements: vec![
+                "SELECT pg_catalog.citus_update_node(%s, %s, %s, true, %s), (2, 'worker1-1-demoted', 5432, 5000)"
+                    .into(),
+                "SELECT pg_catalog.citus_update_node(%s, %s, %s, true, %s), (2, 'worker1-2', 5432, 5000)".into(),
+            ],
+        },
+    );
+    push(43_000, dist("worker1-2"));
+    push(43_000, EventKind::FaultVerified { step: 1, ok: true, proof: "worker1-2 leads group 1".into() });
+    push(43_000, EventKind::StepFinished { index: 1, ok: true, detail: "worker1-2 leads group 1".into() });
+    push(45_000, member("worker1-1", view(Some(Role::Replica), "streaming", 2), Some(44_900)));
+    push(41_000, alert("FailoverDetected", "1", "inactive", "pending", "prometheus"));
+    push(44_000, alert("FailoverDetected", "1", "pending", "firing", "prometheus"));
+    push(45_000, alert("FailoverDetected", "1", "inactive", "firing", "alertmanager"));
+    push(70_000, alert("FailoverDetected", "1", "firing", "resolved", "prometheus"));
+    push(71_000, alert("FailoverDetected", "1", "firing", "resolved", "alertmanager"));
+    push(40_500, alert("NoPrimaryInCluster", "1", "inactive", "pending", "prometheus"));
+    push(42_800, alert("NoPrimaryInCluster", "1", "pending", "inactive", "prometheus"));
+    push(96_000, EventKind::Phase { name: "audit".into() });
+    push(98_000, EventKind::Phase { name: "teardown".into() });
+    // ~100 writes/s from 6s to 96s, alternating groups 1 and 2; group 1 waits for the transaction.
+    for (n, sent) in (6_000..96_000u64).step_by(10).enumerate() {
+        let group = 1 + (n % 2) as u32;
+        let acked_at = if group == 1 && (40_200..42_900).contains(&sent) { 42_910 } else { sent + 3 };
+        let outcome = WriteOutcome::Acked { acked_at };
+        push(
+            acked_at,
+            EventKind::Write { id: n as u64, writer: group - 1, group: Some(group), sent_at: sent, outcome },
+        );
+    }
+    events.sort_by_key(|e| e.at);
+    let coverage = |alert: &str, outcome: &str, missing: &[&str]| CoverageRow {
+        alert: alert.into(),
+        defined_at: "rules/pgdrill-alerts.yaml:12".into(),
+        outcome: outcome.into(),
+        missing: missing.iter().map(|m| m.to_string()).collect(),
+    };
+    RunReport {
+        scenario: "citus-worker-switchover".into(),
+        scenario_file: "scenarios/citus-worker-switchover.yaml".into(),
+        passed: true,
+        verdicts: vec![
+            verdict("leader_is", Some(2), Status::Pass, "worker1-2 leads group 1 after 2.5s", Some(2_500)),
+            verdict("write_pause", Some(2), Status::Pass, "group 1 paused 2.7s, group 2 kept writing", Some(2_700)),
+            verdict("alert", Some(3), Status::Pass, "FailoverDetected firing after 4.0s", Some(4_000)),
+        ],
+        phases: vec![
+            PhaseTiming { name: "images".into(), started_ms: 0, duration_ms: 10 },
+            PhaseTiming { name: "start".into(), started_ms: 10, duration_ms: 5_990 },
+            PhaseTiming { name: "steps".into(), started_ms: 6_000, duration_ms: 90_000 },
+            PhaseTiming { name: "audit".into(), started_ms: 96_000, duration_ms: 2_000 },
+            PhaseTiming { name: "teardown".into(), started_ms: 98_000, duration_ms: 1_500 },
+        ],
+        monitoring: Some(MonitoringSummary {
+            for_scale: 0.1,
+            scaled: vec!["FailoverDetected for: 1m → 6s (rules/pgdrill-alerts.yaml:12)".into()],
+            coverage: vec![
+                coverage("FailoverDetected", "fired", &[]),
+                coverage("NoPrimaryInCluster", "went_pending", &[]),
+                coverage("ReplicationLagHigh", "stayed_inactive", &[]),
+                coverage("CitusMetadataNotSynced", "series_absent", &["citus_dist_node_synced"]),
+            ],
+            coverage_error: None,
+        }),
+        timeline: Timeline::from_events(events),
+        ..synthetic_report()
+    }
+}
+
+/// The opening tags of the lanes of `kind` in `dom`, each with its content up to `</g>`.
+fn lanes_of<'a>(dom: &'a str, kind: &str) -> Vec<&'a str> {
+    let marker = format!("<g class=\"lane\" data-kind=\"{kind}\"");
+    dom.split(&marker).skip(1).map(|lane| lane.split("</g>").next().unwrap()).collect()
+}
+
 fn out_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pgdrill-report-html-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -228,6 +378,66 @@ fn the_browser_draws_the_timeline_and_the_verdicts() {
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
     assert!(bytes.len() > 40_000, "the screenshot is suspiciously small ({} bytes): a blank page?", bytes.len());
+    eprintln!("screenshot: {} ({} bytes)", png.display(), bytes.len());
+}
+
+#[test]
+fn a_citus_drill_with_alerts_draws_its_lanes_in_the_browser() {
+    let dir = out_dir("citus");
+    write_all(&citus_report(), &dir).unwrap();
+    let page = dir.join(HTML_FILE);
+    let html = std::fs::read_to_string(&page).unwrap();
+    eprintln!("report.html of a 90 s Citus drill (6 members, 3 groups, 100 writes/s, alerts): {} bytes", html.len());
+    assert!(html.len() <= 1_000_000, "report.html is {} bytes", html.len());
+    assert!(!html.contains("<script"), "the page must not carry scripts");
+    // No URL of any scheme except the SVG namespace (a name, never fetched).
+    let outside = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for needle in ["http:", "https:", "//", "url(", "@import", "src=", "href="] {
+        assert!(!outside.contains(needle), "the page must not refer to anything outside it ({needle:?})");
+    }
+
+    let Some(chromium) = chromium() else { return };
+    let dom = headless(&chromium, &page, &dir.join("profile-dom"), &["--dump-dom"]);
+    assert!(dom.contains("<svg class=\"timeline\""), "no SVG timeline in the DOM");
+    let verdicts = dom.split("<table class=\"verdicts\" id=\"verdicts\">").nth(1).expect("a verdict table");
+    assert_eq!(verdicts.split("</table>").next().unwrap().matches("<tr class=\"pass\">").count(), 3);
+
+    let groups: Vec<&str> = lanes_of(&dom, "group");
+    assert_eq!(groups.len(), 3, "a header per Citus group");
+    assert_eq!(lanes_of(&dom, "member").len(), 6);
+
+    let alerts = lanes_of(&dom, "alert");
+    assert_eq!(alerts.len(), 2, "one lane per alert instance");
+    let firing = alerts.iter().find(|l| l.contains("data-name=\"FailoverDetected\"")).expect("a FailoverDetected lane");
+    for class in ["alert-pending", "alert-firing", "alert-resolved", "am-firing", "am-resolved"] {
+        assert_eq!(firing.matches(&format!("<rect class=\"{class}\"")).count(), 1, "{class} in {firing}");
+    }
+    assert!(firing.contains("firing in Prometheus 44.0s–70.0s (26.0s)"), "{firing}");
+
+    let dist = lanes_of(&dom, "pg_dist_node");
+    assert_eq!(dist.len(), 3, "one pg_dist_node lane per Citus group");
+    for lane in &dist {
+        assert!(lane.matches("<rect class=\"dist-").count() >= 1, "an empty pg_dist_node lane: {lane}");
+    }
+    let group1 = dist.iter().find(|l| l.contains("data-name=\"pg_dist_node 1\"")).unwrap();
+    assert_eq!(group1.matches("<rect class=\"dist-demoted\"").count(), 1, "{group1}");
+    assert_eq!(group1.matches("<rect class=\"citus-tx demoting\"").count(), 1, "{group1}");
+
+    let per_group = lanes_of(&dom, "group-workload");
+    assert_eq!(per_group.len(), 2, "a throughput lane per worker group");
+    let pause = per_group[0].split("longest pause ").nth(1).unwrap().split(' ').next().unwrap();
+    assert_eq!(pause, "2.7s", "group 1's pause is its own, not the global one");
+
+    let coverage = dom.split("<table class=\"coverage\" id=\"coverage\">").nth(1).expect("a coverage table");
+    let coverage = coverage.split("</table>").next().unwrap();
+    assert_eq!(coverage.matches("<tr class=").count(), 4, "{coverage}");
+    assert!(coverage.contains("no series: citus_dist_node_synced"), "{coverage}");
+
+    let png = dir.join("report.png");
+    let shot = format!("--screenshot={}", png.display());
+    headless(&chromium, &page, &dir.join("profile-shot"), &[&shot, "--window-size=1280,2200"]);
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
     eprintln!("screenshot: {} ({} bytes)", png.display(), bytes.len());
 }
 

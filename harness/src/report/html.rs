@@ -5,8 +5,15 @@
 //! The timeline is a stack of lanes on one time axis. A [`Lane`] is plain shapes in lane-local
 //! coordinates plus *guides* (vertical lines or bands drawn across every lane, e.g. a fault).
 //! Each lane type is one function `fn(&Ctx) -> Vec<Lane>` listed in [`LANE_TYPES`], so a new
-//! kind of lane (alerts, pg_dist_node) is one function and one entry there. Page size stays
-//! bounded for long runs: writes are aggregated into 500 ms buckets, the event log is capped.
+//! kind of lane is one function and one entry there: phases, steps, faults, members (grouped by
+//! Citus group when the members are Citus ones), pg_dist_node per Citus group with Patroni's
+//! pg_dist_node transactions ([`citus_lanes`]), the workload (and per worker group when writes
+//! carry one) and alerts ([`alert_lanes`]). Below the timeline, the alert coverage matrix of a
+//! run with monitoring. Page size stays bounded for long runs: writes are aggregated into 500 ms
+//! buckets, a lane draws at most one span per pixel, alert lanes and the event log are capped.
+mod alert_lanes;
+mod citus_lanes;
+
 use std::fmt;
 use std::fs;
 use std::io;
@@ -15,10 +22,13 @@ use std::path::{Path, PathBuf};
 use askama::Template;
 
 use super::history::run_duration;
-use super::model::RunReport;
+use super::model::{MonitoringSummary, RunReport};
 use crate::check::{describe_view, longest_write_gap, MemberHistory, Status};
 use crate::observe::describe_dist_nodes;
 use crate::timeline::{EventKind, MemberView, Millis, Role, WriteOutcome};
+use crate::topology::member_group;
+use alert_lanes::alert_lanes;
+use citus_lanes::dist_node_lanes;
 
 /// The page's file name inside a run's report directory.
 pub const HTML_FILE: &str = "report.html";
@@ -150,6 +160,8 @@ struct Lane {
     /// Smaller second line under the label.
     detail: String,
     height: f64,
+    /// Whether the plot area gets the grey lane background (a group header has none).
+    background: bool,
     /// Set by the layout: the lane's top, its height and where its label lines sit.
     y: Px,
     h: Px,
@@ -168,6 +180,7 @@ impl Lane {
             name: name.into(),
             detail: String::new(),
             height,
+            background: true,
             y: Px(0.0),
             h: Px(height),
             name_y: Px(0.0),
@@ -206,6 +219,16 @@ fn fits(text: &str, width: f64) -> bool {
     text.chars().count() as f64 * CHAR_W + 6.0 <= width
 }
 
+/// `text`, shortened with an ellipsis to at most `max` characters.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
 /// What every lane function gets.
 struct Ctx<'a> {
     report: &'a RunReport,
@@ -215,8 +238,29 @@ struct Ctx<'a> {
     history: MemberHistory<'a>,
 }
 
+impl<'a> Ctx<'a> {
+    fn new(report: &'a RunReport) -> Self {
+        let timeline = &report.timeline;
+        let end = run_duration(report).max(1_000);
+        // Observation stops when teardown begins; without that phase, at the last event.
+        let observed_until = timeline
+            .events
+            .iter()
+            .rev()
+            .find_map(|e| matches!(&e.kind, EventKind::Phase { name } if name == "teardown").then_some(e.at))
+            .unwrap_or(end);
+        Ctx {
+            report,
+            scale: Scale { end },
+            observed_until,
+            history: MemberHistory::from_timeline(timeline, observed_until),
+        }
+    }
+}
+
 /// The lane types, top to bottom. A new kind of lane is one function here.
-const LANE_TYPES: &[fn(&Ctx<'_>) -> Vec<Lane>] = &[phase_lanes, step_lanes, fault_lanes, member_lanes, workload_lanes];
+const LANE_TYPES: &[fn(&Ctx<'_>) -> Vec<Lane>] =
+    &[phase_lanes, step_lanes, fault_lanes, member_lanes, dist_node_lanes, workload_lanes, alert_lanes];
 
 // ---------------------------------------------------------------------------------------------
 // Lanes
@@ -319,48 +363,81 @@ fn fault_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
     vec![lane]
 }
 
-/// One lane per member: what its Patroni REST API answered over time.
+/// One lane per member: what its Patroni REST API answered over time. Citus members (`coord-N`,
+/// `workerG-N`) are ordered by group, each group under a header lane.
 fn member_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
     let history = &ctx.history;
-    history
-        .members()
-        .into_iter()
-        .map(|member| {
-            let mut lane = Lane::new("member", member, 24.0);
-            let spans = history.spans(member);
-            if let Some(last) = spans.last() {
-                lane.detail = describe_view(last.view);
+    let mut members = history.members();
+    // Stable: natural order within a group; members outside any group (pg-N) stay first.
+    members.sort_by_key(|m| member_group(m).map_or(0, |g| u64::from(g) + 1));
+    let mut lanes = Vec::new();
+    let mut header_of = None;
+    for member in members {
+        if let Some(group) = member_group(member) {
+            if header_of != Some(group) {
+                header_of = Some(group);
+                lanes.push(group_header(group, history));
             }
-            // A member that flaps faster than a pixel would add one element per change: draw
-            // at most one span per pixel (its neighbours' tooltips still cover the time).
-            let mut drawn_to = f64::MIN;
-            for span in spans {
-                let (x, w) = (ctx.scale.x(span.from), ctx.scale.width(span.from, span.to).max(1.0));
-                if x + w <= drawn_to + 1.0 {
-                    continue;
-                }
-                drawn_to = x + w;
-                let class = role_class(span.view);
-                let mut title =
-                    format!("{member}: {} ({}–{})", describe_view(span.view), secs(span.from), secs(span.to));
-                if span.view.sync_standby {
-                    title.push_str(", sync standby");
-                }
-                if let Some(error) = &span.view.error {
-                    title.push_str(&format!(": {error}"));
-                }
-                lane.rect(x, 2.0, w, 20.0, class, Some(title));
-                if span.view.sync_standby {
-                    lane.rect(x, 19.0, w, 3.0, "sync", None);
-                }
-                let short = span.view.timeline.map(|tl| format!("tl {tl}")).unwrap_or_default();
-                let ink = if class.ends_with("-weak") { "dark" } else { "light" };
-                let _ = lane.text_inside(x, w, 16.0, ink, &describe_view(span.view))
-                    || lane.text_inside(x, w, 16.0, ink, &short);
-            }
-            lane
-        })
-        .collect()
+        }
+        lanes.push(member_lane(member, ctx));
+    }
+    lanes
+}
+
+/// `coordinator (group 0)` / `worker group 2`.
+fn group_title(group: u32) -> String {
+    if group == 0 {
+        "coordinator (group 0)".to_string()
+    } else {
+        format!("worker group {group}")
+    }
+}
+
+/// The separator above a Citus group's member lanes: its name and its members.
+fn group_header(group: u32, history: &MemberHistory<'_>) -> Lane {
+    let mut lane = Lane::new("group", group_title(group), 16.0);
+    lane.background = false;
+    let members: Vec<&str> = history.members().into_iter().filter(|m| member_group(m) == Some(group)).collect();
+    lane.line(0.0, 1.0, LABEL_W + PLOT_W, 1.0, "group-sep");
+    lane.text(LABEL_W + 4.0, 12.0, "group-members", "start", members.join(" · "));
+    lane
+}
+
+/// What one member's Patroni REST API answered over time.
+fn member_lane(member: &str, ctx: &Ctx<'_>) -> Lane {
+    let history = &ctx.history;
+    let mut lane = Lane::new("member", member, 24.0);
+    let spans = history.spans(member);
+    if let Some(last) = spans.last() {
+        lane.detail = describe_view(last.view);
+    }
+    // A member that flaps faster than a pixel would add one element per change: draw
+    // at most one span per pixel (its neighbours' tooltips still cover the time).
+    let mut drawn_to = f64::MIN;
+    for span in spans {
+        let (x, w) = (ctx.scale.x(span.from), ctx.scale.width(span.from, span.to).max(1.0));
+        if x + w <= drawn_to + 1.0 {
+            continue;
+        }
+        drawn_to = x + w;
+        let class = role_class(span.view);
+        let mut title = format!("{member}: {} ({}–{})", describe_view(span.view), secs(span.from), secs(span.to));
+        if span.view.sync_standby {
+            title.push_str(", sync standby");
+        }
+        if let Some(error) = &span.view.error {
+            title.push_str(&format!(": {error}"));
+        }
+        lane.rect(x, 2.0, w, 20.0, class, Some(title));
+        if span.view.sync_standby {
+            lane.rect(x, 19.0, w, 3.0, "sync", None);
+        }
+        let short = span.view.timeline.map(|tl| format!("tl {tl}")).unwrap_or_default();
+        let ink = if class.ends_with("-weak") { "dark" } else { "light" };
+        let _ =
+            lane.text_inside(x, w, 16.0, ink, &describe_view(span.view)) || lane.text_inside(x, w, 16.0, ink, &short);
+    }
+    lane
 }
 
 /// The colour class of a view: primary, replica, down (unreachable) or other; the `-weak`
@@ -379,18 +456,60 @@ fn role_class(view: &MemberView) -> &'static str {
     }
 }
 
-/// Acknowledged (and failed) writes per 500 ms, with the longest pause between acknowledgements.
+/// Acknowledged (and failed) writes per 500 ms, with the longest pause between acknowledgements;
+/// when writes carry a Citus worker group, also one lane per group with that group's own longest
+/// pause (a switchover pauses one group while the others keep writing, which the global lane hides).
 fn workload_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
-    const HEIGHT: f64 = 70.0;
+    let mut groups = std::collections::BTreeSet::new();
+    for event in &ctx.report.timeline.events {
+        if let EventKind::Write { group: Some(group), .. } = &event.kind {
+            groups.insert(*group);
+        }
+    }
+    let mut lanes = Vec::new();
+    let all = WriteSelection { kind: "workload", name: "writes / 500 ms".to_string(), group: None, height: 70.0 };
+    lanes.extend(throughput_lane(ctx, &all));
+    for group in groups {
+        let name = format!("group {group} writes");
+        let selection = WriteSelection { kind: "group-workload", name, group: Some(group), height: 46.0 };
+        lanes.extend(throughput_lane(ctx, &selection));
+    }
+    lanes
+}
+
+/// Which writes a throughput lane counts.
+struct WriteSelection {
+    kind: &'static str,
+    name: String,
+    /// `None`: every write, and the longest pause is a guide across all lanes; `Some`: the writes
+    /// routed to that worker group, the pause marked in the lane only.
+    group: Option<u32>,
+    height: f64,
+}
+
+/// The longest stretch between consecutive acknowledgements among `acks` (sorted here).
+fn longest_gap(mut acks: Vec<Millis>) -> Option<(Millis, Millis)> {
+    acks.sort_unstable();
+    acks.windows(2).map(|w| (w[0], w[1])).max_by_key(|&(from, to)| (to - from, std::cmp::Reverse(from)))
+}
+
+/// One throughput lane: bars per bucket (acked below, failed on top) and the longest pause.
+fn throughput_lane(ctx: &Ctx<'_>, selection: &WriteSelection) -> Option<Lane> {
     const TOP: f64 = 14.0; // room for the pause label
+    let height = selection.height;
     let buckets = (ctx.scale.end / BUCKET_MS + 1) as usize;
     let (mut acked, mut failed) = (vec![0u32; buckets], vec![0u32; buckets]);
     let (mut total_acked, mut total_failed) = (0u64, 0u64);
+    let mut acks = Vec::new();
     for event in &ctx.report.timeline.events {
-        let EventKind::Write { outcome, .. } = &event.kind else { continue };
+        let EventKind::Write { outcome, group, .. } = &event.kind else { continue };
+        if selection.group.is_some() && *group != selection.group {
+            continue;
+        }
         let (counts, at) = match outcome {
             WriteOutcome::Acked { acked_at } => {
                 total_acked += 1;
+                acks.push(*acked_at);
                 (&mut acked, *acked_at)
             }
             WriteOutcome::Failed { failed_at, .. } => {
@@ -401,23 +520,30 @@ fn workload_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
         counts[((at / BUCKET_MS) as usize).min(buckets - 1)] += 1;
     }
     if total_acked + total_failed == 0 {
-        return Vec::new();
+        return None;
     }
-    let mut lane = Lane::new("workload", "writes / 500 ms", HEIGHT);
+    let mut lane = Lane::new(selection.kind, selection.name.clone(), height);
     lane.detail = format!("{total_acked} acked, {total_failed} failed");
     let max = acked.iter().zip(&failed).map(|(a, f)| a + f).max().unwrap_or(1).max(1);
-    let unit = (HEIGHT - TOP - 2.0) / f64::from(max);
-    let bottom = HEIGHT - 1.0;
+    let unit = (height - TOP - 2.0) / f64::from(max);
+    let bottom = height - 1.0;
     lane.line(LABEL_W, bottom, LABEL_W + PLOT_W, bottom, "baseline");
     lane.text(LABEL_W + PLOT_W + 3.0, TOP + 4.0, "axis", "start", max.to_string());
 
-    if let Some(gap) = longest_write_gap(&ctx.report.timeline, ctx.scale.end) {
-        let (x, w) = (ctx.scale.x(gap.from), ctx.scale.width(gap.from, gap.to).max(1.0));
-        let text = format!("longest pause {} ({}–{})", secs(gap.len()), secs(gap.from), secs(gap.to));
-        lane.rect(x, 0.0, w, HEIGHT, "pause", Some(text.clone()));
+    let gap = match selection.group {
+        None => longest_write_gap(&ctx.report.timeline, ctx.scale.end).map(|g| (g.from, g.to)),
+        Some(_) => longest_gap(acks),
+    };
+    if let Some((from, to)) = gap {
+        let (x, w) = (ctx.scale.x(from), ctx.scale.width(from, to).max(1.0));
+        let whose = selection.group.map_or_else(String::new, |g| format!("group {g}: "));
+        let text = format!("{whose}longest pause {} ({}–{})", pause_len(to - from), secs(from), secs(to));
+        lane.rect(x, 0.0, w, height, "pause", Some(text.clone()));
         let anchor_x = (x + w / 2.0).clamp(LABEL_W + 60.0, LABEL_W + PLOT_W - 60.0);
-        lane.text(anchor_x, 10.0, "pause-label", "middle", format!("longest pause {}", secs(gap.len())));
-        lane.guides.push(Guide { from: gap.from, to: gap.to, class: "pause-guide", title: Some(text) });
+        lane.text(anchor_x, 10.0, "pause-label", "middle", format!("longest pause {}", pause_len(to - from)));
+        if selection.group.is_none() {
+            lane.guides.push(Guide { from, to, class: "pause-guide", title: Some(text) });
+        }
     }
 
     let bar_w = (ctx.scale.width(0, BUCKET_MS) - 0.3).max(0.6);
@@ -436,7 +562,7 @@ fn workload_lanes(ctx: &Ctx<'_>) -> Vec<Lane> {
             lane.rect(x, bottom - ha - hf, bar_w, hf, "nack", Some(title));
         }
     }
-    vec![lane]
+    Some(lane)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,21 +597,8 @@ struct Svg {
 
 impl Svg {
     fn new(report: &RunReport) -> Self {
-        let timeline = &report.timeline;
-        let end = run_duration(report).max(1_000);
-        // Observation stops when teardown begins; without that phase, at the last event.
-        let observed_until = timeline
-            .events
-            .iter()
-            .rev()
-            .find_map(|e| matches!(&e.kind, EventKind::Phase { name } if name == "teardown").then_some(e.at))
-            .unwrap_or(end);
-        let ctx = Ctx {
-            report,
-            scale: Scale { end },
-            observed_until,
-            history: MemberHistory::from_timeline(timeline, observed_until),
-        };
+        let ctx = Ctx::new(report);
+        let end = ctx.scale.end;
         let mut lanes: Vec<Lane> = LANE_TYPES.iter().flat_map(|lane_type| lane_type(&ctx)).collect();
         let mut y = AXIS_H;
         for lane in &mut lanes {
@@ -540,6 +653,13 @@ impl Svg {
     }
 }
 
+impl Svg {
+    /// Whether some lane is of `kind` (the legend only explains what is drawn).
+    fn has(&self, kind: &str) -> bool {
+        self.lanes.iter().any(|l| l.kind == kind)
+    }
+}
+
 /// A tick spacing giving at most ~12 ticks.
 fn tick_step(end: Millis) -> Millis {
     const STEPS_S: [u64; 13] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1_800, 3_600];
@@ -553,6 +673,20 @@ fn axis_label(ms: Millis) -> String {
         (0, s) => format!("{s}s"),
         (m, 0) => format!("{m}m"),
         (m, s) => format!("{m}m {s}s"),
+    }
+}
+
+/// `1 value changed`, `2 values changed`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A pause: `2.7s`, or `20 ms` under a second (the writers' rhythm, not "0.0s").
+fn pause_len(ms: Millis) -> String {
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else {
+        secs(ms)
     }
 }
 
@@ -630,7 +764,9 @@ struct LogRow {
 </section>
 <section>
 <h2>Timeline</h2>
-<div class="legend"><span><i class="primary"></i>primary</span><span><i class="replica"></i>replica</span><span><i class="down"></i>down / unreachable</span><span><i class="other"></i>other role</span><span><i class="replica-weak"></i>pale: starting, stopped…</span><span><i class="sync"></i>sync standby</span><span><i class="fault-key"></i>fault</span><span><i class="ack"></i>acked writes</span><span><i class="nack"></i>failed attempts</span><span><i class="pause"></i>longest pause</span></div>
+<div class="legend"><span><i class="primary"></i>primary</span><span><i class="replica"></i>replica</span><span><i class="down"></i>down / unreachable</span><span><i class="other"></i>other role</span><span><i class="replica-weak"></i>pale: starting, stopped…</span><span><i class="sync"></i>sync standby</span><span><i class="fault-key"></i>fault</span><span><i class="ack"></i>acked writes</span><span><i class="nack"></i>failed attempts</span><span><i class="pause"></i>longest pause</span>
+{%- if svg.has("pg_dist_node") %}<span><i class="dist-a"></i><i class="dist-b"></i>pg_dist_node primary row (shade = node)</span><span><i class="dist-demoted"></i>-demoted (switchover in flight)</span><span><i class="citus-tx"></i>Patroni's pg_dist_node transaction</span>{% endif %}
+{%- if svg.has("alert") %}<span><i class="alert-pending"></i>alert pending</span><span><i class="alert-firing"></i>firing</span><span><i class="alert-resolved"></i>resolved</span><span><i class="am-firing"></i>thin strip: in Alertmanager</span>{% endif %}</div>
 <div class="timeline">
 <svg class="timeline" id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {{ svg.width }} {{ svg.height }}" width="{{ svg.width }}" height="{{ svg.height }}" role="img" aria-label="timeline of run {{ report.run_id }}">
 <g class="axis">
@@ -642,7 +778,9 @@ struct LogRow {
 </g>
 {%- for lane in svg.lanes %}
 <g class="lane" data-kind="{{ lane.kind }}" data-name="{{ lane.name }}" transform="translate(0 {{ lane.y }})">
+{%- if lane.background %}
 <rect class="lane-bg" x="{{ svg.plot_x0 }}" y="0" width="{{ svg.plot_w }}" height="{{ lane.h }}"/>
+{%- endif %}
 <text class="lane-name" x="6" y="{{ lane.name_y }}">{{ lane.name }}</text>
 {%- if !lane.detail.is_empty() %}<text class="lane-detail" x="6" y="{{ lane.detail_y }}">{{ lane.detail }}</text>{% endif %}
 {%- for r in lane.rects %}
@@ -670,6 +808,35 @@ struct LogRow {
 </svg>
 </div>
 </section>
+{%- if let Some(monitoring) = report.monitoring %}
+<section>
+<h2>Alert coverage</h2>
+<p class="note">What every alert of the rule files did during the run; “could not fire” means a series its expression needs never existed, whatever the fault.</p>
+{%- if let Some(error) = monitoring.coverage_error %}
+<p class="error"><strong>coverage unavailable:</strong> {{ error }}</p>
+{%- endif %}
+{%- if !coverage.is_empty() %}
+<table class="coverage" id="coverage">
+<thead><tr><th>alert</th><th>fired</th><th>pending only</th><th>inactive</th><th>could not fire: series absent</th><th>defined at</th></tr></thead>
+<tbody>
+{%- for row in coverage %}
+<tr class="{{ row.class }}"><td>{{ row.alert }}</td>{% for cell in row.cells %}<td class="cell">{% if *cell %}●{% endif %}</td>{% endfor %}<td>{{ row.defined_at }}{% if !row.detail.is_empty() %}<br><small>{{ row.detail }}</small>{% endif %}</td></tr>
+{%- endfor %}
+</tbody>
+</table>
+{%- endif %}
+<p class="note">{{ scaling }}</p>
+{%- if !monitoring.scaled.is_empty() %}
+<details><summary>what was time-scaled</summary>
+<ul class="scaled">
+{%- for line in monitoring.scaled %}
+<li>{{ line }}</li>
+{%- endfor %}
+</ul>
+</details>
+{%- endif %}
+</section>
+{%- endif %}
 <section>
 <h2>Timings</h2>
 <table class="timings">
@@ -704,9 +871,62 @@ struct Page<'a> {
     verdicts: Vec<VerdictRow>,
     timings: Vec<Item>,
     svg: Svg,
+    coverage: Vec<CoverageLine>,
+    scaling: String,
     log: Vec<LogRow>,
     log_note: String,
     version: &'static str,
+}
+
+/// A row of the alert coverage matrix.
+struct CoverageLine {
+    alert: String,
+    /// The outcome columns: fired, pending only, inactive, series absent.
+    cells: [bool; 4],
+    class: &'static str,
+    defined_at: String,
+    /// The missing selectors, or an outcome this page does not know.
+    detail: String,
+}
+
+/// The coverage matrix's rows and the sentence on time scaling.
+fn coverage(monitoring: Option<&MonitoringSummary>) -> (Vec<CoverageLine>, String) {
+    let Some(monitoring) = monitoring else { return (Vec::new(), String::new()) };
+    let rows = monitoring
+        .coverage
+        .iter()
+        .map(|row| {
+            let column =
+                ["fired", "went_pending", "stayed_inactive", "series_absent"].iter().position(|o| *o == row.outcome);
+            let mut cells = [false; 4];
+            if let Some(column) = column {
+                cells[column] = true;
+            }
+            let detail = match column {
+                Some(3) => format!("no series: {}", row.missing.join(", ")),
+                Some(_) => String::new(),
+                None => format!("outcome: {}", row.outcome),
+            };
+            let class = match column {
+                Some(0) => "fired",
+                Some(1) => "pending",
+                Some(2) => "inactive",
+                _ => "absent",
+            };
+            CoverageLine { alert: row.alert.clone(), cells, class, defined_at: row.defined_at.clone(), detail }
+        })
+        .collect();
+    let scaling = if monitoring.for_scale == 1.0 {
+        "Rules ran unscaled (for_scale 1).".to_string()
+    } else {
+        format!(
+            "Rules ran with for_scale {}: every for:, range window, subquery step and group interval was \
+             multiplied by it ({}); alerts fire faster, Patroni does not.",
+            monitoring.for_scale,
+            count(monitoring.scaled.len(), "value changed", "values changed")
+        )
+    };
+    (rows, scaling)
 }
 
 impl<'a> Page<'a> {
@@ -755,6 +975,7 @@ impl<'a> Page<'a> {
             Item { label: "harness max RSS", value: format!("{:.1} MiB", h.max_rss_kib as f64 / 1024.0) },
         ];
         let (log, log_note) = event_log(report);
+        let (coverage, scaling) = coverage(report.monitoring.as_ref());
         Page {
             css: CSS,
             report,
@@ -765,6 +986,8 @@ impl<'a> Page<'a> {
             verdicts,
             timings,
             svg: Svg::new(report),
+            coverage,
+            scaling,
             log,
             log_note,
             version: env!("CARGO_PKG_VERSION"),
@@ -952,7 +1175,9 @@ pub fn render_suite_index(title: &str, runs: &[SuiteRun<'_>]) -> String {
 /// Colours are CSS variables so the SVG and the HTML legend share them.
 const CSS: &str = r#"
 :root { --primary:#2b6cb0; --replica:#38a169; --down:#e53e3e; --other:#d69e2e; --sync:#6b46c1;
-  --ack:#2c7a7b; --nack:#f56565; --pause:#ecc94b; --fault:#c53030; --heal:#2f855a; --ink:#1a202c; }
+  --ack:#2c7a7b; --nack:#f56565; --pause:#ecc94b; --fault:#c53030; --heal:#2f855a; --ink:#1a202c;
+  --pending:#f6a5c0; --firing:#b83280; --am:#521b41; --dist-a:#4a5568; --dist-b:#7b6fb0; --dist-c:#2d6a8f;
+  --demoted:#dd6b20; --tx:#553c9a; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
   margin: 24px auto; max-width: 1240px; padding: 0 16px; background: #fff; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 24px 0 6px; }
@@ -998,6 +1223,25 @@ svg .fault-guide { stroke: var(--fault); stroke-width: 1.5; stroke-opacity: .8; 
 svg .heal-guide { stroke: var(--heal); stroke-width: 1; stroke-dasharray: 4 3; }
 svg .step-guide { stroke: #4a5568; stroke-opacity: .45; stroke-dasharray: 2 3; }
 .fault-key { background: var(--fault); width: 3px !important; }
+svg .group-sep { stroke: #4a5568; stroke-width: 1.5; } svg .group-members { fill: #4a5568; font-size: 10px; }
+.alert-pending { fill: var(--pending); background: var(--pending); }
+.alert-firing { fill: var(--firing); background: var(--firing); }
+.alert-resolved { fill: #fff; stroke: var(--firing); stroke-dasharray: 3 2; background: #fff; border: 1px dashed var(--firing); }
+.am-firing { fill: var(--am); background: var(--am); height: 4px !important; vertical-align: 2px !important; }
+.am-resolved { fill: var(--am); fill-opacity: .25; background: var(--am); }
+svg .am-none { stroke: #a0aec0; stroke-dasharray: 1 3; }
+.dist-a { fill: var(--dist-a); background: var(--dist-a); } .dist-b { fill: var(--dist-b); background: var(--dist-b); }
+.dist-c { fill: var(--dist-c); background: var(--dist-c); }
+.dist-demoted { fill: var(--demoted); background: var(--demoted); }
+.dist-inactive { fill: var(--dist-a); fill-opacity: .4; background: var(--dist-a); }
+svg .dist-missing { fill: #fff; stroke: var(--down); stroke-dasharray: 2 2; }
+.citus-tx { fill: var(--tx); fill-opacity: .28; stroke: var(--tx); stroke-width: 1; background: var(--tx); opacity: .6; }
+svg .citus-tx.demoting { fill: var(--demoted); fill-opacity: .45; stroke: var(--tx); stroke-dasharray: 3 2; }
+svg .tx-guide { fill: var(--tx); fill-opacity: .07; }
+table.coverage td.cell { text-align: center; color: var(--firing); }
+table.coverage tr.absent { background: #fffaf0; } table.coverage tr.absent td.cell { color: var(--demoted); }
+table.coverage tr.inactive td.cell { color: #718096; }
+ul.scaled { font-family: ui-monospace, monospace; font-size: 12px; margin: 4px 0; }
 footer { margin-top: 24px; color: #a0aec0; font-size: 12px; }
 "#;
 
@@ -1099,6 +1343,130 @@ mod tests {
             assert!(html.contains(&format!("data-kind=\"member\" data-name=\"{member}\"")), "no lane for {member}");
         }
         assert!(html.contains("<text class=\"pause-label\""), "the longest pause is not marked");
+    }
+
+    fn member(at: Millis, name: &str, role: Role) -> Event {
+        let view = MemberView {
+            reachable: true,
+            role: Some(role),
+            state: Some("running".into()),
+            timeline: Some(1),
+            sync_standby: false,
+            error: None,
+        };
+        Event { at, kind: EventKind::Member { member: name.into(), view, prev_seen_at: None } }
+    }
+
+    #[test]
+    fn citus_members_are_grouped_under_a_header_per_group() {
+        let events = ["worker2-1", "coord-2", "worker1-1", "coord-1", "worker10-1", "worker1-2"]
+            .iter()
+            .map(|m| member(1_000, m, Role::Replica))
+            .collect();
+        let report = RunReport { timeline: Timeline::from_events(events), ..sample() };
+        let lanes = member_lanes(&Ctx::new(&report));
+        let order: Vec<(&str, &str)> = lanes.iter().map(|l| (l.kind, l.name.as_str())).collect();
+        assert_eq!(
+            order,
+            [
+                ("group", "coordinator (group 0)"),
+                ("member", "coord-1"),
+                ("member", "coord-2"),
+                ("group", "worker group 1"),
+                ("member", "worker1-1"),
+                ("member", "worker1-2"),
+                ("group", "worker group 2"),
+                ("member", "worker2-1"),
+                ("group", "worker group 10"),
+                ("member", "worker10-1"),
+            ]
+        );
+        assert!(!lanes[0].background);
+        assert_eq!(lanes[3].texts[0].text, "worker1-1 · worker1-2");
+    }
+
+    #[test]
+    fn plain_members_get_no_group_headers() {
+        let lanes = member_lanes(&Ctx::new(&long_run()));
+        assert_eq!(lanes.iter().map(|l| l.kind).collect::<Vec<_>>(), ["member"; 3]);
+    }
+
+    #[test]
+    fn writes_with_groups_get_a_lane_per_group_with_its_own_pause() {
+        // Groups 1 and 2 write every 10 ms for 30 s; group 1 pauses from 10 s to 13 s.
+        let mut events = Vec::new();
+        for n in 0..6_000u64 {
+            let (group, sent) = (1 + (n % 2) as u32, n / 2 * 10);
+            if group == 1 && (10_000..13_000).contains(&sent) {
+                continue;
+            }
+            let outcome = WriteOutcome::Acked { acked_at: sent + 2 };
+            let kind = EventKind::Write { id: n, writer: group, group: Some(group), sent_at: sent, outcome };
+            events.push(Event { at: sent + 2, kind });
+        }
+        let report = RunReport { timeline: Timeline::from_events(events), ..sample() };
+        let lanes = workload_lanes(&Ctx::new(&report));
+        let names: Vec<(&str, &str)> = lanes.iter().map(|l| (l.kind, l.name.as_str())).collect();
+        assert_eq!(
+            names,
+            [
+                ("workload", "writes / 500 ms"),
+                ("group-workload", "group 1 writes"),
+                ("group-workload", "group 2 writes")
+            ]
+        );
+        let pause = |lane: &Lane| lane.rects.iter().find(|r| r.class == "pause").and_then(|r| r.title.clone());
+        assert_eq!(pause(&lanes[1]).unwrap(), "group 1: longest pause 3.0s (10.0s–13.0s)");
+        // Group 2 never paused beyond its 10 ms rhythm, so neither did the global lane.
+        assert!(pause(&lanes[2]).unwrap().starts_with("group 2: longest pause 10 ms"), "{:?}", pause(&lanes[2]));
+        assert!(pause(&lanes[0]).unwrap().starts_with("longest pause 10 ms"), "{:?}", pause(&lanes[0]));
+        // Only the global pause is a guide across every lane.
+        assert_eq!(lanes.iter().map(|l| l.guides.len()).collect::<Vec<_>>(), [1, 0, 0]);
+        assert_eq!(lanes[1].detail, "2700 acked, 0 failed");
+    }
+
+    #[test]
+    fn the_coverage_matrix_has_one_mark_per_alert() {
+        use crate::report::model::CoverageRow;
+        let row = |alert: &str, outcome: &str, missing: &[&str]| CoverageRow {
+            alert: alert.into(),
+            defined_at: "rules.yaml:10".into(),
+            outcome: outcome.into(),
+            missing: missing.iter().map(|m| m.to_string()).collect(),
+        };
+        let monitoring = MonitoringSummary {
+            for_scale: 0.1,
+            scaled: vec!["FailoverDetected for: 1m → 6s (rules.yaml:52)".into()],
+            coverage: vec![
+                row("FailoverDetected", "fired", &[]),
+                row("ReplicationLag", "went_pending", &[]),
+                row("DiskFull", "stayed_inactive", &[]),
+                row("CitusWorkerDown", "series_absent", &["citus_worker_nodes_is_active"]),
+                row("Future", "exploded", &[]),
+            ],
+            coverage_error: None,
+        };
+        let (rows, scaling) = coverage(Some(&monitoring));
+        let marks: Vec<[bool; 4]> = rows.iter().map(|r| r.cells).collect();
+        assert_eq!(
+            marks,
+            [
+                [true, false, false, false],
+                [false, true, false, false],
+                [false, false, true, false],
+                [false, false, false, true],
+                [false; 4]
+            ]
+        );
+        assert_eq!(rows[3].detail, "no series: citus_worker_nodes_is_active");
+        assert_eq!(rows[4].detail, "outcome: exploded");
+        assert!(scaling.contains("for_scale 0.1") && scaling.contains("(1 value changed)"), "{scaling}");
+
+        let html = render_html(&RunReport { monitoring: Some(monitoring), ..sample() });
+        let table = html.split("<table class=\"coverage\" id=\"coverage\">").nth(1).unwrap();
+        assert_eq!(table.split("</table>").next().unwrap().matches('●').count(), 4);
+        assert!(html.contains("<li>FailoverDetected for: 1m → 6s (rules.yaml:52)</li>"), "{html}");
+        assert!(!render_html(&sample()).contains("Alert coverage"));
     }
 
     #[test]

@@ -80,7 +80,19 @@ fn consistent_at(
         }
         named.push(format!("{group} → {member}"));
     }
-    Some(format!("{} (read on {source})", named.join(", ")))
+    // What became of the old primary's row (Patroni 4 keeps it as a secondary; older versions
+    // remove it): reported, not judged.
+    let old_row = match (ctx.group, ctx.leader_at_anchor.as_deref()) {
+        (Some(group), Some(old)) if groups.contains(&group) => {
+            let row = rows.iter().find(|r| r.group == group && r.node.trim_end_matches("-demoted") == old);
+            Some(match row {
+                Some(r) => format!("; old primary {old}: {} row", r.role),
+                None => format!("; old primary {old}: no row"),
+            })
+        }
+        _ => None,
+    };
+    Some(format!("{} (read on {source}{})", named.join(", "), old_row.unwrap_or_default()))
 }
 
 #[cfg(test)]
@@ -124,7 +136,7 @@ mod tests {
         let v = pg_dist_node(Some(1), Budget(Duration::from_secs(30)), &switchover(), &ctx(1, "worker1-1", 20_000));
         assert_eq!(v.status, Status::Pass, "{v:?}");
         assert_eq!(v.observed_ms, Some(2_700));
-        assert_eq!(v.observed, "1 → worker1-2 (read on coord-1) after 2.7s");
+        assert_eq!(v.observed, "1 → worker1-2 (read on coord-1; old primary worker1-1: no row) after 2.7s");
         let all = pg_dist_node(None, Budget(Duration::from_secs(30)), &switchover(), &ctx(1, "worker1-1", 20_000));
         assert_eq!(all.status, Status::Pass, "{all:?}");
         assert!(all.observed.starts_with("0 → coord-1, 1 → worker1-2, 2 → worker2-1"), "{all:?}");

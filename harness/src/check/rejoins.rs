@@ -51,6 +51,7 @@ fn unresolved(target: &Target) -> String {
         }
         Target::Replica => "target replica cannot be resolved for rejoins: name the member (member: pg-N)".to_string(),
         Target::Member(name) => format!("target member {name} cannot be resolved"),
+        Target::Group(group) => format!("group {group} is not one member"),
         other => format!("target {other:?} is not a single member; name the member (member: pg-N)").to_lowercase(),
     }
 }

@@ -434,6 +434,7 @@ pub fn describe_step(step: &Step) -> String {
 fn describe_target(target: &Target) -> String {
     match target {
         Target::Member(m) => m.clone(),
+        Target::Group(g) => format!("group {g}"),
         other => variant_name(other),
     }
 }

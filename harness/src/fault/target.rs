@@ -72,6 +72,19 @@ impl Resolver<'_> {
             Target::Etcd => Ok(self.etcd.to_vec()),
             Target::EtcdLeader => self.etcd_leader().await.map(|m| vec![m]),
             Target::Member(name) if self.containers.contains_key(name) => Ok(vec![name.clone()]),
+            Target::Group(group) => {
+                let members: Vec<String> = self
+                    .containers
+                    .keys()
+                    .filter(|name| crate::topology::member_group(name) == Some(*group))
+                    .cloned()
+                    .collect();
+                if members.is_empty() {
+                    Err(format!("no member of Citus group {group} in this run"))
+                } else {
+                    Ok(members)
+                }
+            }
             Target::Member(name) => Err(format!(
                 "no container named {name}; this run has {}",
                 self.containers.keys().cloned().collect::<Vec<_>>().join(", ")

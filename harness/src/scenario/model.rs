@@ -358,6 +358,9 @@ pub enum Target {
     Etcd,
     /// A container by name (pg-1 .. pg-N, etcd-1 .. etcd-N, haproxy).
     Member(String),
+    /// Citus: every member of a group (0 = the coordinator), e.g. `peers: {group: 0}` to cut a
+    /// worker group off from the coordinator.
+    Group(u32),
 }
 
 /// Expectations, each with its own budget measured from the most recent fault step.

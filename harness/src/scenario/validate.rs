@@ -579,6 +579,7 @@ impl Checker<'_> {
                     );
                 }
             }
+            Target::Group(group) => self.group_number(&format!("{path}.group"), *group, topology, false),
             Target::OldPrimary if !history.primary_fault => self.report(
                 path,
                 At::Value,
@@ -980,7 +981,7 @@ mod citus_tests {
     #[test]
     fn group_qualified_steps_and_citus_expectations_are_accepted() {
         let yaml = citus(
-            "  - fault: switchover\n    group: 1\n  - expect:\n      - pg_dist_node: {group: 1, within: 30s}\n      \
+            "  - fault: partition\n    target: {group: 1}\n    peers: {group: 0}\n    duration: 5s\n  - fault: switchover\n    group: 1\n  - expect:\n      - pg_dist_node: {group: 1, within: 30s}\n      \
              - write_pause: {group: 2, max: 5s, errors: 0}\n  - fault: kill\n    target: {member: worker2-1}\n",
         );
         parse_scenario("scenarios/x.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));

@@ -23,6 +23,14 @@ pub struct Cli {
 enum Command {
     /// Run scenario files: start the cluster, drive the steps, check, report, tear down.
     Run(RunArgs),
+    /// Search a scenario's `chaos:` section for a fault schedule that breaks an invariant,
+    /// shrink it, and write a replay file of the minimal one.
+    Chaos {
+        #[command(flatten)]
+        args: super::chaos_cmd::ChaosArgs,
+        #[command(flatten)]
+        images: ImageArgs,
+    },
     /// Check scenario files without Docker.
     Validate {
         /// Scenario files.
@@ -122,6 +130,7 @@ impl ImageArgs {
 pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args, cancel).await,
+        Command::Chaos { args, images } => super::chaos_cmd::chaos(&args, images.options(), cancel).await,
         Command::Validate { files } => validate(&files),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));
@@ -161,7 +170,12 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut code = ExitCode::Success;
     for file in files {
         match load_scenario(file) {
-            Ok(scenario) => println!("{}: ok ({} steps)", scenario.path.display(), scenario.scenario.steps.len()),
+            Ok(scenario) => {
+                let chaos = scenario.scenario.chaos.as_ref().map_or(String::new(), |c| {
+                    format!(", chaos: {} kinds of fault, {} invariants; run with `pgdrill chaos`", c.faults.len(), c.invariants.len())
+                });
+                println!("{}: ok ({} steps{chaos})", scenario.path.display(), scenario.scenario.steps.len())
+            }
             Err(error) => {
                 eprintln!("{:?}", miette::Report::new(error));
                 code = ExitCode::InvalidScenario;
@@ -176,6 +190,11 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(chaos) = scenarios.iter().find(|s| s.scenario.chaos.is_some()) {
+        // Its steps alone are not the drill: running them would silently skip the schedules.
+        eprintln!("error: {} has a `chaos:` section: run it with `pgdrill chaos FILE`", chaos.path.display());
+        return ExitCode::InvalidScenario;
+    }
     let options = RunOptions {
         reports_dir: args.reports_dir.clone(),
         keep: args.keep,

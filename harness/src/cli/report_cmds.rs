@@ -330,6 +330,11 @@ fn load_every(files: &[PathBuf]) -> Option<Vec<LoadedScenario>> {
     let mut failed = false;
     for file in files {
         match load_scenario(file) {
+            // Its steps alone are not the drill: running them would silently skip the schedules.
+            Ok(scenario) if scenario.scenario.chaos.is_some() => {
+                eprintln!("error: {} has a `chaos:` section: run it with `pgdrill chaos FILE`", file.display());
+                failed = true;
+            }
             Ok(scenario) => loaded.push(scenario),
             Err(error) => {
                 eprintln!("{:?}", miette::Report::new(error));

@@ -82,7 +82,8 @@ fn chaos_finds_shrinks_and_replays_the_planted_weakness() {
         quiet: true,
         monitoring: false,
     };
-    let command = format!("cargo nextest run --test chaos (seed {seed}, cases {cases}, shrink steps {max_shrink_steps})");
+    let command =
+        format!("cargo nextest run --test chaos (seed {seed}, cases {cases}, shrink steps {max_shrink_steps})");
     let options = ExploreOptions {
         cases,
         seed,
@@ -94,7 +95,10 @@ fn chaos_finds_shrinks_and_replays_the_planted_weakness() {
 
     let mut runner = EngineRunner::new(runtime.handle().clone(), run_options.clone());
     let exploration = explore(&base, &options, &mut runner, &mut |case| {
-        println!("case {} [{:?}] {} → {:?} ({} ms)", case.number, case.phase, case.summary, case.outcome, case.duration_ms)
+        println!(
+            "case {} [{:?}] {} → {:?} ({} ms)",
+            case.number, case.phase, case.summary, case.outcome, case.duration_ms
+        )
     });
     let mut report = ChaosReport {
         schema_version: CHAOS_SCHEMA_VERSION,
@@ -149,7 +153,9 @@ fn chaos_finds_shrinks_and_replays_the_planted_weakness() {
         println!("{}", pgdrill::report::render_summary(&outcome.report));
         assert_eq!(runtime.block_on(leftovers(&outcome.report.run_id)), (0, 0), "the replay left resources behind");
         match judge(&outcome.report, first_schedule_step) {
-            CaseOutcome::Inconclusive { reason } if attempt == 1 => println!("replay inconclusive ({reason}); once more"),
+            CaseOutcome::Inconclusive { reason } if attempt == 1 => {
+                println!("replay inconclusive ({reason}); once more")
+            }
             judged => {
                 replay_outcome = Some((outcome, judged));
                 break;

@@ -11,9 +11,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use proptest::test_runner::{
-    basic_result_cache, Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner,
-};
+use proptest::test_runner::{basic_result_cache, Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner};
 use serde::{Deserialize, Serialize};
 
 use super::convert::{plan_case, CasePlan, Provenance};
@@ -215,7 +213,8 @@ pub fn explore(
         ..Config::default()
     };
     let mut test_runner = TestRunner::new(config);
-    let state = RefCell::new(State { runner, on_case, records: Vec::new(), phase: Phase::Explore, aborted: None, error: None });
+    let state =
+        RefCell::new(State { runner, on_case, records: Vec::new(), phase: Phase::Explore, aborted: None, error: None });
 
     let result = test_runner.run(&strategy, |schedule| {
         let mut state = state.borrow_mut();
@@ -230,7 +229,12 @@ pub fn explore(
         let provenance = Provenance {
             lines: vec![
                 format!("Chaos case {number} ({}) of {}", phase_name(phase), base.path.display()),
-                format!("Drawn by `{}` (seed {}); replay: pgdrill run {}", options.command, options.seed, path.display()),
+                format!(
+                    "Drawn by `{}` (seed {}); replay: pgdrill run {}",
+                    options.command,
+                    options.seed,
+                    path.display()
+                ),
             ],
         };
         let plan = match plan_case(base, &schedule, &path, &provenance) {
@@ -285,10 +289,8 @@ pub fn explore(
             Ok(()) => SearchOutcome::Passed,
             Err(TestError::Abort(reason)) => SearchOutcome::GaveUp { reason: reason.to_string() },
             Err(TestError::Fail(_, minimal)) => {
-                let first_failing_case = records
-                    .iter()
-                    .find(|r| matches!(r.outcome, CaseOutcome::Failed { .. }))
-                    .map_or(0, |r| r.number);
+                let first_failing_case =
+                    records.iter().find(|r| matches!(r.outcome, CaseOutcome::Failed { .. })).map_or(0, |r| r.number);
                 // The last failing run of this schedule is the one proptest ended on.
                 let minimal_record = records
                     .iter()
@@ -356,12 +358,18 @@ mod tests {
             self.runs.push((case.phase, case.schedule.to_string()));
             assert!(case.plan.loaded.scenario.chaos.is_none(), "runners get plain scenarios");
             if self.abort_at == Some(case.number) {
-                return CaseRun { outcome: CaseOutcome::Aborted { reason: "interrupted".into() }, run_id: None, report_dir: None };
+                return CaseRun {
+                    outcome: CaseOutcome::Aborted { reason: "interrupted".into() },
+                    run_id: None,
+                    report_dir: None,
+                };
             }
             let kills: Vec<_> = case.schedule.faults.iter().filter(|f| f.fault == FaultKind::Kill).collect();
             let overlapping = kills.windows(2).any(|w| w[1].at_s < w[0].at_s + w[0].duration_s.unwrap_or(0));
             let outcome = if overlapping {
-                CaseOutcome::Inconclusive { reason: "step 4: cannot resolve the fault's target: no running primary".into() }
+                CaseOutcome::Inconclusive {
+                    reason: "step 4: cannot resolve the fault's target: no running primary".into(),
+                }
             } else if kills.is_empty() {
                 CaseOutcome::Passed
             } else {
@@ -467,7 +475,11 @@ mod tests {
         struct Never;
         impl CaseRunner for Never {
             fn run_case(&mut self, _: &Case<'_>) -> CaseRun {
-                CaseRun { outcome: CaseOutcome::Inconclusive { reason: "no primary".into() }, run_id: None, report_dir: None }
+                CaseRun {
+                    outcome: CaseOutcome::Inconclusive { reason: "no primary".into() },
+                    run_id: None,
+                    report_dir: None,
+                }
             }
         }
         let base = parse_scenario("planted.yaml", PLANTED).unwrap();

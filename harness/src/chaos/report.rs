@@ -128,7 +128,11 @@ pub fn render_chaos_summary(report: &ChaosReport) -> String {
         SearchOutcome::Failed { first_failing_case, minimal, minimal_case, violations } => {
             out.push_str(&format!("FAILED: case {first_failing_case} broke an invariant\n"));
             let first = &report.exploration.cases[first_failing_case - 1];
-            out.push_str(&format!("  first failing schedule ({} faults): {}\n", first.schedule.faults.len(), first.summary));
+            out.push_str(&format!(
+                "  first failing schedule ({} faults): {}\n",
+                first.schedule.faults.len(),
+                first.summary
+            ));
             for (case, accepted) in report.exploration.shrink_steps() {
                 let mark = if accepted { "smaller, still fails" } else { "does not fail, kept the larger" };
                 out.push_str(&format!("  shrink case {}: {} → {mark}\n", case.number, case.summary));
@@ -194,7 +198,9 @@ chaos:
 
     fn record(number: usize, phase: Phase, schedule: Schedule, failed: bool) -> CaseRecord {
         let outcome = if failed {
-            CaseOutcome::Failed { violations: vec!["writable_again: no write acknowledged within 1s (budget ≤ 1s)".into()] }
+            CaseOutcome::Failed {
+                violations: vec!["writable_again: no write acknowledged within 1s (budget ≤ 1s)".into()],
+            }
         } else {
             CaseOutcome::Passed
         };
@@ -246,7 +252,11 @@ chaos:
         write_chaos_report(&mut report, &base, &dir, "pgdrill chaos planted.yaml --seed 7").unwrap();
 
         let minimal = crate::scenario::load_scenario(&dir.join(MINIMAL_FILE)).expect("the replay file loads");
-        assert!(minimal.source.contains("seed 7, first failing case 1, shrunk in 2 runs to case 3"), "{}", minimal.source);
+        assert!(
+            minimal.source.contains("seed 7, first failing case 1, shrunk in 2 runs to case 3"),
+            "{}",
+            minimal.source
+        );
         assert_eq!(minimal.scenario.steps.iter().filter(|s| s.value.fault == Some(FaultKind::Kill)).count(), 1);
         let json: ChaosReport =
             serde_json::from_str(&std::fs::read_to_string(dir.join(CHAOS_REPORT_FILE)).unwrap()).unwrap();

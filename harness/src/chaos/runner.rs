@@ -49,11 +49,9 @@ impl CaseRunner for EngineRunner {
                 aborted(&e.to_string())
             }
             Err(EngineError::Interrupted(_)) => aborted("interrupted"),
-            Err(e) => CaseRun {
-                outcome: CaseOutcome::Inconclusive { reason: e.to_string() },
-                run_id: None,
-                report_dir: None,
-            },
+            Err(e) => {
+                CaseRun { outcome: CaseOutcome::Inconclusive { reason: e.to_string() }, run_id: None, report_dir: None }
+            }
         }
     }
 }
@@ -155,7 +153,8 @@ mod tests {
 
     #[test]
     fn a_failed_check_is_a_failure() {
-        let r = report(vec![verdict("single_primary", Status::Pass), verdict("writable_again", Status::Fail)], None, None);
+        let r =
+            report(vec![verdict("single_primary", Status::Pass), verdict("writable_again", Status::Fail)], None, None);
         assert_eq!(judge(&r, 1).failed_checks(), ["writable_again"]);
     }
 
@@ -164,9 +163,14 @@ mod tests {
         // The audit never ran: "no_acked_write_lost" fails with "audit did not run", which says
         // nothing about the schedule (seen with a second kill of `primary` while none ran).
         let unaudited = verdict("no_acked_write_lost", Status::Fail);
-        let r = report(vec![verdict("single_primary", Status::Pass), unaudited.clone()], Some("step 4: cannot resolve"), Some(3));
+        let r = report(
+            vec![verdict("single_primary", Status::Pass), unaudited.clone()],
+            Some("step 4: cannot resolve"),
+            Some(3),
+        );
         assert!(matches!(judge(&r, 1), CaseOutcome::Inconclusive { reason } if reason.contains("cannot resolve")));
-        let r = report(vec![verdict("single_primary", Status::Fail), unaudited], Some("step 4: cannot resolve"), Some(3));
+        let r =
+            report(vec![verdict("single_primary", Status::Fail), unaudited], Some("step 4: cannot resolve"), Some(3));
         assert_eq!(judge(&r, 1).failed_checks(), ["single_primary"]);
     }
 
@@ -175,13 +179,18 @@ mod tests {
         let verdicts = vec![verdict("writable_again", Status::Fail), verdict("no_acked_write_lost", Status::Fail)];
         let r = report(verdicts, Some("workload: no primary within 60s"), None);
         assert_eq!(judge(&r, 1).failed_checks(), ["writable_again"]);
-        let r = report(vec![verdict("no_acked_write_lost", Status::Fail)], Some("workload: no primary within 60s"), None);
+        let r =
+            report(vec![verdict("no_acked_write_lost", Status::Fail)], Some("workload: no primary within 60s"), None);
         assert!(matches!(judge(&r, 1), CaseOutcome::Inconclusive { .. }));
     }
 
     #[test]
     fn errors_without_violations_are_inconclusive() {
-        let r = report(vec![verdict("single_primary", Status::Pass)], Some("step 3: cannot resolve the fault's target"), Some(2));
+        let r = report(
+            vec![verdict("single_primary", Status::Pass)],
+            Some("step 3: cannot resolve the fault's target"),
+            Some(2),
+        );
         assert!(matches!(judge(&r, 1), CaseOutcome::Inconclusive { reason } if reason.contains("cannot resolve")));
         let r = report(vec![verdict("single_primary", Status::Fail)], Some("timed out waiting for healthy"), Some(0));
         assert!(

@@ -237,7 +237,13 @@ chaos:
     fn display_reads_like_a_plan() {
         let schedule = Schedule {
             faults: vec![
-                ScheduledFault { fault: FaultKind::Kill, target: Target::Primary, at_s: 2, duration_s: Some(3), probability: None },
+                ScheduledFault {
+                    fault: FaultKind::Kill,
+                    target: Target::Primary,
+                    at_s: 2,
+                    duration_s: Some(3),
+                    probability: None,
+                },
                 ScheduledFault {
                     fault: FaultKind::Restart,
                     target: Target::Member("pg-2".into()),

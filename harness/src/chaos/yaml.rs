@@ -110,7 +110,10 @@ mod tests {
 
     #[test]
     fn flow_mappings_skip_nulls() {
-        assert_eq!(flow(&json!({"wait": "healthy", "within": "1m 30s", "fault": null})), "{wait: healthy, within: 1m 30s}");
+        assert_eq!(
+            flow(&json!({"wait": "healthy", "within": "1m 30s", "fault": null})),
+            "{wait: healthy, within: 1m 30s}"
+        );
         assert_eq!(flow(&json!({"member": "pg-2"})), "{member: pg-2}");
     }
 }

@@ -70,10 +70,7 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
         }
     };
     if loaded.scenario.chaos.is_none() {
-        eprintln!(
-            "error: {} has no `chaos:` section; `pgdrill run` runs plain scenarios",
-            args.file.display()
-        );
+        eprintln!("error: {} has no `chaos:` section; `pgdrill run` runs plain scenarios", args.file.display());
         return ExitCode::InvalidScenario;
     }
     let seed = args.seed.unwrap_or_else(fresh_seed);

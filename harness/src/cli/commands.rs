@@ -172,7 +172,11 @@ fn validate(files: &[PathBuf]) -> ExitCode {
         match load_scenario(file) {
             Ok(scenario) => {
                 let chaos = scenario.scenario.chaos.as_ref().map_or(String::new(), |c| {
-                    format!(", chaos: {} kinds of fault, {} invariants; run with `pgdrill chaos`", c.faults.len(), c.invariants.len())
+                    format!(
+                        ", chaos: {} kinds of fault, {} invariants; run with `pgdrill chaos`",
+                        c.faults.len(),
+                        c.invariants.len()
+                    )
                 });
                 println!("{}: ok ({} steps{chaos})", scenario.path.display(), scenario.scenario.steps.len())
             }

@@ -13,6 +13,6 @@ pub use error::{Problem, ScenarioError, ScenarioErrorKind};
 pub use load::{load_scenario, parse_scenario, LoadedScenario};
 pub use model::*;
 pub use schema::scenario_json_schema;
-pub use validate::validate;
 pub(crate) use validate::fault_is_undoable;
+pub use validate::validate;
 pub use values::{variant_name, Budget, Rate};

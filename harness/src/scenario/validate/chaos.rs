@@ -22,7 +22,9 @@ impl Checker<'_> {
             let name = variant_name(&entry.fault);
             if !CHAOS_FAULTS.contains(&entry.fault) {
                 let why = match entry.fault {
-                    FaultKind::Failover => "it needs a `candidate`, which a generated schedule cannot know; use `switchover`",
+                    FaultKind::Failover => {
+                        "it needs a `candidate`, which a generated schedule cannot know; use `switchover`"
+                    }
                     FaultKind::Heal => "pgdrill undoes every scheduled fault itself, after its `duration`",
                     _ => "it undoes another fault; pgdrill undoes every scheduled fault itself, after its `duration`",
                 };
@@ -254,7 +256,12 @@ mod tests {
     fn unknown_chaos_keys_and_names_are_parse_errors() {
         let yaml = format!("{BASE}{}", GOOD.replace("spacing:", "spaceing:"));
         let error = parse_scenario("x.yaml", &yaml).unwrap_err();
-        assert!(error.to_string().starts_with("x.yaml:10:3: unknown key `spaceing` in `chaos`, expected one of: faults, count, spacing"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("x.yaml:10:3: unknown key `spaceing` in `chaos`, expected one of: faults, count, spacing"),
+            "{error}"
+        );
         let yaml = format!("{BASE}{}", GOOD.replace("single_primary,", "single_primery,"));
         let error = parse_scenario("x.yaml", &yaml).unwrap_err();
         assert!(error.to_string().contains("unknown invariant `single_primery`"), "{error}");

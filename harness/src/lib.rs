@@ -5,6 +5,7 @@
 //! record on the [`timeline`] → [`check`]s judge it → [`report`]s show it.
 #![warn(missing_docs)]
 
+pub mod chaos;
 pub mod check;
 pub mod cli;
 pub mod engine;

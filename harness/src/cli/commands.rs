@@ -23,6 +23,14 @@ pub struct Cli {
 enum Command {
     /// Run scenario files: start the cluster, drive the steps, check, report, tear down.
     Run(RunArgs),
+    /// Search a scenario's `chaos:` section for a fault schedule that breaks an invariant,
+    /// shrink it, and write a replay file of the minimal one.
+    Chaos {
+        #[command(flatten)]
+        args: super::chaos_cmd::ChaosArgs,
+        #[command(flatten)]
+        images: ImageArgs,
+    },
     /// Check scenario files without Docker.
     Validate {
         /// Scenario files.
@@ -127,6 +135,7 @@ impl ImageArgs {
 pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args, cancel).await,
+        Command::Chaos { args, images } => super::chaos_cmd::chaos(&args, images.options(), cancel).await,
         Command::Validate { files } => validate(&files),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));
@@ -140,6 +149,18 @@ pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
         Command::Report(args) => super::report_cmds::report(&args),
         Command::Compare(args) => super::report_cmds::compare(&args),
         Command::Drill { args, images } => super::report_cmds::drill(&args, images.options(), cancel).await,
+    }
+}
+
+/// Scenarios with a `chaos:` section are run by `pgdrill chaos`: their steps alone are not the
+/// drill, and running them would silently skip the schedules.
+pub(super) fn refuse_chaos(scenarios: Vec<LoadedScenario>) -> Result<Vec<LoadedScenario>, ExitCode> {
+    match scenarios.iter().find(|s| s.scenario.chaos.is_some()) {
+        Some(chaos) => {
+            eprintln!("error: {} has a `chaos:` section: run it with `pgdrill chaos FILE`", chaos.path.display());
+            Err(ExitCode::InvalidScenario)
+        }
+        None => Ok(scenarios),
     }
 }
 
@@ -167,7 +188,16 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut code = ExitCode::Success;
     for file in files {
         match load_scenario(file) {
-            Ok(scenario) => println!("{}: ok ({} steps)", scenario.path.display(), scenario.scenario.steps.len()),
+            Ok(scenario) => {
+                let chaos = scenario.scenario.chaos.as_ref().map_or(String::new(), |c| {
+                    format!(
+                        ", chaos: {} kinds of fault, {} invariants; run with `pgdrill chaos`",
+                        c.faults.len(),
+                        c.invariants.len()
+                    )
+                });
+                println!("{}: ok ({} steps{chaos})", scenario.path.display(), scenario.scenario.steps.len())
+            }
             Err(error) => {
                 eprintln!("{:?}", miette::Report::new(error));
                 code = ExitCode::InvalidScenario;
@@ -178,7 +208,7 @@ fn validate(files: &[PathBuf]) -> ExitCode {
 }
 
 async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
-    let scenarios = match load_all(&args.files) {
+    let scenarios = match load_all(&args.files).and_then(refuse_chaos) {
         Ok(s) => s,
         Err(code) => return code,
     };

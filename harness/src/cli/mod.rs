@@ -1,5 +1,6 @@
 //! The command line: parse arguments, call the library, render results and errors, map them to
 //! exit codes. The only place that prints reports and renders diagnostics.
+mod chaos_cmd;
 mod commands;
 mod exit;
 mod report_cmds;

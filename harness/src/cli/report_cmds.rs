@@ -145,7 +145,7 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
             return ExitCode::InvalidScenario;
         }
     };
-    let scenarios = match super::commands::load_all(&files) {
+    let scenarios = match super::commands::load_all(&files).and_then(super::commands::refuse_chaos) {
         Ok(scenarios) => scenarios,
         Err(code) => return code,
     };
@@ -324,7 +324,6 @@ fn suite_files(suite: &Path) -> Result<Vec<PathBuf>, String> {
         .collect())
 }
 
-/// Loads every scenario, printing each invalid one's diagnostics; `None` if any is invalid.
 fn exit_code_for(error: &EngineError) -> ExitCode {
     match error {
         EngineError::Runtime(_) | EngineError::Images(_) => ExitCode::Environment,

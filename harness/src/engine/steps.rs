@@ -19,6 +19,9 @@ const DEFAULT_HEALTHY_WITHIN: Duration = Duration::from_secs(90);
 /// Slack after the largest budget of an expect step before giving up waiting (the final verdict
 /// is still judged against each budget exactly).
 const EXPECT_SLACK: Duration = Duration::from_secs(1);
+/// Bound for auto-heals already undoing their fault when the steps end (Docker calls and the
+/// proof of the undo).
+const HEAL_DRAIN: Duration = Duration::from_secs(60);
 
 /// State carried from step to step.
 pub struct StepDriver<'a> {
@@ -39,8 +42,11 @@ pub struct StepDriver<'a> {
     last_fault: Option<LastFault>,
     /// Faults still in effect, shared with auto-heal tasks.
     pub active: Arc<Mutex<Vec<ActiveFault>>>,
-    /// Auto-heal tasks (`duration:`), aborted at the end of the steps.
+    /// Auto-heal tasks (`duration:`): those still waiting are cancelled at the end of the steps;
+    /// one that has begun its undo finishes it.
     heal_tasks: JoinSet<()>,
+    /// Cancels the auto-heal tasks that are still waiting.
+    heal_cancel: tokio_util::sync::CancellationToken,
     /// What faults act through.
     faults: FaultContext,
     /// The workload, once started.
@@ -72,6 +78,7 @@ impl<'a> StepDriver<'a> {
             last_fault: None,
             active: Arc::new(Mutex::new(Vec::new())),
             heal_tasks: JoinSet::new(),
+            heal_cancel: tokio_util::sync::CancellationToken::new(),
             faults: FaultContext {
                 runtime: cluster.runtime.clone(),
                 containers: cluster.containers.clone(),
@@ -283,8 +290,12 @@ impl<'a> StepDriver<'a> {
     fn schedule_heal(&mut self, fault: ActiveFault, after: Duration) {
         let registry = self.active.clone();
         let ctx = self.faults.clone();
+        let cancel = self.heal_cancel.clone();
         self.heal_tasks.spawn(async move {
-            tokio::time::sleep(after).await;
+            tokio::select! {
+                () = tokio::time::sleep(after) => {}
+                () = cancel.cancelled() => return,
+            }
             let still_active = {
                 let mut active = registry.lock().expect("active faults lock");
                 let position = active.iter().position(|a| a.step == fault.step && a.undo == fault.undo);
@@ -337,8 +348,15 @@ impl<'a> StepDriver<'a> {
     /// End of the steps: stop auto-heal timers and undo what must not outlive the run
     /// (iptables rules, paused containers, maintenance mode, held Patroni).
     pub async fn heal_all_at_end(&mut self) -> Vec<String> {
-        self.heal_tasks.abort_all();
-        while self.heal_tasks.join_next().await.is_some() {}
+        // Not `abort_all`: an auto-heal that has taken its fault off the active list and is
+        // undoing it must finish, or the fault stays (found by `pgdrill chaos`: a heal step at
+        // the moment a `duration` ran out left the container paused).
+        self.heal_cancel.cancel();
+        let drain = async { while self.heal_tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(HEAL_DRAIN, drain).await.is_err() {
+            self.heal_tasks.abort_all();
+            while self.heal_tasks.join_next().await.is_some() {}
+        }
         let remaining: Vec<ActiveFault> = self.active.lock().expect("active faults lock").drain(..).collect();
         let mut problems = Vec::new();
         for fault in remaining.iter().filter(|f| f.undo.needed_at_end()) {

@@ -317,7 +317,7 @@ impl Context {
     fn noun(&self) -> &str {
         match self.key() {
             "fault" => "fault",
-            "target" => "target",
+            "target" | "targets" => "target",
             "wait" => "wait condition",
             "expect" => "expectation",
             "invariants" => "invariant",
@@ -595,7 +595,7 @@ mod tests {
         format!("name: x\ntopology:\n  kind: patroni\n  members: 3\nsteps:\n{step}\n")
     }
 
-    #[test_case(&format!("{}bogus: 1\n", with_step("  - sleep: 1s")), 7, 1, "unknown key `bogus` at the top level, expected one of: name, description, topology, workload, steps, invariants" ; "unknown top-level key")]
+    #[test_case(&format!("{}bogus: 1\n", with_step("  - sleep: 1s")), 7, 1, "unknown key `bogus` at the top level, expected one of: name, description, topology, workload, steps, invariants, chaos" ; "unknown top-level key")]
     #[test_case(&with_step("  - fault: kil\n    target: primary"), 6, 12, "unknown fault `kil`, expected one of: kill, start, stop, restart, kill_postgres, kill_patroni, pause, unpause, partition, isolate, loss, disconnect, reconnect, switchover, failover, maintenance_on, maintenance_off, heal" ; "misspelled fault")]
     #[test_case(&with_step("  - wait: healthy\n    within: 1s\n    targte: primary"), 8, 5, "unknown key `targte` in a step, expected one of: wait, fault, target, group, expect, peers, one_way, probability, candidate, scheduled_in, duration, sleep, within" ; "misspelled step key")]
     #[test_case(&with_step("  - fault: kill\n    target: {membr: pg-2}"), 7, 14, "unknown target `membr`, expected one of: primary, replica, replicas, sync_standby, old_primary, members, etcd_leader, etcd, member" ; "misspelled target form")]

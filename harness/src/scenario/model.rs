@@ -20,12 +20,16 @@ pub struct Scenario {
     /// Client traffic during the drill (none when absent).
     #[serde(default)]
     pub workload: Option<Workload>,
-    /// What happens, in order.
+    /// What happens, in order (with `chaos`: before the randomised schedule; may be omitted).
+    #[serde(default)]
     #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
     /// Properties checked over the whole run.
     #[serde(default)]
     pub invariants: Vec<Invariant>,
+    /// Randomised fault schedules after the steps (`pgdrill chaos`).
+    #[serde(default)]
+    pub chaos: Option<super::chaos::Chaos>,
 }
 
 /// Which kind of cluster.

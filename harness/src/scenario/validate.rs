@@ -9,6 +9,8 @@ use super::load::{problem_at, LoadedScenario, SpanIndex};
 use super::model::{Expectation, FaultKind, Invariant, Scenario, Step, Target, Topology, TopologyKind, Workload};
 use super::values::Budget;
 
+mod chaos;
+
 /// Patroni members pgdrill will start: one host, one container each.
 const MEMBERS: std::ops::RangeInclusive<u8> = 1..=9;
 /// etcd members: a quorum beyond 7 only slows elections down.
@@ -111,7 +113,7 @@ impl Checker<'_> {
         if let Some(workload) = &scenario.workload {
             self.workload(workload);
         }
-        if scenario.steps.is_empty() {
+        if scenario.steps.is_empty() && scenario.chaos.is_none() {
             self.report(
                 "steps",
                 At::Key,
@@ -123,6 +125,9 @@ impl Checker<'_> {
         let mut history = History::default();
         for (i, step) in scenario.steps.iter().enumerate() {
             self.step(i, &step.value, &scenario.topology, &mut history);
+        }
+        if let Some(chaos) = &scenario.chaos {
+            self.chaos(chaos, scenario);
         }
         for (i, invariant) in scenario.invariants.iter().enumerate() {
             if *invariant == Invariant::NoAckedWriteLost && scenario.workload.is_none() {
@@ -775,7 +780,7 @@ fn fault_needs_target(fault: FaultKind) -> bool {
 }
 
 /// Faults pgdrill can undo (after `duration`, by `heal`, or at the end of the run).
-fn fault_is_undoable(fault: FaultKind) -> bool {
+pub(crate) fn fault_is_undoable(fault: FaultKind) -> bool {
     matches!(
         fault,
         FaultKind::Kill

@@ -161,7 +161,15 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut code = ExitCode::Success;
     for file in files {
         match load_scenario(file) {
-            Ok(scenario) => println!("{}: ok ({} steps)", scenario.path.display(), scenario.scenario.steps.len()),
+            Ok(scenario) => {
+                println!("{}: ok ({} steps)", scenario.path.display(), scenario.scenario.steps.len());
+                // Validation has loaded the rule files already, so this cannot fail on them.
+                if let Ok(Some(setup)) = crate::engine::prepare_monitoring(&scenario) {
+                    for unknown in setup.unknown_metrics() {
+                        eprintln!("warning: {unknown}");
+                    }
+                }
+            }
             Err(error) => {
                 eprintln!("{:?}", miette::Report::new(error));
                 code = ExitCode::InvalidScenario;

@@ -105,7 +105,69 @@ fn render_coverage(monitoring: &crate::report::MonitoringSummary) -> String {
         };
         out.push_str(&format!("  alert {:<28} {what}  ({})\n", row.alert, row.defined_at));
     }
+    out.push_str(&render_latency(&monitoring.alert_latency));
+    for unknown in &monitoring.unknown_metrics {
+        out.push_str(&format!("warning: {unknown}\n"));
+    }
+    if let Some(check) = &monitoring.metric_list {
+        if !check.missing.is_empty() {
+            out.push_str(&format!(
+                "metric list STALE: {} listed metric(s) never appeared: {}\n",
+                check.missing.len(),
+                check.missing.join(", ")
+            ));
+        }
+        if !check.unlisted.is_empty() {
+            out.push_str(&format!(
+                "metric list: {} unlisted metric(s) appeared: {}\n",
+                check.unlisted.len(),
+                check.unlisted.join(", ")
+            ));
+        }
+    }
     out
+}
+
+/// One line per source: max and median of the observation latency, against the bar.
+pub(crate) fn latency_lines(latency: &crate::report::AlertLatency) -> Vec<String> {
+    let stats = |s: &crate::monitoring::latency::LatencyStats| {
+        format!("max {}, median {} over {}", ms(s.max_ms), ms(s.median_ms), s.count)
+    };
+    let mut lines = Vec::new();
+    if let Some(s) = &latency.prometheus_firing {
+        let verdict = if latency.within_bar() { "within" } else { "OVER" };
+        lines.push(format!(
+            "Prometheus marked firing → timeline: {} ({verdict} the {} bar)",
+            stats(s),
+            ms(latency.bar_ms)
+        ));
+    }
+    if let Some(s) = &latency.prometheus {
+        lines.push(format!("every Prometheus change (pending, firing, ended): {}", stats(s)));
+    }
+    if let Some(s) = &latency.alertmanager_firing {
+        lines.push(format!("Prometheus marked firing → seen in Alertmanager: {}", stats(s)));
+    }
+    if let Some(error) = &latency.error {
+        lines.push(format!("not measured: {error}"));
+    }
+    lines
+}
+
+fn render_latency(latency: &crate::report::AlertLatency) -> String {
+    let lines = latency_lines(latency);
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("alert observation latency:\n");
+    for line in lines {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out
+}
+
+fn ms(ms: i64) -> String {
+    format!("{:.2}s", ms as f64 / 1000.0)
 }
 
 #[cfg(test)]

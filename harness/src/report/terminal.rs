@@ -295,3 +295,48 @@ pub(crate) mod tests {
         assert!(!text.contains("error:"), "{text}");
     }
 }
+
+#[cfg(test)]
+mod latency_tests {
+    use super::*;
+    use crate::monitoring::latency::{LatencyRow, MarkedBy};
+    use crate::report::AlertLatency;
+
+    fn row(source: &str, state: &str, latency_ms: i64) -> LatencyRow {
+        LatencyRow {
+            at_ms: 0,
+            alert: "HighReplicationLag".into(),
+            instance: "pod=pg-1".into(),
+            source: source.into(),
+            state: state.into(),
+            marked_unix_ms: 1_000,
+            seen_unix_ms: 1_000 + latency_ms as u64,
+            latency_ms,
+            marked_by: MarkedBy::FirstFiringSample,
+        }
+    }
+
+    #[test]
+    fn latency_lines_summarise_each_source_against_the_bar() {
+        let rows = vec![
+            row("prometheus", "pending", 90),
+            row("prometheus", "firing", 250),
+            row("prometheus", "firing", 120),
+            row("alertmanager", "firing", 300),
+        ];
+        let latency = AlertLatency::from_rows(rows, 1000);
+        assert!(latency.within_bar());
+        assert_eq!(
+            latency_lines(&latency),
+            [
+                "Prometheus marked firing → timeline: max 0.25s, median 0.12s over 2 (within the 1.00s bar)",
+                "every Prometheus change (pending, firing, ended): max 0.25s, median 0.12s over 3",
+                "Prometheus marked firing → seen in Alertmanager: max 0.30s, median 0.30s over 1",
+            ]
+        );
+        let slow = AlertLatency::from_rows(vec![row("prometheus", "firing", 1500)], 1000);
+        assert!(!slow.within_bar());
+        assert!(latency_lines(&slow)[0].ends_with("(OVER the 1.00s bar)"), "{:?}", latency_lines(&slow));
+        assert!(latency_lines(&AlertLatency::default()).is_empty(), "no changes, no lines");
+    }
+}

@@ -174,7 +174,15 @@ fn citus_report() -> RunReport {
         if source == "alertmanager" {
             labels.insert("prometheus".into(), "pgdrill".into()); // an external label
         }
-        EventKind::Alert { alert: name.into(), labels, state: state.into(), from: from.into(), source: source.into() }
+        EventKind::Alert {
+            alert: name.into(),
+            labels,
+            state: state.into(),
+            from: from.into(),
+            source: source.into(),
+            seen_unix_ms: None,
+            source_unix_ms: None,
+        }
     };
     push(0, EventKind::Phase { name: "images".into() });
     push(10, EventKind::Phase { name: "start".into() });
@@ -267,6 +275,7 @@ fn citus_report() -> RunReport {
                 coverage("CitusMetadataNotSynced", "series_absent", &["citus_dist_node_synced"]),
             ],
             coverage_error: None,
+            ..MonitoringSummary::default()
         }),
         timeline: Timeline::from_events(events),
         ..synthetic_report()

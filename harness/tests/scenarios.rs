@@ -80,11 +80,33 @@ fn expect_pass(path: &Path) -> Result<(), Failed> {
     let outcome = drill(path)?;
     let summary = render_summary(&outcome.report);
     println!("{summary}");
-    if outcome.report.passed {
-        Ok(())
-    } else {
-        Err(format!("drill failed (report: {}):\n{summary}", outcome.report_dir.display()).into())
+    if !outcome.report.passed {
+        return Err(format!("drill failed (report: {}):\n{summary}", outcome.report_dir.display()).into());
     }
+    check_monitoring(&outcome)
+}
+
+/// A monitoring drill also tests pgdrill's view of the stack: the shipped list of exporter
+/// metrics (behind the unknown-metric warnings) still matches what the real exporters produced,
+/// and every alert change was measured for observation latency.
+fn check_monitoring(outcome: &RunOutcome) -> Result<(), Failed> {
+    let Some(monitoring) = &outcome.report.monitoring else { return Ok(()) };
+    match (&monitoring.metric_list, &monitoring.metric_list_skipped) {
+        (Some(check), _) if !check.missing.is_empty() => {
+            return Err(format!(
+                "harness/src/monitoring/exporter_metrics.txt is stale: listed but never produced in this run: {}",
+                check.missing.join(", ")
+            )
+            .into())
+        }
+        (Some(_), _) => {}
+        (None, reason) => return Err(format!("the metric list was not checked: {reason:?}").into()),
+    }
+    let latency = &monitoring.alert_latency;
+    if latency.prometheus_firing.is_none() || latency.error.is_some() {
+        return Err(format!("alert observation latency not measured: {latency:?}").into());
+    }
+    Ok(())
 }
 
 fn expect_budget_failure(path: &Path) -> Result<(), Failed> {

@@ -114,6 +114,8 @@ mod tests {
                 state: state.into(),
                 from: "inactive".into(),
                 source: source.into(),
+                seen_unix_ms: None,
+                source_unix_ms: None,
             },
         }
     }

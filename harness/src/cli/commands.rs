@@ -196,7 +196,13 @@ fn validate(files: &[PathBuf]) -> ExitCode {
                         c.invariants.len()
                     )
                 });
-                println!("{}: ok ({} steps{chaos})", scenario.path.display(), scenario.scenario.steps.len())
+                println!("{}: ok ({} steps{chaos})", scenario.path.display(), scenario.scenario.steps.len());
+                // Validation has loaded the rule files already, so this cannot fail on them.
+                if let Ok(Some(setup)) = crate::engine::prepare_monitoring(&scenario) {
+                    for unknown in setup.unknown_metrics() {
+                        eprintln!("warning: {unknown}");
+                    }
+                }
             }
             Err(error) => {
                 eprintln!("{:?}", miette::Report::new(error));

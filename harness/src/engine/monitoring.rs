@@ -1,6 +1,7 @@
 //! The monitoring stack of a run: the users' alert rules (loaded, time-compressed, checked by
 //! promtool before anything starts), Prometheus, Alertmanager and an exporter per member started
 //! beside the cluster, the alert observer feeding the timeline, and the coverage at the end.
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -8,20 +9,22 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{Cluster, EngineError, Progress};
-use crate::monitoring::api::PrometheusApi;
+use crate::monitoring::api::{PrometheusApi, UnixMillis};
 use crate::monitoring::config::{
-    alertmanager_spec, alertmanager_yml, exporter_dsn, exporter_queries, exporter_spec, prometheus_spec,
-    prometheus_yml, render_rule_files, AlertmanagerConfigInput, MonitoredMember, PrometheusConfigInput,
-    RenderedRuleFile, ALERTMANAGER_NAME, ALERTMANAGER_PORT, PROMETHEUS_NAME, PROMETHEUS_PORT,
+    alertmanager_spec, alertmanager_yml, citus_only_metrics, exporter_dsn, exporter_queries, exporter_spec,
+    prometheus_spec, prometheus_yml, render_rule_files, AlertmanagerConfigInput, MonitoredMember,
+    PrometheusConfigInput, RenderedRuleFile, ALERTMANAGER_NAME, ALERTMANAGER_PORT, PROMETHEUS_NAME, PROMETHEUS_PORT,
 };
+use crate::monitoring::known_metrics::{check_list, unknown_metrics, KnownMetrics, UnknownMetric};
+use crate::monitoring::latency::{measure, AlertSamples, RuleTiming, SeenChange, LATENCY_BAR_MS};
 use crate::monitoring::{
     check_rules, coverage, load_rule_file, wait_targets_up, AlertChange, AlertObserver, AlertOutcome, AlertRule,
     RuleFile, ScaleOptions, ScaledValue,
 };
-use crate::report::{CoverageRow, MonitoringSummary};
+use crate::report::{AlertLatency, CoverageRow, MonitoringSummary};
 use crate::runtime::images::ResolvedImages;
 use crate::scenario::{variant_name, LoadedScenario};
-use crate::timeline::{EventKind, TimelineWriter};
+use crate::timeline::{EventKind, Timeline, TimelineWriter};
 use crate::topology::configs::SUPERUSER_PASSWORD;
 use crate::topology::POSTGRES_PORT;
 
@@ -34,6 +37,12 @@ pub struct MonitoringSetup {
     alerts: Vec<AlertRule>,
     interval: Duration,
     for_scale: f64,
+    /// Effective (scaled) `for` and group interval of each alert, to time its state changes.
+    timings: BTreeMap<String, RuleTiming>,
+    /// Rules reading metrics no exporter of the topology produces.
+    unknown: Vec<UnknownMetric>,
+    /// Patroni members: the shipped metric list holds for two or more.
+    members: u8,
 }
 
 /// Loads and scales the scenario's rule files (paths relative to the scenario file).
@@ -52,10 +61,41 @@ pub fn prepare(loaded: &LoadedScenario) -> Result<Option<MonitoringSetup>, Engin
         .map_err(EngineError::Monitoring)?;
     let (rendered, scaled) = render_rule_files(&files, scale.as_ref());
     let alerts = files.iter().flat_map(RuleFile::alerts).collect();
-    Ok(Some(MonitoringSetup { files, rendered, scaled, alerts, interval, for_scale: monitoring.for_scale }))
+    let mut timings = BTreeMap::new();
+    for file in &files {
+        let effective = match &scale {
+            Some(options) => file.scaled(options).0,
+            None => file.clone(),
+        };
+        for group in &effective.groups {
+            let interval_ms = group.interval.map_or(interval.as_millis() as u64, |i| i.as_millis());
+            for alert in effective.alerts().into_iter().filter(|a| a.group == group.name) {
+                timings.entry(alert.name).or_insert(RuleTiming { for_ms: alert.for_.as_millis(), interval_ms });
+            }
+        }
+    }
+    let hints: BTreeMap<String, String> = citus_only_metrics().into_iter().collect();
+    let unknown = unknown_metrics(&files, &KnownMetrics::shipped(), &hints);
+    Ok(Some(MonitoringSetup {
+        files,
+        rendered,
+        scaled,
+        alerts,
+        interval,
+        for_scale: monitoring.for_scale,
+        timings,
+        unknown,
+        members: loaded.scenario.topology.members,
+    }))
 }
 
 impl MonitoringSetup {
+    /// Rules reading a metric no exporter of the topology produces: warnings, to print before
+    /// anything starts.
+    pub fn unknown_metrics(&self) -> &[UnknownMetric] {
+        &self.unknown
+    }
+
     /// promtool on exactly what Prometheus will load, before any container of the run starts.
     pub async fn check(
         &self,
@@ -112,6 +152,8 @@ impl MonitoringSetup {
                 state: variant_name(&change.state),
                 from: variant_name(&change.from),
                 source: variant_name(&change.source),
+                seen_unix_ms: Some(unix_ms(SystemTime::now())),
+                source_unix_ms: change.active_at,
             });
         });
         AlertObserver::new(Some(prom_port), am_port).spawn(tasks, sink, cancel);
@@ -132,8 +174,16 @@ impl MonitoringSetup {
         Ok(())
     }
 
-    /// What every alert did between `start` and now, for the report.
-    pub async fn summary(&self, prom_port: Option<u16>, start: SystemTime) -> MonitoringSummary {
+    /// What every alert did between `start` and now, for the report: coverage, observation
+    /// latency of every alert change on `timeline`, and the shipped metric list checked against
+    /// what Prometheus saw (only with the default Patroni version, `check_metric_list`).
+    pub async fn summary(
+        &self,
+        prom_port: Option<u16>,
+        start: SystemTime,
+        timeline: &Timeline,
+        check_metric_list: bool,
+    ) -> MonitoringSummary {
         let scaled = self
             .scaled
             .iter()
@@ -143,13 +193,32 @@ impl MonitoringSetup {
                 format!("{rule} {:?}: {} → {}{floored} ({}:{})", v.what, v.from, v.to, v.file.display(), v.line)
             })
             .collect();
-        let mut summary = MonitoringSummary { for_scale: self.for_scale, scaled, ..Default::default() };
+        let mut summary = MonitoringSummary {
+            for_scale: self.for_scale,
+            scaled,
+            unknown_metrics: self.unknown.clone(),
+            ..Default::default()
+        };
         let Some(port) = prom_port else {
             summary.coverage_error = Some("Prometheus did not start".into());
             return summary;
         };
         let unix = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
         let api = PrometheusApi::new(port, Duration::from_secs(5));
+        summary.alert_latency = self.latency(&api, timeline, unix(start), unix(SystemTime::now())).await;
+        if !check_metric_list {
+            summary.metric_list_skipped = Some("not the default Patroni version the list was made with".into());
+        } else if self.members < 2 {
+            summary.metric_list_skipped = Some("the list holds for two or more members (replication metrics)".into());
+        } else {
+            match api.metric_names(unix(start), unix(SystemTime::now())).await {
+                Ok(names) => {
+                    let seen: BTreeSet<String> = names.into_iter().collect();
+                    summary.metric_list = Some(check_list(&KnownMetrics::shipped(), &seen));
+                }
+                Err(e) => summary.metric_list_skipped = Some(format!("failed to read metric names: {e}")),
+            }
+        }
         match coverage(&api, &self.alerts, unix(start), unix(SystemTime::now())).await {
             Ok(rows) => {
                 summary.coverage = rows
@@ -174,4 +243,59 @@ impl MonitoringSetup {
         }
         summary
     }
+
+    /// Measures every alert change on `timeline` against Prometheus's own record (the raw
+    /// `ALERTS` samples of the run's window); see `monitoring::latency`.
+    async fn latency(&self, api: &PrometheusApi, timeline: &Timeline, start: f64, end: f64) -> AlertLatency {
+        let changes: Vec<SeenChange> = timeline
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Alert { alert, labels, state, source, seen_unix_ms: Some(seen), source_unix_ms, .. } => {
+                    Some(SeenChange {
+                        at: e.at,
+                        alert: alert.clone(),
+                        labels: labels.clone(),
+                        state: state.clone(),
+                        source: source.clone(),
+                        seen: *seen,
+                        source_at: *source_unix_ms,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        let names: BTreeSet<&str> = changes.iter().map(|c| c.alert.as_str()).collect();
+        let window = (end - start).ceil().max(1.0) as u64 + 60;
+        let mut samples = Vec::new();
+        let mut errors = Vec::new();
+        for name in names {
+            let selector = format!("ALERTS{{alertname=\"{name}\"}}[{window}s]");
+            match api.raw_samples(&selector, end).await {
+                Ok(series) => samples.extend(series.into_iter().map(|(mut labels, times)| {
+                    labels.remove("__name__");
+                    let alert = labels.remove("alertname").unwrap_or_default();
+                    let alertstate = labels.remove("alertstate").unwrap_or_default();
+                    AlertSamples { alert, alertstate, labels, times }
+                })),
+                Err(e) => errors.push(format!("{name}: {e}")),
+            }
+        }
+        let mut latency = AlertLatency::from_rows(measure(&changes, &samples, &self.timings), LATENCY_BAR_MS);
+        let unmeasured = changes.len() - latency.changes.len();
+        if unmeasured > 0 {
+            errors.push(format!(
+                "{unmeasured} of {} changes could not be measured (no activeAt/startsAt, or no ALERTS sample to date an end)",
+                changes.len()
+            ));
+        }
+        if !errors.is_empty() {
+            latency.error = Some(errors.join("; "));
+        }
+        latency
+    }
+}
+
+fn unix_ms(t: SystemTime) -> UnixMillis {
+    t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as UnixMillis
 }

@@ -16,6 +16,11 @@ impl Progress {
         Self { start: Instant::now(), quiet, prefix: prefix.to_string() }
     }
 
+    /// Prints a warning, also when quiet: something the user should read before trusting the run.
+    pub fn warn(&self, message: &str) {
+        eprintln!("[{:>6.1}s] {}warning: {}", self.start.elapsed().as_secs_f64(), self.prefix, message);
+    }
+
     /// Prints one line.
     pub fn say(&self, message: &str) {
         if !self.quiet {

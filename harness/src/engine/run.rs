@@ -170,6 +170,11 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
             return Err(e);
         }
     };
+    if let Some(setup) = &monitoring {
+        for unknown in setup.unknown_metrics() {
+            progress.warn(&unknown.to_string());
+        }
+    }
     let citus = scenario.topology.kind == crate::scenario::TopologyKind::Citus;
     let options = &RunOptions { monitoring: monitoring.is_some(), citus, ..options.clone() };
     let images = match build_images(&runtime, options, &progress).await {
@@ -263,7 +268,10 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     }
 
     let monitoring_summary = match &monitoring {
-        Some(setup) => Some(setup.summary(prom_port, wall_start).await),
+        Some(setup) => {
+            let default_patroni = options.images.patroni_version == crate::runtime::images::DEFAULT_PATRONI_VERSION;
+            Some(setup.summary(prom_port, wall_start, &timeline.snapshot(), default_patroni).await)
+        }
         None => None,
     };
 

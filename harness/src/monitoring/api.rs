@@ -170,6 +170,49 @@ impl PrometheusApi {
     }
 }
 
+impl PrometheusApi {
+    /// The raw samples of a range-vector query (`ALERTS{alertname="X"}[10m]`) evaluated at
+    /// `at` (Unix seconds): (labels, sample times in Unix ms) per series. Unlike a range query,
+    /// this returns the samples' own timestamps, i.e. the evaluations that wrote them.
+    pub async fn raw_samples(
+        &self,
+        range_selector: &str,
+        at: f64,
+    ) -> Result<Vec<(BTreeMap<String, String>, Vec<UnixMillis>)>, ApiError> {
+        let url = format!("{}/api/v1/query", self.base);
+        let query = [("query", range_selector.to_string()), ("time", format!("{at:.3}"))];
+        let data = prometheus_data(&url, get_json(&self.client, &url, &query).await?)?;
+        let decode = |reason: &str| ApiError::Decode { url: url.clone(), reason: reason.to_string() };
+        if data.get("resultType").and_then(Value::as_str) != Some("matrix") {
+            return Err(decode("expected a matrix result"));
+        }
+        let mut out = Vec::new();
+        for series in data.get("result").and_then(Value::as_array).into_iter().flatten() {
+            let labels: BTreeMap<String, String> =
+                serde_json::from_value(series.get("metric").cloned().unwrap_or_default())
+                    .map_err(|e| decode(&e.to_string()))?;
+            let times = series
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|pair| pair.get(0).and_then(Value::as_f64))
+                .map(|t| (t * 1000.0).round() as UnixMillis)
+                .collect();
+            out.push((labels, times));
+        }
+        Ok(out)
+    }
+
+    /// Every metric name (`__name__` value) with samples between `start` and `end` (Unix seconds).
+    pub async fn metric_names(&self, start: f64, end: f64) -> Result<Vec<String>, ApiError> {
+        let url = format!("{}/api/v1/label/__name__/values", self.base);
+        let query = [("start", format!("{start:.3}")), ("end", format!("{end:.3}"))];
+        let data = prometheus_data(&url, get_json(&self.client, &url, &query).await?)?;
+        serde_json::from_value(data).map_err(|e| ApiError::Decode { url, reason: e.to_string() })
+    }
+}
+
 /// An alert as Alertmanager's `GET /api/v2/alerts` lists it (only alerts not yet resolved).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct AlertmanagerAlert {

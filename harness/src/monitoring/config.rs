@@ -186,8 +186,9 @@ pub fn exporter_dsn(host: &str, port: u16, user: &str, password: &str, database:
 /// The custom queries (postgres_exporter's `--extend.query-path` format) behind the Citus
 /// metrics of the users' dashboards and alerts: `citus_worker_nodes_*`, `citus_shard_placements_*`,
 /// `citus_distributed_tables_*`, `citus_metadata_sync_*`, `citus_distributed_queries_*`,
-/// `citus_replication_lag_*`; and a replacement of the exporter's own `pg_replication_slots`
-/// query, which fails on replicas (see its comment).
+/// `citus_replication_lag_*`; the lag of every standby as its primary sees it
+/// (`pg_replication_standby_*`, which HighReplicationLag reads); and a replacement of the
+/// exporter's own `pg_replication_slots` query, which fails on replicas (see its comment).
 ///
 /// postgres_exporter 0.11 runs every query on every scrape; a query that fails (a Citus table
 /// missing on plain PostgreSQL) is logged as an error on each scrape and sets
@@ -218,6 +219,26 @@ pub fn exporter_queries() -> String {
         }
     }
     out
+}
+
+/// Metric names of the custom queries that return rows only on a Citus server (their tables
+/// exist only there), each with why: what a warning about a rule reading one of them should say.
+pub fn citus_only_metrics() -> Vec<(String, String)> {
+    CUSTOM_QUERIES
+        .iter()
+        .filter(|q| !q.requires.is_empty())
+        .flat_map(|q| {
+            q.columns.iter().filter(|(_, usage, _)| *usage != "LABEL").map(move |(column, ..)| {
+                (
+                    format!("{}_{column}", q.namespace),
+                    format!(
+                        "pgdrill's exporter query for it needs {}: only a Citus cluster has it",
+                        q.requires.join(", ")
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 /// One custom query: metrics `<namespace>_<column>` for the GAUGE columns, LABEL columns as labels.
@@ -313,6 +334,34 @@ const CUSTOM_QUERIES: &[CustomQuery] = &[
             ("database", "LABEL", "Name of the database"),
             ("active", "GAUGE", "Flag indicating if the slot is active"),
             ("pg_wal_lsn_diff", "GAUGE", "Replication lag in bytes"),
+        ],
+    },
+    CustomQuery {
+        // Lag per standby as its primary sees it (pg_stat_replication), for HighReplicationLag.
+        // The replica's own measure (citus_replication_lag below, the guide's) dies with the
+        // replica: a frozen, overloaded or cut-off replica cannot be scraped, so its lag series
+        // ends exactly when it matters. PostgreSQL's replay_lag is computed from the standby's
+        // replies and freezes when they stop, so a standby with unacknowledged WAL also counts
+        // the time since its last reply: under writes a healthy standby replies on every WAL
+        // receipt (milliseconds), and even an idle one at least every
+        // wal_receiver_status_interval (10 s). Rows only exist while the walsender does
+        // (wal_sender_timeout, 60 s without a reply).
+        namespace: "pg_replication_standby",
+        requires: &[],
+        sql: "SELECT application_name AS standby,\n  \
+              pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS lag_bytes,\n  \
+              CASE WHEN replay_lsn IS NULL OR replay_lsn >= pg_current_wal_lsn() THEN 0\n       \
+              ELSE greatest(coalesce(extract(epoch FROM replay_lag), 0), extract(epoch FROM now() - reply_time))\n  \
+              END AS lag_seconds\n\
+              FROM pg_stat_replication WHERE NOT pg_is_in_recovery()",
+        columns: &[
+            ("standby", "LABEL", "The standby's application_name (Patroni sets the member name)"),
+            ("lag_bytes", "GAUGE", "WAL bytes the standby has not replayed, seen from the primary"),
+            (
+                "lag_seconds",
+                "GAUGE",
+                "Seconds the standby is behind, seen from the primary: replay_lag, or the time since its last reply while WAL is unacknowledged",
+            ),
         ],
     },
     CustomQuery {

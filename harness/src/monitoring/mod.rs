@@ -11,6 +11,8 @@ pub mod api;
 pub mod config;
 mod coverage;
 mod error;
+pub mod known_metrics;
+pub mod latency;
 pub mod promql;
 mod promtool;
 mod ready;

@@ -845,6 +845,34 @@ struct LogRow {
 {%- endfor %}
 </table>
 </section>
+{%- if let Some(m) = monitoring %}
+<section id="monitoring">
+<h2>Monitoring</h2>
+<p>alert rules scaled by for_scale {{ m.for_scale }} ({{ m.scaled }} values changed)</p>
+{%- for w in m.warnings %}
+<p class="error">warning: {{ w }}</p>
+{%- endfor %}
+<h3>Alert observation latency</h3>
+{%- if m.latency.is_empty() %}
+<p>no alert changed state</p>
+{%- else %}
+<ul id="alert-latency">
+{%- for line in m.latency %}
+<li>{{ line }}</li>
+{%- endfor %}
+</ul>
+{%- endif %}
+<h3>Alert coverage</h3>
+<table class="verdicts" id="coverage">
+<thead><tr><th>alert</th><th>what it did</th><th>defined at</th></tr></thead>
+<tbody>
+{%- for row in m.coverage %}
+<tr class="{{ row.class }}"><td>{{ row.alert }}</td><td>{{ row.what }}</td><td>{{ row.defined_at }}</td></tr>
+{%- endfor %}
+</tbody>
+</table>
+</section>
+{%- endif %}
 <section>
 <h2>Events</h2>
 <details>
@@ -876,6 +904,57 @@ struct Page<'a> {
     log: Vec<LogRow>,
     log_note: String,
     version: &'static str,
+    monitoring: Option<MonitoringView>,
+}
+
+/// The monitoring section: coverage, observation latency, warnings.
+struct MonitoringView {
+    for_scale: f64,
+    scaled: usize,
+    warnings: Vec<String>,
+    latency: Vec<String>,
+    coverage: Vec<CoverageView>,
+}
+
+/// A row of the coverage table.
+struct CoverageView {
+    alert: String,
+    what: String,
+    defined_at: String,
+    class: &'static str,
+}
+
+impl MonitoringView {
+    fn new(m: &crate::report::MonitoringSummary) -> Self {
+        let mut warnings: Vec<String> = m.unknown_metrics.iter().map(ToString::to_string).collect();
+        if let Some(error) = &m.coverage_error {
+            warnings.push(format!("alert coverage unavailable: {error}"));
+        }
+        if let Some(check) = m.metric_list.as_ref().filter(|c| !c.missing.is_empty()) {
+            warnings.push(format!("metric list stale: never appeared: {}", check.missing.join(", ")));
+        }
+        let coverage = m
+            .coverage
+            .iter()
+            .map(|row| {
+                let (what, class) = match row.outcome.as_str() {
+                    "fired" => ("fired".to_string(), "pass"),
+                    "went_pending" => ("went pending, never fired".to_string(), "pass"),
+                    "stayed_inactive" => ("stayed inactive".to_string(), "pass"),
+                    "series_absent" => (format!("could not fire: no series for {}", row.missing.join(", ")), "fail"),
+                    other => (other.to_string(), "pass"),
+                };
+                CoverageView { alert: row.alert.clone(), what, defined_at: row.defined_at.clone(), class }
+            })
+            .collect();
+        Self {
+            for_scale: m.for_scale,
+            scaled: m.scaled.len(),
+            warnings,
+            latency: super::terminal::latency_lines(&m.alert_latency),
+            coverage,
+        }
+    }
 }
 
 /// A row of the alert coverage matrix.
@@ -991,6 +1070,7 @@ impl<'a> Page<'a> {
             log,
             log_note,
             version: env!("CARGO_PKG_VERSION"),
+            monitoring: report.monitoring.as_ref().map(MonitoringView::new),
         }
     }
 }
@@ -1033,7 +1113,7 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 ("audit", format!("{ids} ids present on {source} ({} ranges)", present.len()))
             }
             EventKind::Note { source, text } => ("note", format!("{source}: {text}")),
-            EventKind::Alert { alert, labels, state, from, source } => {
+            EventKind::Alert { alert, labels, state, from, source, .. } => {
                 ("alert", format!("{alert} {labels:?}: {from} → {state} ({source})"))
             }
             EventKind::ContainerAudit { container, status, on_network, iptables_rules } => {
@@ -1445,6 +1525,7 @@ mod tests {
                 row("Future", "exploded", &[]),
             ],
             coverage_error: None,
+            ..MonitoringSummary::default()
         };
         let (rows, scaling) = coverage(Some(&monitoring));
         let marks: Vec<[bool; 4]> = rows.iter().map(|r| r.cells).collect();

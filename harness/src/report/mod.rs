@@ -23,7 +23,7 @@ pub use junit::{
     case_name, case_names, junit_report, junit_suite, render_junit, render_junit_runs, write_junit, JUNIT_FILE,
 };
 pub use model::{
-    harness_usage, CoverageRow, HarnessUsage, MonitoringSummary, PhaseTiming, RunImages, RunReport, Timings,
-    SCHEMA_VERSION,
+    harness_usage, AlertLatency, CoverageRow, HarnessUsage, MonitoringSummary, PhaseTiming, RunImages, RunReport,
+    Timings, SCHEMA_VERSION,
 };
 pub use terminal::render_summary;

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::check::Verdict;
+use crate::monitoring::known_metrics::{ListCheck, UnknownMetric};
+use crate::monitoring::latency::{LatencyRow, LatencyStats};
 use crate::timeline::Timeline;
 
 /// The report format version written by this build. Readers refuse other versions rather than
@@ -172,6 +174,62 @@ pub struct MonitoringSummary {
     /// Why coverage is missing, if it could not be computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage_error: Option<String>,
+    /// Rules reading a metric no exporter of the topology produces (warned before the start).
+    #[serde(default)]
+    pub unknown_metrics: Vec<UnknownMetric>,
+    /// How long after Prometheus/Alertmanager changed an alert's state it was on the timeline.
+    #[serde(default)]
+    pub alert_latency: AlertLatency,
+    /// The shipped list of exporter metric names checked against what Prometheus saw in this
+    /// run; `None` when not checked (another Patroni version, a one-member cluster, no answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_list: Option<ListCheck>,
+    /// Why the metric list was not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_list_skipped: Option<String>,
+}
+
+/// Alert observation latency of a run: per change, and summarised per source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertLatency {
+    /// The bar for Prometheus marking an alert firing → on the timeline, in ms.
+    pub bar_ms: i64,
+    /// Prometheus firing changes: what the bar is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_firing: Option<LatencyStats>,
+    /// Every Prometheus change (pending, firing, and ended ones, whose times are estimates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<LatencyStats>,
+    /// Alertmanager firing changes, from Prometheus's firing time (`startsAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alertmanager_firing: Option<LatencyStats>,
+    /// Every measured change.
+    pub changes: Vec<LatencyRow>,
+    /// Why some or all changes could not be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl AlertLatency {
+    /// The summary of `changes` against `bar_ms`.
+    pub fn from_rows(changes: Vec<LatencyRow>, bar_ms: i64) -> Self {
+        let of = |keep: &dyn Fn(&LatencyRow) -> bool| {
+            LatencyStats::of(&changes.iter().filter(|r| keep(r)).map(|r| r.latency_ms).collect::<Vec<_>>())
+        };
+        Self {
+            bar_ms,
+            prometheus_firing: of(&|r| r.source == "prometheus" && r.state == "firing"),
+            prometheus: of(&|r| r.source == "prometheus"),
+            alertmanager_firing: of(&|r| r.source == "alertmanager" && r.state == "firing"),
+            error: None,
+            changes,
+        }
+    }
+
+    /// Whether every Prometheus firing change was on the timeline within the bar.
+    pub fn within_bar(&self) -> bool {
+        self.prometheus_firing.is_none_or(|s| s.max_ms <= self.bar_ms)
+    }
 }
 
 /// One alert's behaviour in a run.

@@ -108,7 +108,69 @@ fn render_coverage(monitoring: &crate::report::MonitoringSummary) -> String {
         };
         out.push_str(&format!("  alert {:<28} {what}  ({})\n", row.alert, row.defined_at));
     }
+    out.push_str(&render_latency(&monitoring.alert_latency));
+    for unknown in &monitoring.unknown_metrics {
+        out.push_str(&format!("warning: {unknown}\n"));
+    }
+    if let Some(check) = &monitoring.metric_list {
+        if !check.missing.is_empty() {
+            out.push_str(&format!(
+                "metric list STALE: {} listed metric(s) never appeared: {}\n",
+                check.missing.len(),
+                check.missing.join(", ")
+            ));
+        }
+        if !check.unlisted.is_empty() {
+            out.push_str(&format!(
+                "metric list: {} unlisted metric(s) appeared: {}\n",
+                check.unlisted.len(),
+                check.unlisted.join(", ")
+            ));
+        }
+    }
     out
+}
+
+/// One line per source: max and median of the observation latency, against the bar.
+pub(crate) fn latency_lines(latency: &crate::report::AlertLatency) -> Vec<String> {
+    let stats = |s: &crate::monitoring::latency::LatencyStats| {
+        format!("max {}, median {} over {}", ms(s.max_ms), ms(s.median_ms), s.count)
+    };
+    let mut lines = Vec::new();
+    if let Some(s) = &latency.prometheus_firing {
+        let verdict = if latency.within_bar() { "within" } else { "OVER" };
+        lines.push(format!(
+            "Prometheus marked firing → timeline: {} ({verdict} the {} bar)",
+            stats(s),
+            ms(latency.bar_ms)
+        ));
+    }
+    if let Some(s) = &latency.prometheus {
+        lines.push(format!("every Prometheus change (pending, firing, ended): {}", stats(s)));
+    }
+    if let Some(s) = &latency.alertmanager_firing {
+        lines.push(format!("Prometheus marked firing → seen in Alertmanager: {}", stats(s)));
+    }
+    if let Some(error) = &latency.error {
+        lines.push(format!("not measured: {error}"));
+    }
+    lines
+}
+
+fn render_latency(latency: &crate::report::AlertLatency) -> String {
+    let lines = latency_lines(latency);
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("alert observation latency:\n");
+    for line in lines {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out
+}
+
+fn ms(ms: i64) -> String {
+    format!("{:.2}s", ms as f64 / 1000.0)
 }
 
 #[cfg(test)]
@@ -236,5 +298,50 @@ pub(crate) mod tests {
         assert!(text.contains("PASSED: 2 of 2 checks passed\n"), "{text}");
         assert!(text.contains("detection n/a"), "{text}");
         assert!(!text.contains("error:"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod latency_tests {
+    use super::*;
+    use crate::monitoring::latency::{LatencyRow, MarkedBy};
+    use crate::report::AlertLatency;
+
+    fn row(source: &str, state: &str, latency_ms: i64) -> LatencyRow {
+        LatencyRow {
+            at_ms: 0,
+            alert: "HighReplicationLag".into(),
+            instance: "pod=pg-1".into(),
+            source: source.into(),
+            state: state.into(),
+            marked_unix_ms: 1_000,
+            seen_unix_ms: 1_000 + latency_ms as u64,
+            latency_ms,
+            marked_by: MarkedBy::FirstFiringSample,
+        }
+    }
+
+    #[test]
+    fn latency_lines_summarise_each_source_against_the_bar() {
+        let rows = vec![
+            row("prometheus", "pending", 90),
+            row("prometheus", "firing", 250),
+            row("prometheus", "firing", 120),
+            row("alertmanager", "firing", 300),
+        ];
+        let latency = AlertLatency::from_rows(rows, 1000);
+        assert!(latency.within_bar());
+        assert_eq!(
+            latency_lines(&latency),
+            [
+                "Prometheus marked firing → timeline: max 0.25s, median 0.12s over 2 (within the 1.00s bar)",
+                "every Prometheus change (pending, firing, ended): max 0.25s, median 0.12s over 3",
+                "Prometheus marked firing → seen in Alertmanager: max 0.30s, median 0.30s over 1",
+            ]
+        );
+        let slow = AlertLatency::from_rows(vec![row("prometheus", "firing", 1500)], 1000);
+        assert!(!slow.within_bar());
+        assert!(latency_lines(&slow)[0].ends_with("(OVER the 1.00s bar)"), "{:?}", latency_lines(&slow));
+        assert!(latency_lines(&AlertLatency::default()).is_empty(), "no changes, no lines");
     }
 }

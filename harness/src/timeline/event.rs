@@ -190,6 +190,14 @@ pub enum EventKind {
         from: String,
         /// prometheus or alertmanager.
         source: String,
+        /// Wall clock (Unix ms) when pgdrill recorded the change: with `source_at` and the
+        /// source's own record it gives the observation latency.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seen_unix_ms: Option<u64>,
+        /// The source's time for the instance (Unix ms): Prometheus's `activeAt` (start of
+        /// pending), Alertmanager's `startsAt` (when Prometheus marked it firing).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_unix_ms: Option<u64>,
     },
     /// Citus: pg_dist_node as read on the coordinator's running primary (recorded when the rows
     /// or the coordinator read from change).

@@ -170,6 +170,8 @@ mod tests {
             state: state.into(),
             from: from.into(),
             source: source.into(),
+            seen_unix_ms: None,
+            source_unix_ms: None,
         };
         Event { at, kind }
     }

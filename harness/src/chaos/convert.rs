@@ -122,8 +122,10 @@ pub fn plan_case(
             ChaosInvariant::ReplicationStreaming { within } => {
                 Some(format!("replication_streaming: {{within: {within}}}"))
             }
-            // Refused by validation until Citus topologies exist.
-            ChaosInvariant::PgDistNodeConsistent { .. } => None,
+            // Consistency after settling, not a change: the heal may have named any group.
+            ChaosInvariant::PgDistNodeConsistent { within } => {
+                Some(format!("pg_dist_node: {{within: {within}, new_primary: false}}"))
+            }
             ChaosInvariant::SinglePrimary
             | ChaosInvariant::NoAckedWriteLost
             | ChaosInvariant::MaxWriteUnavailability { .. } => None,

@@ -22,7 +22,9 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
         Expectation::MaxWriteUnavailability { max } => super::max_write_unavailability(*max, tl, ctx),
         Expectation::ReplicationStreaming { within } => super::replication_streaming(*within, tl, ctx),
         Expectation::LeaderIs { target, within } => super::leader_is(target, *within, tl, ctx),
-        Expectation::PgDistNode { group, within } => super::pg_dist_node(*group, *within, tl, ctx),
+        Expectation::PgDistNode { group, within, new_primary } => {
+            super::pg_dist_node(*group, *new_primary, *within, tl, ctx)
+        }
         Expectation::WritePause { group, max, errors, resumes_within, others_max } => super::write_pause(
             super::WritePauseLimits {
                 group: *group,

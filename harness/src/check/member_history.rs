@@ -210,6 +210,18 @@ pub(crate) mod testkit {
     //! Compact builders for synthetic timelines.
     use crate::timeline::{Event, EventKind, MemberView, Millis, Role, Timeline, WriteOutcome};
 
+    /// The context of an expect step after a fault at 10s that found pg-1 leading (step 3).
+    pub fn pg1_fault_at_10s(now: Millis) -> crate::check::CheckContext {
+        crate::check::CheckContext {
+            step: 3,
+            anchor: 10_000,
+            now,
+            leader_at_anchor: Some("pg-1".into()),
+            old_primary: None,
+            group: None,
+        }
+    }
+
     /// A running primary on timeline `tl`.
     pub fn primary(tl: u64) -> MemberView {
         view(Role::Primary, "running", tl)

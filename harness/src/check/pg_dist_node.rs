@@ -3,7 +3,7 @@
 //! - was read on a member that is then the coordinator group's running primary,
 //! - names, for every group checked, a member that is then that group's running primary, and
 //! - for the group the fault hit, names a primary other than the one at the time of the fault
-//!   (the change is what is being waited for).
+//!   (the change is what is being waited for) — unless `new_primary: false`.
 use std::collections::BTreeMap;
 
 use super::evaluate::{timed_verdict, Found};
@@ -17,7 +17,13 @@ use crate::topology::member_group;
 const NAME: &str = "pg_dist_node";
 
 /// Evaluates `pg_dist_node: {group, within}` from `ctx.anchor` (every group without `group`).
-pub fn pg_dist_node(group: Option<u32>, within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
+pub fn pg_dist_node(
+    group: Option<u32>,
+    new_primary: bool,
+    within: Budget,
+    timeline: &Timeline,
+    ctx: &CheckContext,
+) -> Verdict {
     let history = MemberHistory::from_timeline(timeline, ctx.now);
     let groups: Vec<u32> = match group {
         Some(g) => vec![g],
@@ -29,21 +35,34 @@ pub fn pg_dist_node(group: Option<u32>, within: Budget, timeline: &Timeline, ctx
     };
     let mut latest: Option<(&str, &[DistNodeRow])> = None;
     let mut found = None;
+    let mut judged_anchor = false;
+    let mut judge = |t: Millis, latest: Option<(&str, &[DistNodeRow])>| {
+        let (source, rows) = latest?;
+        consistent_at(t, source, rows, &groups, new_primary, &history, ctx).map(|what| Found { at: t, what })
+    };
+    // Judged at the fault itself (what held then may already do), then at every later change.
     for event in timeline.events.iter().filter(|e| e.at <= ctx.now) {
+        if event.at > ctx.anchor && !judged_anchor {
+            judged_anchor = true;
+            found = judge(ctx.anchor, latest);
+            if found.is_some() {
+                break;
+            }
+        }
         match &event.kind {
             EventKind::DistNodes { source, rows } => latest = Some((source, rows)),
             EventKind::Member { .. } => {}
             _ => continue,
         }
-        if event.at < ctx.anchor {
-            continue;
-        }
-        if let Some((source, rows)) = latest {
-            if let Some(what) = consistent_at(event.at, source, rows, &groups, &history, ctx) {
-                found = Some(Found { at: event.at, what });
+        if event.at >= ctx.anchor {
+            found = judge(event.at, latest);
+            if found.is_some() {
                 break;
             }
         }
+    }
+    if !judged_anchor && found.is_none() && ctx.now >= ctx.anchor {
+        found = judge(ctx.anchor, latest);
     }
     let missing = match latest {
         Some((source, rows)) => format!(
@@ -61,6 +80,7 @@ fn consistent_at(
     source: &str,
     rows: &[DistNodeRow],
     groups: &[u32],
+    new_primary: bool,
     history: &MemberHistory<'_>,
     ctx: &CheckContext,
 ) -> Option<String> {
@@ -75,7 +95,7 @@ fn consistent_at(
         if member_group(member) != Some(*group) || !running_primary(member) {
             return None;
         }
-        if ctx.group == Some(*group) && ctx.leader_at_anchor.as_deref() == Some(member.as_str()) {
+        if new_primary && ctx.group == Some(*group) && ctx.leader_at_anchor.as_deref() == Some(member.as_str()) {
             return None;
         }
         named.push(format!("{group} → {member}"));
@@ -133,11 +153,13 @@ mod tests {
 
     #[test]
     fn the_new_primary_counts_once_the_coordinator_has_it() {
-        let v = pg_dist_node(Some(1), Budget(Duration::from_secs(30)), &switchover(), &ctx(1, "worker1-1", 20_000));
+        let v =
+            pg_dist_node(Some(1), true, Budget(Duration::from_secs(30)), &switchover(), &ctx(1, "worker1-1", 20_000));
         assert_eq!(v.status, Status::Pass, "{v:?}");
         assert_eq!(v.observed_ms, Some(2_700));
         assert_eq!(v.observed, "1 → worker1-2 (read on coord-1; old primary worker1-1: no row) after 2.7s");
-        let all = pg_dist_node(None, Budget(Duration::from_secs(30)), &switchover(), &ctx(1, "worker1-1", 20_000));
+        let all =
+            pg_dist_node(None, true, Budget(Duration::from_secs(30)), &switchover(), &ctx(1, "worker1-1", 20_000));
         assert_eq!(all.status, Status::Pass, "{all:?}");
         assert!(all.observed.starts_with("0 → coord-1, 1 → worker1-2, 2 → worker2-1"), "{all:?}");
     }
@@ -150,10 +172,13 @@ mod tests {
             .dist(0, "coord-1", &[(0, "coord-1"), (1, "worker1-1")])
             .note(20_000)
             .build();
-        let v = pg_dist_node(Some(1), Budget(Duration::from_secs(5)), &tl, &ctx(1, "worker1-1", 20_000));
+        let v = pg_dist_node(Some(1), true, Budget(Duration::from_secs(5)), &tl, &ctx(1, "worker1-1", 20_000));
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(v.observed.contains("last read on coord-1: 0: coord-1; 1: worker1-1"), "{v:?}");
-        let slow = pg_dist_node(Some(1), Budget(Duration::from_secs(2)), &switchover(), &ctx(1, "worker1-1", 20_000));
+        let settled = pg_dist_node(None, false, Budget(Duration::from_secs(5)), &tl, &ctx(1, "worker1-1", 20_000));
+        assert_eq!(settled.status, Status::Pass, "consistency alone holds: {settled:?}");
+        let slow =
+            pg_dist_node(Some(1), true, Budget(Duration::from_secs(2)), &switchover(), &ctx(1, "worker1-1", 20_000));
         assert_eq!(slow.status, Status::Fail, "{slow:?}");
     }
 
@@ -171,7 +196,7 @@ mod tests {
             .dist(32_000, "coord-2", &[(0, "coord-2"), (1, "worker1-1")])
             .note(40_000)
             .build();
-        let v = pg_dist_node(None, Budget(Duration::from_secs(45)), &tl, &ctx(0, "coord-1", 40_000));
+        let v = pg_dist_node(None, true, Budget(Duration::from_secs(45)), &tl, &ctx(0, "coord-1", 40_000));
         assert_eq!(v.status, Status::Pass, "{v:?}");
         assert_eq!(v.observed_ms, Some(22_000));
     }

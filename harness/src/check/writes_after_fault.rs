@@ -105,14 +105,7 @@ mod tests {
     use crate::check::member_history::testkit::*;
 
     fn ctx(now: u64) -> CheckContext {
-        CheckContext {
-            step: 3,
-            anchor: 10_000,
-            now,
-            leader_at_anchor: Some("pg-1".into()),
-            old_primary: None,
-            group: None,
-        }
+        pg1_fault_at_10s(now)
     }
 
     #[test]

@@ -92,9 +92,8 @@ pub enum ChaosInvariant {
         /// Budget, counted from the last heal.
         within: Budget,
     },
-    /// Citus: every group's row in `pg_dist_node` points at that group's primary after the last
-    /// heal. A hook for Citus topologies, which this build cannot start yet: validation refuses
-    /// it with that reason.
+    /// Citus: every group's row in `pg_dist_node` points at that group's primary within the
+    /// budget after the last heal (`kind: citus` only).
     PgDistNodeConsistent {
         /// Budget, counted from the last heal.
         within: Budget,

@@ -440,6 +440,11 @@ pub enum Expectation {
         /// Only this group (default: every group).
         #[serde(default)]
         group: Option<u32>,
+        /// Require the faulted group to have a primary other than the one at the fault (the
+        /// default); `false` only checks that pg_dist_node agrees with the leaders (e.g. after a
+        /// heal, when nothing had to change).
+        #[serde(default = "default_true")]
+        new_primary: bool,
         /// Budget.
         within: Budget,
     },
@@ -470,6 +475,10 @@ pub enum Expectation {
         /// Budget.
         within: Budget,
     },
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_increments() -> u32 {

@@ -529,7 +529,7 @@ impl Checker<'_> {
                 self.budget(&format!("{path}.max_write_unavailability.max"), max);
                 return;
             }
-            Expectation::PgDistNode { group, within } => {
+            Expectation::PgDistNode { group, within, .. } => {
                 match group {
                     Some(g) => self.group_number(&format!("{path}.pg_dist_node.group"), *g, topology, false),
                     None if topology.kind != TopologyKind::Citus => {

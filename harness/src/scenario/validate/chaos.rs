@@ -136,13 +136,20 @@ impl Checker<'_> {
                 );
             }
             match invariant {
-                ChaosInvariant::PgDistNodeConsistent { .. } => self.report(
-                    &format!("{path}.{name}"),
-                    At::Key,
-                    "`pg_dist_node_consistent` is not supported yet: it needs a Citus topology (`kind: citus`), which this build cannot start",
-                    "not supported yet",
-                    Some("see README, Status: Citus topologies are being added; remove this invariant until then".into()),
-                ),
+                ChaosInvariant::PgDistNodeConsistent { .. }
+                    if scenario.topology.kind != crate::scenario::TopologyKind::Citus =>
+                {
+                    self.report(
+                        &format!("{path}.{name}"),
+                        At::Key,
+                        "`pg_dist_node_consistent` needs a Citus topology (`kind: citus`): only Citus has pg_dist_node",
+                        "not a Citus topology",
+                        Some("remove this invariant, or make the topology `kind: citus`".into()),
+                    )
+                }
+                ChaosInvariant::PgDistNodeConsistent { within } => {
+                    self.budget(&format!("{path}.{name}.within"), within)
+                }
                 ChaosInvariant::WritableAgain { within } | ChaosInvariant::ReplicationStreaming { within } => {
                     self.budget(&format!("{path}.{name}.within"), within);
                 }
@@ -232,7 +239,7 @@ mod tests {
     #[test_case("{min: 1s, max: 5s}", "{min: 6s, max: 5s}", 10, 18, "`spacing.min: 6s` is longer than `spacing.max: 5s`" ; "spacing inverted")]
     #[test_case("{min: 1s, max: 10s}", "{min: 500ms, max: 10s}", 11, 19, "`duration.min: 500ms` is not a whole number of seconds" ; "not whole seconds")]
     #[test_case("{min: 1s, max: 10s}", "{min: 0s, max: 10s}", 11, 19, "`min` must be longer than zero" ; "zero duration")]
-    #[test_case("writable_again: {within: 30s},", "pg_dist_node_consistent: {within: 30s},", 12, 53, "`pg_dist_node_consistent` is not supported yet: it needs a Citus topology (`kind: citus`)" ; "citus hook")]
+    #[test_case("writable_again: {within: 30s},", "pg_dist_node_consistent: {within: 30s},", 12, 53, "`pg_dist_node_consistent` needs a Citus topology (`kind: citus`)" ; "citus hook")]
     #[test_case("invariants: [single_primary, no_acked_write_lost, writable_again: {within: 30s}, max_write_unavailability: {max: 10s}]", "invariants: []", 12, 3, "`chaos.invariants` is empty" ; "no invariants")]
     fn chaos_problems_point_at_the_text(from: &str, to: &str, line: usize, column: usize, phrase: &str) {
         let yaml = GOOD.replacen(from, to, 1);

@@ -36,7 +36,7 @@ pub fn pg_dist_node(
     let mut latest: Option<(&str, &[DistNodeRow])> = None;
     let mut found = None;
     let mut judged_anchor = false;
-    let mut judge = |t: Millis, latest: Option<(&str, &[DistNodeRow])>| {
+    let judge = |t: Millis, latest: Option<(&str, &[DistNodeRow])>| {
         let (source, rows) = latest?;
         consistent_at(t, source, rows, &groups, new_primary, &history, ctx).map(|what| Found { at: t, what })
     };

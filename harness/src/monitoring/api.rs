@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::ApiError;
+use crate::observe::short_error;
 
 /// Milliseconds since the Unix epoch (wall clock): what the APIs' timestamps are converted to.
 pub type UnixMillis = u64;
@@ -49,16 +50,6 @@ fn prometheus_data(url: &str, body: Value) -> Result<Value, ApiError> {
             let reason = body.get("error").and_then(Value::as_str).unwrap_or("no `status: success`").to_string();
             Err(ApiError::Decode { url: url.to_string(), reason })
         }
-    }
-}
-
-fn short_error(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timeout".into()
-    } else if error.is_connect() {
-        "connection refused".into()
-    } else {
-        error.to_string().chars().take(120).collect()
     }
 }
 

@@ -106,7 +106,8 @@ fn unreachable(error: String) -> MemberView {
     MemberView { reachable: false, role: None, state: None, timeline: None, sync_standby: false, error: Some(error) }
 }
 
-fn short_error(error: &reqwest::Error) -> String {
+/// A failed HTTP request in a few words: `timeout`, `connection refused`, or the error's start.
+pub(crate) fn short_error(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         "timeout".into()
     } else if error.is_connect() {

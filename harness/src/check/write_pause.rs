@@ -14,6 +14,8 @@ use crate::scenario::Budget;
 use crate::timeline::{EventKind, Millis, Timeline, WriteOutcome};
 
 const NAME: &str = "write_pause";
+/// A transaction that began this soon after the pause did is what held the writes.
+const TRANSACTION_IS_THE_PAUSE_MS: Millis = 1_000;
 
 /// What the check is given (the expectation's fields).
 #[derive(Debug, Clone, Copy)]
@@ -196,12 +198,18 @@ fn patroni_window(timeline: &Timeline, pause: Gap, now: Millis) -> Option<String
         {
             let window = e.at - began_at;
             let diff = pause.len() as i64 - window as i64;
-            Some(format!(
-                "Patroni's pg_dist_node transaction on {member}: {} ({}–{}, {outcome}); pause − transaction = {diff:+} ms",
+            let text = format!(
+                "Patroni's pg_dist_node transaction on {member}: {} ({}–{}, {outcome})",
                 ms(window),
                 secs(*began_at),
                 secs(e.at)
-            ))
+            );
+            // A switchover's transaction is the pause; after a crash it only ends it.
+            if *began_at <= pause.from + TRANSACTION_IS_THE_PAUSE_MS {
+                Some(format!("{text}; pause − transaction = {diff:+} ms"))
+            } else {
+                Some(format!("{text}, which ended the pause"))
+            }
         }
         _ => None,
     })

@@ -1,13 +1,14 @@
 //! One test per shipped scenario file (scenarios/*.yaml): each runs the real drill against real
 //! containers and passes only if every check of the scenario passed. Also one expected-failure
-//! drill (tests/fixtures/tight-budget.yaml) that must fail with observed-vs-budget output.
+//! drill (tests/fixtures/tight-budget.yaml) that must fail with observed-vs-budget output, and the
+//! kill-primary drill once more on the PostgreSQL 17 image set (Debian trixie base).
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use pgdrill::check::Status;
 use pgdrill::engine::{run_scenario, RunOptions, RunOutcome};
 use pgdrill::report::render_summary;
-use pgdrill::runtime::images::ImageOptions;
+use pgdrill::runtime::images::{ImageOptions, ImageSet, PgMajor};
 use pgdrill::runtime::{Runtime, LABEL_RUN};
 use pgdrill::scenario::load_scenario;
 use tokio_util::sync::CancellationToken;
@@ -30,6 +31,11 @@ fn scenario_files() -> Vec<PathBuf> {
 
 /// Runs a drill on its own runtime and checks that nothing of the run is left in Docker.
 fn drill(path: &Path) -> Result<RunOutcome, Failed> {
+    drill_with(path, ImageOptions::default())
+}
+
+/// [`drill`] with other image options.
+fn drill_with(path: &Path, images: ImageOptions) -> Result<RunOutcome, Failed> {
     let loaded = load_scenario(path).map_err(|e| Failed::from(format!("{e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
@@ -45,7 +51,7 @@ fn drill(path: &Path) -> Result<RunOutcome, Failed> {
         let options = RunOptions {
             reports_dir: workspace_root().join("reports"),
             keep: false,
-            images: ImageOptions::default(),
+            images,
             cancel,
             quiet: false,
             monitoring: false,
@@ -109,6 +115,22 @@ fn check_monitoring(outcome: &RunOutcome) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The drill passes on PostgreSQL 17 too, and its report says that it ran 17.
+fn expect_pass_on_pg17(path: &Path) -> Result<(), Failed> {
+    let set = ImageSet { pg: PgMajor::Pg17, ..ImageSet::default() };
+    let outcome = drill_with(path, ImageOptions { set, ..ImageOptions::default() })?;
+    let summary = render_summary(&outcome.report);
+    println!("{summary}");
+    if outcome.report.images.postgres_major != Some(17) {
+        return Err(format!("the report should record PostgreSQL 17, got {:?}", outcome.report.images).into());
+    }
+    if outcome.report.passed {
+        Ok(())
+    } else {
+        Err(format!("drill failed on PostgreSQL 17 (report: {}):\n{summary}", outcome.report_dir.display()).into())
+    }
+}
+
 fn expect_budget_failure(path: &Path) -> Result<(), Failed> {
     let outcome = drill(path)?;
     let summary = render_summary(&outcome.report);
@@ -143,5 +165,7 @@ fn main() {
         .collect();
     let tight = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tight-budget.yaml");
     trials.push(Trial::test("expected_failure::tight_budget", move || expect_budget_failure(&tight)));
+    let kill_primary = workspace_root().join("scenarios/patroni-kill-primary.yaml");
+    trials.push(Trial::test("image_set::pg17::patroni-kill-primary", move || expect_pass_on_pg17(&kill_primary)));
     libtest_mimic::run(&args, trials).exit();
 }

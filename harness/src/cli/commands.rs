@@ -1,13 +1,13 @@
 //! Subcommands.
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use super::ExitCode;
 use crate::engine::{build_images, new_run_id, run_scenario, start_cluster, EngineError, Progress, RunOptions};
 use crate::report::render_summary;
-use crate::runtime::images::{CitusFlavor, ImageOptions};
+use crate::runtime::images::{CitusFlavor, ImageChoice, ImageOptions, ImageSet, ImageSetError};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
 use crate::scenario::{load_scenario, scenario_json_schema, LoadedScenario};
 
@@ -108,9 +108,14 @@ struct RunArgs {
 
 #[derive(Debug, Args)]
 struct ImageArgs {
-    /// Patroni version installed from PyPI into the patroni image.
-    #[arg(long, default_value = "4.1.5", env = "PGDRILL_PATRONI_VERSION")]
-    patroni_version: String,
+    /// Image set: `patroni=<PyPI version>` and `pg=<PostgreSQL major>` (15: Debian bookworm, 17:
+    /// Debian trixie), comma-separated; unset keys keep their defaults (patroni=4.1.5,pg=15).
+    /// Each set has its own image tags, so sets coexist in the image cache.
+    #[arg(long, value_name = "KEY=VALUE,...", value_delimiter = ',', env = "PGDRILL_IMAGES")]
+    images: Vec<ImageChoice>,
+    /// Same as `--images patroni=<VERSION>`.
+    #[arg(long, value_name = "VERSION", env = "PGDRILL_PATRONI_VERSION")]
+    patroni_version: Option<String>,
     /// Rebuild images even when a matching tag exists.
     #[arg(long)]
     rebuild: bool,
@@ -121,34 +126,44 @@ struct ImageArgs {
 }
 
 impl ImageArgs {
-    fn options(&self) -> ImageOptions {
-        ImageOptions {
-            patroni_version: self.patroni_version.clone(),
+    fn options(&self) -> Result<ImageOptions, ImageSetError> {
+        let mut choices = self.images.clone();
+        if let Some(version) = &self.patroni_version {
+            choices.push(format!("patroni={version}").parse()?);
+        }
+        Ok(ImageOptions {
+            set: ImageSet::from_choices(&choices)?,
             force_rebuild: self.rebuild,
             citus: self.citus,
             ..ImageOptions::default()
-        }
+        })
     }
+}
+
+/// The image options, or clap's usage error (exit 2) for choices that parse one by one but not
+/// together (`pg=15,pg=17`, or `--patroni-version` against `patroni=`).
+fn image_options(args: &ImageArgs) -> ImageOptions {
+    args.options().unwrap_or_else(|e| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, e).exit())
 }
 
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args, cancel).await,
-        Command::Chaos { args, images } => super::chaos_cmd::chaos(&args, images.options(), cancel).await,
+        Command::Chaos { args, images } => super::chaos_cmd::chaos(&args, image_options(&images), cancel).await,
         Command::Validate { files } => validate(&files),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));
             ExitCode::Success
         }
         Command::List { dir } => list(&dir),
-        Command::Up { file, images } => up(&file, &images).await,
+        Command::Up { file, images } => up(&file, image_options(&images)).await,
         Command::Down { run_id } => clean(run_id.as_deref(), true).await,
         Command::Clean { all } => clean(None, all).await,
-        Command::Images { command: ImagesCommand::Build(args) } => images(&args).await,
+        Command::Images { command: ImagesCommand::Build(args) } => images(image_options(&args)).await,
         Command::Report(args) => super::report_cmds::report(&args),
         Command::Compare(args) => super::report_cmds::compare(&args),
-        Command::Drill { args, images } => super::report_cmds::drill(&args, images.options(), cancel).await,
+        Command::Drill { args, images } => super::report_cmds::drill(&args, image_options(&images), cancel).await,
     }
 }
 
@@ -221,7 +236,7 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
     let options = RunOptions {
         reports_dir: args.reports_dir.clone(),
         keep: args.keep,
-        images: args.images.options(),
+        images: image_options(&args.images),
         cancel: cancel.clone(),
         quiet: args.quiet,
         monitoring: false,
@@ -300,7 +315,7 @@ async fn docker() -> Result<bollard::Docker, ExitCode> {
     })
 }
 
-async fn up(file: &Path, image_args: &ImageArgs) -> ExitCode {
+async fn up(file: &Path, image_options: ImageOptions) -> ExitCode {
     let loaded = match load_all(&[file.to_path_buf()]) {
         Ok(mut l) => l.remove(0),
         Err(code) => return code,
@@ -315,7 +330,7 @@ async fn up(file: &Path, image_args: &ImageArgs) -> ExitCode {
     let options = RunOptions {
         reports_dir: PathBuf::from("reports"),
         keep: true,
-        images: image_args.options(),
+        images: image_options,
         cancel: CancellationToken::new(),
         quiet: false,
         monitoring: false,
@@ -386,7 +401,7 @@ async fn clean(run_id: Option<&str>, all: bool) -> ExitCode {
     }
 }
 
-async fn images(args: &ImageArgs) -> ExitCode {
+async fn images(image_options: ImageOptions) -> ExitCode {
     let docker = match docker().await {
         Ok(d) => d,
         Err(code) => return code,
@@ -396,7 +411,7 @@ async fn images(args: &ImageArgs) -> ExitCode {
     let options = RunOptions {
         reports_dir: PathBuf::from("reports"),
         keep: false,
-        images: args.options(),
+        images: image_options,
         cancel: CancellationToken::new(),
         quiet: false,
         monitoring: true,
@@ -404,7 +419,21 @@ async fn images(args: &ImageArgs) -> ExitCode {
     };
     match build_images(&runtime, &options, &progress).await {
         Ok(images) => {
-            println!("etcd:    {}\npatroni: {}\nhaproxy: {}", images.etcd, images.patroni, images.haproxy);
+            println!("image set: {} ({})", images.set.describe(), images.set);
+            let tags = [
+                ("base", &images.base),
+                ("patroni base", &images.patroni_base),
+                ("etcd", &images.etcd),
+                ("patroni", &images.patroni),
+                ("haproxy", &images.haproxy),
+                ("citus", &images.citus),
+                ("prometheus", &images.prometheus),
+                ("alertmanager", &images.alertmanager),
+                ("postgres_exporter", &images.postgres_exporter),
+            ];
+            for (name, tag) in tags {
+                println!("  {name:<18} {tag}");
+            }
             ExitCode::Success
         }
         Err(e) => {

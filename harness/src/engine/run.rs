@@ -25,7 +25,7 @@ pub struct RunOptions {
     pub reports_dir: PathBuf,
     /// Leave the containers running after the run (for debugging).
     pub keep: bool,
-    /// Image options (Patroni version, rebuild).
+    /// Image options (image set, Citus flavour, rebuild).
     pub images: ImageOptions,
     /// Fires on Ctrl-C / SIGTERM.
     pub cancel: CancellationToken,
@@ -102,6 +102,7 @@ pub async fn start_cluster(
         patroni: images.patroni.clone(),
         haproxy: images.haproxy.clone(),
         citus: images.citus.clone(),
+        postgres: images.set.pg,
     };
     let plan = plan(&loaded.scenario.topology, &plan_images, runtime.run_id());
     progress.say(&format!("starting {} containers on network {}", plan.all().count(), runtime.network()));
@@ -120,7 +121,8 @@ fn run_images(images: &ResolvedImages, options: &RunOptions) -> crate::report::R
         ("postgres_exporter", &images.postgres_exporter),
     ];
     crate::report::RunImages {
-        patroni_version: options.images.patroni_version.clone(),
+        patroni_version: images.set.patroni.clone(),
+        postgres_major: Some(images.set.pg.number()),
         tags: named.iter().filter(|(_, t)| !t.is_empty()).map(|(n, t)| (n.to_string(), t.to_string())).collect(),
         citus: options.citus.then(|| options.images.citus.describe().to_string()),
     }
@@ -269,7 +271,8 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
 
     let monitoring_summary = match &monitoring {
         Some(setup) => {
-            let default_patroni = options.images.patroni_version == crate::runtime::images::DEFAULT_PATRONI_VERSION;
+            // The shipped metric list was read off the default image set.
+            let default_patroni = options.images.set == crate::runtime::images::ImageSet::default();
             Some(setup.summary(prom_port, wall_start, &timeline.snapshot(), default_patroni).await)
         }
         None => None,

@@ -50,6 +50,7 @@ async fn failover_alert_end_to_end() {
         patroni: images.patroni.clone(),
         haproxy: images.haproxy.clone(),
         citus: String::new(),
+        postgres: images.set.pg,
     };
     let cluster =
         Cluster::start(runtime.clone(), plan(&scenario.scenario.topology, &plan_images, &run_id)).await.unwrap();

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::json::{read_json, ReadReportError, REPORT_FILE};
 use super::junit::case_names;
-use super::model::RunReport;
+use super::model::{RunImages, RunReport};
 use crate::check::Status;
 
 /// The terminal summary's table style: ASCII, a header rule with column junctions.
@@ -179,6 +179,13 @@ pub struct ScenarioComparison {
     pub a_passed: bool,
     /// Whether B's run passed.
     pub b_passed: bool,
+    /// What A ran (Patroni version, PostgreSQL major, tags): a pre-upgrade comparison is of two
+    /// image sets, and the reader must see which.
+    #[serde(default)]
+    pub a_images: RunImages,
+    /// What B ran.
+    #[serde(default)]
+    pub b_images: RunImages,
     /// Verdicts in B's order, then those only A has.
     pub verdicts: Vec<VerdictChange>,
 }
@@ -260,6 +267,8 @@ pub fn compare_reports(a: &RunReport, b: &RunReport, tolerance: Tolerance) -> Sc
         b_run: b.run_id.clone(),
         a_passed: a.passed,
         b_passed: b.passed,
+        a_images: a.images.clone(),
+        b_images: b.images.clone(),
         verdicts,
     }
 }
@@ -288,9 +297,11 @@ pub fn compare_runs(
     }
 }
 
-/// The comparison as text for the terminal: one table of verdicts, then what changed status.
+/// The comparison as text for the terminal: the image sets side by side, one table of verdicts,
+/// then what changed status.
 pub fn render_comparison(comparison: &Comparison) -> String {
     let mut out = format!("comparing A = {} with B = {}\n", comparison.a, comparison.b);
+    out.push_str(&render_image_sets(&comparison.scenarios));
     let mut table = Table::new();
     table.load_style(STYLE).set_header(vec!["scenario", "check", "A", "B", "change", ""]);
     let mut status_lines = Vec::new();
@@ -348,6 +359,24 @@ pub fn render_comparison(comparison: &Comparison) -> String {
     out
 }
 
+/// `images:` with A's and B's set: once when every scenario ran the same pair, else per scenario.
+fn render_image_sets(scenarios: &[ScenarioComparison]) -> String {
+    let sets = |s: &ScenarioComparison| (s.a_images.describe_set(), s.b_images.describe_set());
+    let Some(first) = scenarios.first().map(sets) else { return String::new() };
+    let line = |(a, b): (String, String)| {
+        let same = if a == b { "  (same image set)" } else { "" };
+        format!("A: {a}  |  B: {b}{same}")
+    };
+    if scenarios.iter().all(|s| sets(s) == first) {
+        return format!("images: {}\n", line(first));
+    }
+    let mut out = "images:\n".to_string();
+    for s in scenarios {
+        out.push_str(&format!("  {}: {}\n", s.scenario, line(sets(s))));
+    }
+    out
+}
+
 fn status_text(status: Option<Status>) -> &'static str {
     match status {
         Some(Status::Pass) => "pass",
@@ -399,6 +428,42 @@ mod tests {
         assert!(scenario.verdicts.iter().all(|v| !v.status_changed()));
         let text = render_comparison(&comparison);
         assert!(text.ends_with("no regression (tolerance 20%)\n"), "{text}");
+        assert!(text.contains("images: A: Patroni ?, PostgreSQL ?  |  B: Patroni ?, PostgreSQL ?  (same image set)\n"));
+    }
+
+    #[test]
+    fn the_image_sets_are_shown_side_by_side() {
+        let mut a = passing();
+        a.images.patroni_version = "4.1.5".into();
+        a.images.postgres_major = Some(15);
+        let mut b = a.clone();
+        b.images.postgres_major = Some(17);
+        let comparison = compare_runs("pg15", &runs(a.clone()), "pg17", &runs(b), Tolerance::default());
+        assert_eq!(comparison.scenarios[0].b_images.postgres_major, Some(17));
+        let text = render_comparison(&comparison);
+        assert!(
+            text.starts_with(
+                "comparing A = pg15 with B = pg17\nimages: A: Patroni 4.1.5, PostgreSQL 15  |  B: Patroni 4.1.5, PostgreSQL 17\n"
+            ),
+            "{text}"
+        );
+        // Scenarios that ran different sets are listed one by one.
+        let mut other_a = a.clone();
+        other_a.scenario = "other".into();
+        let mut other_b = other_a.clone();
+        other_b.images.patroni_version = "3.3.2".into();
+        let mut a_runs = runs(a.clone());
+        a_runs.extend(runs(other_a));
+        let mut b_runs = runs(a);
+        b_runs.extend(runs(other_b));
+        let text = render_comparison(&compare_runs("a", &a_runs, "b", &b_runs, Tolerance::default()));
+        assert!(
+            text.contains(
+                "images:\n  other: A: Patroni 4.1.5, PostgreSQL 15  |  B: Patroni 3.3.2, PostgreSQL 15\n  \
+                 patroni-kill-primary: A: Patroni 4.1.5, PostgreSQL 15  |  B: Patroni 4.1.5, PostgreSQL 15  (same image set)\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

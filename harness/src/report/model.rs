@@ -61,12 +61,25 @@ pub struct RunImages {
     /// Patroni version installed in the Patroni image.
     #[serde(default)]
     pub patroni_version: String,
+    /// PostgreSQL major of the Patroni image (`--images pg=`); absent in reports made before
+    /// image sets existed (those all ran 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_major: Option<u32>,
     /// Image tags by role (etcd, patroni, haproxy, citus, prometheus, ...).
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, String>,
     /// For Citus topologies: which Citus ran — the real one or pgdrill's stand-in (NOT Citus).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citus: Option<String>,
+}
+
+impl RunImages {
+    /// The image set for people: `Patroni 4.1.5, PostgreSQL 17` (`?` for what a report lacks).
+    pub fn describe_set(&self) -> String {
+        let patroni = if self.patroni_version.is_empty() { "?" } else { &self.patroni_version };
+        let postgres = self.postgres_major.map_or_else(|| "?".to_string(), |m| m.to_string());
+        format!("Patroni {patroni}, PostgreSQL {postgres}")
+    }
 }
 
 /// One run phase.

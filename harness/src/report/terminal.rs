@@ -19,6 +19,9 @@ pub fn render_summary(report: &RunReport) -> String {
     let mut out = String::new();
     out.push_str(&format!("scenario {} ({})\n", report.scenario, report.scenario_file));
     out.push_str(&format!("run {} started {}\n", report.run_id, report.started_at));
+    if report.images.postgres_major.is_some() {
+        out.push_str(&format!("images: {}\n", report.images.describe_set()));
+    }
     if let Some(citus) = &report.images.citus {
         out.push_str(&format!("citus: {citus}\n"));
     }

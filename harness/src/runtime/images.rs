@@ -1,10 +1,13 @@
-//! The images a drill runs: a Debian base made on this machine (no registry needed), and etcd,
-//! Patroni, HAProxy and the monitoring images (Prometheus, Alertmanager, postgres_exporter)
-//! built on it from `images/<name>/`.
+//! The images a drill runs: Debian base images made on this machine (no registry needed), and
+//! etcd, Patroni, HAProxy and the monitoring images (Prometheus, Alertmanager, postgres_exporter)
+//! built on them from `images/<name>/`. The Patroni image (and the Citus images on it) is built on
+//! the base of the suite that ships the run's PostgreSQL major (bookworm: 15, trixie: 17, see
+//! [`ImageSet`]); every other image stays on bookworm.
 //!
-//! Tags are content hashes of each image's inputs (`pgdrill-<name>:<12 hex>`), so an image is
-//! built once and reused until its Dockerfile, files, build arguments or base change; stale tags
-//! are simply never asked for again.
+//! Tags are content hashes of each image's inputs (`pgdrill-<name>:<12 hex>`): the base's suite,
+//! and for derived images their files, build arguments (Patroni version, PostgreSQL major) and
+//! parent tag. An image is built once and reused until an input changes, images of different
+//! sets coexist in the cache, and stale tags are simply never asked for again.
 //!
 //! This module builds and tags images; it does not start containers or know topologies.
 use std::collections::BTreeMap;
@@ -24,17 +27,19 @@ use thiserror::Error;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-/// Patroni version installed from PyPI when none is given.
-pub const DEFAULT_PATRONI_VERSION: &str = "4.1.5";
+pub use super::image_set::{DebianSuite, ImageChoice, ImageSet, ImageSetError, PgMajor, DEFAULT_PATRONI_VERSION};
 
 /// Bump when the base recipe changes in a way its other inputs do not show.
 const BASE_RECIPE_VERSION: u32 = 1;
-const BASE_SUITE: &str = "bookworm";
+/// The suite of every image but the Patroni image (and those built on it).
+const COMMON_SUITE: DebianSuite = DebianSuite::Bookworm;
 const BASE_VARIANT: &str = "minbase";
 const BASE_MIRROR: &str = "http://deb.debian.org/debian";
-/// Tried first: on machines with a registry it is quicker than debootstrap.
+/// Tried first (as `debian:<suite>-slim`): on machines with a registry it is quicker than
+/// debootstrap.
 const BASE_PULL_IMAGE: &str = "debian";
-const BASE_PULL_TAG: &str = "bookworm-slim";
+/// Where debootstrap keeps its per-suite scripts (Debian's package; `DEBOOTSTRAP_DIR` moves it).
+const DEBOOTSTRAP_SCRIPTS: &str = "/usr/share/debootstrap/scripts";
 const BASE_PULL_TIMEOUT: Duration = Duration::from_secs(15);
 /// What `docker import` leaves unset but the official Debian images set.
 const BASE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -49,11 +54,11 @@ const TAIL_LINES: usize = 40;
 /// One of the images pgdrill builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ImageName {
-    /// Debian bookworm (minbase): the parent of the others.
+    /// Debian (minbase) of a suite: the parent of the others.
     Base,
     /// etcd 3.4 (the DCS).
     Etcd,
-    /// PostgreSQL 15 + Patroni from PyPI.
+    /// PostgreSQL (Debian's postgresql-NN of the set's suite) + Patroni from PyPI.
     Patroni,
     /// HAProxy routing to the primary by Patroni health checks.
     Haproxy,
@@ -106,6 +111,11 @@ impl ImageName {
         matches!(self, ImageName::CitusStandin | ImageName::PatroniCitus)
     }
 
+    /// Holds PostgreSQL, so is built for the set's major (build argument `PG_MAJOR`).
+    fn has_postgres(self) -> bool {
+        self == ImageName::Patroni || self.on_patroni()
+    }
+
     fn repository(self) -> String {
         format!("pgdrill-{}", self.as_str())
     }
@@ -150,8 +160,8 @@ impl CitusFlavor {
 pub struct ImageOptions {
     /// Which Citus image `kind: citus` topologies run.
     pub citus: CitusFlavor,
-    /// Patroni version installed from PyPI (default [`DEFAULT_PATRONI_VERSION`]).
-    pub patroni_version: String,
+    /// Patroni version and PostgreSQL major of the Patroni image (`--images`).
+    pub set: ImageSet,
     /// The folder holding `etcd/`, `patroni/`, `haproxy/`, ... (default: [`default_images_dir`]).
     pub images_dir: PathBuf,
     /// Rebuild every image in the chain (base included) without the layer cache, even when a tag
@@ -163,7 +173,7 @@ impl Default for ImageOptions {
     fn default() -> Self {
         ImageOptions {
             citus: CitusFlavor::default(),
-            patroni_version: DEFAULT_PATRONI_VERSION.to_string(),
+            set: ImageSet::default(),
             images_dir: default_images_dir(),
             force_rebuild: false,
         }
@@ -173,8 +183,13 @@ impl Default for ImageOptions {
 /// The tags to run, and what had to be built to get them.
 #[derive(Debug, Clone, Default)]
 pub struct ResolvedImages {
-    /// Base image tag.
+    /// The image set these tags were built for.
+    pub set: ImageSet,
+    /// Base image tag of the common suite (bookworm): parent of etcd, HAProxy and monitoring.
     pub base: String,
+    /// Base image tag of the set's suite: parent of the Patroni image (the same as `base` for
+    /// PostgreSQL 15; empty unless the Patroni image was asked for).
+    pub patroni_base: String,
     /// etcd image tag (empty unless asked for).
     pub etcd: String,
     /// Patroni image tag (empty unless asked for).
@@ -232,7 +247,7 @@ pub enum ImageError {
     /// debootstrap is needed and cannot be installed here.
     #[error(
         "failed to find debootstrap, needed to create the base image ({reason})\n  Install it with `{install_command}` \
-         (or make `docker pull debian:bookworm-slim` work), then retry."
+         (or make `docker pull debian:<suite>-slim` work), then retry."
     )]
     DebootstrapMissing {
         /// Why it could not be installed automatically.
@@ -287,8 +302,9 @@ pub enum ImageError {
     },
 }
 
-/// Makes sure the `wanted` images (and the base they need) exist, building what is missing:
-/// the base first, then the others concurrently. Progress lines go to `progress`.
+/// Makes sure the `wanted` images (and the bases they need) exist, building what is missing:
+/// the bases first (one after the other: debootstrap is heavy), then the others concurrently.
+/// Progress lines go to `progress`.
 pub async fn ensure_images(
     docker: &Docker,
     wanted: &[ImageName],
@@ -297,25 +313,46 @@ pub async fn ensure_images(
 ) -> Result<ResolvedImages, ImageError> {
     let start = Instant::now();
     docker.ping().await.map_err(|source| ImageError::DockerUnreachable { source })?;
-    let mut resolved = ResolvedImages { base: base_tag(), ..ResolvedImages::default() };
-
-    if opts.force_rebuild || !image_exists(docker, &resolved.base).await? {
-        let t = Instant::now();
-        build_base(docker, &resolved.base, progress).await?;
-        resolved.built.push((ImageName::Base, t.elapsed()));
-    }
-
     let mut derived: Vec<ImageName> = wanted.iter().copied().filter(|n| *n != ImageName::Base).collect();
     if derived.iter().any(|n| n.on_patroni()) {
         derived.push(ImageName::Patroni);
     }
     derived.sort();
     derived.dedup();
-    // Two stages: images on the base (concurrently), then those on the Patroni image.
+
+    let patroni_suite = opts.set.pg.suite();
+    let mut suites = vec![COMMON_SUITE];
+    if derived.contains(&ImageName::Patroni) {
+        suites.push(patroni_suite);
+    }
+    suites.dedup();
+    let mut resolved = ResolvedImages { set: opts.set.clone(), ..ResolvedImages::default() };
+    for suite in suites {
+        let tag = base_tag(suite);
+        if opts.force_rebuild || !image_exists(docker, &tag).await? {
+            let t = Instant::now();
+            build_base(docker, suite, &tag, progress).await?;
+            resolved.built.push((ImageName::Base, t.elapsed()));
+        }
+        if suite == COMMON_SUITE {
+            resolved.base.clone_from(&tag);
+        }
+        if suite == patroni_suite && derived.contains(&ImageName::Patroni) {
+            resolved.patroni_base = tag;
+        }
+    }
+
+    // Two stages: images on a base (concurrently), then those on the Patroni image.
     for stage in [false, true] {
         let names: Vec<ImageName> = derived.iter().copied().filter(|n| n.on_patroni() == stage).collect();
-        let parent = if stage { resolved.patroni.clone() } else { resolved.base.clone() };
-        let builds = names.iter().map(|&name| ensure_derived(docker, name, &parent, opts, progress));
+        let parent_of = |name: ImageName| match name {
+            _ if name.on_patroni() => resolved.patroni.clone(),
+            ImageName::Patroni => resolved.patroni_base.clone(),
+            _ => resolved.base.clone(),
+        };
+        let parents: Vec<String> = names.iter().map(|&name| parent_of(name)).collect();
+        let builds =
+            names.iter().zip(&parents).map(|(&name, parent)| ensure_derived(docker, name, parent, opts, progress));
         let outcomes = futures_util::future::join_all(builds).await;
         for (name, outcome) in names.iter().zip(outcomes) {
             let (tag, built) = outcome?;
@@ -363,12 +400,12 @@ pub(crate) struct ContextFile {
     pub contents: Vec<u8>,
 }
 
-/// The tag of the base image: a hash of its recipe.
-pub(crate) fn base_tag() -> String {
+/// The tag of the base image of `suite`: a hash of its recipe.
+pub(crate) fn base_tag(suite: DebianSuite) -> String {
     let mut hasher = Sha256::new();
     field(&mut hasher, b"pgdrill-base");
     field(&mut hasher, BASE_RECIPE_VERSION.to_string().as_bytes());
-    field(&mut hasher, BASE_SUITE.as_bytes());
+    field(&mut hasher, suite.as_str().as_bytes());
     field(&mut hasher, BASE_VARIANT.as_bytes());
     field(&mut hasher, BASE_MIRROR.as_bytes());
     field(&mut hasher, BASE_PATH.as_bytes());
@@ -432,11 +469,7 @@ async fn ensure_derived(
     if name == ImageName::Patroni {
         files.extend(host_ca_files(progress));
     }
-    let parent_arg = if name.on_patroni() { "PATRONI_IMAGE" } else { "BASE" };
-    let mut build_args = BTreeMap::from([(parent_arg.to_string(), parent.to_string())]);
-    if name == ImageName::Patroni {
-        build_args.insert("PATRONI_VERSION".to_string(), opts.patroni_version.clone());
-    }
+    let build_args = build_args(name, parent, &opts.set);
     let tag = image_tag(name, &files, &build_args, parent);
     if !opts.force_rebuild && image_exists(docker, &tag).await? {
         progress(&format!("image {tag}: reused"));
@@ -448,6 +481,19 @@ async fn ensure_derived(
     let took = start.elapsed();
     progress(&format!("image {tag}: built in {:.1}s", took.as_secs_f64()));
     Ok((tag, Some(took)))
+}
+
+/// The build arguments of `name` on `parent` for `set`; all of them are hashed into the tag.
+fn build_args(name: ImageName, parent: &str, set: &ImageSet) -> BTreeMap<String, String> {
+    let parent_arg = if name.on_patroni() { "PATRONI_IMAGE" } else { "BASE" };
+    let mut args = BTreeMap::from([(parent_arg.to_string(), parent.to_string())]);
+    if name == ImageName::Patroni {
+        args.insert("PATRONI_VERSION".to_string(), set.patroni.clone());
+    }
+    if name.has_postgres() {
+        args.insert("PG_MAJOR".to_string(), set.pg.to_string());
+    }
+    args
 }
 
 /// Every file under `dir`, with paths relative to it.
@@ -630,26 +676,55 @@ impl StepOutput {
     }
 }
 
-/// Makes the base image: a pull when a registry answers, else debootstrap + import.
-async fn build_base(docker: &Docker, tag: &str, progress: &dyn Fn(&str)) -> Result<(), ImageError> {
-    progress(&format!("image {tag}: trying `docker pull {BASE_PULL_IMAGE}:{BASE_PULL_TAG}`"));
-    match pull_base(docker, tag).await {
+/// Makes the base image of `suite`: a pull when a registry answers, else debootstrap + import.
+async fn build_base(docker: &Docker, suite: DebianSuite, tag: &str, progress: &dyn Fn(&str)) -> Result<(), ImageError> {
+    let pull_tag = format!("{suite}-slim");
+    progress(&format!("image {tag}: trying `docker pull {BASE_PULL_IMAGE}:{pull_tag}`"));
+    match pull_base(docker, &pull_tag, tag).await {
         Ok(()) => {
-            progress(&format!("image {tag}: pulled {BASE_PULL_IMAGE}:{BASE_PULL_TAG}"));
+            progress(&format!("image {tag}: pulled {BASE_PULL_IMAGE}:{pull_tag}"));
             return Ok(());
         }
-        Err(why) => progress(&format!("image {tag}: no registry ({why}); creating it with debootstrap (~30 s)")),
+        Err(why) => {
+            progress(&format!("image {tag}: no registry ({why}); creating Debian {suite} with debootstrap (~30-90 s)"))
+        }
     }
     let debootstrap = find_or_install_debootstrap(progress).await?;
+    let script = suite_script(Path::new(DEBOOTSTRAP_SCRIPTS), suite, progress)?;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
     let root = std::env::temp_dir().join(format!("pgdrill-base-{}-{nanos:08x}", std::process::id()));
-    let outcome = debootstrap_and_import(docker, &debootstrap, &root, tag, progress).await;
+    let outcome = debootstrap_and_import(docker, &debootstrap, script.as_deref(), suite, &root, tag, progress).await;
     remove_root(&root).await;
     outcome
 }
 
-async fn pull_base(docker: &Docker, tag: &str) -> Result<(), String> {
-    let options = CreateImageOptionsBuilder::default().from_image(BASE_PULL_IMAGE).tag(BASE_PULL_TAG).build();
+/// The script debootstrap should run for `suite`: `None` when it has one of that name (Debian's
+/// debootstrap ships every suite name as a symlink to `sid`). An older debootstrap that predates
+/// the suite is given the `sid` script explicitly, which is exactly what Debian's symlink does;
+/// with neither, the error says to install a newer debootstrap.
+fn suite_script(scripts: &Path, suite: DebianSuite, progress: &dyn Fn(&str)) -> Result<Option<PathBuf>, ImageError> {
+    if scripts.join(suite.as_str()).exists() || !scripts.is_dir() {
+        // No scripts folder here (another layout, DEBOOTSTRAP_DIR): let debootstrap decide.
+        return Ok(None);
+    }
+    let sid = scripts.join("sid");
+    if sid.is_file() {
+        progress(&format!(
+            "debootstrap has no `{suite}` script; using {} as Debian's own symlink would",
+            sid.display()
+        ));
+        return Ok(Some(sid));
+    }
+    Err(ImageError::BaseCommand {
+        command: format!("debootstrap {suite}"),
+        status: format!("cannot run: neither {}/{suite} nor {}/sid exists", scripts.display(), scripts.display()),
+        output: String::new(),
+        hint: "Install a newer debootstrap (e.g. from bookworm-backports: `apt-get install -t bookworm-backports debootstrap`).",
+    })
+}
+
+async fn pull_base(docker: &Docker, pull_tag: &str, tag: &str) -> Result<(), String> {
+    let options = CreateImageOptionsBuilder::default().from_image(BASE_PULL_IMAGE).tag(pull_tag).build();
     let pull = async {
         let mut stream = docker.create_image(Some(options), None, None);
         while let Some(item) = stream.next().await {
@@ -662,22 +737,29 @@ async fn pull_base(docker: &Docker, tag: &str) -> Result<(), String> {
         .map_err(|_| format!("no answer within {}s", BASE_PULL_TIMEOUT.as_secs()))??;
     let (repo, version) = tag.split_once(':').expect("tags have a version");
     let options = TagImageOptionsBuilder::default().repo(repo).tag(version).build();
-    docker.tag_image(&format!("{BASE_PULL_IMAGE}:{BASE_PULL_TAG}"), Some(options)).await.map_err(|e| e.to_string())
+    docker.tag_image(&format!("{BASE_PULL_IMAGE}:{pull_tag}"), Some(options)).await.map_err(|e| e.to_string())
 }
 
 async fn debootstrap_and_import(
     docker: &Docker,
     debootstrap: &Path,
+    script: Option<&Path>,
+    suite: DebianSuite,
     root: &Path,
     tag: &str,
     progress: &dyn Fn(&str),
 ) -> Result<(), ImageError> {
     let t = Instant::now();
-    let root_arg = root.to_string_lossy().into_owned();
-    let args = [&format!("--variant={BASE_VARIANT}"), BASE_SUITE, &root_arg, BASE_MIRROR];
+    let mut command = Command::new(debootstrap);
+    command.arg(format!("--variant={BASE_VARIANT}")).arg(suite.as_str()).arg(root).arg(BASE_MIRROR);
+    if let Some(script) = script {
+        command.arg(script);
+    }
     run_checked(
-        Command::new(debootstrap).args(args),
-        "Check that the Debian mirror is reachable (http://deb.debian.org) and that there is free disk space in the temp directory.",
+        &mut command,
+        "Check that the Debian mirror is reachable (http://deb.debian.org) and that there is free disk space in the \
+         temp directory. \"Release signed by unknown key\" means the host's debian-archive-keyring predates the suite: \
+         upgrade it (`apt-get install debian-archive-keyring`; 2023.3+deb12u2 has the trixie keys).",
     )
     .await?;
     progress(&format!("image {tag}: debootstrap done in {:.1}s; importing", t.elapsed().as_secs_f64()));
@@ -796,7 +878,7 @@ async fn find_or_install_debootstrap(progress: &dyn Fn(&str)) -> Result<PathBuf,
             install_command: format!("sudo {install_command}"),
         });
     }
-    let hint = "Install debootstrap by hand, or make `docker pull debian:bookworm-slim` work.";
+    let hint = "Install debootstrap by hand, or make `docker pull debian:<suite>-slim` work.";
     progress(&format!("debootstrap not found; running `{install_command}`"));
     let install = || {
         let mut cmd = Command::new(&apt_get);
@@ -953,9 +1035,47 @@ mod tests {
     }
 
     #[test]
-    fn base_tag_is_stable() {
-        assert_eq!(base_tag(), base_tag());
-        assert!(base_tag().starts_with("pgdrill-base:"));
+    fn base_tags_are_stable_and_differ_by_suite() {
+        // Pinned: the bookworm base predates image sets, and its cached image must stay valid.
+        assert_eq!(base_tag(DebianSuite::Bookworm), "pgdrill-base:45d0bb9352d8");
+        assert_ne!(base_tag(DebianSuite::Trixie), base_tag(DebianSuite::Bookworm));
+        assert!(base_tag(DebianSuite::Trixie).starts_with("pgdrill-base:"));
+    }
+
+    #[test]
+    fn every_input_of_a_set_changes_the_postgres_images_tags() {
+        let files = [file("Dockerfile", "FROM x")];
+        let set = |text: &str| {
+            let choices: Vec<ImageChoice> = text.split(',').map(|c| c.parse().unwrap()).collect();
+            ImageSet::from_choices(&choices).unwrap()
+        };
+        let tag = |name, parent: &str, s: &ImageSet| image_tag(name, &files, &build_args(name, parent, s), parent);
+        let sets = [set("patroni=4.1.5,pg=15"), set("patroni=3.3.2,pg=15"), set("patroni=4.1.5,pg=17")];
+        // Same parent on purpose: PG_MAJOR alone must change the tag (the base differs as well).
+        let patroni: Vec<String> = sets.iter().map(|s| tag(ImageName::Patroni, "pgdrill-base:0", s)).collect();
+        assert_ne!(patroni[0], patroni[1]);
+        assert_ne!(patroni[0], patroni[2]);
+        assert_ne!(patroni[1], patroni[2]);
+        assert_eq!(build_args(ImageName::Patroni, "b", &sets[2])["PG_MAJOR"], "17");
+        // The Citus images get the major too; images without PostgreSQL do not depend on the set.
+        assert_ne!(tag(ImageName::CitusStandin, "p", &sets[0]), tag(ImageName::CitusStandin, "p", &sets[2]));
+        assert_eq!(tag(ImageName::Etcd, "b", &sets[0]), tag(ImageName::Etcd, "b", &sets[2]));
+    }
+
+    #[test]
+    fn a_debootstrap_without_the_suites_script_is_given_sid() {
+        let dir = std::env::temp_dir().join(format!("pgdrill-scripts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("sid"), "# sid").unwrap();
+        std::fs::write(dir.join("bookworm"), "# sid").unwrap();
+        let quiet = |_: &str| {};
+        assert_eq!(suite_script(&dir, DebianSuite::Bookworm, &quiet).unwrap(), None);
+        assert_eq!(suite_script(&dir, DebianSuite::Trixie, &quiet).unwrap(), Some(dir.join("sid")));
+        std::fs::remove_file(dir.join("sid")).unwrap();
+        let error = suite_script(&dir, DebianSuite::Trixie, &quiet).unwrap_err().to_string();
+        assert!(error.contains("bookworm-backports"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

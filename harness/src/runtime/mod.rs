@@ -3,6 +3,7 @@
 mod docker;
 mod error;
 mod guard;
+mod image_set;
 pub mod images;
 mod sweep;
 

@@ -75,6 +75,9 @@ pub struct PatroniConfigInput<'a> {
     pub failsafe_mode: bool,
     /// Citus group of this member (0 = coordinator); `None` outside Citus topologies.
     pub citus_group: Option<u32>,
+    /// Where the image's PostgreSQL binaries are (`/usr/lib/postgresql/<major>/bin`): Patroni
+    /// runs initdb, pg_ctl, pg_rewind and pg_basebackup from there.
+    pub bin_dir: &'a str,
 }
 
 /// Patroni's YAML configuration for one member.
@@ -134,7 +137,7 @@ postgresql:
   listen: {pg_listen}
   connect_address: {pg_connect}
   data_dir: {data_dir}
-  bin_dir: '/usr/lib/postgresql/15/bin'
+  bin_dir: {bin_dir}
   pgpass: '/tmp/pgpass'
   pg_hba:
     - 'local all all trust'
@@ -166,6 +169,7 @@ postgresql:
         pg_listen = q(&format!("0.0.0.0:{POSTGRES_PORT}")),
         pg_connect = q(&format!("{member}:{POSTGRES_PORT}")),
         data_dir = q(DATA_DIR),
+        bin_dir = q(p.bin_dir),
         replication_user = REPLICATION_USER,
         superuser = q(SUPERUSER),
         superuser_password = q(SUPERUSER_PASSWORD),
@@ -262,6 +266,7 @@ mod tests {
             synchronous_mode,
             failsafe_mode: false,
             citus_group: None,
+            bin_dir: "/usr/lib/postgresql/17/bin",
         }
     }
 
@@ -301,6 +306,7 @@ mod tests {
         let pg = &v["postgresql"];
         assert_eq!(pg["connect_address"], "pg-2:5432");
         assert_eq!(pg["data_dir"], DATA_DIR);
+        assert_eq!(pg["bin_dir"], "/usr/lib/postgresql/17/bin");
         assert_eq!(pg["authentication"]["superuser"]["password"], SUPERUSER_PASSWORD);
         assert_eq!(pg["authentication"]["replication"]["username"], REPLICATION_USER);
         assert_eq!(pg["basebackup"][0]["checkpoint"], "fast");

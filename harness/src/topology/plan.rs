@@ -1,5 +1,6 @@
 //! Turns a scenario's topology into container specs: names, images, commands, configs and the
 //! ports the harness needs on loopback.
+use crate::runtime::images::PgMajor;
 use crate::runtime::ContainerSpec;
 use crate::scenario::{Topology, TopologyKind};
 
@@ -27,6 +28,8 @@ pub struct PlanImages {
     pub haproxy: String,
     /// Patroni + Citus image (stand-in or real) for `kind: citus` members.
     pub citus: String,
+    /// The PostgreSQL major in the Patroni and Citus images (where Patroni finds its binaries).
+    pub postgres: PgMajor,
 }
 
 /// The database Patroni creates the Citus extension in (`citus.database`), where the workload
@@ -140,6 +143,7 @@ pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str) -> Plan {
     let etcd_hosts: Vec<String> = etcd_peers.iter().map(|n| format!("{n}:{ETCD_CLIENT_PORT}")).collect();
     let names = member_names(topology);
     let citus = topology.kind == TopologyKind::Citus;
+    let bin_dir = images.postgres.bin_dir();
     let members = names
         .iter()
         .map(|name| {
@@ -154,6 +158,7 @@ pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str) -> Plan {
                 retry_timeout: settings.retry_timeout,
                 synchronous_mode: settings.synchronous_mode,
                 failsafe_mode: settings.failsafe_mode,
+                bin_dir: &bin_dir,
             });
             ContainerSpec {
                 name: name.clone(),
@@ -216,7 +221,13 @@ mod tests {
     #[test]
     fn citus_plan_runs_the_citus_image_and_fronts_the_coordinator() {
         let t = topology(TopologyKind::Citus, None);
-        let images = PlanImages { etcd: "e".into(), patroni: "p".into(), haproxy: "h".into(), citus: "c".into() };
+        let images = PlanImages {
+            etcd: "e".into(),
+            patroni: "p".into(),
+            haproxy: "h".into(),
+            citus: "c".into(),
+            postgres: PgMajor::Pg17,
+        };
         let plan = plan(&t, &images, "run");
         assert_eq!(plan.members.len(), 6);
         assert!(plan.members.iter().all(|m| m.image == "c"));
@@ -225,5 +236,6 @@ mod tests {
         assert!(!cfg.contains("worker1-1"));
         let worker = &plan.members[2].env[0].1;
         assert!(worker.contains("citus:\n  group: 1\n  database: 'citus'"), "{worker}");
+        assert!(worker.contains("bin_dir: '/usr/lib/postgresql/17/bin'"), "{worker}");
     }
 }

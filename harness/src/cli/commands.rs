@@ -420,18 +420,8 @@ async fn images(image_options: ImageOptions) -> ExitCode {
     match build_images(&runtime, &options, &progress).await {
         Ok(images) => {
             println!("image set: {} ({})", images.set.describe(), images.set);
-            let tags = [
-                ("base", &images.base),
-                ("patroni base", &images.patroni_base),
-                ("etcd", &images.etcd),
-                ("patroni", &images.patroni),
-                ("haproxy", &images.haproxy),
-                ("citus", &images.citus),
-                ("prometheus", &images.prometheus),
-                ("alertmanager", &images.alertmanager),
-                ("postgres_exporter", &images.postgres_exporter),
-            ];
-            for (name, tag) in tags {
+            let bases = [("base", images.base.as_str()), ("patroni base", images.patroni_base.as_str())];
+            for (name, tag) in bases.into_iter().chain(images.tags_by_role()) {
                 println!("  {name:<18} {tag}");
             }
             ExitCode::Success

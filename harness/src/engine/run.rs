@@ -111,19 +111,10 @@ pub async fn start_cluster(
 
 /// What the report says about the images of the run.
 fn run_images(images: &ResolvedImages, options: &RunOptions) -> crate::report::RunImages {
-    let named = [
-        ("etcd", &images.etcd),
-        ("patroni", &images.patroni),
-        ("haproxy", &images.haproxy),
-        ("citus", &images.citus),
-        ("prometheus", &images.prometheus),
-        ("alertmanager", &images.alertmanager),
-        ("postgres_exporter", &images.postgres_exporter),
-    ];
     crate::report::RunImages {
         patroni_version: images.set.patroni.clone(),
         postgres_major: Some(images.set.pg.number()),
-        tags: named.iter().filter(|(_, t)| !t.is_empty()).map(|(n, t)| (n.to_string(), t.to_string())).collect(),
+        tags: images.tags_by_role().into_iter().map(|(role, tag)| (role.to_string(), tag.to_string())).collect(),
         citus: options.citus.then(|| options.images.citus.describe().to_string()),
     }
 }

@@ -210,6 +210,22 @@ pub struct ResolvedImages {
     pub total: Duration,
 }
 
+impl ResolvedImages {
+    /// The tags the containers run, by role (empty ones — images not asked for — left out).
+    pub fn tags_by_role(&self) -> Vec<(&'static str, &str)> {
+        let tags = [
+            ("etcd", &self.etcd),
+            ("patroni", &self.patroni),
+            ("haproxy", &self.haproxy),
+            ("citus", &self.citus),
+            ("prometheus", &self.prometheus),
+            ("alertmanager", &self.alertmanager),
+            ("postgres_exporter", &self.postgres_exporter),
+        ];
+        tags.into_iter().filter(|(_, tag)| !tag.is_empty()).map(|(role, tag)| (role, tag.as_str())).collect()
+    }
+}
+
 /// Why images could not be provided.
 #[derive(Debug, Error)]
 pub enum ImageError {

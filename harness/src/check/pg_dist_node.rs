@@ -33,36 +33,29 @@ pub fn pg_dist_node(
             all
         }
     };
-    let mut latest: Option<(&str, &[DistNodeRow])> = None;
-    let mut found = None;
-    let mut judged_anchor = false;
     let judge = |t: Millis, latest: Option<(&str, &[DistNodeRow])>| {
         let (source, rows) = latest?;
         consistent_at(t, source, rows, &groups, new_primary, &history, ctx).map(|what| Found { at: t, what })
     };
-    // Judged at the fault itself (what held then may already do), then at every later change.
-    for event in timeline.events.iter().filter(|e| e.at <= ctx.now) {
-        if event.at > ctx.anchor && !judged_anchor {
-            judged_anchor = true;
-            found = judge(ctx.anchor, latest);
-            if found.is_some() {
-                break;
+    // Judged at the fault itself (what held then may already do), then at every later change of
+    // pg_dist_node or of a member.
+    let mut latest = timeline.events.iter().filter(|e| e.at <= ctx.anchor).rev().find_map(|e| match &e.kind {
+        EventKind::DistNodes { source, rows } => Some((source.as_str(), rows.as_slice())),
+        _ => None,
+    });
+    let mut found = judge(ctx.anchor, latest);
+    if found.is_none() {
+        for event in timeline.events.iter().filter(|e| e.at > ctx.anchor && e.at <= ctx.now) {
+            match &event.kind {
+                EventKind::DistNodes { source, rows } => latest = Some((source.as_str(), rows.as_slice())),
+                EventKind::Member { .. } => {}
+                _ => continue,
             }
-        }
-        match &event.kind {
-            EventKind::DistNodes { source, rows } => latest = Some((source, rows)),
-            EventKind::Member { .. } => {}
-            _ => continue,
-        }
-        if event.at >= ctx.anchor {
             found = judge(event.at, latest);
             if found.is_some() {
                 break;
             }
         }
-    }
-    if !judged_anchor && found.is_none() && ctx.now >= ctx.anchor {
-        found = judge(ctx.anchor, latest);
     }
     let missing = match latest {
         Some((source, rows)) => format!(

@@ -12,31 +12,29 @@ const PROBE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Waits until Prometheus answers `/-/ready`; returns how long that took.
 pub async fn wait_prometheus_ready(api: &PrometheusApi, timeout: Duration) -> Result<Duration, NotReady> {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if api.ready().await {
-            return Ok(start.elapsed());
-        }
-        tokio::time::sleep(PROBE_INTERVAL).await;
-    }
-    Err(NotReady {
-        what: "Prometheus to be ready (GET /-/ready)".into(),
-        waited_s: start.elapsed().as_secs_f64(),
-        last_seen: "not ready".into(),
-    })
+    wait_ready("Prometheus", timeout, || api.ready()).await
 }
 
 /// Waits until Alertmanager answers `/-/ready`; returns how long that took.
 pub async fn wait_alertmanager_ready(api: &AlertmanagerApi, timeout: Duration) -> Result<Duration, NotReady> {
+    wait_ready("Alertmanager", timeout, || api.ready()).await
+}
+
+/// Probes `ready` every [`PROBE_INTERVAL`] until it says yes or `timeout` has passed.
+async fn wait_ready<F, Fut>(component: &str, timeout: Duration, ready: F) -> Result<Duration, NotReady>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
     let start = Instant::now();
     while start.elapsed() < timeout {
-        if api.ready().await {
+        if ready().await {
             return Ok(start.elapsed());
         }
         tokio::time::sleep(PROBE_INTERVAL).await;
     }
     Err(NotReady {
-        what: "Alertmanager to be ready (GET /-/ready)".into(),
+        what: format!("{component} to be ready (GET /-/ready)"),
         waited_s: start.elapsed().as_secs_f64(),
         last_seen: "not ready".into(),
     })

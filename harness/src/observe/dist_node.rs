@@ -110,8 +110,8 @@ fn note_error(timeline: &TimelineWriter, last_error: &mut Option<String>, member
     }
 }
 
-/// The primary row of each group, e.g. {1: "worker1-2"}; `-demoted` rows (a worker switchover
-/// in flight) count as naming no usable primary.
+/// The active primary row of each group, e.g. {1: "worker1-2"}. A `-demoted` name (a worker
+/// switchover in flight) is returned as it is, so it matches no member.
 pub fn primaries_by_group(rows: &[DistNodeRow]) -> std::collections::BTreeMap<u32, String> {
     rows.iter().filter(|r| r.role == "primary" && r.active).map(|r| (r.group, r.node.clone())).collect()
 }

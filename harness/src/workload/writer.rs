@@ -140,19 +140,11 @@ impl Writer {
         let c = client.as_ref().expect("connected above");
         let id_param = i64::try_from(id).map_err(|_| "id overflow".to_string())?;
         let writer_param = i32::try_from(self.index).map_err(|_| "writer overflow".to_string())?;
-        let with_bucket: [&(dyn tokio_postgres::types::ToSql + Sync); 3];
-        let without: [&(dyn tokio_postgres::types::ToSql + Sync); 2];
-        let params: &[&(dyn tokio_postgres::types::ToSql + Sync)] = match &bucket {
-            Some(bucket) => {
-                with_bucket = [&id_param, &writer_param, bucket];
-                &with_bucket
-            }
-            None => {
-                without = [&id_param, &writer_param];
-                &without
-            }
-        };
-        let execute = c.execute(statement, params);
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&id_param, &writer_param];
+        if let Some(bucket) = &bucket {
+            params.push(bucket);
+        }
+        let execute = c.execute(statement, &params);
         match tokio::time::timeout(self.statement_timeout, execute).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(short(&e)),

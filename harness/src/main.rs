@@ -1,4 +1,6 @@
 //! The `pgdrill` binary: parses arguments, installs signal handling, hands over to the library.
+use std::io::Write;
+
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
@@ -13,7 +15,7 @@ fn main() -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
+            let _ = writeln!(std::io::stderr(), "error: failed to start the async runtime: {e}");
             return std::process::ExitCode::from(3);
         }
     };
@@ -38,7 +40,11 @@ async fn cancel_on_signal(cancel: CancellationToken) {
             _ = term.recv() => {}
         }
         if round == 0 {
-            eprintln!("pgdrill: signal received, tearing down (press Ctrl-C again to exit at once)");
+            // Not eprintln!: a closed stderr must not panic this task and leave the run uncancelled.
+            let _ = writeln!(
+                std::io::stderr(),
+                "pgdrill: signal received, tearing down (press Ctrl-C again to exit at once)"
+            );
             cancel.cancel();
         } else {
             std::process::exit(130);

@@ -6,6 +6,7 @@ use std::time::{Instant, SystemTime};
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
+use super::output::{errln, outln};
 use super::ExitCode;
 use crate::chaos::{
     explore, render_chaos_summary, write_chaos_report, CaseOutcome, CaseRecord, ChaosReport, EngineRunner,
@@ -65,18 +66,18 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
     let loaded = match load_scenario(&args.file) {
         Ok(loaded) => loaded,
         Err(error) => {
-            eprintln!("{:?}", miette::Report::new(error));
+            errln!("{:?}", miette::Report::new(error));
             return ExitCode::InvalidScenario;
         }
     };
     if loaded.scenario.chaos.is_none() {
-        eprintln!("error: {} has no `chaos:` section; `pgdrill run` runs plain scenarios", args.file.display());
+        errln!("error: {} has no `chaos:` section; `pgdrill run` runs plain scenarios", args.file.display());
         return ExitCode::InvalidScenario;
     }
     let seed = args.seed.unwrap_or_else(fresh_seed);
     let dir = args.reports_dir.join(format!("chaos-{}", new_run_id()));
     let command = format!("pgdrill chaos {} --runs {} --seed {seed}", args.file.display(), args.runs);
-    println!(
+    outln!(
         "chaos: {} with seed {seed}: up to {} passing schedules, at most {} shrink steps; reports in {}",
         args.file.display(),
         args.runs,
@@ -107,14 +108,14 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
     // blocking thread while the runtime's workers keep serving the run's tasks.
     let searched = tokio::task::spawn_blocking(move || {
         let mut runner = EngineRunner::new(handle, run_options);
-        let exploration = explore(&loaded, &explore_options, &mut runner, &mut |case| println!("{}", case_line(case)));
+        let exploration = explore(&loaded, &explore_options, &mut runner, &mut |case| outln!("{}", case_line(case)));
         (loaded, exploration)
     })
     .await;
     let (loaded, exploration) = match searched {
         Ok(done) => done,
         Err(e) => {
-            eprintln!("error: the chaos search failed: {e}");
+            errln!("error: the chaos search failed: {e}");
             return ExitCode::ChecksFailed;
         }
     };
@@ -131,10 +132,10 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
         minimal_file: None,
     };
     if let Err(e) = write_chaos_report(&mut report, &loaded, &dir, &command) {
-        eprintln!("error: {e}: {}", std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default());
+        errln!("error: {e}: {}", std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default());
     }
-    println!("{}", render_chaos_summary(&report));
-    println!("report: {}", dir.join(CHAOS_REPORT_FILE).display());
+    outln!("{}", render_chaos_summary(&report));
+    outln!("report: {}", dir.join(CHAOS_REPORT_FILE).display());
     match &report.exploration.outcome {
         SearchOutcome::Passed => ExitCode::Success,
         SearchOutcome::Failed { .. } | SearchOutcome::GaveUp { .. } => ExitCode::ChecksFailed,

@@ -4,12 +4,14 @@ use std::path::{Path, PathBuf};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+use super::load::{load_all, refuse_chaos};
+use super::output::{errln, outln};
 use super::ExitCode;
-use crate::engine::{build_images, new_run_id, run_scenario, start_cluster, EngineError, Progress, RunOptions};
+use crate::engine::{build_images, new_run_id, run_scenario, start_cluster, Progress, RunOptions};
 use crate::report::render_summary;
 use crate::runtime::images::{CitusFlavor, ImageChoice, ImageOptions, ImageSet, ImageSetError};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
-use crate::scenario::{load_scenario, scenario_json_schema, LoadedScenario};
+use crate::scenario::{load_scenario, scenario_json_schema};
 
 /// Failover and chaos drills for Patroni clusters, against real containers.
 #[derive(Debug, Parser)]
@@ -147,13 +149,23 @@ fn image_options(args: &ImageArgs) -> ImageOptions {
 }
 
 /// Runs the parsed command.
+/// Output the reader left early (a closed pipe) is no failure; output that could not be written
+/// otherwise makes a successful command fail.
 pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
+    let code = command(cli, cancel).await;
+    match super::output::finish() {
+        super::output::State::Failed if code == ExitCode::Success => ExitCode::ChecksFailed,
+        _ => code,
+    }
+}
+
+async fn command(cli: Cli, cancel: CancellationToken) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args, cancel).await,
         Command::Chaos { args, images } => super::chaos_cmd::chaos(&args, image_options(&images), cancel).await,
         Command::Validate { files } => validate(&files),
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));
+            outln!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));
             ExitCode::Success
         }
         Command::List { dir } => list(&dir),
@@ -164,38 +176,6 @@ pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
         Command::Report(args) => super::report_cmds::report(&args),
         Command::Compare(args) => super::report_cmds::compare(&args),
         Command::Drill { args, images } => super::report_cmds::drill(&args, image_options(&images), cancel).await,
-    }
-}
-
-/// Scenarios with a `chaos:` section are run by `pgdrill chaos`: their steps alone are not the
-/// drill, and running them would silently skip the schedules.
-pub(super) fn refuse_chaos(scenarios: Vec<LoadedScenario>) -> Result<Vec<LoadedScenario>, ExitCode> {
-    match scenarios.iter().find(|s| s.scenario.chaos.is_some()) {
-        Some(chaos) => {
-            eprintln!("error: {} has a `chaos:` section: run it with `pgdrill chaos FILE`", chaos.path.display());
-            Err(ExitCode::InvalidScenario)
-        }
-        None => Ok(scenarios),
-    }
-}
-
-/// Loads every file, printing each invalid one's diagnostics; fails if any was invalid.
-pub(super) fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedScenario>, ExitCode> {
-    let mut loaded = Vec::new();
-    let mut failed = false;
-    for file in files {
-        match load_scenario(file) {
-            Ok(scenario) => loaded.push(scenario),
-            Err(error) => {
-                eprintln!("{:?}", miette::Report::new(error));
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        Err(ExitCode::InvalidScenario)
-    } else {
-        Ok(loaded)
     }
 }
 
@@ -211,16 +191,16 @@ fn validate(files: &[PathBuf]) -> ExitCode {
                         c.invariants.len()
                     )
                 });
-                println!("{}: ok ({} steps{chaos})", scenario.path.display(), scenario.scenario.steps.len());
+                outln!("{}: ok ({} steps{chaos})", scenario.path.display(), scenario.scenario.steps.len());
                 // Validation has loaded the rule files already, so this cannot fail on them.
                 if let Ok(Some(setup)) = crate::engine::prepare_monitoring(&scenario) {
                     for unknown in setup.unknown_metrics() {
-                        eprintln!("warning: {unknown}");
+                        errln!("warning: {unknown}");
                     }
                 }
             }
             Err(error) => {
-                eprintln!("{:?}", miette::Report::new(error));
+                errln!("{:?}", miette::Report::new(error));
                 code = ExitCode::InvalidScenario;
             }
         }
@@ -246,8 +226,8 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
     for loaded in &scenarios {
         match run_scenario(loaded, &options).await {
             Ok(outcome) => {
-                println!("{}", render_summary(&outcome.report));
-                println!("report: {}", outcome.report_dir.join("report.json").display());
+                outln!("{}", render_summary(&outcome.report));
+                outln!("report: {}", outcome.report_dir.join("report.json").display());
                 if !outcome.report.passed {
                     code = ExitCode::ChecksFailed;
                 }
@@ -256,20 +236,12 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
                 }
             }
             Err(error) => {
-                eprintln!("error: {error}");
-                return exit_code_for(&error);
+                errln!("error: {error}");
+                return ExitCode::of_engine_error(&error);
             }
         }
     }
     code
-}
-
-fn exit_code_for(error: &EngineError) -> ExitCode {
-    match error {
-        EngineError::Runtime(_) | EngineError::Images(_) => ExitCode::Environment,
-        EngineError::Interrupted(_) => ExitCode::Interrupted,
-        _ => ExitCode::ChecksFailed,
-    }
 }
 
 fn list(dir: &Path) -> ExitCode {
@@ -280,7 +252,7 @@ fn list(dir: &Path) -> ExitCode {
             .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
             .collect(),
         Err(e) => {
-            eprintln!("error: failed to read {}: {e}", dir.display());
+            errln!("error: failed to read {}: {e}", dir.display());
             return ExitCode::InvalidScenario;
         }
     };
@@ -299,18 +271,18 @@ fn list(dir: &Path) -> ExitCode {
             .map(|e| crate::engine::expectation_name(&e.value).to_string())
             .collect();
         checks.extend(s.invariants.iter().map(crate::scenario::variant_name));
-        println!("{}  [{}]", scenario.path.display(), s.name);
+        outln!("{}  [{}]", scenario.path.display(), s.name);
         if let Some(description) = &s.description {
-            println!("    {}", description.trim());
+            outln!("    {}", description.trim());
         }
-        println!("    checks: {}", checks.join(", "));
+        outln!("    checks: {}", checks.join(", "));
     }
     ExitCode::Success
 }
 
 async fn docker() -> Result<bollard::Docker, ExitCode> {
     Runtime::connect().await.map_err(|e| {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         ExitCode::Environment
     })
 }
@@ -339,7 +311,7 @@ async fn up(file: &Path, image_options: ImageOptions) -> ExitCode {
     let images = match build_images(&runtime, &options, &progress).await {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::Environment;
         }
     };
@@ -347,23 +319,23 @@ async fn up(file: &Path, image_options: ImageOptions) -> ExitCode {
     match start_cluster(&runtime, &loaded, &images, &progress).await {
         Ok(cluster) => {
             guard.disarm();
-            println!("cluster of run {run_id} is starting; endpoints on 127.0.0.1:");
+            outln!("cluster of run {run_id} is starting; endpoints on 127.0.0.1:");
             for (name, container) in &cluster.containers {
                 let mut ports: Vec<_> = container.ports.iter().collect();
                 ports.sort();
                 let ports: Vec<String> = ports.iter().map(|(c, h)| format!("{c}→{h}")).collect();
-                println!("  {name:<10} {}", ports.join("  "));
+                outln!("  {name:<10} {}", ports.join("  "));
             }
-            println!(
+            outln!(
                 "psql: PGPASSWORD={} psql -h 127.0.0.1 -p {} -U postgres",
                 crate::topology::configs::SUPERUSER_PASSWORD,
                 cluster.primary_endpoint().port
             );
-            println!("remove it with: pgdrill down {run_id}");
+            outln!("remove it with: pgdrill down {run_id}");
             ExitCode::Success
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             ExitCode::Environment
         }
     }
@@ -380,14 +352,14 @@ async fn clean(run_id: Option<&str>, all: bool) -> ExitCode {
     };
     match sweep(&docker, scope).await {
         Ok(report) => {
-            println!(
+            outln!(
                 "removed {} containers, {} networks, {} volumes",
                 report.containers.len(),
                 report.networks.len(),
                 report.volumes.len()
             );
             if report.skipped_live > 0 {
-                println!(
+                outln!(
                     "skipped {} resources of runs still in progress (use --all to remove them too)",
                     report.skipped_live
                 );
@@ -395,7 +367,7 @@ async fn clean(run_id: Option<&str>, all: bool) -> ExitCode {
             ExitCode::Success
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             ExitCode::Environment
         }
     }
@@ -419,15 +391,15 @@ async fn images(image_options: ImageOptions) -> ExitCode {
     };
     match build_images(&runtime, &options, &progress).await {
         Ok(images) => {
-            println!("image set: {} ({})", images.set.describe(), images.set);
+            outln!("image set: {} ({})", images.set.describe(), images.set);
             let bases = [("base", images.base.as_str()), ("patroni base", images.patroni_base.as_str())];
             for (name, tag) in bases.into_iter().chain(images.tags_by_role()) {
-                println!("  {name:<18} {tag}");
+                outln!("  {name:<18} {tag}");
             }
             ExitCode::Success
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             ExitCode::Environment
         }
     }

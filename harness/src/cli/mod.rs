@@ -1,8 +1,11 @@
 //! The command line: parse arguments, call the library, render results and errors, map them to
-//! exit codes. The only place that prints reports and renders diagnostics.
+//! exit codes. The only place that prints reports and renders diagnostics, always through
+//! `output`'s checked writers.
 mod chaos_cmd;
 mod commands;
 mod exit;
+mod load;
+mod output;
 mod report_cmds;
 
 pub use commands::{dispatch, Cli};

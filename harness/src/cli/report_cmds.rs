@@ -10,8 +10,10 @@ use clap::Args;
 use comfy_table::{presets::ASCII_FULL_CONDENSED, Cell, CellAlignment, LineStyle, Table, TableStyle};
 use tokio_util::sync::CancellationToken;
 
+use super::load::{load_all, refuse_chaos};
+use super::output::{errln, out, outln};
 use super::ExitCode;
-use crate::engine::{run_scenario, EngineError, RunOptions, RunOutcome};
+use crate::engine::{run_scenario, RunOptions, RunOutcome};
 use crate::report::{
     append_history, compare_runs, find_runs, read_history, read_json, render_comparison, render_junit_runs,
     render_suite_index, render_summary, run_duration, versus_previous, write_html, write_junit, HistoryEntry,
@@ -65,16 +67,16 @@ pub(super) fn report(args: &ReportArgs) -> ExitCode {
     let report = match read_json(&path) {
         Ok(report) => report,
         Err(e) => {
-            eprintln!("error: {}", chain(&e));
+            errln!("error: {}", chain(&e));
             return ExitCode::InvalidScenario;
         }
     };
-    print!("{}", render_summary(&report));
+    out!("{}", render_summary(&report));
     for (name, written) in [(HTML_FILE, write_html(&report, &dir)), (JUNIT_FILE, write_junit(&report, &dir))] {
         match written {
-            Ok(path) => println!("{name}: {}", path.display()),
+            Ok(path) => outln!("{name}: {}", path.display()),
             Err(e) => {
-                eprintln!("error: failed to write {name} in {}: {e}", dir.display());
+                errln!("error: failed to write {name} in {}: {e}", dir.display());
                 return ExitCode::Environment;
             }
         }
@@ -82,21 +84,29 @@ pub(super) fn report(args: &ReportArgs) -> ExitCode {
     ExitCode::Success
 }
 
-/// Compares the latest runs of each scenario in A and B; exit 1 on a regression.
+/// Compares the latest runs of each scenario in A and B; exit 1 on a regression. A side without
+/// a readable report, or no scenario on both sides, is bad input (exit 2), never "no
+/// regression": a gate must not pass on nothing.
 pub(super) fn compare(args: &CompareArgs) -> ExitCode {
     let mut sides = Vec::new();
     for path in [&args.a, &args.b] {
         match find_runs(path) {
             Ok(found) => {
                 for skipped in &found.skipped {
-                    eprintln!("warning: skipped {}", chain(skipped));
+                    errln!("warning: skipped {}", chain(skipped));
                 }
                 sides.push(found.runs);
             }
             Err(e) => {
-                eprintln!("error: {}", chain(&e));
+                errln!("error: {}", chain(&e));
                 return ExitCode::InvalidScenario;
             }
+        }
+    }
+    for (side, path, runs) in [("A", &args.a, &sides[0]), ("B", &args.b, &sides[1])] {
+        if runs.is_empty() {
+            errln!("error: no readable report in {side} ({}): nothing to compare", path.display());
+            return ExitCode::InvalidScenario;
         }
     }
     let comparison = compare_runs(
@@ -106,16 +116,20 @@ pub(super) fn compare(args: &CompareArgs) -> ExitCode {
         &sides[1],
         args.tolerance,
     );
-    print!("{}", render_comparison(&comparison));
+    out!("{}", render_comparison(&comparison));
+    if comparison.scenarios.is_empty() {
+        errln!("error: no scenario has a run in both A and B: nothing to compare");
+        return ExitCode::InvalidScenario;
+    }
     let json = serde_json::to_string_pretty(&comparison).expect("a comparison serialises") + "\n";
     let b_dir = if args.b.is_file() { args.b.parent().unwrap_or(Path::new(".")) } else { args.b.as_path() };
     let written = fs::write(b_dir.join(COMPARE_FILE), &json).map(|()| b_dir.join(COMPARE_FILE)).or_else(|e| {
-        eprintln!("warning: failed to write {COMPARE_FILE} in {}: {e}; writing it here", b_dir.display());
+        errln!("warning: failed to write {COMPARE_FILE} in {}: {e}; writing it here", b_dir.display());
         fs::write(COMPARE_FILE, &json).map(|()| PathBuf::from(COMPARE_FILE))
     });
     match written {
-        Ok(path) => println!("comparison: {}", path.display()),
-        Err(e) => eprintln!("warning: failed to write {COMPARE_FILE}: {e}"),
+        Ok(path) => outln!("comparison: {}", path.display()),
+        Err(e) => errln!("warning: failed to write {COMPARE_FILE}: {e}"),
     }
     if comparison.has_regression() {
         ExitCode::ChecksFailed
@@ -136,16 +150,16 @@ struct DrillRun {
 pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: CancellationToken) -> ExitCode {
     let files = match suite_files(&args.suite) {
         Ok(files) if files.is_empty() => {
-            eprintln!("error: no scenario files in {}", args.suite.display());
+            errln!("error: no scenario files in {}", args.suite.display());
             return ExitCode::InvalidScenario;
         }
         Ok(files) => files,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::InvalidScenario;
         }
     };
-    let scenarios = match super::commands::load_all(&files).and_then(super::commands::refuse_chaos) {
+    let scenarios = match load_all(&files).and_then(refuse_chaos) {
         Ok(scenarios) => scenarios,
         Err(code) => return code,
     };
@@ -166,10 +180,10 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
             code = ExitCode::Interrupted;
             break;
         }
-        println!("== drill {}/{}: {}", i + 1, scenarios.len(), loaded.path.display());
+        outln!("== drill {}/{}: {}", i + 1, scenarios.len(), loaded.path.display());
         match run_scenario(loaded, &options).await {
             Ok(outcome) => {
-                println!("{}", render_summary(&outcome.report));
+                outln!("{}", render_summary(&outcome.report));
                 if !outcome.report.passed && code == ExitCode::Success {
                     code = ExitCode::ChecksFailed;
                 }
@@ -182,14 +196,16 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
                 }
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                errln!("error: {error}");
                 runs.push(DrillRun { file: loaded.path.clone(), outcome: None, problem: Some(error.to_string()) });
-                let fatal = exit_code_for(&error);
+                let fatal = ExitCode::of_engine_error(&error);
                 if matches!(fatal, ExitCode::Environment | ExitCode::Interrupted) {
                     code = fatal; // the next runs would fail the same way
                     break;
                 }
-                code = ExitCode::ChecksFailed;
+                if code != ExitCode::InvalidScenario {
+                    code = fatal; // a run error, or a rule file promtool rejects (bad input)
+                }
             }
         }
     }
@@ -203,11 +219,11 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
 fn finish_drill(reports_dir: &Path, suite_name: &str, runs: &[DrillRun]) {
     let history_path = reports_dir.join(HISTORY_FILE);
     let mut history = read_history(&history_path).unwrap_or_else(|e| {
-        eprintln!("warning: failed to read {}: {e}; comparing with nothing", history_path.display());
+        errln!("warning: failed to read {}: {e}; comparing with nothing", history_path.display());
         Default::default()
     });
     if history.unreadable_lines > 0 {
-        eprintln!("warning: {} unreadable lines in {} skipped", history.unreadable_lines, history_path.display());
+        errln!("warning: {} unreadable lines in {} skipped", history.unreadable_lines, history_path.display());
     }
     let mut new_entries = Vec::new();
     let mut versus = Vec::new();
@@ -223,14 +239,14 @@ fn finish_drill(reports_dir: &Path, suite_name: &str, runs: &[DrillRun]) {
         new_entries.push(entry);
     }
 
-    println!("{}", suite_table(runs, &new_entries));
-    println!("compared with the previous drill of each scenario:");
+    outln!("{}", suite_table(runs, &new_entries));
+    outln!("compared with the previous drill of each scenario:");
     for (run, versus) in runs.iter().zip(&versus).filter(|(_, v)| !v.is_empty()) {
         let scenario = run.outcome.as_ref().map_or("?", |o| o.report.scenario.as_str());
-        println!("  {scenario}: {versus}");
+        outln!("  {scenario}: {versus}");
     }
     if let Err(e) = append_history(&history_path, &new_entries) {
-        eprintln!("warning: failed to append to {}: {e}", history_path.display());
+        errln!("warning: failed to append to {}: {e}", history_path.display());
     }
 
     let suite_dir = reports_dir.join(suite_name);
@@ -254,10 +270,10 @@ fn finish_drill(reports_dir: &Path, suite_name: &str, runs: &[DrillRun]) {
         .and_then(|()| fs::write(suite_dir.join("index.html"), render_suite_index(suite_name, &suite_runs)))
         .and_then(|()| fs::write(suite_dir.join(JUNIT_FILE), render_junit_runs(&reports)));
     match written {
-        Ok(()) => println!("suite report: {}", suite_dir.join("index.html").display()),
-        Err(e) => eprintln!("warning: failed to write the suite report in {}: {e}", suite_dir.display()),
+        Ok(()) => outln!("suite report: {}", suite_dir.join("index.html").display()),
+        Err(e) => errln!("warning: failed to write the suite report in {}: {e}", suite_dir.display()),
     }
-    println!("history: {}", history_path.display());
+    outln!("history: {}", history_path.display());
 }
 
 /// One line per run: scenario, run, result, checks, detection, longest write pause, duration.
@@ -322,14 +338,6 @@ fn suite_files(suite: &Path) -> Result<Vec<PathBuf>, String> {
         .filter(|line| !line.is_empty())
         .map(|line| base.join(line))
         .collect())
-}
-
-fn exit_code_for(error: &EngineError) -> ExitCode {
-    match error {
-        EngineError::Runtime(_) | EngineError::Images(_) => ExitCode::Environment,
-        EngineError::Interrupted(_) => ExitCode::Interrupted,
-        _ => ExitCode::ChecksFailed,
-    }
 }
 
 /// `failed to read the report x: failed to parse the report: expected value at line 1`.

@@ -46,13 +46,21 @@ pub struct RunOutcome {
     pub report_dir: PathBuf,
 }
 
-/// A run id: time of start plus a short process-unique suffix (sortable, readable in `docker ps`).
+/// A run id: the start time (UTC, to the second, so ids sort by time) and 32 random bits from
+/// the OS, e.g. `20261123-101500-9f3a61c2`: two runs started in the same second collide about
+/// once in four billion, where a collision would let one run's sweep remove the other's
+/// containers. Lowercase hex and dashes only, so it is valid in Docker names and labels.
 pub fn new_run_id() -> String {
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let now = SystemTime::now();
+    let stamp = humantime::format_rfc3339_seconds(now).to_string();
     let compact: String = stamp.chars().filter(char::is_ascii_digit).collect();
-    let suffix = (now.subsec_nanos() ^ std::process::id().rotate_left(16)) & 0xffff;
-    format!("{}-{}-{suffix:04x}", &compact[..8], &compact[8..14])
+    // The OS's generator does not fail on the systems pgdrill runs on; should it, the clock's
+    // nanoseconds and the pid still keep ids of one second apart.
+    let suffix = getrandom::u32().unwrap_or_else(|_| {
+        let nanos = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        nanos ^ std::process::id().rotate_left(16)
+    });
+    format!("{}-{}-{suffix:08x}", &compact[..8], &compact[8..14])
 }
 
 /// Measured phase boundaries.

@@ -1,6 +1,6 @@
 //! The JSON sink: `reports/<run-id>/report.json`, and reading it back for later tools.
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::model::{RunReport, SCHEMA_VERSION};
@@ -45,6 +45,13 @@ pub enum ReadReportErrorKind {
     /// The file is not a report of a known shape.
     #[error("failed to parse the report")]
     Parse(#[source] serde_json::Error),
+    /// The file is larger than [`MAX_REPORT_BYTES`]: not a report pgdrill wrote, or one no
+    /// tool should load whole.
+    #[error("the file is larger than {} MiB, the limit for reports", limit >> 20)]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// Written by a pgdrill with another report format.
     #[error("unsupported schema_version {found}: this pgdrill reads version {SCHEMA_VERSION}")]
     UnsupportedVersion {
@@ -53,11 +60,28 @@ pub enum ReadReportErrorKind {
     },
 }
 
-/// Reads a report written by [`write_json`]. The version is checked before the rest is parsed,
-/// so a report from another pgdrill says so instead of failing on some field.
+/// The largest report read back. A long drill's report (every poll and write on the timeline)
+/// is a few MiB; this leaves room for runs of hours while keeping a stray file from exhausting
+/// memory (parsing holds the text and its value tree at once).
+pub const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a report written by [`write_json`], refusing files over [`MAX_REPORT_BYTES`]. The
+/// version is checked before the rest is parsed, so a report from another pgdrill says so
+/// instead of failing on some field.
 pub fn read_json(path: &Path) -> Result<RunReport, ReadReportError> {
+    read_json_limited(path, MAX_REPORT_BYTES)
+}
+
+fn read_json_limited(path: &Path, limit: u64) -> Result<RunReport, ReadReportError> {
     let error = |kind| ReadReportError { path: path.to_path_buf(), kind };
-    let text = fs::read_to_string(path).map_err(|e| error(ReadReportErrorKind::Io(e)))?;
+    let file = fs::File::open(path).map_err(|e| error(ReadReportErrorKind::Io(e)))?;
+    let mut text = String::new();
+    // One byte past the limit tells "at the limit" from "over it" without trusting metadata
+    // (the path may be a pipe, or the file may grow while it is read).
+    file.take(limit + 1).read_to_string(&mut text).map_err(|e| error(ReadReportErrorKind::Io(e)))?;
+    if text.len() as u64 > limit {
+        return Err(error(ReadReportErrorKind::TooLarge { limit }));
+    }
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| error(ReadReportErrorKind::Parse(e)))?;
     let found = value.get("schema_version").and_then(serde_json::Value::as_u64).unwrap_or(0);
     if found != u64::from(SCHEMA_VERSION) {
@@ -100,6 +124,21 @@ mod tests {
         let err = read_json(&path).unwrap_err();
         assert!(matches!(err.kind, ReadReportErrorKind::UnsupportedVersion { found: 7 }), "{err:?}");
         assert_eq!(err.kind.to_string(), "unsupported schema_version 7: this pgdrill reads version 1");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_file_over_the_limit() {
+        let dir = temp_dir("too-large");
+        let path = write_json(&sample(), &dir).unwrap();
+        let size = fs::metadata(&path).unwrap().len();
+        assert!(read_json_limited(&path, size).is_ok(), "a file at the limit is read");
+        let err = read_json_limited(&path, size - 1).unwrap_err();
+        assert!(matches!(err.kind, ReadReportErrorKind::TooLarge { .. }), "{err:?}");
+        assert_eq!(
+            ReadReportErrorKind::TooLarge { limit: MAX_REPORT_BYTES }.to_string(),
+            "the file is larger than 256 MiB, the limit for reports"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -68,9 +68,9 @@ pub struct DurationRange {
     pub max: Budget,
 }
 
-/// What must hold for every schedule.
+/// What must hold for every schedule. Unknown keys inside one are errors, as in expectations.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ChaosInvariant {
     /// Never two members observed as primary at overlapping times.
     SinglePrimary,

@@ -8,6 +8,9 @@ mod schema;
 mod validate;
 mod values;
 
+#[cfg(test)]
+mod unknown_keys_tests;
+
 pub use chaos::{Chaos, ChaosFault, ChaosInvariant, CountRange, DurationRange, CHAOS_FAULTS, MAX_CHAOS_FAULTS};
 pub use error::{Problem, ScenarioError, ScenarioErrorKind};
 pub use load::{load_scenario, parse_scenario, LoadedScenario};

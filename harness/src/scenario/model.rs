@@ -367,9 +367,10 @@ pub enum Target {
     Group(u32),
 }
 
-/// Expectations, each with its own budget measured from the most recent fault step.
+/// Expectations, each with its own budget measured from the most recent fault step. Unknown
+/// keys inside one are errors: a misspelt key would otherwise run with a default or drop a check.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Expectation {
     /// A member other than the primary at the time of the fault becomes a running primary.
     NewLeader {

@@ -1,0 +1,229 @@
+//! The built `pgdrill` binary with its standard output going nowhere: a reader that left
+//! (`pgdrill schema | head -1`), a pipe closed before the first write, a full disk. No command
+//! may panic (exit 101); each keeps its own exit code. Also the exit codes of `compare` when
+//! there is nothing to compare. No Docker: reports are written by the library.
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use pgdrill::check::{Status, Verdict};
+use pgdrill::report::{write_json, RunReport, SCHEMA_VERSION};
+
+const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
+
+/// The repository root, so `scenarios/` resolves as in README's examples.
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The write end of a pipe whose reader has already exited: every write to it fails with EPIPE.
+fn closed_pipe() -> Stdio {
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().expect("`true` runs");
+    let writer = reader.stdin.take().expect("piped");
+    reader.wait().expect("`true` exits");
+    Stdio::from(writer)
+}
+
+/// Runs pgdrill in the repository with `stdout` as its standard output.
+fn pgdrill(args: &[&str], stdout: Stdio) -> Output {
+    Command::new(PGDRILL)
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("pgdrill runs")
+}
+
+/// Exit code and standard error, after checking that nothing panicked.
+fn quiet_stop(output: &Output) -> (i32, String) {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "a closed pipe is said nowhere: {stderr}");
+    let code = output.status.code().unwrap_or_else(|| panic!("killed by a signal: {:?}", output.status));
+    assert_ne!(code, 101, "{stderr}");
+    (code, stderr)
+}
+
+fn shipped_scenarios() -> Vec<String> {
+    let mut files: Vec<String> = fs::read_dir(repo().join("scenarios"))
+        .expect("scenarios/")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| format!("scenarios/{}", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn schema_into_a_closed_pipe_exits_0() {
+    let (code, stderr) = quiet_stop(&pgdrill(&["schema"], closed_pipe()));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn list_into_a_closed_pipe_exits_0() {
+    let (code, stderr) = quiet_stop(&pgdrill(&["list", "scenarios"], closed_pipe()));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn validate_into_a_closed_pipe_keeps_its_exit_code() {
+    let files = shipped_scenarios();
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, stderr) = quiet_stop(&pgdrill(&args, closed_pipe()));
+    assert_eq!(code, 0, "every shipped scenario is valid: {stderr}");
+
+    // An invalid file after the pipe closed is still found, and still decides the exit code.
+    args.push("harness/tests/fixtures/invalid.yaml");
+    let (code, stderr) = quiet_stop(&pgdrill(&args, closed_pipe()));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("invalid.yaml:8:12: unknown fault `kil`"), "{stderr}");
+}
+
+/// What users type: the reader exits after one line while pgdrill still writes.
+#[test]
+fn head_1_ends_output_quietly() {
+    for command in ["schema", "list scenarios", "validate scenarios/*.yaml"] {
+        let script = format!("\"$0\" {command} | head -1 >/dev/null; echo \"exit ${{PIPESTATUS[0]}}\" >&2");
+        let output = Command::new("bash")
+            .args(["-c", &script, PGDRILL])
+            .current_dir(repo())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("bash runs");
+        let (_, stderr) = quiet_stop(&output);
+        assert!(stderr.trim_end().ends_with("exit 0"), "{command}: {stderr}");
+    }
+}
+
+#[test]
+fn a_full_disk_is_an_error() {
+    let full = fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let (code, stderr) = quiet_stop(&pgdrill(&["schema"], Stdio::from(full)));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("error: failed to write to standard output"), "{stderr}");
+    assert_eq!(stderr.matches("failed to write").count(), 1, "said once: {stderr}");
+}
+
+/// A fresh directory for one test's reports.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pgdrill-cli-test-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `dir/<run_id>/report.json`: one `new_leader` verdict measured at `ms`.
+fn write_run(dir: &Path, run_id: &str, scenario: &str, ms: u64) -> PathBuf {
+    let verdict = Verdict {
+        check: "new_leader".into(),
+        step: Some(2),
+        status: Status::Pass,
+        observed: "pg-2 running primary on tl 2".into(),
+        budget: "≤ 45s".into(),
+        observed_ms: Some(ms),
+        budget_ms: Some(45_000),
+    };
+    let report = RunReport {
+        schema_version: SCHEMA_VERSION,
+        run_id: run_id.into(),
+        scenario: scenario.into(),
+        scenario_file: format!("scenarios/{scenario}.yaml"),
+        started_at: "2026-11-23T10:15:00Z".into(),
+        passed: true,
+        verdicts: vec![verdict],
+        phases: Vec::new(),
+        timings: Default::default(),
+        harness: Default::default(),
+        error: None,
+        notes: Vec::new(),
+        monitoring: None,
+        images: Default::default(),
+        timeline: Default::default(),
+    };
+    let run_dir = dir.join(run_id);
+    write_json(&report, &run_dir).unwrap();
+    run_dir
+}
+
+fn text(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn compare_into_a_closed_pipe_keeps_its_exit_code() {
+    let dir = temp_dir("compare-pipe");
+    let a = write_run(&dir.join("a"), "r1", "kill", 20_000);
+    let b = write_run(&dir.join("b"), "r2", "kill", 21_000);
+    let (code, stderr) = quiet_stop(&pgdrill(&["compare", text(&a), text(&b)], closed_pipe()));
+    assert_eq!(code, 0, "no regression: {stderr}");
+    assert!(b.join("compare.json").is_file(), "the comparison is still written");
+
+    let slower = write_run(&dir.join("c"), "r3", "kill", 40_000);
+    let (code, stderr) = quiet_stop(&pgdrill(&["compare", text(&a), text(&slower)], closed_pipe()));
+    assert_eq!(code, 1, "a regression: {stderr}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn compare_with_nothing_readable_is_bad_input() {
+    let dir = temp_dir("compare-nothing");
+    let a = write_run(&dir.join("a"), "r1", "kill", 20_000);
+    let b = dir.join("b");
+    fs::create_dir_all(b.join("r2")).unwrap();
+    fs::write(b.join("r2").join("report.json"), "{ damaged").unwrap();
+    let output = pgdrill(&["compare", text(&a), text(&b)], Stdio::piped());
+    let (code, stderr) = quiet_stop(&output);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("warning: skipped failed to read the report"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: no readable report in B ({}): nothing to compare", b.display())),
+        "{stderr}"
+    );
+
+    // Swapped: the baseline has nothing readable.
+    let (code, stderr) = quiet_stop(&pgdrill(&["compare", text(&b), text(&a)], Stdio::piped()));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no readable report in A"), "{stderr}");
+
+    // Both readable, but no scenario on both sides.
+    let other = write_run(&dir.join("c"), "r3", "partition", 20_000);
+    let output = pgdrill(&["compare", text(&a), text(&other)], Stdio::piped());
+    let (code, stderr) = quiet_stop(&output);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("error: no scenario has a run in both A and B"), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("no scenario has a run on both sides"));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn report_into_a_closed_pipe_still_renders() {
+    let dir = temp_dir("report-pipe");
+    let run = write_run(&dir, "r1", "kill", 20_000);
+    let (code, stderr) = quiet_stop(&pgdrill(&["report", text(&run)], closed_pipe()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(run.join("report.html").is_file() && run.join("junit.xml").is_file());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_ids_are_unique_sortable_docker_names() {
+    let ids: Vec<String> = (0..2000).map(|_| pgdrill::engine::new_run_id()).collect();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "two ids in the same second collided");
+    for id in &ids {
+        let (stamp, suffix) = id.rsplit_once('-').unwrap();
+        assert_eq!(stamp.len(), 15, "{id}");
+        assert_eq!(suffix.len(), 8, "32 random bits: {id}");
+        assert!(id.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-'), "{id}");
+    }
+    assert!(ids.windows(2).all(|pair| pair[0][..15] <= pair[1][..15]), "ids sort by start time");
+}

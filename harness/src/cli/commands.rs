@@ -39,11 +39,14 @@ enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
-    /// List scenarios in a directory and what each checks.
+    /// List scenarios in a directory and what each checks (`--faults`: the fault catalog).
     List {
         /// Directory to list.
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
+        /// List every fault instead: what it does, its options, whether it lasts and chaos may pick it.
+        #[arg(long)]
+        faults: bool,
     },
     /// Start a scenario's topology and leave it running for a manual drill.
     Up {
@@ -156,7 +159,8 @@ pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
             println!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));
             ExitCode::Success
         }
-        Command::List { dir } => list(&dir),
+        Command::List { faults: true, .. } => list_faults(),
+        Command::List { dir, .. } => list(&dir),
         Command::Up { file, images } => up(&file, image_options(&images)).await,
         Command::Down { run_id } => clean(run_id.as_deref(), true).await,
         Command::Clean { all } => clean(None, all).await,
@@ -270,6 +274,26 @@ fn exit_code_for(error: &EngineError) -> ExitCode {
         EngineError::Interrupted(_) => ExitCode::Interrupted,
         _ => ExitCode::ChecksFailed,
     }
+}
+
+/// The fault catalog, from the faults' own declarations.
+fn list_faults() -> ExitCode {
+    for fault in crate::fault::all_faults() {
+        let options: Vec<String> = fault
+            .options()
+            .iter()
+            .map(|o| format!("{}{}", o.key, if o.required { " (required)" } else { "" }))
+            .collect();
+        let lasts = match fault.lasting() {
+            Some(_) => "lasts until undone",
+            None => "over at once",
+        };
+        let chaos = if fault.chaos() { ", chaos" } else { "" };
+        let options = if options.is_empty() { String::new() } else { format!("; options: {}", options.join(", ")) };
+        println!("{:<16} {} [{lasts}{chaos}{options}]", fault.name(), fault.summary());
+    }
+    println!("{:<16} Undo active faults: those aimed at `target`, or all of them.", crate::scenario::FaultName::HEAL);
+    ExitCode::Success
 }
 
 fn list(dir: &Path) -> ExitCode {

@@ -254,6 +254,29 @@ impl Runtime {
         })
     }
 
+    /// Limits the container to `cpus` CPUs (Docker's `NanoCpus`; `None` lifts the limit).
+    pub async fn limit_cpus(&self, name: &str, cpus: Option<f64>) -> Result<(), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let nano = cpus.map_or(0, |c| (c * 1e9).round() as i64);
+        let body = bollard::models::ContainerUpdateBody { nano_cpus: Some(nano), ..Default::default() };
+        self.docker
+            .update_container(&docker_name, body)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("update the CPU limit of {docker_name}"), source })
+    }
+
+    /// The container's CPU limit read back from Docker (`None`: unlimited).
+    pub async fn cpu_limit(&self, name: &str) -> Result<Option<f64>, RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let info = self
+            .docker
+            .inspect_container(&docker_name, None::<InspectContainerOptions>)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("inspect {docker_name}"), source })?;
+        let nano = info.host_config.and_then(|h| h.nano_cpus).unwrap_or(0);
+        Ok((nano > 0).then(|| nano as f64 / 1e9))
+    }
+
     /// The container's address on the run network, if attached and running.
     pub async fn ip(&self, name: &str) -> Result<Option<String>, RuntimeError> {
         let docker_name = self.docker_name(name);

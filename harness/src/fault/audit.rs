@@ -1,7 +1,9 @@
 //! What faults left behind at the end of a run: for every container, whether it is paused, off
-//! the network or still has pgdrill iptables rules (the `faults_undone` check reads the events).
+//! the network or still has pgdrill iptables rules, and whatever a lasting fault detects as its own
+//! leftover (the `faults_undone` check reads the events).
 use super::executor::Executor;
 use super::iptables;
+use super::kind::all_faults;
 use crate::timeline::{EventKind, TimelineWriter};
 
 /// Records a `ContainerAudit` for every container; `with_iptables` are those that can hold
@@ -15,11 +17,18 @@ pub async fn audit_leftovers(executor: &dyn Executor, with_iptables: &[String], 
         } else {
             None
         };
+        let running = state.running && state.status == "running";
         timeline.record(EventKind::ContainerAudit {
-            container: name,
+            container: name.clone(),
             status: state.status,
             on_network,
             iptables_rules,
         });
+        for fault in all_faults().into_iter().filter(|f| running && f.lasting().is_some()) {
+            if let Some(what) = fault.leftover(executor, &name).await {
+                let fault = fault.name().to_string();
+                timeline.record(EventKind::FaultLeftover { container: name.clone(), fault, what });
+            }
+        }
     }
 }

@@ -99,6 +99,12 @@ pub trait Fault: FaultSpec {
     async fn undo(&self, _cx: &FaultCx<'_>, active: &ActiveFault) -> Result<Vec<String>, FaultError> {
         Err(FaultError::failed(self.name(), &active.targets.join(", "), "this fault is not undone"))
     }
+
+    /// What this fault left on `container`, if anything, for the end-of-run audit (network cuts,
+    /// pauses and disconnects are audited from the container's state for every run).
+    async fn leftover(&self, _executor: &dyn Executor, _container: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A fault that is still in effect.

@@ -19,7 +19,7 @@ use pgdrill::chaos::{
 use pgdrill::engine::{new_run_id, run_scenario, RunOptions};
 use pgdrill::runtime::images::ImageOptions;
 use pgdrill::runtime::{Runtime, LABEL_RUN};
-use pgdrill::scenario::{load_scenario, FaultKind, Target};
+use pgdrill::scenario::{load_scenario, FaultName, Target};
 use tokio_util::sync::CancellationToken;
 
 fn workspace_root() -> PathBuf {
@@ -132,7 +132,7 @@ fn chaos_finds_shrinks_and_replays_the_planted_weakness() {
     assert!(shrink_runs <= max_shrink_steps as usize, "{shrink_runs} shrink runs, budget {max_shrink_steps} steps");
     assert!(minimal.faults.len() <= 2, "not shrunk to at most 2 faults: {minimal}");
     assert!(
-        minimal.faults.iter().any(|f| f.fault == FaultKind::Kill && f.target == Target::Primary),
+        minimal.faults.iter().any(|f| f.fault == FaultName::from("kill") && f.target == Target::Primary),
         "the minimal schedule should hold the planted cause, a kill of the primary: {minimal}"
     );
     let minimal_checks: Vec<String> =

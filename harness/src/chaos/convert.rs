@@ -93,13 +93,13 @@ pub fn plan_case(
             out.push_str(&format!("  - sleep: {}s\n", fault.at_s - clock));
             clock = fault.at_s;
         }
-        out.push_str(&format!("  - fault: {}\n", variant_name(&fault.fault)));
+        out.push_str(&format!("  - fault: {}\n", fault.fault));
         out.push_str(&format!("    target: {}\n", flow(&to_value(&fault.target))));
         if let Some(duration) = fault.duration_s {
             out.push_str(&format!("    duration: {duration}s\n"));
         }
-        if let Some(p) = fault.probability {
-            out.push_str(&format!("    probability: {p}\n"));
+        for (key, value) in &fault.options {
+            out.push_str(&format!("    {key}: {}\n", flow(value)));
         }
         if i == 0 && !from_first_fault.is_empty() {
             out.push_str("  - expect:\n");
@@ -189,7 +189,7 @@ mod tests {
 
     use super::*;
     use crate::chaos::schedule::ScheduledFault;
-    use crate::scenario::{FaultKind, Target};
+    use crate::scenario::{FaultName, Target};
 
     const BASE: &str = indoc! {"
         name: planted
@@ -207,16 +207,16 @@ mod tests {
           invariants: [single_primary, no_acked_write_lost, writable_again: {within: 1s}, max_write_unavailability: {max: 2s}]
     "};
 
-    fn fault(fault: FaultKind, target: Target, at_s: u64, duration_s: Option<u64>) -> ScheduledFault {
-        ScheduledFault { fault, target, at_s, duration_s, probability: None }
+    fn fault(fault: FaultName, target: Target, at_s: u64, duration_s: Option<u64>) -> ScheduledFault {
+        ScheduledFault { fault, target, at_s, duration_s, options: Default::default() }
     }
 
     fn schedule() -> Schedule {
         Schedule {
             faults: vec![
-                fault(FaultKind::Pause, Target::Replica, 2, Some(3)),
-                fault(FaultKind::Kill, Target::Primary, 3, Some(1)),
-                fault(FaultKind::Restart, Target::Member("pg-2".into()), 3, None),
+                fault(FaultName::from("pause"), Target::Replica, 2, Some(3)),
+                fault(FaultName::from("kill"), Target::Primary, 3, Some(1)),
+                fault(FaultName::from("restart"), Target::Member("pg-2".into()), 3, None),
             ],
         }
     }
@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(plan.first_schedule_step, 3, "{}", plan.yaml);
         let steps = &plan.loaded.scenario.steps;
         assert_eq!(steps[0].value.within.map(|w| w.0.as_secs()), Some(90));
-        assert_eq!(steps[1].value.fault, Some(FaultKind::Switchover));
+        assert_eq!(steps[1].value.fault, Some(FaultName::from("switchover")));
         assert!(plan.yaml.contains("  - {expect: [{new_leader: {within: 30s}}]}\n"), "{}", plan.yaml);
     }
 
@@ -292,7 +292,7 @@ mod tests {
         let plan = plan_case(&base, &Schedule::default(), Path::new("x.yaml"), &Provenance::default()).unwrap();
         let steps = &plan.loaded.scenario.steps;
         assert_eq!(steps.len(), 3, "{}", plan.yaml);
-        assert_eq!(steps[1].value.fault, Some(FaultKind::Heal));
+        assert_eq!(steps[1].value.fault, Some(FaultName::from("heal")));
     }
 
     #[test]

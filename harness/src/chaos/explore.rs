@@ -344,7 +344,7 @@ mod tests {
     use indoc::indoc;
 
     use super::*;
-    use crate::scenario::{parse_scenario, FaultKind, Target};
+    use crate::scenario::{parse_scenario, FaultName, Target};
 
     /// The planted weakness in miniature: a kill of the primary breaks "writable again", pauses
     /// never do; a kill while another kill is in effect cannot resolve `primary`.
@@ -364,7 +364,7 @@ mod tests {
                     report_dir: None,
                 };
             }
-            let kills: Vec<_> = case.schedule.faults.iter().filter(|f| f.fault == FaultKind::Kill).collect();
+            let kills: Vec<_> = case.schedule.faults.iter().filter(|f| f.fault == FaultName::from("kill")).collect();
             let overlapping = kills.windows(2).any(|w| w[1].at_s < w[0].at_s + w[0].duration_s.unwrap_or(0));
             let outcome = if overlapping {
                 CaseOutcome::Inconclusive {
@@ -423,7 +423,7 @@ mod tests {
             };
             assert_eq!(minimal.faults.len(), 1, "seed {seed}: {minimal}");
             let only = &minimal.faults[0];
-            assert_eq!((only.fault, &only.target), (FaultKind::Kill, &Target::Primary));
+            assert_eq!((only.fault.clone(), &only.target), (FaultName::from("kill"), &Target::Primary));
             assert_eq!((only.at_s, only.duration_s), (1, Some(1)), "shortest timings: {minimal}");
             assert_eq!(violations, &["writable_again: no write acknowledged within 1s"]);
             // The minimal schedule was really run, and failed, and nothing ran twice.

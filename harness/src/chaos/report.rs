@@ -168,7 +168,7 @@ mod tests {
     use super::*;
     use crate::chaos::explore::CaseRecord;
     use crate::chaos::schedule::{Schedule, ScheduledFault};
-    use crate::scenario::{parse_scenario, FaultKind, Target};
+    use crate::scenario::{parse_scenario, FaultName, Target};
 
     const BASE: &str = "name: planted
 topology: {kind: patroni, members: 2, etcd: 1}
@@ -180,17 +180,17 @@ chaos:
   invariants: [writable_again: {within: 1s}]
 ";
 
-    fn schedule(faults: &[(FaultKind, Target)]) -> Schedule {
+    fn schedule(faults: &[(FaultName, Target)]) -> Schedule {
         Schedule {
             faults: faults
                 .iter()
                 .enumerate()
                 .map(|(i, (fault, target))| ScheduledFault {
-                    fault: *fault,
+                    fault: fault.clone(),
                     target: target.clone(),
                     at_s: i as u64 + 1,
                     duration_s: Some(1),
-                    probability: None,
+                    options: Default::default(),
                 })
                 .collect(),
         }
@@ -220,9 +220,9 @@ chaos:
     #[test]
     fn a_failed_search_writes_json_and_a_replayable_minimal_file() {
         let base = parse_scenario("planted.yaml", BASE).unwrap();
-        let both = schedule(&[(FaultKind::Pause, Target::Replica), (FaultKind::Kill, Target::Primary)]);
-        let kill = schedule(&[(FaultKind::Kill, Target::Primary)]);
-        let pause = schedule(&[(FaultKind::Pause, Target::Replica)]);
+        let both = schedule(&[(FaultName::from("pause"), Target::Replica), (FaultName::from("kill"), Target::Primary)]);
+        let kill = schedule(&[(FaultName::from("kill"), Target::Primary)]);
+        let pause = schedule(&[(FaultName::from("pause"), Target::Replica)]);
         let exploration = Exploration {
             outcome: SearchOutcome::Failed {
                 first_failing_case: 1,
@@ -257,7 +257,7 @@ chaos:
             "{}",
             minimal.source
         );
-        assert_eq!(minimal.scenario.steps.iter().filter(|s| s.value.fault == Some(FaultKind::Kill)).count(), 1);
+        assert_eq!(minimal.scenario.steps.iter().filter(|s| s.value.fault == Some(FaultName::from("kill"))).count(), 1);
         let json: ChaosReport =
             serde_json::from_str(&std::fs::read_to_string(dir.join(CHAOS_REPORT_FILE)).unwrap()).unwrap();
         assert_eq!(json, report);

@@ -12,13 +12,13 @@ use proptest::collection::vec;
 use proptest::strategy::Strategy;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{fault_is_undoable, variant_name, Chaos, FaultKind, Target};
+use crate::scenario::{variant_name, Chaos, FaultName, FaultOptions, Target};
 
 /// One fault of a schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduledFault {
     /// What to do.
-    pub fault: FaultKind,
+    pub fault: FaultName,
     /// To whom (resolved when the fault's step runs).
     pub target: Target,
     /// When the fault's step starts, in seconds from the start of the schedule (the end of the
@@ -28,9 +28,9 @@ pub struct ScheduledFault {
     /// over at once (`restart`, `kill_postgres`, `switchover`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<u64>,
-    /// `loss`: share of packets dropped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
+    /// The fault's own options from its `chaos.faults` entry (e.g. `probability` for `loss`).
+    #[serde(default, skip_serializing_if = "FaultOptions::is_empty")]
+    pub options: FaultOptions,
 }
 
 /// Faults in the order their steps run.
@@ -54,12 +54,12 @@ impl fmt::Display for ScheduledFault {
             Target::Member(name) => name.clone(),
             other => variant_name(other),
         };
-        write!(f, "{} {target} at +{}s", variant_name(&self.fault), self.at_s)?;
+        write!(f, "{} {target} at +{}s", self.fault, self.at_s)?;
         if let Some(duration) = self.duration_s {
             write!(f, " for {duration}s")?;
         }
-        if let Some(p) = self.probability {
-            write!(f, " (p={p})")?;
+        for (key, value) in &self.options {
+            write!(f, " ({key}={value})")?;
         }
         Ok(())
     }
@@ -85,9 +85,9 @@ impl fmt::Display for Schedule {
 /// order, so that shrinking the choice moves toward the first pair listed.
 #[derive(Debug, Clone, PartialEq)]
 struct Choice {
-    fault: FaultKind,
+    fault: FaultName,
     target: Target,
-    probability: Option<f64>,
+    options: FaultOptions,
 }
 
 fn choices(chaos: &Chaos) -> Vec<Choice> {
@@ -96,9 +96,9 @@ fn choices(chaos: &Chaos) -> Vec<Choice> {
         .iter()
         .flat_map(|entry| {
             entry.targets.iter().map(|target| Choice {
-                fault: entry.fault,
+                fault: entry.fault.clone(),
                 target: target.clone(),
-                probability: entry.probability,
+                options: entry.options.clone(),
             })
         })
         .collect()
@@ -123,12 +123,14 @@ pub fn schedule_strategy(chaos: &Chaos) -> impl Strategy<Value = Schedule> {
             .map(|(pick, duration, gap)| {
                 let choice = &choices[pick.min(choices.len() - 1)];
                 at_s += gap;
+                // Validation admits only registered chaos faults.
+                let lasting = choice.fault.spec().is_some_and(|spec| spec.lasting().is_some());
                 ScheduledFault {
-                    fault: choice.fault,
+                    fault: choice.fault.clone(),
                     target: choice.target.clone(),
                     at_s,
-                    duration_s: fault_is_undoable(choice.fault).then_some(duration),
-                    probability: choice.probability,
+                    duration_s: lasting.then_some(duration),
+                    options: choice.options.clone(),
                 }
             })
             .collect();
@@ -179,13 +181,13 @@ chaos:
                 let gap = fault.at_s - previous;
                 assert!((1..=5).contains(&gap), "{schedule}");
                 previous = fault.at_s;
-                match fault.fault {
-                    FaultKind::Pause => {
+                match fault.fault.as_str() {
+                    "pause" => {
                         assert!(matches!(fault.target, Target::Replica | Target::EtcdLeader));
                         assert!(fault.duration_s.is_some_and(|d| (2..=9).contains(&d)), "{schedule}");
                     }
-                    FaultKind::Kill => assert_eq!(fault.target, Target::Primary),
-                    FaultKind::Restart => {
+                    "kill" => assert_eq!(fault.target, Target::Primary),
+                    "restart" => {
                         assert_eq!(fault.target, Target::Member("pg-2".into()));
                         assert_eq!(fault.duration_s, None, "restart is over at once");
                     }
@@ -227,7 +229,7 @@ chaos:
         let minimal = tree.current();
         assert_eq!(minimal.faults.len(), 1, "{minimal}");
         assert!(sizes.windows(2).all(|w| w[1] <= w[0]), "faults only ever dropped: {sizes:?}");
-        assert_eq!(minimal.faults[0].fault, FaultKind::Pause);
+        assert_eq!(minimal.faults[0].fault, FaultName::from("pause"));
         assert_eq!(minimal.faults[0].target, Target::Replica);
         assert_eq!(minimal.faults[0].at_s, 1);
         assert_eq!(minimal.faults[0].duration_s, Some(2));
@@ -238,18 +240,18 @@ chaos:
         let schedule = Schedule {
             faults: vec![
                 ScheduledFault {
-                    fault: FaultKind::Kill,
+                    fault: FaultName::from("kill"),
                     target: Target::Primary,
                     at_s: 2,
                     duration_s: Some(3),
-                    probability: None,
+                    options: Default::default(),
                 },
                 ScheduledFault {
-                    fault: FaultKind::Restart,
+                    fault: FaultName::from("restart"),
                     target: Target::Member("pg-2".into()),
                     at_s: 4,
                     duration_s: None,
-                    probability: None,
+                    options: Default::default(),
                 },
             ],
         };

@@ -1,6 +1,7 @@
 //! `faults_undone`: after the steps, every fault pgdrill can undo was undone: no container left
 //! paused or off the network, no pgdrill iptables rule left behind (read from the
-//! `ContainerAudit` events the engine records just before teardown).
+//! `ContainerAudit` events the engine records just before teardown), and nothing a fault itself
+//! detects as its leftover (`FaultLeftover`, e.g. a CPU limit).
 use super::{Status, Verdict};
 use crate::timeline::{EventKind, Timeline};
 
@@ -18,7 +19,14 @@ pub fn faults_undone(timeline: &Timeline) -> Verdict {
             _ => None,
         })
         .collect();
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = timeline
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::FaultLeftover { container, fault, what } => Some(format!("{container}: {what} ({fault})")),
+            _ => None,
+        })
+        .collect();
     for (container, status, on_network, rules) in &audits {
         if status.as_str() == "paused" {
             problems.push(format!("{container} still paused"));
@@ -85,6 +93,22 @@ mod tests {
             "{}",
             v.observed
         );
+    }
+
+    #[test]
+    fn a_leftover_a_fault_reports_fails() {
+        let leftover = Event {
+            at: 2,
+            kind: EventKind::FaultLeftover {
+                container: "pg-1".into(),
+                fault: "throttle".into(),
+                what: "CPU limit 0.05 still set".into(),
+            },
+        };
+        let tl = Timeline::from_events(vec![audit("pg-1", "running", true, Some(0)), leftover]);
+        let v = faults_undone(&tl);
+        assert_eq!(v.status, Status::Fail);
+        assert_eq!(v.observed, "pg-1: CPU limit 0.05 still set (throttle)");
     }
 
     #[test]

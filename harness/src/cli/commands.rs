@@ -41,11 +41,14 @@ enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
-    /// List scenarios in a directory and what each checks.
+    /// List scenarios in a directory and what each checks (`--faults`: the fault catalog).
     List {
         /// Directory to list.
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
+        /// List every fault instead: what it does, its options, whether it lasts and chaos may pick it.
+        #[arg(long)]
+        faults: bool,
     },
     /// Start a scenario's topology and leave it running for a manual drill.
     Up {
@@ -168,7 +171,8 @@ async fn command(cli: Cli, cancel: CancellationToken) -> ExitCode {
             outln!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));
             ExitCode::Success
         }
-        Command::List { dir } => list(&dir),
+        Command::List { faults: true, .. } => list_faults(),
+        Command::List { dir, .. } => list(&dir),
         Command::Up { file, images } => up(&file, image_options(&images)).await,
         Command::Down { run_id } => clean(run_id.as_deref(), true).await,
         Command::Clean { all } => clean(None, all).await,
@@ -242,6 +246,26 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
         }
     }
     code
+}
+
+/// The fault catalog, from the faults' own declarations.
+fn list_faults() -> ExitCode {
+    for fault in crate::fault::all_faults() {
+        let options: Vec<String> = fault
+            .options()
+            .iter()
+            .map(|o| format!("{}{}", o.key, if o.required { " (required)" } else { "" }))
+            .collect();
+        let lasts = match fault.lasting() {
+            Some(_) => "lasts until undone",
+            None => "over at once",
+        };
+        let chaos = if fault.chaos() { ", chaos" } else { "" };
+        let options = if options.is_empty() { String::new() } else { format!("; options: {}", options.join(", ")) };
+        outln!("{:<16} {} [{lasts}{chaos}{options}]", fault.name(), fault.summary());
+    }
+    outln!("{:<16} Undo active faults: those aimed at `target`, or all of them.", crate::scenario::FaultName::HEAL);
+    ExitCode::Success
 }
 
 fn list(dir: &Path) -> ExitCode {

@@ -186,25 +186,9 @@ impl Cluster {
     /// Records, for every container, whether a fault left it paused, off the network or with
     /// pgdrill iptables rules (the `faults_undone` check reads these events).
     pub async fn audit_containers(&self, timeline: &crate::timeline::TimelineWriter) {
-        for name in self.containers.keys() {
-            let net_admin = self.plan.all().any(|s| s.name == *name && s.net_admin);
-            let (status, running, _) = match self.runtime.state(name).await {
-                Ok(state) => state,
-                Err(_) => continue,
-            };
-            let on_network = self.runtime.ip(name).await.ok().flatten().is_some();
-            let iptables_rules = if running && status == "running" && net_admin {
-                crate::fault::network::remaining_rules(&self.runtime, name).await.ok()
-            } else {
-                None
-            };
-            timeline.record(crate::timeline::EventKind::ContainerAudit {
-                container: name.clone(),
-                status,
-                on_network,
-                iptables_rules,
-            });
-        }
+        let executor = crate::fault::DockerExecutor::new(self.runtime.clone(), self.containers.clone());
+        let with_iptables: Vec<String> = self.plan.all().filter(|s| s.net_admin).map(|s| s.name.clone()).collect();
+        crate::fault::audit_leftovers(&executor, &with_iptables, timeline).await;
     }
 
     /// Writes the last lines of every container's log to `dir/logs/<name>.log` (for the reader

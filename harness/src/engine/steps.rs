@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinSet;
 
-use crate::fault::{apply, fault_name, undo, ActiveFault, FaultContext, FaultRequest, Resolver, TargetMemory};
+use crate::fault::{apply, fault_by_name, undo, ActiveFault, DockerExecutor, FaultContext, FaultRequest, Resolver};
+use crate::fault::{Fault, TargetMemory};
 use crate::observe::LiveView;
-use crate::scenario::{variant_name, Expectation, FaultKind, Scenario, Step, Target, WaitFor};
+use crate::scenario::{variant_name, Expectation, OptionKind, Scenario, Step, Target, TargetRule, WaitFor};
 use crate::timeline::{EventKind, Millis, TimelineWriter};
 use crate::topology::{etcd_names, member_group, member_names};
 use crate::workload::{buckets_by_group, prepare_table, WorkloadHandle, WriterConfig, BUCKETS};
@@ -80,8 +81,7 @@ impl<'a> StepDriver<'a> {
             heal_tasks: JoinSet::new(),
             heal_cancel: tokio_util::sync::CancellationToken::new(),
             faults: FaultContext {
-                runtime: cluster.runtime.clone(),
-                containers: cluster.containers.clone(),
+                executor: Arc::new(DockerExecutor::new(cluster.runtime.clone(), cluster.containers.clone())),
                 live: live.clone(),
                 timeline: timeline.clone(),
             },
@@ -129,7 +129,13 @@ impl<'a> StepDriver<'a> {
             }
             return Ok(format!("healthy: {}", self.live.describe()));
         }
-        if let Some(fault) = step.fault {
+        if let Some(fault) = &step.fault {
+            if fault.is_heal() {
+                return self.heal(index, step, scenario).await;
+            }
+            // Validation refuses unknown names, so this only fails for a scenario built in code.
+            let fault = fault_by_name(fault.as_str())
+                .ok_or_else(|| EngineError::Target { step: index, reason: format!("no fault named `{fault}`") })?;
             return self.run_fault(index, fault, step, scenario).await;
         }
         if let Some(expectations) = &step.expect {
@@ -182,11 +188,7 @@ impl<'a> StepDriver<'a> {
     /// Containers a fault stopped on purpose (not an error when they are not running).
     pub fn down(&self) -> Vec<String> {
         let active = self.active.lock().expect("active faults lock");
-        active
-            .iter()
-            .filter(|a| matches!(a.undo, crate::fault::Undo::Start(_)))
-            .flat_map(|a| a.targets.clone())
-            .collect()
+        active.iter().filter(|a| a.leaves_down()).flat_map(|a| a.targets.clone()).collect()
     }
 
     /// Resolves `target` among every member, or among Citus group `group`'s.
@@ -209,43 +211,36 @@ impl<'a> StepDriver<'a> {
     async fn run_fault(
         &mut self,
         index: usize,
-        fault: FaultKind,
+        fault: &'static dyn Fault,
         step: &Step,
         scenario: &Scenario,
     ) -> Result<String, EngineError> {
         let target_err = |reason| EngineError::Target { step: index, reason };
-        if fault == FaultKind::Heal {
-            return self.heal(index, step, scenario).await;
-        }
         let step_group = step.group.as_ref().map(|g| g.value);
         let targets = match &step.target {
             Some(t) => self.resolve(&t.value, scenario, step_group).await.map_err(target_err)?,
-            None => self.leader_of(step_group).iter().cloned().collect(),
+            None if fault.target_rule() == TargetRule::DefaultsToLeader => {
+                self.leader_of(step_group).iter().cloned().collect()
+            }
+            None => return Err(target_err(format!("fault `{}` needs a target", fault.name()))),
         };
         // The group the fault is about: the step's, else that of the (first) member it hits.
         let group = step_group.or_else(|| targets.iter().find_map(|t| member_group(t)));
         let leader = self.leader_of(group);
-        let peers = match (&step.peers, fault) {
-            (Some(p), _) => self.resolve(&p.value, scenario, step_group).await.map_err(target_err)?,
-            // Without peers a cut separates the targets from every other container.
-            (None, FaultKind::Partition | FaultKind::Isolate | FaultKind::Loss) => {
-                self.cluster.containers.keys().filter(|c| !targets.contains(c)).cloned().collect()
+        // Target options (`peers`, `candidate`) are resolved like the target, when the step runs.
+        let mut members = std::collections::BTreeMap::new();
+        for option in fault.options().iter().filter(|o| o.kind == OptionKind::Target) {
+            if let Some(target) = step.option::<Target>(option.key) {
+                let resolved = self.resolve(&target, scenario, step_group).await.map_err(target_err)?;
+                members.insert(option.key.to_string(), resolved);
             }
-            _ => Vec::new(),
-        };
-        let candidate = match &step.candidate {
-            Some(c) => self.resolve(&c.value, scenario, step_group).await.map_err(target_err)?.into_iter().next(),
-            None => None,
-        };
+        }
         let request = FaultRequest {
             step: index,
             targets: targets.clone(),
-            peers,
-            one_way: step.one_way.unwrap_or(false),
-            probability: step.probability,
             leader: leader.clone(),
-            candidate,
-            scheduled_in: step.scheduled_in.map(|d| d.0),
+            members,
+            options: step.options.clone(),
         };
         // Budgets count from the moment the fault is sent, not from when its effect was proven
         // (a switchover is proven by the leader change it causes).
@@ -254,7 +249,7 @@ impl<'a> StepDriver<'a> {
         if step.target.as_ref().is_some_and(|t| t.value == Target::Primary) {
             self.memory.old_primary = targets.first().cloned();
         }
-        self.forget_undone(fault, &targets);
+        self.forget_ended(fault, &targets);
         if let Some(active) = active {
             if let Some(duration) = step.duration {
                 self.schedule_heal(active.clone(), duration.0);
@@ -262,7 +257,7 @@ impl<'a> StepDriver<'a> {
             self.active.lock().expect("active faults lock").push(active);
         }
         self.last_fault = Some(LastFault { at, leader, group });
-        Ok(format!("{} → {}", fault_name(fault), targets.join(", ")))
+        Ok(format!("{} → {}", fault.name(), targets.join(", ")))
     }
 
     /// The running primary of Citus group `group`, or of the cluster.
@@ -270,19 +265,13 @@ impl<'a> StepDriver<'a> {
         self.live.running_primaries().into_iter().find(|m| group.is_none() || member_group(m) == group)
     }
 
-    /// An explicit undo (start, unpause, reconnect, maintenance_off) ends the matching fault.
-    fn forget_undone(&self, fault: FaultKind, targets: &[String]) {
-        let undone: &[FaultKind] = match fault {
-            FaultKind::Start => &[FaultKind::Kill, FaultKind::Stop],
-            FaultKind::Unpause => &[FaultKind::Pause],
-            FaultKind::Reconnect => &[FaultKind::Disconnect],
-            FaultKind::MaintenanceOff => &[FaultKind::MaintenanceOn],
-            _ => return,
-        };
+    /// An explicit undo (`start`, `unpause`, …) ends the lasting faults it names.
+    fn forget_ended(&self, fault: &dyn Fault, targets: &[String]) {
+        let ends = fault.ends();
         let mut active = self.active.lock().expect("active faults lock");
         active.retain(|a| {
-            !(undone.contains(&a.fault)
-                && (fault == FaultKind::MaintenanceOff || a.targets.iter().any(|t| targets.contains(t))))
+            !(ends.faults.contains(&a.fault.name())
+                && (ends.any_target || a.targets.iter().any(|t| targets.contains(t))))
         });
     }
 
@@ -298,7 +287,7 @@ impl<'a> StepDriver<'a> {
             }
             let still_active = {
                 let mut active = registry.lock().expect("active faults lock");
-                let position = active.iter().position(|a| a.step == fault.step && a.undo == fault.undo);
+                let position = active.iter().position(|a| a.same(&fault));
                 position.map(|i| active.remove(i))
             };
             if let Some(fault) = still_active {
@@ -334,7 +323,7 @@ impl<'a> StepDriver<'a> {
         let mut healed = Vec::new();
         for fault in &chosen {
             undo(&self.faults, fault).await?;
-            healed.push(format!("{} on {}", fault_name(fault.fault), fault.targets.join(", ")));
+            healed.push(format!("{} on {}", fault.fault.name(), fault.targets.join(", ")));
         }
         // Expectations after a heal count from it (e.g. "rejoins within 60s of the heal").
         self.last_fault = Some(LastFault { at: self.timeline.now(), leader, group });
@@ -359,9 +348,9 @@ impl<'a> StepDriver<'a> {
         }
         let remaining: Vec<ActiveFault> = self.active.lock().expect("active faults lock").drain(..).collect();
         let mut problems = Vec::new();
-        for fault in remaining.iter().filter(|f| f.undo.needed_at_end()) {
+        for fault in remaining.iter().filter(|f| f.undo_at_end()) {
             if let Err(e) = undo(&self.faults, fault).await {
-                problems.push(format!("could not undo {} at the end: {e}", fault_name(fault.fault)));
+                problems.push(format!("could not undo {} at the end: {e}", fault.fault.name()));
             }
         }
         problems
@@ -433,11 +422,12 @@ pub fn describe_step(step: &Step) -> String {
         let within = step.within.map(|w| format!(" (within {w})")).unwrap_or_default();
         return format!("wait {}{within}", variant_name(&wait));
     }
-    if let Some(fault) = step.fault {
+    if let Some(fault) = &step.fault {
         let target = step.target.as_ref().map(|t| describe_target(&t.value)).unwrap_or_else(|| "leader".into());
-        let peers = step.peers.as_ref().map(|p| format!(" from {}", describe_target(&p.value))).unwrap_or_default();
+        let peers =
+            step.option::<Target>("peers").map(|p| format!(" from {}", describe_target(&p))).unwrap_or_default();
         let duration = step.duration.map(|d| format!(" for {d}")).unwrap_or_default();
-        return format!("fault {} {target}{peers}{duration}", fault_name(fault));
+        return format!("fault {} {target}{peers}{duration}", fault.as_str());
     }
     if let Some(expectations) = &step.expect {
         let names: Vec<String> = expectations.iter().map(|e| variant_name(&e.value)).collect();

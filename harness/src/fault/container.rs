@@ -1,37 +1,10 @@
-//! Proving container-level faults through Docker's own view of the container.
+//! Proving container-level faults through the executor's view of the container.
 use std::time::Duration;
 
-use thiserror::Error;
-
-use crate::runtime::Runtime;
+use super::executor::Executor;
 
 /// How long a fault's effect may take to show before the fault counts as having done nothing.
 const VERIFY_WITHIN: Duration = Duration::from_secs(15);
-
-/// A fault that failed to apply or to take effect.
-#[derive(Debug, Error)]
-pub enum FaultError {
-    /// The action itself failed.
-    #[error("failed to apply fault {fault} to {target}: {reason}")]
-    Failed {
-        /// Fault name.
-        fault: String,
-        /// Container or member.
-        target: String,
-        /// Cause.
-        reason: String,
-    },
-    /// The action returned but its effect never showed.
-    #[error("fault had no effect: {fault} on {target}: {seen}")]
-    NoEffect {
-        /// Fault name.
-        fault: String,
-        /// Container or member.
-        target: String,
-        /// What was seen instead.
-        seen: String,
-    },
-}
 
 /// The container state a fault must produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,19 +17,23 @@ pub enum ContainerCondition {
     Paused,
 }
 
-/// Polls Docker until the container is in `condition`; returns the proof or what was seen.
-pub async fn verify_state(runtime: &Runtime, target: &str, condition: ContainerCondition) -> Result<String, String> {
+/// Polls the executor until the container is in `condition`; returns the proof or what was seen.
+pub async fn verify_state(
+    executor: &dyn Executor,
+    target: &str,
+    condition: ContainerCondition,
+) -> Result<String, String> {
     let start = tokio::time::Instant::now();
     let mut last = String::from("not inspected");
     while start.elapsed() < VERIFY_WITHIN {
-        match runtime.state(target).await {
-            Ok((status, running, exit_code)) => {
+        match executor.state(target).await {
+            Ok(state) => {
                 let reached = match condition {
-                    ContainerCondition::NotRunning => !running,
-                    ContainerCondition::Running => running && status == "running",
-                    ContainerCondition::Paused => status == "paused",
+                    ContainerCondition::NotRunning => !state.running,
+                    ContainerCondition::Running => state.running && state.status == "running",
+                    ContainerCondition::Paused => state.status == "paused",
                 };
-                last = format!("container {status} (exit code {exit_code})");
+                last = format!("container {} (exit code {})", state.status, state.exit_code);
                 if reached {
                     return Ok(format!("{target}: {last}"));
                 }

@@ -1,13 +1,28 @@
-//! Faults: resolve a target from what the observers last saw, act on the containers, prove the
-//! action took effect, and undo it. Faults never read the observers' internals beyond the live
-//! view.
+//! Faults: each family in `kinds/` declares, acts, proves and undoes itself behind the
+//! [`Fault`] trait, acting only through an [`Executor`]; targets are resolved from what the
+//! observers last saw. Faults never read the observers' internals beyond the live view.
 mod apply;
+mod audit;
 mod container;
-pub mod network;
-pub mod process;
+mod docker;
+mod error;
+pub mod executor;
+mod iptables;
+mod kind;
+mod process;
 pub mod rest;
 mod target;
 
-pub use apply::{apply, fault_name, undo, ActiveFault, FaultContext, FaultRequest, Undo};
-pub use container::{verify_state, ContainerCondition, FaultError};
+/// The fault families, one file each (every file in `kinds/` is a module; each registers itself).
+mod kinds {
+    automod::dir!("src/fault/kinds");
+}
+
+pub use apply::{apply, undo, FaultContext};
+pub use audit::audit_leftovers;
+pub use container::{verify_state, ContainerCondition};
+pub use docker::DockerExecutor;
+pub use error::FaultError;
+pub use executor::{CommandOutput, ContainerState, Executor, ExecutorError};
+pub use kind::{all_faults, fault_by_name, ActiveFault, Applied, Fault, FaultCx, FaultRequest, RegisteredFault};
 pub use target::{Resolver, TargetMemory};

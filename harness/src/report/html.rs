@@ -1120,6 +1120,7 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 let rules = iptables_rules.map_or_else(|| "-".to_string(), |n| n.to_string());
                 ("audit", format!("{container}: {status}, on network: {on_network}, iptables rules left: {rules}"))
             }
+            EventKind::FaultLeftover { container, fault, what } => ("audit", format!("{container}: {what} ({fault})")),
             EventKind::DistNodes { source, rows } => {
                 ("pg_dist_node", format!("on {source}: {}", describe_dist_nodes(rows)))
             }

@@ -254,6 +254,45 @@ impl Runtime {
         })
     }
 
+    /// Limits the container to `cpus` CPUs (Docker's `NanoCpus`). `None` lifts the limit: Docker
+    /// cannot unset `NanoCpus` once set (an update with 0 keeps the old value), so the limit
+    /// becomes every CPU of the host, which is no limit.
+    pub async fn limit_cpus(&self, name: &str, cpus: Option<f64>) -> Result<(), RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let nano = match cpus {
+            Some(c) => (c * 1e9).round() as i64,
+            None => self.host_cpus().await? * 1_000_000_000,
+        };
+        let body = bollard::models::ContainerUpdateBody { nano_cpus: Some(nano), ..Default::default() };
+        self.docker
+            .update_container(&docker_name, body)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("update the CPU limit of {docker_name}"), source })
+    }
+
+    /// The container's CPU limit read back from Docker (`None`: none, or every CPU of the host).
+    pub async fn cpu_limit(&self, name: &str) -> Result<Option<f64>, RuntimeError> {
+        let docker_name = self.docker_name(name);
+        let info = self
+            .docker
+            .inspect_container(&docker_name, None::<InspectContainerOptions>)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("inspect {docker_name}"), source })?;
+        let nano = info.host_config.and_then(|h| h.nano_cpus).unwrap_or(0);
+        let all = self.host_cpus().await? * 1_000_000_000;
+        Ok((nano > 0 && nano < all).then(|| nano as f64 / 1e9))
+    }
+
+    /// How many CPUs the Docker host has.
+    async fn host_cpus(&self) -> Result<i64, RuntimeError> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|source| RuntimeError::Docker { action: "read the Docker host's CPU count".into(), source })?;
+        Ok(info.ncpu.unwrap_or(1).max(1))
+    }
+
     /// The container's address on the run network, if attached and running.
     pub async fn ip(&self, name: &str) -> Result<Option<String>, RuntimeError> {
         let docker_name = self.docker_name(name);

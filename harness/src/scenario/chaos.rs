@@ -3,9 +3,13 @@
 //! each generated schedule into plain steps (see `crate::chaos`); this file only describes what
 //! the user wrote. Its semantic checks live in `validate/chaos.rs`.
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::model::{FaultKind, Target};
+use super::fault_spec::{fault_specs, FaultName, FaultSpec};
+use super::model::Target;
+use super::step::FaultOptions;
 use super::values::Budget;
 
 /// Randomised fault schedules (`pgdrill chaos FILE`). `pgdrill run` refuses a file with this
@@ -30,16 +34,80 @@ pub struct Chaos {
 }
 
 /// One kind of fault a schedule may pick, and where it may aim.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChaosFault {
     /// The fault.
-    pub fault: FaultKind,
+    pub fault: FaultName,
     /// Targets it may hit (resolved when the fault runs, like a step's `target`).
     pub targets: Vec<Target>,
+    /// The fault's own options (e.g. `probability` for `loss`), as on a step.
+    pub options: FaultOptions,
+}
+
+impl<'de> Deserialize<'de> for ChaosFault {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ChaosFaultVisitor)
+    }
+}
+
+struct ChaosFaultVisitor;
+
+impl<'de> Visitor<'de> for ChaosFaultVisitor {
+    type Value = ChaosFault;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a chaos fault: `{fault: kill, targets: [primary]}`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ChaosFault, A::Error> {
+        let (mut fault, mut targets, mut options) = (None, None, FaultOptions::new());
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "fault" => fault = Some(map.next_value()?),
+                "targets" => targets = Some(map.next_value()?),
+                _ => {
+                    let value: serde_json::Value = map.next_value()?;
+                    options.insert(key, value);
+                }
+            }
+        }
+        let fault = fault.ok_or_else(|| serde::de::Error::missing_field("fault"))?;
+        let targets = targets.ok_or_else(|| serde::de::Error::missing_field("targets"))?;
+        Ok(ChaosFault { fault, targets, options })
+    }
+}
+
+impl Serialize for ChaosFault {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("fault", &self.fault)?;
+        map.serialize_entry("targets", &self.targets)?;
+        for (key, value) in &self.options {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// The keys of a chaos fault entry, for the JSON Schema (options as on a step).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct ChaosFaultKeys {
+    /// The fault.
+    fault: FaultName,
+    /// Targets it may hit.
+    targets: Vec<Target>,
     /// `loss`: share of packets dropped, between 0 and 1 (exclusive).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
+    probability: Option<f64>,
+}
+
+impl JsonSchema for ChaosFault {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ChaosFault".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ChaosFaultKeys::json_schema(generator)
+    }
 }
 
 /// A range of counts, both ends included.
@@ -100,23 +168,12 @@ pub enum ChaosInvariant {
     },
 }
 
-/// Faults a schedule may use: each is undone by pgdrill (after `duration`) or is over at once.
-/// The undo actions themselves (`start`, `unpause`, …) are the schedule's business, and
-/// `failover` needs a candidate no generator can know in advance.
-pub const CHAOS_FAULTS: &[FaultKind] = &[
-    FaultKind::Kill,
-    FaultKind::Stop,
-    FaultKind::Restart,
-    FaultKind::KillPostgres,
-    FaultKind::KillPatroni,
-    FaultKind::Pause,
-    FaultKind::Partition,
-    FaultKind::Isolate,
-    FaultKind::Loss,
-    FaultKind::Disconnect,
-    FaultKind::Switchover,
-    FaultKind::MaintenanceOn,
-];
+/// Faults a schedule may use, from the faults' own declarations: each is undone by pgdrill
+/// (after `duration`) or is over at once; undo actions (`start`, `unpause`, …) and faults that
+/// need an option no generator can know (`failover`'s candidate) are not among them.
+pub fn chaos_faults() -> Vec<&'static dyn FaultSpec> {
+    fault_specs().into_iter().filter(|spec| spec.chaos()).collect()
+}
 
 /// The most faults one schedule may hold: every fault is a step, and every case starts a
 /// cluster, so long schedules make each case (and shrinking) slow.

@@ -2,20 +2,26 @@
 //! validation against the topology. Nothing here starts containers.
 mod chaos;
 mod error;
+mod fault_spec;
 mod load;
 mod model;
 mod schema;
+mod step;
 mod validate;
 mod values;
 
 #[cfg(test)]
 mod unknown_keys_tests;
 
-pub use chaos::{Chaos, ChaosFault, ChaosInvariant, CountRange, DurationRange, CHAOS_FAULTS, MAX_CHAOS_FAULTS};
+pub use chaos::{chaos_faults, Chaos, ChaosFault, ChaosInvariant, CountRange, DurationRange, MAX_CHAOS_FAULTS};
 pub use error::{Problem, ScenarioError, ScenarioErrorKind};
+pub use fault_spec::{
+    fault_spec, fault_specs, ActsOn, Ends, FaultName, FaultSpec, Lasting, OptionKind, OptionSpec, RegisteredFaultSpec,
+    TargetRule, COMMON_FAULT_KEYS, UNSUPPORTED_FAULTS,
+};
 pub use load::{load_scenario, parse_scenario, LoadedScenario};
 pub use model::*;
 pub use schema::scenario_json_schema;
-pub(crate) use validate::fault_is_undoable;
+pub use step::{option_value, FaultOptions, Step, WaitFor};
 pub use validate::validate;
 pub use values::{variant_name, Budget, Rate};

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::step::Step;
 use super::values::{Budget, Rate};
 
 /// A whole scenario file.
@@ -223,122 +224,6 @@ pub enum Via {
     #[default]
     Haproxy,
 }
-
-/// One step as written: exactly one of `wait`, `fault`, `expect` or `sleep` must be set
-/// (checked by `validate`; a flat struct keeps serde's error messages precise).
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    /// Wait for a condition, bounded by `within`.
-    #[serde(default)]
-    pub wait: Option<WaitFor>,
-    /// Apply a fault to `target`.
-    #[serde(default)]
-    pub fault: Option<FaultKind>,
-    /// Who the fault hits (resolved when the step runs).
-    #[serde(default)]
-    #[schemars(with = "Option<Target>")]
-    pub target: Option<Spanned<Target>>,
-    /// Citus: the group `target`, `peers` and `candidate` are resolved in (0 = coordinator); on
-    /// an expect step, the group its expectations look at (default: the group of the most recent
-    /// fault).
-    #[serde(default)]
-    #[schemars(with = "Option<u32>")]
-    pub group: Option<Spanned<u32>>,
-    /// Expectations measured from the most recent fault step before this one.
-    #[serde(default)]
-    #[schemars(with = "Option<Vec<Expectation>>")]
-    pub expect: Option<Vec<Spanned<Expectation>>>,
-    /// The other side of a `partition` or `loss` (default: every other container of the topology).
-    #[serde(default)]
-    #[schemars(with = "Option<Target>")]
-    pub peers: Option<Spanned<Target>>,
-    /// `partition`/`loss`: drop only what the target sends to the peers (default: both ways).
-    #[serde(default)]
-    pub one_way: Option<bool>,
-    /// `loss`: share of packets dropped, between 0 and 1 (exclusive).
-    #[serde(default)]
-    pub probability: Option<f64>,
-    /// `switchover`/`failover`: the member that should become the leader.
-    #[serde(default)]
-    #[schemars(with = "Option<Target>")]
-    pub candidate: Option<Spanned<Target>>,
-    /// `switchover`: schedule it this long after the step runs (Patroni's `scheduled_at`).
-    #[serde(default)]
-    pub scheduled_in: Option<Budget>,
-    /// Undo the fault automatically after this long (otherwise a `heal` step or the end of the
-    /// run undoes it).
-    #[serde(default)]
-    pub duration: Option<Budget>,
-    /// Do nothing for this long (the workload keeps running).
-    #[serde(default)]
-    pub sleep: Option<Budget>,
-    /// Bound for `wait`.
-    #[serde(default)]
-    pub within: Option<Budget>,
-}
-
-/// Conditions a `wait` step can wait for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WaitFor {
-    /// Every member reachable, exactly one running primary, every other member a running or
-    /// streaming replica, and the primary accepting writes through HAProxy.
-    Healthy,
-}
-
-/// Faults (and their undo actions) a step can apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultKind {
-    /// SIGKILL the target's container.
-    Kill,
-    /// Start the target's (stopped or killed) container again.
-    Start,
-    /// Stop the target's container gracefully (SIGTERM, then SIGKILL after 10s).
-    Stop,
-    /// Restart the target's container (graceful stop, then start).
-    Restart,
-    /// SIGKILL the postmaster; Patroni keeps running and reacts.
-    KillPostgres,
-    /// SIGKILL Patroni only; PostgreSQL keeps running (the leader key is no longer renewed).
-    /// Patroni stays down until healed (or `duration`).
-    KillPatroni,
-    /// Freeze every process of the target's container (docker pause).
-    Pause,
-    /// Thaw a paused container.
-    Unpause,
-    /// Drop all traffic between the target and `peers` (iptables in the target's containers).
-    Partition,
-    /// Drop all traffic between the target and every other container.
-    Isolate,
-    /// Drop a share (`probability`) of packets between the target and `peers`.
-    Loss,
-    /// Detach the target's container from the Docker network.
-    Disconnect,
-    /// Attach a disconnected container again.
-    Reconnect,
-    /// Planned switchover through Patroni's REST API (`candidate`, `scheduled_in` optional).
-    Switchover,
-    /// Manual failover to `candidate` through Patroni's REST API.
-    Failover,
-    /// Patroni maintenance mode on (`pause: true` in the dynamic configuration).
-    MaintenanceOn,
-    /// Patroni maintenance mode off.
-    MaintenanceOff,
-    /// Undo active faults: those aimed at `target`, or all of them without a target.
-    Heal,
-}
-
-/// Netem-style faults this host cannot inject (its kernel lacks `sch_netem`); named so that a
-/// scenario asking for them fails validation with a clear message instead of doing nothing.
-pub const UNSUPPORTED_FAULTS: &[(&str, &str)] = &[
-    ("delay", "network delay needs tc netem, which this kernel does not support; use `loss` (iptables) instead"),
-    ("jitter", "jitter needs tc netem, which this kernel does not support"),
-    ("duplicate", "packet duplication needs tc netem, which this kernel does not support"),
-    ("corrupt", "packet corruption needs tc netem, which this kernel does not support"),
-    ("reorder", "packet reordering needs tc netem, which this kernel does not support"),
-];
 
 /// Who a fault hits, resolved from the latest observed cluster state when the step runs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -6,10 +6,12 @@ use serde_saphyr::Location;
 
 use super::error::{Problem, ScenarioError};
 use super::load::{problem_at, LoadedScenario, SpanIndex};
-use super::model::{Expectation, FaultKind, Invariant, Scenario, Step, Target, Topology, TopologyKind, Workload};
+use super::model::{Expectation, Invariant, Scenario, Target, Topology, TopologyKind, Workload};
+use super::step::Step;
 use super::values::Budget;
 
 mod chaos;
+mod fault;
 
 /// Patroni members pgdrill will start: one host, one container each.
 const MEMBERS: std::ops::RangeInclusive<u8> = 1..=9;
@@ -31,7 +33,6 @@ const MAX_WRITERS: u16 = 64;
 /// The units the JSON Schema's duration pattern allows (humantime accepts more, e.g. `sec`).
 const DURATION_UNITS: [&str; 4] = ["ms", "s", "m", "h"];
 const ACTIONS: [&str; 4] = ["wait", "fault", "expect", "sleep"];
-const TARGET_HELP: &str = "use `primary`, `replica`, `old_primary` or `{member: pg-N}`";
 
 /// Checks `loaded` for problems serde cannot see; all of them are reported together.
 pub fn validate(loaded: &LoadedScenario) -> Result<(), ScenarioError> {
@@ -244,32 +245,6 @@ impl Checker<'_> {
         }
     }
 
-    /// In a Citus topology every group has a primary, so a role target (or a fault that defaults
-    /// to the leader) must say which group it means.
-    fn citus_role_target(&mut self, base: &str, n: usize, fault: FaultKind, step: &Step, topology: &Topology) {
-        if topology.kind != TopologyKind::Citus || step.group.is_some() || fault == FaultKind::Heal {
-            return;
-        }
-        let role = |t: &Option<serde_saphyr::Spanned<Target>>| {
-            t.as_ref().is_some_and(|t| {
-                matches!(t.value, Target::Primary | Target::Replica | Target::Replicas | Target::SyncStandby)
-            })
-        };
-        let defaults_to_leader = step.target.is_none()
-            && matches!(fault, FaultKind::Switchover | FaultKind::Failover | FaultKind::MaintenanceOn);
-        if role(&step.target) || role(&step.candidate) || role(&step.peers) || defaults_to_leader {
-            self.report(
-                &format!("{base}.fault"),
-                At::Value,
-                format!(
-                    "step {n} aims at a role, but in a Citus topology every group has its own primary and replicas"
-                ),
-                "which group?",
-                Some("add `group: N` to the step (0 is the coordinator, 1.. the worker groups)".into()),
-            );
-        }
-    }
-
     /// A Citus group number that the topology has (`path` points at it).
     fn group_number(&mut self, path: &str, group: u32, topology: &Topology, worker_only: bool) {
         if topology.kind != TopologyKind::Citus {
@@ -357,9 +332,6 @@ impl Checker<'_> {
         if let Some(group) = &step.group {
             self.group_number(&format!("{base}.group"), group.value, topology, false);
         }
-        if let Some(fault) = step.fault {
-            self.citus_role_target(&base, n, fault, step, topology);
-        }
         if step.wait.is_some() && step.within.is_none() {
             self.report(
                 &format!("{base}.wait"),
@@ -385,34 +357,24 @@ impl Checker<'_> {
                 Some(help.into()),
             );
         }
-        if let Some(fault) = step.fault {
-            self.fault_fields(&base, n, fault, step, topology, history);
-            if step.target.is_none() && fault_needs_target(fault) {
+        if let Some(fault) = &step.fault {
+            self.fault_step(&base, n, fault, step, topology, history);
+        } else {
+            if step.target.is_some() && !actions.is_empty() {
                 self.report(
-                    &format!("{base}.fault"),
+                    &format!("{base}.target"),
                     At::Key,
-                    format!("fault `{}` in step {n} needs a `target`", serde_name(&fault)),
-                    "no target",
-                    Some(format!("add a `target`: {TARGET_HELP}")),
+                    "`target` only applies to a `fault` step",
+                    "no fault in this step",
+                    Some(
+                        "expectations name their own target, e.g. `rejoins: {target: old_primary, within: 60s}`".into(),
+                    ),
                 );
             }
-        } else if step.target.is_some() && !actions.is_empty() {
-            self.report(
-                &format!("{base}.target"),
-                At::Key,
-                "`target` only applies to a `fault` step",
-                "no fault in this step",
-                Some("expectations name their own target, e.g. `rejoins: {target: old_primary, within: 60s}`".into()),
-            );
+            self.stray_options(&base, n, &step.options);
         }
-
         if let Some(target) = &step.target {
             self.target(&format!("{base}.target"), n, &target.value, topology, history);
-        }
-        for (key, target) in [("peers", &step.peers), ("candidate", &step.candidate)] {
-            if let Some(target) = target {
-                self.target(&format!("{base}.{key}"), n, &target.value, topology, history);
-            }
         }
         if let Some(expectations) = &step.expect {
             if !history.fault {
@@ -600,89 +562,6 @@ impl Checker<'_> {
         }
     }
 
-    /// Fields that belong to some faults only, and values they must have.
-    fn fault_fields(
-        &mut self,
-        base: &str,
-        n: usize,
-        fault: FaultKind,
-        step: &Step,
-        _topology: &Topology,
-        _history: &History,
-    ) {
-        let name = serde_name(&fault);
-        let cut = matches!(fault, FaultKind::Partition | FaultKind::Loss);
-        let misplaced = [
-            ("peers", step.peers.is_some() && !cut, "only `partition` and `loss` have peers"),
-            ("one_way", step.one_way.is_some() && !cut, "only `partition` and `loss` can be one-way"),
-            (
-                "probability",
-                step.probability.is_some() && fault != FaultKind::Loss,
-                "only `loss` drops a share of packets",
-            ),
-            (
-                "candidate",
-                step.candidate.is_some() && !matches!(fault, FaultKind::Switchover | FaultKind::Failover),
-                "only `switchover` and `failover` have a candidate",
-            ),
-            (
-                "scheduled_in",
-                step.scheduled_in.is_some() && fault != FaultKind::Switchover,
-                "only `switchover` can be scheduled",
-            ),
-            (
-                "duration",
-                step.duration.is_some() && !fault_is_undoable(fault),
-                "this fault is not undone by pgdrill, so it takes no duration",
-            ),
-        ];
-        for (key, wrong, why) in misplaced {
-            if wrong {
-                self.report(
-                    &format!("{base}.{key}"),
-                    At::Key,
-                    format!("`{key}` does not apply to fault `{name}` in step {n}"),
-                    "not for this fault",
-                    Some(why.into()),
-                );
-            }
-        }
-        if fault == FaultKind::Loss {
-            match step.probability {
-                None => self.report(
-                    &format!("{base}.fault"),
-                    At::Key,
-                    format!("fault `loss` in step {n} needs `probability`"),
-                    "no probability",
-                    Some("e.g. `probability: 0.3` drops 30% of packets".into()),
-                ),
-                Some(p) if !(p > 0.0 && p < 1.0) => self.report(
-                    &format!("{base}.probability"),
-                    At::Value,
-                    format!("probability {p} is out of range"),
-                    "not between 0 and 1",
-                    Some("use a share between 0 and 1 (exclusive); for all packets use `partition`".into()),
-                ),
-                Some(_) => {}
-            }
-        }
-        if fault == FaultKind::Failover && step.candidate.is_none() {
-            self.report(
-                &format!("{base}.fault"),
-                At::Key,
-                format!("fault `failover` in step {n} needs a `candidate`"),
-                "no candidate",
-                Some("e.g. `candidate: {member: pg-2}`".into()),
-            );
-        }
-        if let Some(duration) = &step.duration {
-            self.budget(&format!("{base}.duration"), duration);
-        }
-        if let Some(scheduled) = &step.scheduled_in {
-            self.budget(&format!("{base}.scheduled_in"), scheduled);
-        }
-    }
-
     /// A budget must be positive and written in the units the JSON Schema allows.
     fn budget(&mut self, path: &str, budget: &Budget) {
         let written = self.index.as_ref().and_then(|index| index.get(path)).and_then(|entry| entry.scalar.clone());
@@ -762,39 +641,6 @@ fn unsupported_unit(text: &str) -> Option<&str> {
     None
 }
 
-/// The name a value has in scenario files (`kill`), from its serde form.
-fn serde_name<T: serde::Serialize>(value: &T) -> String {
-    super::values::variant_name(value)
-}
-
-/// Faults whose target defaults to something sensible (the leader, or everything active).
-fn fault_needs_target(fault: FaultKind) -> bool {
-    !matches!(
-        fault,
-        FaultKind::Heal
-            | FaultKind::Switchover
-            | FaultKind::Failover
-            | FaultKind::MaintenanceOn
-            | FaultKind::MaintenanceOff
-    )
-}
-
-/// Faults pgdrill can undo (after `duration`, by `heal`, or at the end of the run).
-pub(crate) fn fault_is_undoable(fault: FaultKind) -> bool {
-    matches!(
-        fault,
-        FaultKind::Kill
-            | FaultKind::Stop
-            | FaultKind::Pause
-            | FaultKind::Partition
-            | FaultKind::Isolate
-            | FaultKind::Loss
-            | FaultKind::Disconnect
-            | FaultKind::KillPatroni
-            | FaultKind::MaintenanceOn
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use indoc::{formatdoc, indoc};
@@ -845,6 +691,16 @@ mod tests {
     #[test_case("  - wait: healthy\n    within: 45 sec\n", 7, 13, "invalid duration `45 sec`: unit `sec` is not one of ms, s, m, h" ; "duration in a unit the schema does not allow")]
     #[test_case(&format!("{KILL_PRIMARY}  - fault: kill\n    target: {{member: pg-7}}\n"), 9, 22, "unknown member `pg-7`: this topology has 3 members" ; "member the topology lacks")]
     #[test_case(&format!("{KILL_PRIMARY}  - fault: start\n    expect: [{{new_leader: {{within: 5s}}}}]\n    target: primary\n"), 9, 5, "step 2 sets both `fault` and `expect`" ; "fault and expect in one step")]
+    #[test_case("  - fault: kil\n    target: primary\n", 6, 12, "unknown fault `kil`, expected one of: disconnect, failover, isolate, kill, kill_patroni, kill_postgres, loss, maintenance_off, maintenance_on, partition, pause, reconnect, restart, start, stop, switchover, unpause, heal" ; "misspelled fault")]
+    #[test_case("  - fault: delay\n    target: primary\n", 6, 12, "fault `delay` is not supported on this host: network delay needs tc netem" ; "netem fault")]
+    #[test_case("  - wait: healthy\n    within: 1s\n    targte: primary\n", 8, 5, "unknown key `targte` in a step, expected one of: wait, fault, target, group, expect, duration, sleep, within" ; "misspelled step key")]
+    #[test_case("  - fault: kill\n    target: primary\n    probability: 0.3\n", 8, 5, "`probability` does not apply to fault `kill` in step 1" ; "option of another fault")]
+    #[test_case("  - fault: kill\n    target: primary\n    peerz: {member: pg-2}\n", 8, 5, "unknown key `peerz` for fault `kill`, expected one of: fault, target, group, duration" ; "unknown fault option")]
+    #[test_case("  - fault: loss\n    target: primary\n", 6, 5, "fault `loss` in step 1 needs `probability`" ; "required option")]
+    #[test_case("  - fault: loss\n    target: primary\n    probability: 1.5\n", 8, 18, "probability 1.5 is out of range" ; "option out of range")]
+    #[test_case("  - fault: partition\n    target: primary\n    one_way: sometimes\n", 8, 14, "invalid value for `one_way`: expected true or false" ; "option of the wrong type")]
+    #[test_case("  - fault: kill_postgres\n    target: {member: etcd-1}\n", 7, 13, "fault `kill_postgres` acts on Patroni members only, and `etcd-1` is not one" ; "process fault on etcd")]
+    #[test_case("  - fault: restart\n    target: primary\n    duration: 5s\n", 8, 5, "`duration` does not apply to fault `restart` in step 1" ; "duration on an instant fault")]
     #[test_case("  - fault: kill\n", 6, 5, "fault `kill` in step 1 needs a `target`" ; "missing target")]
     #[test_case("  - wait: healthy\n", 6, 5, "`wait` in step 1 needs `within`" ; "wait without within")]
     #[test_case("  - sleep: 2s\n    within: 5s\n", 7, 5, "`within` only bounds a `wait` step" ; "within on a sleep")]

@@ -231,6 +231,16 @@ pub enum EventKind {
         /// pgdrill iptables rules left in it (None when it could not be asked, e.g. stopped).
         iptables_rules: Option<usize>,
     },
+    /// Something a fault left on a container after the faults were undone, as the fault itself
+    /// detects it (e.g. a CPU limit still set), before teardown.
+    FaultLeftover {
+        /// Container short name.
+        container: String,
+        /// The fault whose leftover it is.
+        fault: String,
+        /// What is left.
+        what: String,
+    },
     /// A free-form note (warnings, container exits, ...).
     Note {
         /// Where it came from (observer, runtime, workload, ...).

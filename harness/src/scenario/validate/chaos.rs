@@ -2,8 +2,8 @@
 //! ranges that are ranges, and invariants this build can check. Like the rest of validation,
 //! every problem points at the user's text.
 use super::{At, Checker, History};
-use crate::scenario::chaos::{Chaos, ChaosInvariant, DurationRange, CHAOS_FAULTS, MAX_CHAOS_FAULTS};
-use crate::scenario::model::{FaultKind, Scenario, Target};
+use crate::scenario::chaos::{chaos_faults, Chaos, ChaosInvariant, DurationRange, MAX_CHAOS_FAULTS};
+use crate::scenario::model::{Scenario, Target};
 use crate::scenario::values::variant_name;
 
 impl Checker<'_> {
@@ -19,23 +19,33 @@ impl Checker<'_> {
         }
         for (i, entry) in chaos.faults.iter().enumerate() {
             let base = format!("chaos.faults.{i}");
-            let name = variant_name(&entry.fault);
-            if !CHAOS_FAULTS.contains(&entry.fault) {
-                let why = match entry.fault {
-                    FaultKind::Failover => {
-                        "it needs a `candidate`, which a generated schedule cannot know; use `switchover`"
-                    }
-                    FaultKind::Heal => "pgdrill undoes every scheduled fault itself, after its `duration`",
-                    _ => "it undoes another fault; pgdrill undoes every scheduled fault itself, after its `duration`",
-                };
-                let allowed: Vec<String> = CHAOS_FAULTS.iter().map(variant_name).collect();
-                self.report(
-                    &format!("{base}.fault"),
-                    At::Value,
-                    format!("fault `{name}` cannot be part of a chaos schedule: {why}"),
-                    "not for chaos schedules",
-                    Some(format!("chaos faults: {}", allowed.join(", "))),
-                );
+            let name = entry.fault.as_str();
+            let spec = entry.fault.spec();
+            match spec {
+                None if !entry.fault.is_heal() => self.unknown_fault(&format!("{base}.fault"), name),
+                Some(spec) if spec.chaos() => {
+                    self.options(&base, 0, spec, &entry.options, &scenario.topology, &History::default());
+                }
+                _ => {
+                    let required = spec.and_then(|spec| spec.options().iter().find(|option| option.required));
+                    let why = match required {
+                        _ if entry.fault.is_heal() => {
+                            "pgdrill undoes every scheduled fault itself, after its `duration`".to_string()
+                        }
+                        Some(option) => format!("it needs a `{}`, which a generated schedule cannot know", option.key),
+                        None => "it undoes another fault; pgdrill undoes every scheduled fault itself, after its \
+                                 `duration`"
+                            .to_string(),
+                    };
+                    let allowed: Vec<&str> = chaos_faults().iter().map(|spec| spec.name()).collect();
+                    self.report(
+                        &format!("{base}.fault"),
+                        At::Value,
+                        format!("fault `{name}` cannot be part of a chaos schedule: {why}"),
+                        "not for chaos schedules",
+                        Some(format!("chaos faults: {}", allowed.join(", "))),
+                    );
+                }
             }
             if entry.targets.is_empty() {
                 self.report(
@@ -58,31 +68,10 @@ impl Checker<'_> {
                     );
                 } else {
                     self.target(&path, 0, target, &scenario.topology, &History::default());
+                    if let Some(spec) = spec {
+                        self.acts_on(&path, spec, target, &scenario.topology);
+                    }
                 }
-            }
-            match (entry.fault, entry.probability) {
-                (FaultKind::Loss, None) => self.report(
-                    &format!("{base}.fault"),
-                    At::Key,
-                    "fault `loss` in `chaos.faults` needs `probability`",
-                    "no probability",
-                    Some("e.g. `probability: 0.3` drops 30% of packets".into()),
-                ),
-                (FaultKind::Loss, Some(p)) if !(p > 0.0 && p < 1.0) => self.report(
-                    &format!("{base}.probability"),
-                    At::Value,
-                    format!("probability {p} is out of range"),
-                    "not between 0 and 1",
-                    Some("use a share between 0 and 1 (exclusive); for all packets use `partition`".into()),
-                ),
-                (FaultKind::Loss, Some(_)) | (_, None) => {}
-                (_, Some(_)) => self.report(
-                    &format!("{base}.probability"),
-                    At::Key,
-                    format!("`probability` does not apply to fault `{name}`"),
-                    "not for this fault",
-                    Some("only `loss` drops a share of packets".into()),
-                ),
             }
         }
 

@@ -3,7 +3,7 @@
 //! pgdrill's own chains so healing is one flush, and their packet counters prove the effect.
 use std::time::Duration;
 
-use crate::runtime::Runtime;
+use super::executor::{run, Executor};
 
 /// Chains pgdrill owns inside a container.
 const CHAIN_IN: &str = "PGDRILL_IN";
@@ -70,17 +70,17 @@ fn rule_count_script() -> String {
 }
 
 /// Installs the cut. Errors name the container and iptables' output.
-pub async fn install(runtime: &Runtime, cut: &Cut) -> Result<(), String> {
+pub async fn install(executor: &dyn Executor, cut: &Cut) -> Result<(), String> {
     let mut peer_ips = Vec::new();
     for peer in &cut.peers {
-        match runtime.ip(peer).await.map_err(|e| e.to_string())? {
+        match executor.address(peer).await.map_err(|e| e.to_string())? {
             Some(ip) => peer_ips.push(ip),
             None => return Err(format!("{peer} has no address on the run network (stopped or disconnected?)")),
         }
     }
     let script = install_script(&peer_ips, cut.one_way, cut.loss);
     for container in &cut.side {
-        let (code, output) = runtime.exec(container, &["sh", "-c", &script]).await.map_err(|e| e.to_string())?;
+        let (code, output) = run(executor, container, &["sh", "-c", &script]).await?;
         if code != 0 {
             return Err(format!("iptables in {container} failed (exit {code}): {}", output.trim()));
         }
@@ -89,11 +89,11 @@ pub async fn install(runtime: &Runtime, cut: &Cut) -> Result<(), String> {
 }
 
 /// Sum of the drop counters over the cut's side.
-async fn dropped_packets(runtime: &Runtime, side: &[String]) -> Result<u64, String> {
+async fn dropped_packets(executor: &dyn Executor, side: &[String]) -> Result<u64, String> {
     let script = counter_script();
     let mut total = 0;
     for container in side {
-        let (_, output) = runtime.exec(container, &["sh", "-c", &script]).await.map_err(|e| e.to_string())?;
+        let (_, output) = run(executor, container, &["sh", "-c", &script]).await?;
         total += output.trim().parse::<u64>().unwrap_or(0);
     }
     Ok(total)
@@ -101,10 +101,10 @@ async fn dropped_packets(runtime: &Runtime, side: &[String]) -> Result<u64, Stri
 
 /// Proves the cut works: the DROP rules' packet counters must grow (Patroni, etcd and
 /// replication talk continuously, so a real cut drops packets within seconds).
-pub async fn verify(runtime: &Runtime, cut: &Cut) -> Result<String, String> {
+pub async fn verify(executor: &dyn Executor, cut: &Cut) -> Result<String, String> {
     let start = tokio::time::Instant::now();
     loop {
-        let dropped = dropped_packets(runtime, &cut.side).await?;
+        let dropped = dropped_packets(executor, &cut.side).await?;
         if dropped > 0 {
             return Ok(format!("iptables dropped {dropped} packets between {:?} and {:?}", cut.side, cut.peers));
         }
@@ -121,10 +121,10 @@ pub async fn verify(runtime: &Runtime, cut: &Cut) -> Result<String, String> {
 }
 
 /// Removes every pgdrill rule in `container` (a stopped container has none to remove).
-pub async fn heal(runtime: &Runtime, container: &str) -> Result<(), String> {
+pub async fn heal(executor: &dyn Executor, container: &str) -> Result<(), String> {
     let script =
         format!("{PICK_IPTABLES}; $IPT -w -F {CHAIN_IN} 2>/dev/null; $IPT -w -F {CHAIN_OUT} 2>/dev/null; true");
-    let (code, output) = runtime.exec(container, &["sh", "-c", &script]).await.map_err(|e| e.to_string())?;
+    let (code, output) = run(executor, container, &["sh", "-c", &script]).await?;
     if code == 0 {
         Ok(())
     } else {
@@ -133,8 +133,8 @@ pub async fn heal(runtime: &Runtime, container: &str) -> Result<(), String> {
 }
 
 /// How many pgdrill iptables rules remain in `container`.
-pub async fn remaining_rules(runtime: &Runtime, container: &str) -> Result<usize, String> {
-    let (_, output) = runtime.exec(container, &["sh", "-c", &rule_count_script()]).await.map_err(|e| e.to_string())?;
+pub async fn remaining_rules(executor: &dyn Executor, container: &str) -> Result<usize, String> {
+    let (_, output) = run(executor, container, &["sh", "-c", &rule_count_script()]).await?;
     Ok(output.trim().lines().last().unwrap_or("0").trim().parse().unwrap_or(0))
 }
 

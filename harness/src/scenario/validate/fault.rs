@@ -1,0 +1,271 @@
+//! Semantic checks of a fault step, asked of the fault's own declaration
+//! ([`FaultSpec`](crate::scenario::FaultSpec)): a known name, only the keys it takes with values
+//! of their types and ranges, the keys it needs, a target it can act on.
+use super::{At, Checker, History};
+use crate::scenario::fault_spec::{fault_specs, ActsOn, FaultName, FaultSpec, OptionKind, OptionSpec, TargetRule};
+use crate::scenario::fault_spec::{COMMON_FAULT_KEYS, UNSUPPORTED_FAULTS};
+use crate::scenario::load::suggest;
+use crate::scenario::model::{Target, Topology, TopologyKind};
+use crate::scenario::step::{FaultOptions, Step};
+use crate::scenario::values::Budget;
+
+/// Keys of steps that are not fault steps (for "expected one of" lists).
+const STEP_KEYS: [&str; 8] = ["wait", "fault", "target", "group", "expect", "duration", "sleep", "within"];
+const TARGET_HELP: &str = "use `primary`, `replica`, `old_primary` or `{member: pg-N}`";
+
+impl Checker<'_> {
+    /// A step's keys that belong to no step: every key when the step has no fault, or a key the
+    /// fault does not take (checked by [`Self::fault_step`]).
+    pub(super) fn stray_options(&mut self, base: &str, n: usize, options: &FaultOptions) {
+        for key in options.keys() {
+            self.misplaced_option(base, n, key, None);
+        }
+    }
+
+    /// A `fault:` step.
+    pub(super) fn fault_step(
+        &mut self,
+        base: &str,
+        n: usize,
+        name: &FaultName,
+        step: &Step,
+        topology: &Topology,
+        history: &History,
+    ) {
+        if name.is_heal() {
+            self.stray_options(base, n, &step.options);
+            self.no_duration(base, n, name, step);
+            return;
+        }
+        let Some(spec) = name.spec() else {
+            self.unknown_fault(&format!("{base}.fault"), name.as_str());
+            return;
+        };
+        self.citus_role_target(base, n, spec, step, topology);
+        self.options(base, n, spec, &step.options, topology, history);
+        if spec.lasting().is_none() {
+            self.no_duration(base, n, name, step);
+        }
+        if step.target.is_none() && spec.target_rule() == TargetRule::Required {
+            self.report(
+                &format!("{base}.fault"),
+                At::Key,
+                format!("fault `{name}` in step {n} needs a `target`"),
+                "no target",
+                Some(format!("add a `target`: {TARGET_HELP}")),
+            );
+        }
+        if let Some(target) = &step.target {
+            self.acts_on(&format!("{base}.target"), spec, &target.value, topology);
+        }
+        if let Some(duration) = &step.duration {
+            self.budget(&format!("{base}.duration"), duration);
+        }
+    }
+
+    /// A fault name the registry does not know (or one this host cannot inject).
+    pub(super) fn unknown_fault(&mut self, path: &str, name: &str) {
+        let mut allowed: Vec<&str> = fault_specs().iter().map(|spec| spec.name()).collect();
+        allowed.push(FaultName::HEAL);
+        if let Some((_, why)) = UNSUPPORTED_FAULTS.iter().find(|(unsupported, _)| *unsupported == name) {
+            self.report(
+                path,
+                At::Value,
+                format!("fault `{name}` is not supported on this host: {why}"),
+                "not supported on this host",
+                Some(format!("supported faults: {}", allowed.join(", "))),
+            );
+            return;
+        }
+        self.report(
+            path,
+            At::Value,
+            format!("unknown fault `{name}`, expected one of: {}", allowed.join(", ")),
+            "unknown fault",
+            Some(suggest(name, &allowed).unwrap_or_else(|| "`pgdrill list --faults` describes each fault".into())),
+        );
+    }
+
+    /// The options of a fault (step `n`'s, or a chaos entry's when `n` is 0): each known to the
+    /// fault, of its type and range; the required ones present.
+    pub(super) fn options(
+        &mut self,
+        base: &str,
+        n: usize,
+        spec: &dyn FaultSpec,
+        options: &FaultOptions,
+        topology: &Topology,
+        history: &History,
+    ) {
+        let place = if n > 0 { format!("step {n}") } else { "`chaos.faults`".to_string() };
+        for (key, value) in options {
+            match spec.options().iter().find(|option| option.key == key) {
+                Some(option) => self.option_value(&format!("{base}.{key}"), n, option, value, topology, history),
+                None => self.misplaced_option(base, n, key, Some(spec)),
+            }
+        }
+        for option in spec.options().iter().filter(|option| option.required) {
+            if !options.contains_key(option.key) {
+                self.report(
+                    &format!("{base}.fault"),
+                    At::Key,
+                    format!("fault `{}` in {place} needs `{}`", spec.name(), option.key),
+                    format!("no {}", option.key),
+                    Some(option.doc.into()),
+                );
+            }
+        }
+    }
+
+    /// A key the fault (or, without a fault, the step) does not take.
+    fn misplaced_option(&mut self, base: &str, n: usize, key: &str, spec: Option<&dyn FaultSpec>) {
+        let takers: Vec<&'static str> = fault_specs()
+            .into_iter()
+            .filter(|other| other.options().iter().any(|option| option.key == key))
+            .map(|other| other.name())
+            .collect();
+        let path = format!("{base}.{key}");
+        let in_step = if n > 0 { format!(" in step {n}") } else { String::new() };
+        match (spec, takers.as_slice()) {
+            (_, []) => {
+                let mut allowed: Vec<&str> = STEP_KEYS.to_vec();
+                if let Some(spec) = spec {
+                    allowed = COMMON_FAULT_KEYS.to_vec();
+                    allowed.extend(spec.options().iter().map(|option| option.key));
+                }
+                let where_ = spec.map_or("in a step".to_string(), |spec| format!("for fault `{}`", spec.name()));
+                self.report(
+                    &path,
+                    At::Key,
+                    format!("unknown key `{key}` {where_}, expected one of: {}", allowed.join(", ")),
+                    "unknown key",
+                    Some(suggest(key, &allowed).unwrap_or_else(|| {
+                        "unknown keys are errors, so that a typo cannot silently skip part of a drill".into()
+                    })),
+                );
+            }
+            (spec, takers) => {
+                let quoted: Vec<String> = takers.iter().map(|name| format!("`{name}`")).collect();
+                let message = match spec {
+                    Some(spec) => format!("`{key}` does not apply to fault `{}`{in_step}", spec.name()),
+                    None => format!("`{key}` only applies to a `fault` step{in_step}"),
+                };
+                self.report(
+                    &path,
+                    At::Key,
+                    message,
+                    "not for this fault",
+                    Some(format!("only {} take `{key}`", quoted.join(", "))),
+                );
+            }
+        }
+    }
+
+    /// One option's value: its type, its range, and for targets what they name.
+    fn option_value(
+        &mut self,
+        path: &str,
+        n: usize,
+        option: &OptionSpec,
+        value: &serde_json::Value,
+        topology: &Topology,
+        history: &History,
+    ) {
+        let key = option.key;
+        let wrong_type = |checker: &mut Self| {
+            checker.report(
+                path,
+                At::Value,
+                format!("invalid value for `{key}`: expected {}", option.kind.describe()),
+                format!("not {}", option.kind.describe()),
+                Some(option.doc.into()),
+            );
+        };
+        match option.kind {
+            OptionKind::Target => match serde_json::from_value::<Target>(value.clone()) {
+                Ok(target) => self.target(path, n, &target, topology, history),
+                Err(_) => wrong_type(self),
+            },
+            OptionKind::Bool if !value.is_boolean() => wrong_type(self),
+            OptionKind::Bool => {}
+            OptionKind::Duration => match serde_json::from_value::<Budget>(value.clone()) {
+                Ok(budget) => self.budget(path, &budget),
+                Err(_) => wrong_type(self),
+            },
+            OptionKind::Number { .. } => match value.as_f64() {
+                Some(number) if !option.kind.in_range(number) => self.report(
+                    path,
+                    At::Value,
+                    format!("{key} {number} is out of range"),
+                    format!("not {}", option.kind.describe()),
+                    Some(option.doc.into()),
+                ),
+                Some(_) => {}
+                None => wrong_type(self),
+            },
+        }
+    }
+
+    /// `duration` on a fault that is over at once.
+    fn no_duration(&mut self, base: &str, n: usize, name: &FaultName, step: &Step) {
+        if step.duration.is_some() {
+            self.report(
+                &format!("{base}.duration"),
+                At::Key,
+                format!("`duration` does not apply to fault `{name}` in step {n}"),
+                "not for this fault",
+                Some("this fault is not undone by pgdrill, so it takes no duration".into()),
+            );
+        }
+    }
+
+    /// A target the fault can act on (a fault on Patroni or PostgreSQL needs a Patroni member).
+    pub(super) fn acts_on(&mut self, path: &str, spec: &dyn FaultSpec, target: &Target, topology: &Topology) {
+        if spec.acts_on() != ActsOn::PatroniMembers {
+            return;
+        }
+        let not_member = match target {
+            Target::Etcd | Target::EtcdLeader => Some("etcd".to_string()),
+            Target::Member(name) if !crate::topology::member_names(topology).contains(name) => {
+                Some(format!("`{name}`"))
+            }
+            _ => None,
+        };
+        if let Some(what) = not_member {
+            self.report(
+                path,
+                At::Value,
+                format!("fault `{}` acts on Patroni members only, and {what} is not one", spec.name()),
+                "not a Patroni member",
+                Some("aim it at `primary`, `replica` or `{member: pg-N}`".into()),
+            );
+        }
+    }
+
+    /// In a Citus topology every group has a primary, so a role target (or a fault that defaults
+    /// to the leader) must say which group it means.
+    fn citus_role_target(&mut self, base: &str, n: usize, spec: &dyn FaultSpec, step: &Step, topology: &Topology) {
+        if topology.kind != TopologyKind::Citus || step.group.is_some() {
+            return;
+        }
+        let role = |t: &Target| matches!(t, Target::Primary | Target::Replica | Target::Replicas | Target::SyncStandby);
+        let role_option = spec
+            .options()
+            .iter()
+            .filter(|option| option.kind == OptionKind::Target)
+            .filter_map(|option| step.option::<Target>(option.key))
+            .any(|t| role(&t));
+        let defaults_to_leader = step.target.is_none() && spec.target_rule() == TargetRule::DefaultsToLeader;
+        if step.target.as_ref().is_some_and(|t| role(&t.value)) || role_option || defaults_to_leader {
+            self.report(
+                &format!("{base}.fault"),
+                At::Value,
+                format!(
+                    "step {n} aims at a role, but in a Citus topology every group has its own primary and replicas"
+                ),
+                "which group?",
+                Some("add `group: N` to the step (0 is the coordinator, 1.. the worker groups)".into()),
+            );
+        }
+    }
+}

@@ -46,6 +46,7 @@ mod tests {
                 "start",
                 "stop",
                 "switchover",
+                "throttle",
                 "unpause"
             ],
             "{:#}",

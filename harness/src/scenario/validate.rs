@@ -691,7 +691,7 @@ mod tests {
     #[test_case("  - wait: healthy\n    within: 45 sec\n", 7, 13, "invalid duration `45 sec`: unit `sec` is not one of ms, s, m, h" ; "duration in a unit the schema does not allow")]
     #[test_case(&format!("{KILL_PRIMARY}  - fault: kill\n    target: {{member: pg-7}}\n"), 9, 22, "unknown member `pg-7`: this topology has 3 members" ; "member the topology lacks")]
     #[test_case(&format!("{KILL_PRIMARY}  - fault: start\n    expect: [{{new_leader: {{within: 5s}}}}]\n    target: primary\n"), 9, 5, "step 2 sets both `fault` and `expect`" ; "fault and expect in one step")]
-    #[test_case("  - fault: kil\n    target: primary\n", 6, 12, "unknown fault `kil`, expected one of: disconnect, failover, isolate, kill, kill_patroni, kill_postgres, loss, maintenance_off, maintenance_on, partition, pause, reconnect, restart, start, stop, switchover, unpause, heal" ; "misspelled fault")]
+    #[test_case("  - fault: kil\n    target: primary\n", 6, 12, "unknown fault `kil`, expected one of: disconnect, failover, isolate, kill, kill_patroni, kill_postgres, loss, maintenance_off, maintenance_on, partition, pause, reconnect, restart, start, stop, switchover, throttle, unpause, heal" ; "misspelled fault")]
     #[test_case("  - fault: delay\n    target: primary\n", 6, 12, "fault `delay` is not supported on this host: network delay needs tc netem" ; "netem fault")]
     #[test_case("  - wait: healthy\n    within: 1s\n    targte: primary\n", 8, 5, "unknown key `targte` in a step, expected one of: wait, fault, target, group, expect, duration, sleep, within" ; "misspelled step key")]
     #[test_case("  - fault: kill\n    target: primary\n    probability: 0.3\n", 8, 5, "`probability` does not apply to fault `kill` in step 1" ; "option of another fault")]

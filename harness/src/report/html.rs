@@ -15,14 +15,13 @@ mod alert_lanes;
 mod citus_lanes;
 
 use std::fmt;
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use askama::Template;
 
-use super::history::run_duration;
-use super::model::{MonitoringSummary, RunReport};
+use super::files::write_atomically;
+use super::model::{run_duration, MonitoringSummary, RunReport};
 use crate::check::{describe_view, longest_write_gap, MemberHistory, Status};
 use crate::observe::describe_dist_nodes;
 use crate::timeline::{EventKind, MemberView, Millis, Role, WriteOutcome};
@@ -59,25 +58,6 @@ pub fn render_html(report: &RunReport) -> String {
 /// final name and renamed into place, like the JSON report).
 pub fn write_html(report: &RunReport, dir: &Path) -> io::Result<PathBuf> {
     write_atomically(dir, HTML_FILE, render_html(report).as_bytes())
-}
-
-/// Writes every file of a run's report directory: `report.json`, `junit.xml` and `report.html`
-/// (the JSON first: it is the source the others can be re-rendered from with `pgdrill report`).
-pub fn write_all(report: &RunReport, dir: &Path) -> io::Result<()> {
-    super::json::write_json(report, dir)?;
-    super::junit::write_junit(report, dir)?;
-    write_html(report, dir)?;
-    Ok(())
-}
-
-/// Writes `dir/name` through a `.partial` file renamed into place.
-pub(super) fn write_atomically(dir: &Path, name: &str, contents: &[u8]) -> io::Result<PathBuf> {
-    fs::create_dir_all(dir)?;
-    let path = dir.join(name);
-    let partial = dir.join(format!("{name}.partial"));
-    fs::write(&partial, contents)?;
-    fs::rename(&partial, &path)?;
-    Ok(path)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1617,18 +1597,6 @@ mod tests {
         assert_eq!(axis_label(0), "0s");
         assert_eq!(axis_label(90_000), "1m 30s");
         assert_eq!(axis_label(120_000), "2m");
-    }
-
-    #[test]
-    fn write_all_writes_the_three_files() {
-        let dir = std::env::temp_dir().join(format!("pgdrill-html-all-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        write_all(&sample(), &dir).unwrap();
-        for name in ["report.json", "junit.xml", HTML_FILE] {
-            assert!(dir.join(name).is_file(), "{name} missing");
-        }
-        assert!(!dir.join("report.html.partial").exists());
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

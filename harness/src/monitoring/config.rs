@@ -12,7 +12,7 @@ use std::time::Duration;
 pub use super::error::EnvTooLarge;
 use super::promql::PromDuration;
 use super::rules::{RuleFile, ScaleOptions, ScaledValue};
-use crate::runtime::ContainerSpec;
+use crate::topology::ContainerSpec;
 
 /// Prometheus's HTTP port (API, `/-/ready`).
 pub const PROMETHEUS_PORT: u16 = 9090;

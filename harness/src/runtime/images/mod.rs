@@ -22,7 +22,8 @@ mod tags;
 #[cfg(test)]
 mod tests;
 
-pub use super::image_set::{DebianSuite, ImageChoice, ImageSet, ImageSetError, PgMajor, DEFAULT_PATRONI_VERSION};
+pub use super::image_set::{DebianSuite, ImageChoice, ImageSet, ImageSetError, DEFAULT_PATRONI_VERSION};
+pub use crate::topology::PgMajor;
 pub use ensure::ensure_images;
 pub use error::ImageError;
 pub use name::{CitusFlavor, ImageName};

@@ -3,6 +3,7 @@
 //! A run: [`scenario`] (parse, validate) → [`topology`] (container specs) → [`runtime`]
 //! (Docker) → [`engine`] drives steps: [`fault`]s act, [`observe`]rs and the [`workload`]
 //! record on the [`timeline`] → [`check`]s judge it → [`report`]s show it.
+//! Observers and the workload reach PostgreSQL through [`pg`].
 #![warn(missing_docs)]
 
 pub mod chaos;
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod fault;
 pub mod monitoring;
 pub mod observe;
+pub mod pg;
 pub mod report;
 pub mod runtime;
 pub mod scenario;

@@ -9,11 +9,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use thiserror::Error;
-
+pub use super::error::EnvTooLarge;
 use super::promql::PromDuration;
 use super::rules::{RuleFile, ScaleOptions, ScaledValue};
-use crate::runtime::ContainerSpec;
+use crate::topology::ContainerSpec;
 
 /// Prometheus's HTTP port (API, `/-/ready`).
 pub const PROMETHEUS_PORT: u16 = 9090;
@@ -450,21 +449,6 @@ fn rule_file_name(file: &RuleFile) -> String {
     } else {
         safe
     }
-}
-
-/// A configuration too large for an environment variable.
-#[derive(Debug, Error)]
-#[error(
-    "{what} is {bytes} bytes, more than the {limit} bytes Linux allows in one environment variable; \
-     split it into several rule files"
-)]
-pub struct EnvTooLarge {
-    /// What it is (`rule file citus-alerts.yaml`).
-    pub what: String,
-    /// Its size.
-    pub bytes: usize,
-    /// The limit.
-    pub limit: usize,
 }
 
 fn env_var(name: String, value: String, what: impl FnOnce() -> String) -> Result<(String, String), EnvTooLarge> {

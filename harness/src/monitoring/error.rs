@@ -1,5 +1,6 @@
 //! Errors of the monitoring layer: rule files that cannot be used (pointing at the user's
-//! `file:line:col`), rule files promtool rejects, and Prometheus/Alertmanager API failures.
+//! `file:line:col`), rule files promtool rejects or that are too large to hand to a container, and
+//! Prometheus/Alertmanager API failures.
 use std::fmt;
 use std::path::PathBuf;
 
@@ -123,7 +124,22 @@ pub enum PromtoolError {
     },
     /// A rule file is too large to pass to a container in an environment variable.
     #[error(transparent)]
-    TooLarge(#[from] crate::monitoring::config::EnvTooLarge),
+    TooLarge(#[from] EnvTooLarge),
+}
+
+/// A configuration too large for an environment variable.
+#[derive(Debug, Error)]
+#[error(
+    "{what} is {bytes} bytes, more than the {limit} bytes Linux allows in one environment variable; \
+     split it into several rule files"
+)]
+pub struct EnvTooLarge {
+    /// What it is (`rule file citus-alerts.yaml`).
+    pub what: String,
+    /// Its size.
+    pub bytes: usize,
+    /// The limit.
+    pub limit: usize,
 }
 
 /// One problem promtool found, mapped back to the user's file.

@@ -8,8 +8,8 @@ use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
 use super::LiveView;
+use crate::pg::PgEndpoint;
 use crate::timeline::{DistNodeRow, EventKind, TimelineWriter};
-use crate::workload::PgEndpoint;
 
 /// Bound on connecting and on one query: a paused or killed coordinator must not stall the poller.
 const TIMEOUT: Duration = Duration::from_millis(400);
@@ -88,7 +88,7 @@ async fn read_dist_nodes(client: &Client) -> Result<Vec<DistNodeRow>, String> {
     let rows = tokio::time::timeout(TIMEOUT, client.query(DIST_NODE_QUERY, &[]))
         .await
         .map_err(|_| format!("no answer within {}ms", TIMEOUT.as_millis()))?
-        .map_err(|e| crate::workload::short_pg_error(&e))?;
+        .map_err(|e| crate::pg::short(&e))?;
     Ok(rows
         .iter()
         .map(|r| DistNodeRow {

@@ -11,8 +11,8 @@ use std::str::FromStr;
 use comfy_table::{presets::ASCII_FULL_CONDENSED, Cell, CellAlignment, LineStyle, Table, TableStyle};
 use serde::{Deserialize, Serialize};
 
+use super::case_names::case_names;
 use super::json::{read_json, ReadReportError, REPORT_FILE};
-use super::junit::case_names;
 use super::model::{RunImages, RunReport};
 use crate::check::Status;
 

@@ -9,10 +9,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::junit::case_names;
-use super::model::RunReport;
+use super::case_names::case_names;
+use super::model::{run_duration, RunReport};
 use crate::check::longest_write_gap;
-use crate::timeline::Millis;
 
 /// The history's file name inside the reports directory.
 pub const HISTORY_FILE: &str = "history.jsonl";
@@ -55,13 +54,6 @@ pub struct KeyTimings {
     /// Every verdict's measurement, by `check@step`.
     #[serde(default)]
     pub checks: BTreeMap<String, u64>,
-}
-
-/// How long the run took, start to end of teardown: the later of the last event and the end of
-/// the last phase (teardown records its start on the timeline, its end only as a phase).
-pub fn run_duration(report: &RunReport) -> Millis {
-    let phases_end = report.phases.iter().map(|p| p.started_ms + p.duration_ms).max().unwrap_or(0);
-    report.timeline.end().max(phases_end)
 }
 
 impl HistoryEntry {

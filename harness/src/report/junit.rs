@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::history::run_duration;
-use super::html::write_atomically;
-use super::model::RunReport;
+use super::case_names::case_names;
+use super::files::write_atomically;
+use super::model::{run_duration, RunReport};
 use super::terminal::render_summary;
 use crate::check::{Status, Verdict};
 
@@ -83,27 +83,6 @@ pub fn junit_suite(report: &RunReport) -> TestSuite {
     }
     suite.set_system_out(render_summary(report));
     suite
-}
-
-/// `new_leader@4` (steps numbered from 1, as everywhere people read them) or
-/// `single_primary@invariant`.
-pub fn case_name(verdict: &Verdict) -> String {
-    match verdict.step {
-        Some(step) => format!("{}@{}", verdict.check, step + 1),
-        None => format!("{}@invariant", verdict.check),
-    }
-}
-
-/// [`case_name`] of every verdict, made unique: the same check twice in one step (e.g. two
-/// `rejoins` targets) becomes `rejoins@6` and `rejoins@6#2`. Also how `compare` pairs verdicts.
-pub fn case_names(verdicts: &[Verdict]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::with_capacity(verdicts.len());
-    for verdict in verdicts {
-        let name = case_name(verdict);
-        let repeats = names.iter().filter(|n| n.split('#').next() == Some(name.as_str())).count();
-        names.push(if repeats == 0 { name } else { format!("{name}#{}", repeats + 1) });
-    }
-    names
 }
 
 fn verdict_case(report: &RunReport, verdict: &Verdict, name: String) -> TestCase {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::check::Verdict;
 use crate::monitoring::known_metrics::{ListCheck, UnknownMetric};
 use crate::monitoring::latency::{LatencyRow, LatencyStats};
-use crate::timeline::Timeline;
+use crate::timeline::{Millis, Timeline};
 
 /// The report format version written by this build. Readers refuse other versions rather than
 /// misreading them.
@@ -53,6 +53,13 @@ pub struct RunReport {
     pub images: RunImages,
     /// The full timeline the verdicts were judged on, so any verdict can be re-derived and drawn.
     pub timeline: Timeline,
+}
+
+/// How long the run took, start to end of teardown: the later of the last event and the end of
+/// the last phase (teardown records its start on the timeline, its end only as a phase).
+pub fn run_duration(report: &RunReport) -> Millis {
+    let phases_end = report.phases.iter().map(|p| p.started_ms + p.duration_ms).max().unwrap_or(0);
+    report.timeline.end().max(phases_end)
 }
 
 /// The images a run used.

@@ -16,6 +16,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::RuntimeError;
+use crate::topology::ContainerSpec;
 
 /// Label every resource of pgdrill carries (value: "1").
 pub const LABEL_TOOL: &str = "org.pgdrill";
@@ -23,25 +24,6 @@ pub const LABEL_TOOL: &str = "org.pgdrill";
 pub const LABEL_RUN: &str = "org.pgdrill.run";
 /// Label holding the harness's process id, so a sweep can tell live runs from dead ones.
 pub const LABEL_PID: &str = "org.pgdrill.pid";
-
-/// What to start.
-#[derive(Debug, Clone, Default)]
-pub struct ContainerSpec {
-    /// Short name, also the DNS alias on the run network (e.g. `pg-1`).
-    pub name: String,
-    /// Image tag.
-    pub image: String,
-    /// Command (the image's default when `None`).
-    pub cmd: Option<Vec<String>>,
-    /// Environment variables.
-    pub env: Vec<(String, String)>,
-    /// Container ports to publish on 127.0.0.1.
-    pub ports: Vec<u16>,
-    /// Grant NET_ADMIN (iptables-based faults).
-    pub net_admin: bool,
-    /// Component kind for labels (etcd, patroni, haproxy).
-    pub component: String,
-}
 
 /// A container of this run.
 #[derive(Debug, Clone)]

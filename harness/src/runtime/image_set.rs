@@ -2,11 +2,13 @@
 //! which Debian suite the Patroni image is built. Chosen with `--images patroni=3.3.2,pg=17`, so
 //! a pre-upgrade validation is two runs with different sets and `pgdrill compare`.
 //!
-//! This module only parses and describes sets; `images.rs` builds them.
+//! This module only parses and describes sets; `images` builds them.
 use std::fmt;
 use std::str::FromStr;
 
 use thiserror::Error;
+
+use crate::topology::PgMajor;
 
 /// Patroni version installed from PyPI when none is given.
 pub const DEFAULT_PATRONI_VERSION: &str = "4.1.5";
@@ -40,50 +42,14 @@ impl fmt::Display for DebianSuite {
     }
 }
 
-/// A PostgreSQL major pgdrill can run: the one Debian ships in a suite (`postgresql-NN`), so no
-/// third-party repository is needed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PgMajor {
-    /// PostgreSQL 15, from Debian bookworm.
-    #[default]
-    Pg15,
-    /// PostgreSQL 17, from Debian trixie.
-    Pg17,
-}
-
+/// Which Debian suite ships a major: the plan only needs the major, the images its suite.
 impl PgMajor {
-    /// Every supported major.
-    pub const ALL: [PgMajor; 2] = [PgMajor::Pg15, PgMajor::Pg17];
-
-    /// The major version number.
-    pub fn number(self) -> u32 {
-        match self {
-            PgMajor::Pg15 => 15,
-            PgMajor::Pg17 => 17,
-        }
-    }
-
     /// The Debian suite whose own `postgresql-NN` package is this major.
     pub fn suite(self) -> DebianSuite {
         match self {
             PgMajor::Pg15 => DebianSuite::Bookworm,
             PgMajor::Pg17 => DebianSuite::Trixie,
         }
-    }
-
-    /// Where Debian installs this major's server binaries (Patroni's `postgresql.bin_dir`).
-    pub fn bin_dir(self) -> String {
-        format!("/usr/lib/postgresql/{}/bin", self.number())
-    }
-
-    fn from_number(text: &str) -> Option<PgMajor> {
-        PgMajor::ALL.into_iter().find(|m| m.number().to_string() == text)
-    }
-}
-
-impl fmt::Display for PgMajor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.number())
     }
 }
 

@@ -7,7 +7,8 @@ mod image_set;
 pub mod images;
 mod sweep;
 
-pub use docker::{ContainerSpec, RunningContainer, Runtime, LABEL_RUN, LABEL_TOOL};
+pub use crate::topology::ContainerSpec;
+pub use docker::{RunningContainer, Runtime, LABEL_RUN, LABEL_TOOL};
 pub use error::RuntimeError;
 pub use guard::TeardownGuard;
 pub use sweep::{sweep, SweepReport, SweepScope};

@@ -16,6 +16,9 @@ pub const REPLICATION_PASSWORD: &str = "pgdrill-replicator";
 pub const REPLICATION_USER: &str = "replicator";
 /// PostgreSQL data directory inside the Patroni image.
 pub const DATA_DIR: &str = "/var/lib/postgresql/data";
+/// The database Patroni creates the Citus extension in (`citus.database`), where the workload
+/// writes.
+pub const CITUS_DATABASE: &str = "citus";
 
 const ETCD_CLIENT_PORT: u16 = 2379;
 const ETCD_PEER_PORT: u16 = 2380;
@@ -92,7 +95,7 @@ pub fn patroni_yaml(p: &PatroniConfigInput) -> String {
     let (loggers, citus, wal_level) = match p.citus_group {
         Some(group) => (
             "\n  loggers:\n    patroni.postgresql.mpp.citus: DEBUG",
-            format!("citus:\n  group: {group}\n  database: {}\n", q(super::CITUS_DATABASE)),
+            format!("citus:\n  group: {group}\n  database: {}\n", q(CITUS_DATABASE)),
             // Patroni forces it in Citus mode anyway; said here so the file tells the truth.
             "logical",
         ),

@@ -1,8 +1,13 @@
 //! Topologies: which containers a scenario needs and how each is configured. Pure: no Docker.
 pub mod configs;
+mod pg_major;
 mod plan;
+mod spec;
 
+pub use configs::CITUS_DATABASE;
+pub use pg_major::PgMajor;
 pub use plan::{
-    citus_groups, etcd_names, member_group, member_names, plan, Plan, PlanImages, CITUS_DATABASE, ETCD_CLIENT_PORT,
+    citus_groups, etcd_names, member_group, member_names, plan, Plan, PlanImages, ETCD_CLIENT_PORT,
     HAPROXY_PRIMARY_PORT, HAPROXY_REPLICA_PORT, PATRONI_PORT, POSTGRES_PORT,
 };
+pub use spec::ContainerSpec;

@@ -1,10 +1,9 @@
 //! Turns a scenario's topology into container specs: names, images, commands, configs and the
 //! ports the harness needs on loopback.
-use crate::runtime::images::PgMajor;
-use crate::runtime::ContainerSpec;
+use super::configs::{etcd_command, haproxy_cfg, patroni_yaml, PatroniConfigInput, CITUS_DATABASE};
+use super::pg_major::PgMajor;
+use super::spec::ContainerSpec;
 use crate::scenario::{Topology, TopologyKind};
-
-use super::configs::{etcd_command, haproxy_cfg, patroni_yaml, PatroniConfigInput};
 
 /// Patroni REST API port inside member containers.
 pub const PATRONI_PORT: u16 = 8008;
@@ -31,10 +30,6 @@ pub struct PlanImages {
     /// The PostgreSQL major in the Patroni and Citus images (where Patroni finds its binaries).
     pub postgres: PgMajor,
 }
-
-/// The database Patroni creates the Citus extension in (`citus.database`), where the workload
-/// writes.
-pub const CITUS_DATABASE: &str = "citus";
 
 /// Every container of a Patroni topology, in start order.
 #[derive(Debug, Clone)]

@@ -1,7 +1,8 @@
 //! The end-of-run audit: which workload rows exist on the primary.
 use std::time::Duration;
 
-use super::pg::{short, PgEndpoint, WORKLOAD_TABLE};
+use super::pg::WORKLOAD_TABLE;
+use crate::pg::{short, PgEndpoint};
 use crate::timeline::{EventKind, TimelineWriter};
 
 /// Reads every row id through `endpoint` (retrying until `deadline`: the cluster may still be

@@ -5,6 +5,7 @@ mod audit;
 mod pg;
 mod writer;
 
+pub use crate::pg::{short as short_pg_error, PgEndpoint};
 pub use audit::{audit_writes, compress_ids};
-pub use pg::{buckets_by_group, prepare_table, short as short_pg_error, PgEndpoint, BUCKETS, WORKLOAD_TABLE};
+pub use pg::{buckets_by_group, prepare_table, BUCKETS, WORKLOAD_TABLE};
 pub use writer::{WorkloadHandle, WriterConfig};

@@ -8,7 +8,8 @@ use tokio::task::JoinSet;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
-use super::pg::{short, PgEndpoint, WORKLOAD_TABLE};
+use super::pg::WORKLOAD_TABLE;
+use crate::pg::{short, PgEndpoint};
 use crate::timeline::{EventKind, TimelineWriter, WriteOutcome};
 
 /// Bound on (re)connecting.

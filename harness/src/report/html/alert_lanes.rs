@@ -7,7 +7,9 @@
 //! with no match gets a lane of its own.
 use std::collections::BTreeMap;
 
-use super::{clip, secs, Ctx, Lane, LABEL_W, PLOT_W};
+use super::ctx::Ctx;
+use super::format::secs;
+use super::geometry::{clip, Lane, LABEL_W, PLOT_W};
 use crate::timeline::{EventKind, Millis};
 
 /// At most this many alert lanes; the rest are counted in a last lane (all are in the event log).
@@ -157,7 +159,7 @@ fn state_class(source: &str, state: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::html::Px;
+    use crate::report::html::geometry::Px;
     use crate::report::terminal::tests::sample;
     use crate::report::RunReport;
     use crate::timeline::{Event, Timeline};

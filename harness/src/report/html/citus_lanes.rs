@@ -8,7 +8,10 @@
 //! transaction whose statements name a `-demoted` node is drawn in the demoted style too.
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{clip, group_title, secs, Ctx, Guide, Lane};
+use super::ctx::Ctx;
+use super::format::secs;
+use super::geometry::{clip, Guide, Lane};
+use super::member_lanes::group_title;
 use crate::timeline::{DistNodeRow, EventKind, Millis};
 use crate::topology::member_group;
 
@@ -174,7 +177,7 @@ fn group_lane(ctx: &Ctx<'_>, group: u32, snapshots: &[(Millis, &[DistNodeRow])])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::html::Px;
+    use crate::report::html::geometry::Px;
     use crate::report::terminal::tests::sample;
     use crate::report::RunReport;
     use crate::timeline::{Event, Timeline};

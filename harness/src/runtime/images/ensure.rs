@@ -1,0 +1,133 @@
+//! Making sure a run's images exist: the bases first (one after the other: debootstrap is
+//! heavy), then the images on them concurrently, then those on the Patroni image; each is built
+//! only when no image with the same inputs (tag) exists.
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+
+use super::base::build_base;
+use super::build::build;
+use super::context::{host_ca_files, read_context};
+use super::error::ImageError;
+use super::name::ImageName;
+use super::options::{ImageOptions, ResolvedImages};
+use super::tags::{base_tag, image_exists, image_tag};
+use crate::runtime::image_set::{DebianSuite, ImageSet};
+
+/// The suite of every image but the Patroni image (and those built on it).
+const COMMON_SUITE: DebianSuite = DebianSuite::Bookworm;
+
+/// Makes sure the `wanted` images (and the bases they need) exist, building what is missing:
+/// the bases first (one after the other: debootstrap is heavy), then the others concurrently.
+/// Progress lines go to `progress`.
+pub async fn ensure_images(
+    docker: &Docker,
+    wanted: &[ImageName],
+    opts: &ImageOptions,
+    progress: &dyn Fn(&str),
+) -> Result<ResolvedImages, ImageError> {
+    let start = Instant::now();
+    docker.ping().await.map_err(|source| ImageError::DockerUnreachable { source })?;
+    let mut derived: Vec<ImageName> = wanted.iter().copied().filter(|n| *n != ImageName::Base).collect();
+    if derived.iter().any(|n| n.on_patroni()) {
+        derived.push(ImageName::Patroni);
+    }
+    derived.sort();
+    derived.dedup();
+
+    let patroni_suite = opts.set.pg.suite();
+    let mut suites = vec![COMMON_SUITE];
+    if derived.contains(&ImageName::Patroni) {
+        suites.push(patroni_suite);
+    }
+    suites.dedup();
+    let mut resolved = ResolvedImages { set: opts.set.clone(), ..ResolvedImages::default() };
+    for suite in suites {
+        let tag = base_tag(suite);
+        if opts.force_rebuild || !image_exists(docker, &tag).await? {
+            let t = Instant::now();
+            build_base(docker, suite, &tag, progress).await?;
+            resolved.built.push((ImageName::Base, t.elapsed()));
+        }
+        if suite == COMMON_SUITE {
+            resolved.base.clone_from(&tag);
+        }
+        if suite == patroni_suite && derived.contains(&ImageName::Patroni) {
+            resolved.patroni_base = tag;
+        }
+    }
+
+    // Two stages: images on a base (concurrently), then those on the Patroni image.
+    for stage in [false, true] {
+        let names: Vec<ImageName> = derived.iter().copied().filter(|n| n.on_patroni() == stage).collect();
+        let parent_of = |name: ImageName| match name {
+            _ if name.on_patroni() => resolved.patroni.clone(),
+            ImageName::Patroni => resolved.patroni_base.clone(),
+            _ => resolved.base.clone(),
+        };
+        let parents: Vec<String> = names.iter().map(|&name| parent_of(name)).collect();
+        let builds =
+            names.iter().zip(&parents).map(|(&name, parent)| ensure_derived(docker, name, parent, opts, progress));
+        let outcomes = futures_util::future::join_all(builds).await;
+        for (name, outcome) in names.iter().zip(outcomes) {
+            let (tag, built) = outcome?;
+            if let Some(took) = built {
+                resolved.built.push((*name, took));
+            }
+            match name {
+                ImageName::Etcd => resolved.etcd = tag,
+                ImageName::Patroni => resolved.patroni = tag,
+                ImageName::Haproxy => resolved.haproxy = tag,
+                ImageName::Prometheus => resolved.prometheus = tag,
+                ImageName::Alertmanager => resolved.alertmanager = tag,
+                ImageName::PostgresExporter => resolved.postgres_exporter = tag,
+                ImageName::CitusStandin | ImageName::PatroniCitus => resolved.citus = tag,
+                ImageName::Base => {}
+            }
+        }
+    }
+    resolved.total = start.elapsed();
+    Ok(resolved)
+}
+
+/// Builds one derived image unless a tag with the same inputs exists. Returns the tag and, when it
+/// was built, how long that took.
+async fn ensure_derived(
+    docker: &Docker,
+    name: ImageName,
+    parent: &str,
+    opts: &ImageOptions,
+    progress: &dyn Fn(&str),
+) -> Result<(String, Option<Duration>), ImageError> {
+    let dir = opts.images_dir.join(name.as_str());
+    let mut files = read_context(&dir)?;
+    if name == ImageName::Patroni {
+        files.extend(host_ca_files(progress));
+    }
+    let build_args = build_args(name, parent, &opts.set);
+    let tag = image_tag(name, &files, &build_args, parent);
+    if !opts.force_rebuild && image_exists(docker, &tag).await? {
+        progress(&format!("image {tag}: reused"));
+        return Ok((tag, None));
+    }
+    let start = Instant::now();
+    progress(&format!("image {tag}: building from {}", dir.display()));
+    build(docker, name, &tag, &files, &build_args, opts.force_rebuild, progress).await?;
+    let took = start.elapsed();
+    progress(&format!("image {tag}: built in {:.1}s", took.as_secs_f64()));
+    Ok((tag, Some(took)))
+}
+
+/// The build arguments of `name` on `parent` for `set`; all of them are hashed into the tag.
+pub(super) fn build_args(name: ImageName, parent: &str, set: &ImageSet) -> BTreeMap<String, String> {
+    let parent_arg = if name.on_patroni() { "PATRONI_IMAGE" } else { "BASE" };
+    let mut args = BTreeMap::from([(parent_arg.to_string(), parent.to_string())]);
+    if name == ImageName::Patroni {
+        args.insert("PATRONI_VERSION".to_string(), set.patroni.clone());
+    }
+    if name.has_postgres() {
+        args.insert("PG_MAJOR".to_string(), set.pg.to_string());
+    }
+    args
+}

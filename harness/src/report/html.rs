@@ -24,8 +24,7 @@ use askama::Template;
 use super::history::run_duration;
 use super::model::{MonitoringSummary, RunReport};
 use crate::check::{describe_view, longest_write_gap, MemberHistory, Status};
-use crate::observe::describe_dist_nodes;
-use crate::timeline::{EventKind, MemberView, Millis, Role, WriteOutcome};
+use crate::timeline::{describe_dist_nodes, EventKind, MemberView, Millis, Role, WriteOutcome};
 use crate::topology::member_group;
 use alert_lanes::alert_lanes;
 use citus_lanes::dist_node_lanes;
@@ -1090,6 +1089,15 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
             EventKind::StepStarted { index, description } => ("step", format!("{} started: {description}", index + 1)),
             EventKind::StepFinished { index, ok, detail } => {
                 ("step", format!("{} {}: {detail}", index + 1, if *ok { "ok" } else { "FAILED" }))
+            }
+            EventKind::ExpectOpened { step, anchor, leader_at_anchor, old_primary, group } => {
+                let name = |m: &Option<String>| m.clone().unwrap_or_else(|| "none".into());
+                let group = group.map(|g| format!(", group {g}")).unwrap_or_default();
+                let (at, leader, old) = (*anchor as f64 / 1000.0, name(leader_at_anchor), name(old_primary));
+                ("step", format!("{} expect from {at:.3}s: leader then {leader}, old primary {old}{group}", step + 1))
+            }
+            EventKind::ObservationEnded { run_error } => {
+                ("phase", run_error.as_ref().map_or("observation ended".into(), |e| format!("observation ended: {e}")))
             }
             EventKind::Member { member, view, .. } => {
                 let mut text = format!("{member} {}", describe_view(view));

@@ -1,13 +1,15 @@
 //! One test per shipped scenario file (scenarios/*.yaml): each runs the real drill against real
 //! containers and passes only if every check of the scenario passed. Also one expected-failure
 //! drill (tests/fixtures/tight-budget.yaml) that must fail with observed-vs-budget output, and the
-//! kill-primary drill once more on the PostgreSQL 17 image set (Debian trixie base).
+//! kill-primary drill once more on the PostgreSQL 17 image set (Debian trixie base). Every drill's
+//! report.json is read back and judged again from its timeline and the scenario: any verdict
+//! that differs from the run's fails the trial.
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use pgdrill::check::Status;
+use pgdrill::check::{names, Status};
 use pgdrill::engine::{run_scenario, RunOptions, RunOutcome};
-use pgdrill::report::render_summary;
+use pgdrill::report::{read_json, rejudge, render_rejudgement, render_summary, REPORT_FILE};
 use pgdrill::runtime::images::{ImageOptions, ImageSet, PgMajor};
 use pgdrill::runtime::{Runtime, LABEL_RUN};
 use pgdrill::scenario::load_scenario;
@@ -59,8 +61,24 @@ fn drill_with(path: &Path, images: ImageOptions) -> Result<RunOutcome, Failed> {
         };
         let outcome = run_scenario(&loaded, &options).await.map_err(|e| Failed::from(format!("{e}")))?;
         assert_nothing_left(&outcome.report.run_id).await?;
+        assert_rejudged_identically(&outcome, &loaded.scenario)?;
         Ok(outcome)
     })
+}
+
+/// The verdicts judged again from the written report.json (timeline and all) and the scenario
+/// are the ones the run decided.
+fn assert_rejudged_identically(outcome: &RunOutcome, scenario: &pgdrill::scenario::Scenario) -> Result<(), Failed> {
+    let path = outcome.report_dir.join(REPORT_FILE);
+    let written = read_json(&path).map_err(|e| Failed::from(format!("{e}")))?;
+    let rejudgement = rejudge(&written, scenario);
+    let text = render_rejudgement(&rejudgement);
+    print!("{text}");
+    if rejudgement.all_match() && written.verdicts == outcome.report.verdicts {
+        Ok(())
+    } else {
+        Err(format!("judging {} again gave other verdicts:\n{text}", path.display()).into())
+    }
 }
 
 async fn assert_nothing_left(run_id: &str) -> Result<(), Failed> {
@@ -139,7 +157,7 @@ fn expect_budget_failure(path: &Path) -> Result<(), Failed> {
         .report
         .verdicts
         .iter()
-        .find(|v| v.check == "new_leader")
+        .find(|v| v.check == names::NEW_LEADER)
         .ok_or("no new_leader verdict in the report")?;
     if outcome.report.passed || verdict.status != Status::Fail {
         return Err(format!("the 1s new_leader budget should have failed:\n{summary}").into());

@@ -3,7 +3,7 @@
 use tokio::runtime::Handle;
 
 use super::explore::{Case, CaseOutcome, CaseRun, CaseRunner};
-use crate::check::Status;
+use crate::check::{names, Status};
 use crate::engine::{run_scenario, EngineError, RunOptions};
 use crate::report::RunReport;
 use crate::timeline::EventKind;
@@ -62,9 +62,9 @@ fn aborted(reason: &str) -> CaseRun {
 
 /// Checks whose verdict stands even when the run stopped at a step: what was observed up to the
 /// error is enough to see two primaries.
-const JUDGED_WHEN_A_STEP_FAILED: &[&str] = &["single_primary"];
+const JUDGED_WHEN_A_STEP_FAILED: &[&str] = &[names::SINGLE_PRIMARY];
 /// Checks that need the end-of-run audit, which a run error skips ("audit did not run").
-const NEEDS_THE_AUDIT: &[&str] = &["no_acked_write_lost"];
+const NEEDS_THE_AUDIT: &[&str] = &[names::NO_ACKED_WRITE_LOST];
 
 /// The verdict on a schedule from its run's report.
 ///

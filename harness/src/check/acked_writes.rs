@@ -5,10 +5,11 @@
 //! The verdict also reports the longest gap between consecutive acknowledgements: the longest
 //! time clients could not write, which is what a failover costs the application.
 use super::member_history::secs;
-use super::{Status, Verdict};
+use super::verdict::{Status, Verdict};
 use crate::timeline::{EventKind, Millis, Timeline, WriteOutcome};
 
-const NAME: &str = "no_acked_write_lost";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "no_acked_write_lost";
 /// How many lost ids the verdict names.
 const SHOWN_IDS: usize = 10;
 

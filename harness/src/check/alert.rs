@@ -3,9 +3,13 @@
 use std::collections::BTreeMap;
 
 use super::member_history::{budget_text, secs};
-use super::{CheckContext, Status, Verdict};
+use super::verdict::{CheckContext, Status, Verdict};
 use crate::scenario::{variant_name, AlertExpect, AlertSourceName, Budget};
 use crate::timeline::{EventKind, Millis, Timeline};
+
+/// The check's name, as scenario files spell it; a verdict adds the alert and the state
+/// (`alert FailoverDetected firing`).
+pub const NAME: &str = "alert";
 
 /// First time ≥ anchor (and ≤ now) an instance of `name` carrying `labels` entered one of `states`
 /// according to `source`.
@@ -44,7 +48,7 @@ pub fn alert(
     let budget = within.as_millis();
     let wanted = variant_name(&state);
     let mut verdict = Verdict {
-        check: format!("alert {name} {wanted}"),
+        check: format!("{NAME} {name} {wanted}"),
         step: Some(ctx.step),
         status: Status::Pending,
         observed: String::new(),

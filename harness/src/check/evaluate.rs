@@ -1,9 +1,20 @@
-//! The two entry points the engine calls, mapping a scenario's expectations and invariants to
-//! their checks, and the deadline logic every expectation shares.
-use super::member_history::{budget_text, secs, MemberHistory};
-use super::{new_leader, no_acked_write_lost, rejoins, single_primary, timeline_increment};
-use super::{CheckContext, Status, Verdict};
-use crate::scenario::{Budget, Expectation, Invariant};
+//! The dispatch from a scenario's expectations and invariants to their checks: the only place
+//! that enumerates them.
+use super::acked_writes::no_acked_write_lost;
+use super::alert::alert;
+use super::leader_is::leader_is;
+use super::new_leader::new_leader;
+use super::no_failover::no_failover;
+use super::pg_dist_node::pg_dist_node;
+use super::primary_demoted::primary_demoted;
+use super::rejoins::rejoins;
+use super::replication_streaming::replication_streaming;
+use super::single_primary::single_primary;
+use super::timeline_increment::timeline_increment;
+use super::verdict::{CheckContext, Verdict};
+use super::write_pause::{write_pause, WritePauseLimits};
+use super::writes_after_fault::{max_write_unavailability, writable_again};
+use crate::scenario::{Expectation, Invariant};
 use crate::timeline::{Millis, Timeline};
 
 /// Judges one expectation of an expect step, counting its budget from `ctx.anchor`.
@@ -16,17 +27,15 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
         Expectation::NewLeader { within } => new_leader(*within, tl, ctx),
         Expectation::Timeline { increments, within } => timeline_increment(*increments, *within, tl, ctx),
         Expectation::Rejoins { target, within } => rejoins(target, *within, tl, ctx),
-        Expectation::NoFailover { within } => super::no_failover(*within, tl, ctx),
-        Expectation::PrimaryDemoted { within } => super::primary_demoted(*within, tl, ctx),
-        Expectation::WritableAgain { within } => super::writable_again(*within, tl, ctx),
-        Expectation::MaxWriteUnavailability { max } => super::max_write_unavailability(*max, tl, ctx),
-        Expectation::ReplicationStreaming { within } => super::replication_streaming(*within, tl, ctx),
-        Expectation::LeaderIs { target, within } => super::leader_is(target, *within, tl, ctx),
-        Expectation::PgDistNode { group, within, new_primary } => {
-            super::pg_dist_node(*group, *new_primary, *within, tl, ctx)
-        }
-        Expectation::WritePause { group, max, errors, resumes_within, others_max } => super::write_pause(
-            super::WritePauseLimits {
+        Expectation::NoFailover { within } => no_failover(*within, tl, ctx),
+        Expectation::PrimaryDemoted { within } => primary_demoted(*within, tl, ctx),
+        Expectation::WritableAgain { within } => writable_again(*within, tl, ctx),
+        Expectation::MaxWriteUnavailability { max } => max_write_unavailability(*max, tl, ctx),
+        Expectation::ReplicationStreaming { within } => replication_streaming(*within, tl, ctx),
+        Expectation::LeaderIs { target, within } => leader_is(target, *within, tl, ctx),
+        Expectation::PgDistNode { group, within, new_primary } => pg_dist_node(*group, *new_primary, *within, tl, ctx),
+        Expectation::WritePause { group, max, errors, resumes_within, others_max } => write_pause(
+            WritePauseLimits {
                 group: *group,
                 max: *max,
                 errors: *errors,
@@ -37,7 +46,7 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
             ctx,
         ),
         Expectation::Alert { name, state, within, labels, source } => {
-            super::alert(name, *state, *within, labels, *source, tl, ctx)
+            alert(name, *state, *within, labels, *source, tl, ctx)
         }
     }
 }
@@ -51,78 +60,14 @@ pub fn evaluate_invariant(inv: Invariant, tl: &Timeline, now: Millis) -> Verdict
     }
 }
 
-/// When an expectation was first satisfied, and how to say what was seen then.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Found {
-    /// The first time it held (≥ the anchor).
-    pub at: Millis,
-    /// What was seen, e.g. "pg-2 running primary on tl 2".
-    pub what: String,
-}
-
-/// The verdict of a check with a deadline `ctx.anchor + within`.
-///
-/// `missing` names what was not seen ("no new primary"); on Pending and Fail it is followed by
-/// what each member was last seen doing.
-pub(crate) fn timed_verdict(
-    check: &str,
-    ctx: &CheckContext,
-    within: Budget,
-    found: Option<Found>,
-    missing: &str,
-    history: &MemberHistory<'_>,
-) -> Verdict {
-    let budget_ms = within.as_millis();
-    let (status, observed, observed_ms) = match found {
-        Some(Found { at, what }) => {
-            let took = at.saturating_sub(ctx.anchor);
-            if took <= budget_ms {
-                (Status::Pass, format!("{what} after {}", secs(took)), Some(took))
-            } else {
-                (Status::Fail, format!("{what} after {}, over the {within} budget", secs(took)), Some(took))
-            }
-        }
-        None => {
-            let last_seen = history.last_seen(ctx.now);
-            if ctx.now < ctx.anchor.saturating_add(budget_ms) {
-                let waited = secs(ctx.now.saturating_sub(ctx.anchor));
-                (Status::Pending, format!("{missing} yet, {waited} since the fault; last seen: {last_seen}"), None)
-            } else {
-                (Status::Fail, format!("{missing} within {within}; last seen: {last_seen}"), None)
-            }
-        }
-    };
-    Verdict {
-        check: check.to_string(),
-        step: Some(ctx.step),
-        status,
-        observed,
-        budget: budget_text(within),
-        observed_ms,
-        budget_ms: Some(budget_ms),
-    }
-}
-
-/// A verdict that fails before any measurement (e.g. a target that cannot be resolved).
-pub(crate) fn cannot_evaluate(check: &str, ctx: &CheckContext, within: Budget, why: String) -> Verdict {
-    Verdict {
-        check: check.to_string(),
-        step: Some(ctx.step),
-        status: Status::Fail,
-        observed: why,
-        budget: budget_text(within),
-        observed_ms: None,
-        budget_ms: Some(within.as_millis()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
     use crate::check::member_history::testkit::*;
-    use crate::scenario::Target;
+    use crate::check::Status;
+    use crate::scenario::{Budget, Target};
 
     fn budget(s: u64) -> Budget {
         Budget(Duration::from_secs(s))

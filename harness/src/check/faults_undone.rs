@@ -2,10 +2,11 @@
 //! paused or off the network, no pgdrill iptables rule left behind (read from the
 //! `ContainerAudit` events the engine records just before teardown), and nothing a fault itself
 //! detects as its leftover (`FaultLeftover`, e.g. a CPU limit).
-use super::{Status, Verdict};
+use super::verdict::{Status, Verdict};
 use crate::timeline::{EventKind, Timeline};
 
-const NAME: &str = "faults_undone";
+/// The check's name, as verdicts spell it (every run with faults has it; scenarios do not name it).
+pub const NAME: &str = "faults_undone";
 
 /// Judges the last round of container audits.
 pub fn faults_undone(timeline: &Timeline) -> Verdict {

@@ -1,12 +1,13 @@
 //! `leader_is`: a named member (e.g. the switchover candidate) is observed as a running primary
 //! within the budget.
-use super::evaluate::{timed_verdict, Found};
 use super::member_history::MemberHistory;
-use super::{CheckContext, Status, Verdict};
+use super::timed::{timed_verdict, Found};
+use super::verdict::{CheckContext, Status, Verdict};
 use crate::scenario::{Budget, Target};
 use crate::timeline::Timeline;
 
-const NAME: &str = "leader_is";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "leader_is";
 
 /// Evaluates `leader_is: {target, within}` from `ctx.anchor`.
 pub fn leader_is(target: &Target, within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {

@@ -79,7 +79,7 @@ impl<'a> MemberHistory<'a> {
 
     /// The history the checks of `ctx` look at: up to `ctx.now`, and only the members of
     /// `ctx.group` when it is set (a Citus group's failover is judged among that group's members).
-    pub fn for_context(timeline: &'a Timeline, ctx: &super::CheckContext) -> Self {
+    pub fn for_context(timeline: &'a Timeline, ctx: &super::verdict::CheckContext) -> Self {
         let mut history = Self::from_timeline(timeline, ctx.now);
         if let Some(group) = ctx.group {
             history.members.retain(|member, _| crate::topology::member_group(member) == Some(group));
@@ -355,6 +355,12 @@ pub(crate) mod testkit {
                 outcome: "commit".into(),
                 statements: vec!["SELECT pg_catalog.citus_update_node(...)".into()],
             };
+            self.push(at, kind);
+            self
+        }
+
+        /// Any event.
+        pub fn event(mut self, at: Millis, kind: EventKind) -> Self {
             self.push(at, kind);
             self
         }

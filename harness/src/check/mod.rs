@@ -1,10 +1,15 @@
 //! Checks: pure functions of the timeline and the scenario's budgets. No I/O, no clock: the
 //! caller passes `now`, so the same function decides "still waiting" during a run and the final
-//! verdict afterwards, and unit tests drive it with synthetic timelines.
+//! verdict afterwards, and unit tests drive it with synthetic timelines. [`judge`] derives every
+//! final verdict of a run from the scenario and the recorded timeline alone.
+//!
+//! Layering inside: `verdict` and `member_history` at the bottom, then `timed` (the shared
+//! deadline logic), then one file per check, then `evaluate` (the dispatch) and `judge`.
 mod acked_writes;
 mod alert;
 mod evaluate;
 mod faults_undone;
+mod judge;
 mod leader_is;
 mod member_history;
 mod new_leader;
@@ -14,6 +19,7 @@ mod primary_demoted;
 mod rejoins;
 mod replication_streaming;
 mod single_primary;
+mod timed;
 mod timeline_increment;
 mod verdict;
 mod write_pause;
@@ -23,7 +29,10 @@ pub use acked_writes::{longest_write_gap, no_acked_write_lost, WriteGap};
 pub use alert::alert;
 pub use evaluate::{evaluate_expectation, evaluate_invariant};
 pub use faults_undone::faults_undone;
+pub use judge::{judge, observation_end};
 pub use leader_is::leader_is;
+#[cfg(test)]
+pub(crate) use member_history::testkit;
 pub use member_history::{describe_view, MemberHistory, Span, Stint};
 pub use new_leader::new_leader;
 pub use no_failover::no_failover;
@@ -36,3 +45,22 @@ pub use timeline_increment::timeline_increment;
 pub use verdict::{CheckContext, Status, Verdict};
 pub use write_pause::{write_pause, WritePauseLimits};
 pub use writes_after_fault::{max_write_unavailability, writable_again};
+
+/// Every check's name as verdicts and scenario files spell it, each defined once in its
+/// check's file. Compare a verdict's `check` with these, never with a string literal.
+pub mod names {
+    pub use super::acked_writes::NAME as NO_ACKED_WRITE_LOST;
+    pub use super::alert::NAME as ALERT;
+    pub use super::faults_undone::NAME as FAULTS_UNDONE;
+    pub use super::leader_is::NAME as LEADER_IS;
+    pub use super::new_leader::NAME as NEW_LEADER;
+    pub use super::no_failover::NAME as NO_FAILOVER;
+    pub use super::pg_dist_node::NAME as PG_DIST_NODE;
+    pub use super::primary_demoted::NAME as PRIMARY_DEMOTED;
+    pub use super::rejoins::NAME as REJOINS;
+    pub use super::replication_streaming::NAME as REPLICATION_STREAMING;
+    pub use super::single_primary::NAME as SINGLE_PRIMARY;
+    pub use super::timeline_increment::NAME as TIMELINE;
+    pub use super::write_pause::NAME as WRITE_PAUSE;
+    pub use super::writes_after_fault::{MAX_WRITE_UNAVAILABILITY, WRITABLE_AGAIN};
+}

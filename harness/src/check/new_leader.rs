@@ -1,10 +1,13 @@
 //! `new_leader`: after the fault, a member other than the primary at the time of the fault is
 //! observed as a running primary within the budget.
-use super::evaluate::{timed_verdict, Found};
 use super::member_history::MemberHistory;
-use super::{CheckContext, Verdict};
+use super::timed::{timed_verdict, Found};
+use super::verdict::{CheckContext, Verdict};
 use crate::scenario::Budget;
 use crate::timeline::Timeline;
+
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "new_leader";
 
 /// Evaluates `new_leader: {within}` from `ctx.anchor`. `observed_ms` is the time from the fault
 /// to the first observation of the new primary (the detection latency reports quote).
@@ -26,7 +29,7 @@ pub fn new_leader(within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Ve
         Some(old) => format!("no new primary (other than {old})"),
         None => "no new primary".to_string(),
     };
-    timed_verdict("new_leader", ctx, within, found, &missing, &history)
+    timed_verdict(NAME, ctx, within, found, &missing, &history)
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! primary and the primary at the time of the fault is never seen demoted (answering with another
 //! role). A restart of PostgreSQL in place (role still primary, state starting) is no failover.
 use super::member_history::{budget_text, describe_view, secs, MemberHistory};
-use super::{CheckContext, Status, Verdict};
+use super::verdict::{CheckContext, Status, Verdict};
 use crate::scenario::Budget;
 use crate::timeline::Timeline;
 
-const NAME: &str = "no_failover";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "no_failover";
 
 /// Evaluates `no_failover: {within}`: Fail at the first change inside the window, Pending until
 /// the window has passed, then Pass.

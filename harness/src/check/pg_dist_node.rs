@@ -6,15 +6,15 @@
 //!   (the change is what is being waited for) — unless `new_primary: false`.
 use std::collections::BTreeMap;
 
-use super::evaluate::{timed_verdict, Found};
 use super::member_history::MemberHistory;
-use super::{CheckContext, Verdict};
-use crate::observe::{describe_dist_nodes, primaries_by_group};
+use super::timed::{timed_verdict, Found};
+use super::verdict::{CheckContext, Verdict};
 use crate::scenario::Budget;
-use crate::timeline::{DistNodeRow, EventKind, Millis, Timeline};
+use crate::timeline::{describe_dist_nodes, primaries_by_group, DistNodeRow, EventKind, Millis, Timeline};
 use crate::topology::member_group;
 
-const NAME: &str = "pg_dist_node";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "pg_dist_node";
 
 /// Evaluates `pg_dist_node: {group, within}` from `ctx.anchor` (every group without `group`).
 pub fn pg_dist_node(

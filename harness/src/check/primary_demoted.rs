@@ -1,12 +1,13 @@
 //! `primary_demoted`: the primary at the time of the fault is observed answering but no longer
 //! as a running primary (Patroni demoted it: it lost the DCS, or a switchover moved it away).
-use super::evaluate::{timed_verdict, Found};
 use super::member_history::{describe_view, MemberHistory};
-use super::{CheckContext, Status, Verdict};
+use super::timed::{timed_verdict, Found};
+use super::verdict::{CheckContext, Status, Verdict};
 use crate::scenario::Budget;
 use crate::timeline::Timeline;
 
-const NAME: &str = "primary_demoted";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "primary_demoted";
 
 /// Evaluates `primary_demoted: {within}` from `ctx.anchor`. An unreachable member does not
 /// count: we must see it answer as demoted.

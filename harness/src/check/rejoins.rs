@@ -2,13 +2,14 @@
 //! current timeline. A replica stuck on the old timeline (diverged, needing pg_rewind) is not
 //! rejoined, so the replica's timeline must reach the highest primary timeline seen since the
 //! fault — counting only primaries seen up to that moment, so a later failover cannot undo a pass.
-use super::evaluate::{cannot_evaluate, timed_verdict, Found};
 use super::member_history::{describe_view, MemberHistory};
-use super::{CheckContext, Verdict};
+use super::timed::{cannot_evaluate, timed_verdict, Found};
+use super::verdict::{CheckContext, Verdict};
 use crate::scenario::{Budget, Target};
 use crate::timeline::{Millis, Timeline};
 
-const NAME: &str = "rejoins";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "rejoins";
 
 /// Evaluates `rejoins: {target, within}` from `ctx.anchor`.
 pub fn rejoins(target: &Target, within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {

@@ -1,12 +1,13 @@
 //! `replication_streaming`: every observed member answers again, one is a running primary and
 //! every other one is a streaming replica on the primary's timeline.
-use super::evaluate::{timed_verdict, Found};
 use super::member_history::MemberHistory;
-use super::{CheckContext, Verdict};
+use super::timed::{timed_verdict, Found};
+use super::verdict::{CheckContext, Verdict};
 use crate::scenario::Budget;
 use crate::timeline::{Millis, Timeline};
 
-const NAME: &str = "replication_streaming";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "replication_streaming";
 
 /// The first time ≥ `from` at which every member's view satisfies the condition.
 fn first_all_streaming(history: &MemberHistory<'_>, from: Millis) -> Option<Millis> {

@@ -6,11 +6,12 @@
 //! change we do not know its role, so an unreachable member ends its stint. Two stints of
 //! different members that share an instant are a certain split brain.
 use super::member_history::{natural_cmp, secs, MemberHistory, Stint};
-use super::{Status, Verdict};
+use super::verdict::{Status, Verdict};
 use crate::timeline::{MemberView, Millis, Timeline};
 use crate::topology::member_group;
 
-const NAME: &str = "single_primary";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "single_primary";
 
 /// Two members both observed as running primary over `[from, to]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

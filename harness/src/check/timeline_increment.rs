@@ -2,13 +2,14 @@
 //! timeline at least `increments` above the highest timeline seen up to the fault. A promotion
 //! always starts a new timeline, so this proves a promotion happened rather than the old primary
 //! merely coming back.
-use super::evaluate::{cannot_evaluate, timed_verdict, Found};
 use super::member_history::{natural_cmp, secs, MemberHistory};
-use super::{CheckContext, Verdict};
+use super::timed::{cannot_evaluate, timed_verdict, Found};
+use super::verdict::{CheckContext, Verdict};
 use crate::scenario::Budget;
 use crate::timeline::{EventKind, Timeline};
 
-const NAME: &str = "timeline";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "timeline";
 
 /// Evaluates `timeline: {increments, within}` from `ctx.anchor`.
 pub fn timeline_increment(increments: u32, within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {

@@ -2,7 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::Target;
-use crate::timeline::Millis;
+use crate::timeline::{EventKind, Millis};
 
 /// Outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +54,34 @@ pub struct CheckContext {
 }
 
 impl CheckContext {
+    /// The timeline record of this context, made when its expect step opens (`now` is not part
+    /// of it: that is when the context is judged).
+    pub fn opened_event(&self) -> EventKind {
+        EventKind::ExpectOpened {
+            step: self.step,
+            anchor: self.anchor,
+            leader_at_anchor: self.leader_at_anchor.clone(),
+            old_primary: self.old_primary.clone(),
+            group: self.group,
+        }
+    }
+
+    /// The context an [`EventKind::ExpectOpened`] records, judged at `now`; `None` for any other
+    /// event.
+    pub fn from_event(kind: &EventKind, now: Millis) -> Option<Self> {
+        let EventKind::ExpectOpened { step, anchor, leader_at_anchor, old_primary, group } = kind else {
+            return None;
+        };
+        Some(Self {
+            step: *step,
+            anchor: *anchor,
+            now,
+            leader_at_anchor: leader_at_anchor.clone(),
+            old_primary: old_primary.clone(),
+            group: *group,
+        })
+    }
+
     /// Resolves a target to a member name, where the context can.
     pub fn resolve(&self, target: &Target) -> Option<String> {
         match target {

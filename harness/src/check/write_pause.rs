@@ -9,11 +9,12 @@
 //! Patroni's pg_dist_node transaction on the coordinator (from its log) that overlaps the pause:
 //! the two should agree, as the transaction is what the writes wait for.
 use super::member_history::secs;
-use super::{CheckContext, Status, Verdict};
+use super::verdict::{CheckContext, Status, Verdict};
 use crate::scenario::Budget;
 use crate::timeline::{EventKind, Millis, Timeline, WriteOutcome};
 
-const NAME: &str = "write_pause";
+/// The check's name, as verdicts and scenario files spell it.
+pub const NAME: &str = "write_pause";
 /// A transaction that began this soon after the pause did is what held the writes.
 const TRANSACTION_IS_THE_PAUSE_MS: Millis = 1_000;
 

@@ -2,9 +2,14 @@
 //! is acknowledged within the budget) and `max_write_unavailability` (the longest time without
 //! an acknowledged write, from the fault to the end of the run).
 use super::member_history::{budget_text, secs};
-use super::{CheckContext, Status, Verdict};
+use super::verdict::{CheckContext, Status, Verdict};
 use crate::scenario::Budget;
 use crate::timeline::{EventKind, Millis, Timeline, WriteOutcome};
+
+/// The name of the `writable_again` check, as verdicts and scenario files spell it.
+pub const WRITABLE_AGAIN: &str = "writable_again";
+/// The name of the `max_write_unavailability` check, as verdicts and scenario files spell it.
+pub const MAX_WRITE_UNAVAILABILITY: &str = "max_write_unavailability";
 
 /// (sent_at, acked_at) of acknowledged writes, up to `now`.
 fn acks(timeline: &Timeline, now: Millis) -> Vec<(Millis, Millis)> {
@@ -49,7 +54,7 @@ pub fn writable_again(within: Budget, timeline: &Timeline, ctx: &CheckContext) -
             let took = acked - ctx.anchor;
             let status = if took <= budget { Status::Pass } else { Status::Fail };
             verdict(
-                "writable_again",
+                WRITABLE_AGAIN,
                 ctx,
                 status,
                 format!("first write acknowledged {} after the fault", secs(took)),
@@ -58,7 +63,7 @@ pub fn writable_again(within: Budget, timeline: &Timeline, ctx: &CheckContext) -
             )
         }
         None if ctx.now < ctx.anchor + budget => verdict(
-            "writable_again",
+            WRITABLE_AGAIN,
             ctx,
             Status::Pending,
             "no write acknowledged since the fault yet".into(),
@@ -66,7 +71,7 @@ pub fn writable_again(within: Budget, timeline: &Timeline, ctx: &CheckContext) -
             within,
         ),
         None => verdict(
-            "writable_again",
+            WRITABLE_AGAIN,
             ctx,
             Status::Fail,
             format!("no write acknowledged within {within} of the fault"),
@@ -94,7 +99,7 @@ pub fn max_write_unavailability(max: Budget, timeline: &Timeline, ctx: &CheckCon
     let (gap, from) = worst;
     let text = format!("longest time without an acknowledged write {} (from {})", secs(gap), secs(from));
     let status = if gap <= max.as_millis() { Status::Pass } else { Status::Fail };
-    verdict("max_write_unavailability", ctx, status, text, Some(gap), max)
+    verdict(MAX_WRITE_UNAVAILABILITY, ctx, status, text, Some(gap), max)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! `pgdrill report`, `compare` and `drill`: the commands that re-render, compare and collect run
-//! reports. Rendering and comparing are the report module's; this file reads arguments, prints,
-//! and maps outcomes to exit codes.
+//! `pgdrill report`, `compare` and `drill`: the commands that re-render (or judge again), compare
+//! and collect run reports. Rendering, comparing and rejudging are the report module's; this file
+//! reads arguments, prints, and maps outcomes to exit codes.
 use std::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,20 +15,28 @@ use super::output::{errln, out, outln};
 use super::ExitCode;
 use crate::engine::{run_scenario, RunOptions, RunOutcome};
 use crate::report::{
-    append_history, compare_runs, find_runs, read_history, read_json, render_comparison, render_junit_runs,
-    render_suite_index, render_summary, run_duration, versus_previous, write_html, write_junit, HistoryEntry,
-    RunReport, SuiteRun, Tolerance, COMPARE_FILE, HISTORY_FILE, HTML_FILE, JUNIT_FILE, REPORT_FILE,
+    append_history, compare_runs, find_runs, read_history, read_json, rejudge, render_comparison, render_junit_runs,
+    render_rejudgement, render_suite_index, render_summary, run_duration, versus_previous, write_html, write_junit,
+    HistoryEntry, RunReport, SuiteRun, Tolerance, COMPARE_FILE, HISTORY_FILE, HTML_FILE, JUNIT_FILE, REPORT_FILE,
 };
 use crate::runtime::images::ImageOptions;
+use crate::scenario::load_scenario;
 
 /// The terminal summary's table style: ASCII, a header rule with column junctions.
 const STYLE: TableStyle = ASCII_FULL_CONDENSED.header_separator(LineStyle::new('+', '=', '+', '+'));
 
-/// `pgdrill report RUN_DIR`.
+/// `pgdrill report RUN_DIR [--rejudge [--scenario FILE]]`.
 #[derive(Debug, Args)]
 pub(super) struct ReportArgs {
     /// A run's report directory (reports/<run-id>) or its report.json.
     run_dir: PathBuf,
+    /// Instead of re-rendering: judge every verdict again from report.json's timeline and the
+    /// scenario file, print whether each matches the recorded one, exit 1 on any mismatch.
+    #[arg(long)]
+    rejudge: bool,
+    /// With --rejudge: the scenario file to judge against (default: the report's `scenario_file`).
+    #[arg(long, value_name = "FILE", requires = "rejudge")]
+    scenario: Option<PathBuf>,
 }
 
 /// `pgdrill compare A B`.
@@ -60,7 +68,8 @@ pub(super) struct DrillArgs {
     quiet: bool,
 }
 
-/// Re-renders report.html and junit.xml from a run's report.json and prints its summary.
+/// Re-renders report.html and junit.xml from a run's report.json and prints its summary; with
+/// `--rejudge`, judges its verdicts again instead.
 pub(super) fn report(args: &ReportArgs) -> ExitCode {
     let path = if args.run_dir.is_file() { args.run_dir.clone() } else { args.run_dir.join(REPORT_FILE) };
     let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -71,6 +80,9 @@ pub(super) fn report(args: &ReportArgs) -> ExitCode {
             return ExitCode::InvalidScenario;
         }
     };
+    if args.rejudge {
+        return rejudge_report(&report, &path, args.scenario.as_deref());
+    }
     out!("{}", render_summary(&report));
     for (name, written) in [(HTML_FILE, write_html(&report, &dir)), (JUNIT_FILE, write_junit(&report, &dir))] {
         match written {
@@ -82,6 +94,36 @@ pub(super) fn report(args: &ReportArgs) -> ExitCode {
         }
     }
     ExitCode::Success
+}
+
+/// `--rejudge`: loads the scenario (`scenario`, else the one the report names), judges the
+/// report's timeline again and prints each verdict's agreement; exit 1 unless all match.
+fn rejudge_report(report: &RunReport, report_path: &Path, scenario: Option<&Path>) -> ExitCode {
+    let scenario_path = scenario.map_or_else(|| PathBuf::from(&report.scenario_file), Path::to_path_buf);
+    let loaded = match load_scenario(&scenario_path) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            errln!("{:?}", miette::Report::new(error));
+            if scenario.is_none() {
+                errln!("the report names this scenario file; give another with --scenario FILE");
+            }
+            return ExitCode::InvalidScenario;
+        }
+    };
+    outln!(
+        "rejudging run {} ({}) from {} with {}",
+        report.run_id,
+        report.scenario,
+        report_path.display(),
+        scenario_path.display()
+    );
+    let rejudgement = rejudge(report, &loaded.scenario);
+    out!("{}", render_rejudgement(&rejudgement));
+    if rejudgement.all_match() {
+        ExitCode::Success
+    } else {
+        ExitCode::ChecksFailed
+    }
 }
 
 /// Compares the latest runs of each scenario in A and B; exit 1 on a regression. A side without

@@ -3,9 +3,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::EngineError;
-use crate::observe::{describe_dist_nodes, primaries_by_group, LiveView};
+use crate::observe::LiveView;
 use crate::runtime::{RunningContainer, Runtime, RuntimeError};
-use crate::timeline::{EventKind, MemberView, Millis, TimelineWriter};
+use crate::timeline::{describe_dist_nodes, primaries_by_group, EventKind, MemberView, Millis, TimelineWriter};
 use crate::topology::configs::SUPERUSER_PASSWORD;
 use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT};
 use crate::workload::PgEndpoint;

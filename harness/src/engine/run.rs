@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
-use crate::check::{evaluate_expectation, evaluate_invariant, Verdict};
+use crate::check::{judge, names, Status};
 use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver};
 use crate::report::{harness_usage, PhaseTiming, RunReport, Timings};
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
@@ -201,7 +201,6 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     let observer_cancel = CancellationToken::new();
     let mut observers = JoinSet::new();
     let mut driver_state = None;
-    let mut verdict_inputs = Vec::new();
     let mut first_healthy_at = None;
     let mut logs_of: Option<Cluster> = None;
 
@@ -236,7 +235,6 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         let result = driver.run_all(scenario).await;
         phases.push("steps", t, origin);
         first_healthy_at = driver.first_healthy_at;
-        verdict_inputs = std::mem::take(&mut driver.expect_contexts);
         let workload = driver.workload.take();
         let heal_problems = driver.heal_all_at_end().await;
         cluster.audit_containers(&timeline).await;
@@ -263,7 +261,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     while observers.join_next().await.is_some() {}
     // Final verdicts are judged up to here: after this nothing is observed, so a state seen last
     // must not be assumed to last through teardown.
-    let observed_until = timeline.now();
+    timeline.record(EventKind::ObservationEnded { run_error: run_error.as_ref().map(ToString::to_string) });
     if let Some(e) = &run_error {
         progress.say(&format!("run error: {e}"));
     }
@@ -315,29 +313,16 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     phases.push("teardown", t, origin);
     notes.extend(driver_state.unwrap_or_default());
 
-    // Judge.
+    // Judge: from the scenario and the timeline alone, as `pgdrill report --rejudge` does.
     let final_timeline = timeline.snapshot();
-    let now = observed_until;
-    let mut verdicts: Vec<Verdict> = Vec::new();
-    for (context, expectations) in &verdict_inputs {
-        let ctx = crate::check::CheckContext { now, ..context.clone() };
-        verdicts.extend(expectations.iter().map(|e| evaluate_expectation(e, &final_timeline, &ctx)));
-    }
-    for invariant in &scenario.invariants {
-        verdicts.push(evaluate_invariant(*invariant, &final_timeline, now));
-    }
-    // Every run that injected faults also proves it undid them.
-    if scenario.steps.iter().any(|s| s.value.fault.is_some()) && run_error.is_none() {
-        verdicts.push(crate::check::faults_undone(&final_timeline));
-    }
-    let detection = verdicts.iter().find(|v| v.check == "new_leader").and_then(|v| v.observed_ms);
+    let verdicts = judge(scenario, &final_timeline);
+    let detection = verdicts.iter().find(|v| v.check == names::NEW_LEADER).and_then(|v| v.observed_ms);
     let healthy_ms = first_healthy_at.map(|at| {
         let start_phase_end =
             phases.list.iter().find(|p| p.name == "start").map_or(0, |p| p.started_ms + p.duration_ms);
         at.saturating_sub(start_phase_end)
     });
-    let passed =
-        run_error.is_none() && !verdicts.is_empty() && verdicts.iter().all(|v| v.status == crate::check::Status::Pass);
+    let passed = run_error.is_none() && !verdicts.is_empty() && verdicts.iter().all(|v| v.status == Status::Pass);
     let report = RunReport {
         schema_version: 1,
         run_id: run_id.clone(),

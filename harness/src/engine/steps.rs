@@ -36,8 +36,6 @@ pub struct StepDriver<'a> {
     pub progress: &'a Progress,
     /// What earlier faults resolved.
     pub memory: TargetMemory,
-    /// Contexts of expect steps, for final judgement on the whole timeline.
-    pub expect_contexts: Vec<(CheckContext, Vec<Expectation>)>,
     /// The most recent fault: when it was applied, the primary (of its group, for Citus) at
     /// that moment, and its Citus group.
     last_fault: Option<LastFault>,
@@ -75,7 +73,6 @@ impl<'a> StepDriver<'a> {
             live,
             progress,
             memory: TargetMemory::default(),
-            expect_contexts: Vec::new(),
             last_fault: None,
             active: Arc::new(Mutex::new(Vec::new())),
             heal_tasks: JoinSet::new(),
@@ -378,6 +375,8 @@ impl<'a> StepDriver<'a> {
             old_primary: self.memory.old_primary.clone(),
             group: group.or(last.group),
         };
+        // Recorded, so the final verdicts can be judged from the timeline alone.
+        self.timeline.record(context.opened_event());
         let longest = expectations.iter().map(budget_of).max().unwrap_or_default();
         let deadline = anchor + longest.as_millis() as Millis + EXPECT_SLACK.as_millis() as Millis;
         let verdicts = loop {
@@ -391,7 +390,6 @@ impl<'a> StepDriver<'a> {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        self.expect_contexts.push((context, expectations));
         let summary: Vec<String> =
             verdicts.iter().map(|v| format!("{} {:?}: {}", v.check, v.status, v.observed).to_lowercase()).collect();
         Ok(summary.join("; "))

@@ -6,7 +6,7 @@ mod live;
 mod patroni;
 
 pub use citus_log::{citus_transactions, LoggedTransaction};
-pub use dist_node::{describe_dist_nodes, primaries_by_group, DistNodeObserver, DIST_NODE_QUERY};
+pub use dist_node::{DistNodeObserver, DIST_NODE_QUERY};
 pub use live::LiveView;
 pub(crate) use patroni::short_error;
 pub use patroni::{parse_patroni_status, PatroniObserver};

@@ -1,6 +1,7 @@
 //! Reports: the run's result as data ([`RunReport`]) and the sinks that render it (terminal
-//! summary, report.json, junit.xml, report.html), plus what reads reports back: run comparison
-//! and the drill history. Sinks only read the report and its timeline; they never judge a run
+//! summary, report.json, junit.xml, report.html), plus what reads reports back: run comparison,
+//! the drill history, and setting a report's verdicts beside the checks' judgement of its
+//! timeline (rejudge). Sinks only read the report and its timeline; they never judge a run
 //! (that is the checks' job) and never talk to Docker.
 mod case_names;
 mod compare;
@@ -10,6 +11,7 @@ mod html;
 mod json;
 mod junit;
 mod model;
+mod rejudge;
 mod run_dir;
 mod terminal;
 
@@ -26,5 +28,6 @@ pub use model::{
     harness_usage, run_duration, AlertLatency, CoverageRow, HarnessUsage, MonitoringSummary, PhaseTiming, RunImages,
     RunReport, Timings, SCHEMA_VERSION,
 };
+pub use rejudge::{rejudge, render_rejudgement, RejudgedVerdict, Rejudgement};
 pub use run_dir::write_all;
 pub use terminal::render_summary;

@@ -121,6 +121,27 @@ pub enum EventKind {
         /// What was seen.
         detail: String,
     },
+    /// An expect step began: what its expectations count from and compare against. With the
+    /// scenario this is all its verdicts need, so they can be judged again from report.json.
+    ExpectOpened {
+        /// Index of the expect step in the scenario's `steps`.
+        step: usize,
+        /// Time of the fault (or heal) the budgets count from: the most recent one before.
+        anchor: Millis,
+        /// The running primary when that fault was applied (of `group`, for Citus).
+        leader_at_anchor: Option<String>,
+        /// The member hit by the most recent fault aimed at `primary`.
+        old_primary: Option<String>,
+        /// Citus: the group the expectations look at; `None` looks at every member.
+        group: Option<u32>,
+    },
+    /// The observers stopped: nothing later was observed, so final verdicts are judged up to
+    /// this event's time (a state seen last is not assumed to last through teardown).
+    ObservationEnded {
+        /// The error that ended the run early, if any (then `faults_undone` is not judged: the
+        /// run may have stopped before it could undo its faults).
+        run_error: Option<String>,
+    },
     /// A member's observed state changed (only changes are recorded).
     Member {
         /// Member name (e.g. `pg-1`).

@@ -10,9 +10,9 @@ use super::format::secs;
 use super::style::CSS;
 use super::svg::Svg;
 use crate::check::{describe_view, Status};
-use crate::observe::describe_dist_nodes;
 use crate::report::files::write_atomically;
 use crate::report::model::{run_duration, RunReport};
+use crate::timeline::describe_dist_nodes;
 use crate::timeline::EventKind;
 
 /// The page's file name inside a run's report directory.
@@ -324,6 +324,15 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
             EventKind::StepStarted { index, description } => ("step", format!("{} started: {description}", index + 1)),
             EventKind::StepFinished { index, ok, detail } => {
                 ("step", format!("{} {}: {detail}", index + 1, if *ok { "ok" } else { "FAILED" }))
+            }
+            EventKind::ExpectOpened { step, anchor, leader_at_anchor, old_primary, group } => {
+                let name = |m: &Option<String>| m.clone().unwrap_or_else(|| "none".into());
+                let group = group.map(|g| format!(", group {g}")).unwrap_or_default();
+                let (at, leader, old) = (*anchor as f64 / 1000.0, name(leader_at_anchor), name(old_primary));
+                ("step", format!("{} expect from {at:.3}s: leader then {leader}, old primary {old}{group}", step + 1))
+            }
+            EventKind::ObservationEnded { run_error } => {
+                ("phase", run_error.as_ref().map_or("observation ended".into(), |e| format!("observation ended: {e}")))
             }
             EventKind::Member { member, view, .. } => {
                 let mut text = format!("{member} {}", describe_view(view));

@@ -19,4 +19,5 @@ pub mod runtime;
 pub mod scenario;
 pub mod timeline;
 pub mod topology;
+pub mod wait;
 pub mod workload;

@@ -1,6 +1,7 @@
 //! Exit codes: one table for every command. Each command maps its outcome to one of these and
 //! nothing else; README's exit-code table says the same, and a test holds them together.
-use crate::engine::EngineError;
+use crate::engine::{EngineError, MonitoringError};
+use crate::monitoring::PromtoolError;
 
 /// What `pgdrill` exits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,18 +54,12 @@ impl ExitCode {
         match error {
             EngineError::Runtime(_) | EngineError::Images(_) => Self::Environment,
             EngineError::Interrupted(_) => Self::Interrupted,
-            EngineError::Monitoring(message) if is_rule_rejection(message) => Self::InvalidScenario,
+            // The users' rule files are input: promtool rejecting them (or one unreadable) is bad input.
+            EngineError::Monitoring(MonitoringError::Promtool(PromtoolError::Rejected { .. }))
+            | EngineError::Monitoring(MonitoringError::RuleFile(_)) => Self::InvalidScenario,
             _ => Self::ChecksFailed,
         }
     }
-}
-
-/// Whether a monitoring failure is promtool rejecting the users' rule files (bad input), rather
-/// than promtool or Prometheus failing to run. The engine hands the failure over as text (its
-/// `Monitoring` variant), so this reads the wording of `PromtoolError::Rejected`; a test builds
-/// that error, so a change of wording fails here instead of silently changing the exit code.
-fn is_rule_rejection(message: &str) -> bool {
-    message.starts_with("promtool rejected the alert rules")
 }
 
 #[cfg(test)]
@@ -72,7 +67,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::monitoring::{PromtoolError, PromtoolProblem};
+    use crate::monitoring::PromtoolProblem;
 
     #[test]
     fn a_rule_file_promtool_rejects_is_bad_input() {
@@ -84,11 +79,15 @@ mod tests {
             message: "could not parse expression".into(),
         };
         let rejected = PromtoolError::Rejected { problems: vec![problem] };
-        let error = EngineError::Monitoring(rejected.to_string());
+        let error = EngineError::Monitoring(rejected.into());
         assert_eq!(ExitCode::of_engine_error(&error), ExitCode::InvalidScenario, "{error}");
 
-        let failed = PromtoolError::TimedOut(30);
-        let error = EngineError::Monitoring(failed.to_string());
+        let failed = PromtoolError::TimedOut(crate::wait::WaitTimeout {
+            what: "promtool".into(),
+            waited: std::time::Duration::from_secs(30),
+            last_seen: "running".into(),
+        });
+        let error = EngineError::Monitoring(failed.into());
         assert_eq!(ExitCode::of_engine_error(&error), ExitCode::ChecksFailed, "{error}");
         let error = EngineError::Interrupted("SIGTERM".into());
         assert_eq!(ExitCode::of_engine_error(&error), ExitCode::Interrupted);

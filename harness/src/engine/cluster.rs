@@ -8,6 +8,7 @@ use crate::runtime::{RunningContainer, Runtime, RuntimeError};
 use crate::timeline::{describe_dist_nodes, primaries_by_group, EventKind, MemberView, Millis, TimelineWriter};
 use crate::topology::configs::SUPERUSER_PASSWORD;
 use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT};
+use crate::wait::{try_poll_until, Probe};
 use crate::workload::PgEndpoint;
 
 /// The run's containers once started.
@@ -119,37 +120,41 @@ impl Cluster {
         expected_down: &[String],
         require_sync_standby: bool,
     ) -> Result<(), EngineError> {
-        let start = tokio::time::Instant::now();
         let clusters = self.patroni_clusters();
-        let mut last_container_check = start;
-        loop {
-            let snapshot = live.snapshot();
-            let groups_ok = clusters.iter().all(|members| cluster_healthy(&snapshot, members, require_sync_standby));
-            let dist_ok = self.plan.groups.is_none() || self.dist_nodes_agree(&snapshot, timeline).is_ok();
-            if groups_ok && dist_ok {
-                return Ok(());
-            }
-            if start.elapsed() >= within {
-                let mut what = if require_sync_standby {
-                    "a healthy cluster (one running primary, every other member a streaming replica, one of them the sync standby)".to_string()
-                } else {
-                    "a healthy cluster (one running primary, every other member a streaming replica)".to_string()
-                };
-                let mut last_seen = live.describe();
-                if self.plan.groups.is_some() {
-                    what = format!("{what} in every Citus group, and pg_dist_node naming each group's primary");
-                    if let Err(dist) = self.dist_nodes_agree(&snapshot, timeline) {
-                        last_seen = format!("{last_seen}; {dist}");
-                    }
-                }
-                return Err(EngineError::WaitTimedOut { what, waited_s: within.as_secs(), last_seen });
-            }
-            if last_container_check.elapsed() >= Duration::from_secs(1) {
-                self.ensure_running("the wait for a healthy cluster", expected_down).await?;
+        let citus = self.plan.groups.is_some();
+        let mut what = if require_sync_standby {
+            "a healthy cluster (one running primary, every other member a streaming replica, one of them the sync standby)".to_string()
+        } else {
+            "a healthy cluster (one running primary, every other member a streaming replica)".to_string()
+        };
+        if citus {
+            what = format!("{what} in every Citus group, and pg_dist_node naming each group's primary");
+        }
+        let clusters = &clusters;
+        let mut last_container_check = tokio::time::Instant::now();
+        try_poll_until(&what, within, Duration::from_millis(100), move || {
+            let check_containers = last_container_check.elapsed() >= Duration::from_secs(1);
+            if check_containers {
                 last_container_check = tokio::time::Instant::now();
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            async move {
+                let snapshot = live.snapshot();
+                let groups_ok =
+                    clusters.iter().all(|members| cluster_healthy(&snapshot, members, require_sync_standby));
+                let dist_disagreement = if citus { self.dist_nodes_disagreement(&snapshot, timeline) } else { None };
+                if groups_ok && dist_disagreement.is_none() {
+                    return Ok(Probe::Done(()));
+                }
+                if check_containers {
+                    self.ensure_running("the wait for a healthy cluster", expected_down).await?;
+                }
+                Ok::<_, EngineError>(match dist_disagreement {
+                    Some(dist) => Probe::NotYet(format!("{}; {dist}", live.describe())),
+                    None => Probe::NotYet(live.describe()),
+                })
+            }
+        })
+        .await
     }
 
     /// The member sets that are each one Patroni cluster: every Citus group, or all members.
@@ -160,27 +165,25 @@ impl Cluster {
         }
     }
 
-    /// Whether the latest pg_dist_node read names every group's running primary; the error
-    /// says what it named instead.
-    fn dist_nodes_agree(
+    /// What the latest pg_dist_node read names instead of every group's running primary, or
+    /// `None` when it names them all.
+    fn dist_nodes_disagreement(
         &self,
         snapshot: &BTreeMap<String, (MemberView, Millis)>,
         timeline: &TimelineWriter,
-    ) -> Result<(), String> {
+    ) -> Option<String> {
         let Some((_, (source, rows))) = timeline.latest(|kind| match kind {
             EventKind::DistNodes { source, rows } => Some((source.clone(), rows.clone())),
             _ => None,
         }) else {
-            return Err("pg_dist_node not read yet".into());
+            return Some("pg_dist_node not read yet".into());
         };
         let named = primaries_by_group(&rows);
-        for (group, members) in self.plan.groups.iter().flatten() {
+        let agrees = self.plan.groups.iter().flatten().all(|(group, members)| {
             let primary = members.iter().find(|m| snapshot.get(*m).is_some_and(|(v, _)| v.is_running_primary()));
-            if primary.is_none() || named.get(group) != primary {
-                return Err(format!("pg_dist_node on {source}: {}", describe_dist_nodes(&rows)));
-            }
-        }
-        Ok(())
+            primary.is_some() && named.get(group) == primary
+        });
+        (!agrees).then(|| format!("pg_dist_node on {source}: {}", describe_dist_nodes(&rows)))
     }
 
     /// Records, for every container, whether a fault left it paused, off the network or with

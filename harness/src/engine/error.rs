@@ -2,8 +2,11 @@
 use thiserror::Error;
 
 use crate::fault::FaultError;
+use crate::monitoring::config::EnvTooLarge;
+use crate::monitoring::{PromtoolError, RuleFileError};
 use crate::runtime::images::ImageError;
 use crate::runtime::RuntimeError;
+use crate::wait::WaitTimeout;
 
 /// Why a run could not complete.
 #[derive(Debug, Error)]
@@ -17,16 +20,9 @@ pub enum EngineError {
     /// A fault could not be applied or had no effect.
     #[error(transparent)]
     Fault(#[from] FaultError),
-    /// A bounded wait ran out.
-    #[error("timed out after {waited_s}s waiting for {what}; last seen: {last_seen}")]
-    WaitTimedOut {
-        /// What we waited for.
-        what: String,
-        /// How long.
-        waited_s: u64,
-        /// The last observation, so the reader knows where it got stuck.
-        last_seen: String,
-    },
+    /// A bounded wait ran out (it says what it waited for and what it saw last).
+    #[error(transparent)]
+    Wait(#[from] WaitTimeout),
     /// A fault's target could not be resolved.
     #[error("step {step}: cannot resolve the fault's target: {reason}")]
     Target {
@@ -40,7 +36,7 @@ pub enum EngineError {
     Workload(String),
     /// The monitoring stack (rule files, promtool, Prometheus) failed.
     #[error("monitoring: {0}")]
-    Monitoring(String),
+    Monitoring(#[from] MonitoringError),
     /// Ctrl-C or SIGTERM.
     #[error("interrupted by {0}; the cluster was torn down")]
     Interrupted(String),
@@ -53,4 +49,24 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Why the monitoring stack of a run could not be prepared or started.
+#[derive(Debug, Error)]
+pub enum MonitoringError {
+    /// A rule file named by the scenario could not be used.
+    #[error(transparent)]
+    RuleFile(#[from] RuleFileError),
+    /// `for_scale` could not be applied.
+    #[error("failed to scale the alert rules: {0}")]
+    Scale(String),
+    /// promtool rejected the rules or could not run.
+    #[error(transparent)]
+    Promtool(#[from] PromtoolError),
+    /// The Prometheus container could not be configured.
+    #[error(transparent)]
+    Config(#[from] EnvTooLarge),
+    /// Prometheus did not scrape every target in time.
+    #[error(transparent)]
+    NotReady(#[from] WaitTimeout),
 }

@@ -10,7 +10,7 @@ mod steps;
 pub use steps::expectation_name;
 
 pub use cluster::Cluster;
-pub use error::EngineError;
+pub use error::{EngineError, MonitoringError};
 pub use monitoring::{prepare as prepare_monitoring, MonitoringSetup};
 pub use progress::Progress;
 pub use run::{build_images, new_run_id, run_scenario, start_cluster, RunOptions, RunOutcome};

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{Cluster, EngineError, Progress};
+use super::{Cluster, EngineError, MonitoringError, Progress};
 use crate::monitoring::api::{PrometheusApi, UnixMillis};
 use crate::monitoring::config::{
     alertmanager_spec, alertmanager_yml, citus_only_metrics, exporter_dsn, exporter_queries, exporter_spec,
@@ -51,14 +51,14 @@ pub fn prepare(loaded: &LoadedScenario) -> Result<Option<MonitoringSetup>, Engin
     let base = loaded.path.parent().unwrap_or(std::path::Path::new("."));
     let mut files = Vec::new();
     for rules in &monitoring.rules {
-        let file = load_rule_file(&base.join(&rules.value)).map_err(|e| EngineError::Monitoring(e.to_string()))?;
+        let file = load_rule_file(&base.join(&rules.value)).map_err(MonitoringError::from)?;
         files.push(file);
     }
     let interval = monitoring.interval.0;
     let scale = (monitoring.for_scale != 1.0)
         .then(|| ScaleOptions::new(monitoring.for_scale, interval))
         .transpose()
-        .map_err(EngineError::Monitoring)?;
+        .map_err(MonitoringError::Scale)?;
     let (rendered, scaled) = render_rule_files(&files, scale.as_ref());
     let alerts = files.iter().flat_map(RuleFile::alerts).collect();
     let mut timings = BTreeMap::new();
@@ -106,7 +106,7 @@ impl MonitoringSetup {
         check_rules(docker, &images.prometheus, run_id, &self.files, &self.rendered)
             .await
             .map(|_| ())
-            .map_err(|e| EngineError::Monitoring(e.to_string()))
+            .map_err(|e| MonitoringError::from(e).into())
     }
 
     /// Starts an exporter per member, Alertmanager and Prometheus on the run network and spawns
@@ -138,8 +138,7 @@ impl MonitoringSetup {
             scrape_interval: self.interval,
             alertmanager: true,
         });
-        let prom = prometheus_spec(&images.prometheus, &config, &self.rendered)
-            .map_err(|e| EngineError::Monitoring(e.to_string()))?;
+        let prom = prometheus_spec(&images.prometheus, &config, &self.rendered).map_err(MonitoringError::from)?;
         cluster.containers.insert(prom.name.clone(), runtime.start(&prom).await?);
         let prom_port =
             cluster.containers.get(PROMETHEUS_NAME).and_then(|c| c.host_port(PROMETHEUS_PORT)).unwrap_or_default();
@@ -163,9 +162,8 @@ impl MonitoringSetup {
     /// Waits until Prometheus scrapes every target (two per member).
     pub async fn wait_scraping(&self, prom_port: u16, members: usize, progress: &Progress) -> Result<(), EngineError> {
         let api = PrometheusApi::new(prom_port, Duration::from_secs(2));
-        let (took, _) = wait_targets_up(&api, members * 2, Duration::from_secs(60))
-            .await
-            .map_err(|e| EngineError::Monitoring(e.to_string()))?;
+        let (took, _) =
+            wait_targets_up(&api, members * 2, Duration::from_secs(60)).await.map_err(MonitoringError::NotReady)?;
         progress.say(&format!(
             "monitoring: Prometheus scrapes all {} targets ({:.1}s)",
             members * 2,

@@ -42,6 +42,18 @@ async fn get_json(client: &reqwest::Client, url: &str, query: &[(&str, String)])
     Ok(body)
 }
 
+/// `GET url` answers 2xx (readiness endpoints answer plain text, not JSON).
+async fn get_ready(client: &reqwest::Client, url: &str) -> Result<(), ApiError> {
+    let response =
+        client.get(url).send().await.map_err(|e| ApiError::Http { url: url.to_string(), reason: short_error(&e) })?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(ApiError::Http { url: url.to_string(), reason: format!("HTTP {status}") })
+    }
+}
+
 /// Prometheus wraps answers in `{"status": "success", "data": ...}`.
 fn prometheus_data(url: &str, body: Value) -> Result<Value, ApiError> {
     match body.get("status").and_then(Value::as_str) {
@@ -99,10 +111,10 @@ impl PrometheusApi {
         Self { client: client(timeout), base: format!("http://127.0.0.1:{port}") }
     }
 
-    /// Whether `GET /-/ready` answers 200: configuration and rules loaded, TSDB open.
-    pub async fn ready(&self) -> bool {
-        let url = format!("{}/-/ready", self.base);
-        matches!(self.client.get(&url).send().await, Ok(r) if r.status().is_success())
+    /// `GET /-/ready` answers 2xx: configuration and rules loaded, TSDB open. The error says
+    /// what it answered instead (`HTTP 503 Service Unavailable`, `connection refused`).
+    pub async fn ready(&self) -> Result<(), ApiError> {
+        get_ready(&self.client, &format!("{}/-/ready", self.base)).await
     }
 
     /// Pending and firing alerts.
@@ -242,10 +254,9 @@ impl AlertmanagerApi {
         Self { client: client(timeout), base: format!("http://127.0.0.1:{port}") }
     }
 
-    /// Whether `GET /-/ready` answers 200.
-    pub async fn ready(&self) -> bool {
-        let url = format!("{}/-/ready", self.base);
-        matches!(self.client.get(&url).send().await, Ok(r) if r.status().is_success())
+    /// `GET /-/ready` answers 2xx; the error says what it answered instead.
+    pub async fn ready(&self) -> Result<(), ApiError> {
+        get_ready(&self.client, &format!("{}/-/ready", self.base)).await
     }
 
     /// The alerts it holds (active, silenced, inhibited, unprocessed; not resolved ones).

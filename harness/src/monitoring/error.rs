@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::runtime::RuntimeError;
+use crate::wait::WaitTimeout;
 
 /// A rule file could not be read or is not a rule file pgdrill can use.
 #[derive(Debug, Error)]
@@ -112,8 +113,8 @@ pub enum PromtoolError {
     #[error("failed to run promtool: {0}")]
     Runtime(#[from] RuntimeError),
     /// The check did not finish in time.
-    #[error("promtool did not finish within {0}s")]
-    TimedOut(u64),
+    #[error(transparent)]
+    TimedOut(#[from] WaitTimeout),
     /// promtool failed without saying which file was wrong.
     #[error("promtool failed (exit code {exit_code}) without naming a problem; its output:\n{output}")]
     Failed {
@@ -188,16 +189,4 @@ pub enum ApiError {
         /// What did not match.
         reason: String,
     },
-}
-
-/// Prometheus, Alertmanager or the scrape targets did not become ready in time.
-#[derive(Debug, Error)]
-#[error("timed out after {waited_s:.1}s waiting for {what}; last seen: {last_seen}")]
-pub struct NotReady {
-    /// What was awaited (`Prometheus to be ready`, `3 scrape targets to be up`).
-    pub what: String,
-    /// How long.
-    pub waited_s: f64,
-    /// The last observation (`patroni pg-2:8008 down: connection refused`).
-    pub last_seen: String,
 }

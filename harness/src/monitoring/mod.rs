@@ -23,7 +23,7 @@ mod live_tests;
 
 pub use alerts::{AlertChange, AlertObserver, AlertSink, AlertSource, AlertState};
 pub use coverage::{classify, coverage, AlertCoverage, AlertOutcome};
-pub use error::{ApiError, NotReady, PromtoolError, PromtoolProblem, RuleFileError, RuleFileErrorKind};
+pub use error::{ApiError, PromtoolError, PromtoolProblem, RuleFileError, RuleFileErrorKind};
 pub use promtool::{check_rules, PromtoolReport};
 pub use ready::{wait_alertmanager_ready, wait_prometheus_ready, wait_targets_up};
 pub use rules::{load_rule_file, parse_rule_file, AlertRule, RuleFile, ScaleOptions, ScaledValue};

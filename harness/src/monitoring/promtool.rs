@@ -19,6 +19,7 @@ use super::config::{prometheus_env, rule_file_container_path, RenderedRuleFile, 
 use super::error::{PromtoolError, PromtoolProblem};
 use super::rules::RuleFile;
 use crate::runtime::{RuntimeError, LABEL_RUN, LABEL_TOOL};
+use crate::wait::within;
 
 /// The runtime's label for the harness pid (not re-exported by `runtime`), so `pgdrill clean`
 /// can tell a live run's check container from a leftover.
@@ -51,10 +52,11 @@ pub async fn check_rules(
     static CHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = format!("pgdrill-{run_id}-promtool-{}-{n}", std::process::id());
-    let outcome = tokio::time::timeout(CHECK_TIMEOUT, run_check(docker, image, run_id, &name, env)).await;
+    let outcome =
+        within("promtool to check the rule files", CHECK_TIMEOUT, run_check(docker, image, run_id, &name, env)).await;
     let options = RemoveContainerOptions { force: true, v: true, link: false };
     let _ = docker.remove_container(&name, Some(options)).await;
-    let (exit_code, output) = outcome.map_err(|_| PromtoolError::TimedOut(CHECK_TIMEOUT.as_secs()))??;
+    let (exit_code, output) = outcome??;
     let problems = parse_output(&output, files, rendered);
     if !problems.is_empty() {
         return Err(PromtoolError::Rejected { problems });

@@ -2,42 +2,42 @@
 //! `/-/ready`, and every scrape target has been scraped successfully (`up == 1`). A drill that
 //! checks alerts must not start its faults before that, or "the alert never fired" could mean
 //! "Prometheus was not looking yet".
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::api::{AlertmanagerApi, PrometheusApi, Target};
-use super::error::NotReady;
+use super::error::ApiError;
+use crate::wait::{poll_until, Probe, WaitTimeout};
 
 /// Time between two readiness probes.
 const PROBE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Waits until Prometheus answers `/-/ready`; returns how long that took.
-pub async fn wait_prometheus_ready(api: &PrometheusApi, timeout: Duration) -> Result<Duration, NotReady> {
+pub async fn wait_prometheus_ready(api: &PrometheusApi, timeout: Duration) -> Result<Duration, WaitTimeout> {
     wait_ready("Prometheus", timeout, || api.ready()).await
 }
 
 /// Waits until Alertmanager answers `/-/ready`; returns how long that took.
-pub async fn wait_alertmanager_ready(api: &AlertmanagerApi, timeout: Duration) -> Result<Duration, NotReady> {
+pub async fn wait_alertmanager_ready(api: &AlertmanagerApi, timeout: Duration) -> Result<Duration, WaitTimeout> {
     wait_ready("Alertmanager", timeout, || api.ready()).await
 }
 
 /// Probes `ready` every [`PROBE_INTERVAL`] until it says yes or `timeout` has passed.
-async fn wait_ready<F, Fut>(component: &str, timeout: Duration, ready: F) -> Result<Duration, NotReady>
+async fn wait_ready<F, Fut>(component: &str, timeout: Duration, ready: F) -> Result<Duration, WaitTimeout>
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
 {
     let start = Instant::now();
-    while start.elapsed() < timeout {
-        if ready().await {
-            return Ok(start.elapsed());
+    let what = format!("{component} to be ready (GET /-/ready)");
+    poll_until(&what, timeout, PROBE_INTERVAL, || async {
+        match ready().await {
+            Ok(()) => Probe::Done(start.elapsed()),
+            Err(e) => Probe::not_yet(e),
         }
-        tokio::time::sleep(PROBE_INTERVAL).await;
-    }
-    Err(NotReady {
-        what: format!("{component} to be ready (GET /-/ready)"),
-        waited_s: start.elapsed().as_secs_f64(),
-        last_seen: "not ready".into(),
     })
+    .await
 }
 
 /// Waits until Prometheus has `expected` active targets, all `up`; returns how long that took
@@ -46,27 +46,19 @@ pub async fn wait_targets_up(
     api: &PrometheusApi,
     expected: usize,
     timeout: Duration,
-) -> Result<(Duration, Vec<Target>), NotReady> {
+) -> Result<(Duration, Vec<Target>), WaitTimeout> {
     let start = Instant::now();
-    let mut last_seen = "no answer from /api/v1/targets".to_string();
-    while start.elapsed() < timeout {
+    let what = format!("{expected} scrape targets to be up");
+    poll_until(&what, timeout, PROBE_INTERVAL, || async {
         match api.targets().await {
-            Ok(targets) => {
-                let up = targets.iter().filter(|t| t.health == "up").count();
-                if targets.len() >= expected && up == targets.len() {
-                    return Ok((start.elapsed(), targets));
-                }
-                last_seen = describe_targets(&targets, expected);
+            Ok(targets) if targets.len() >= expected && targets.iter().all(|t| t.health == "up") => {
+                Probe::Done((start.elapsed(), targets))
             }
-            Err(e) => last_seen = e.to_string(),
+            Ok(targets) => Probe::NotYet(describe_targets(&targets, expected)),
+            Err(e) => Probe::not_yet(e),
         }
-        tokio::time::sleep(PROBE_INTERVAL).await;
-    }
-    Err(NotReady {
-        what: format!("{expected} scrape targets to be up"),
-        waited_s: start.elapsed().as_secs_f64(),
-        last_seen,
     })
+    .await
 }
 
 /// `2 of 3 targets up; postgres-exporter pg-2-exporter:9187 down: connection refused`.
@@ -108,5 +100,31 @@ mod tests {
             "1 of 3 targets up (expected 4); postgres-exporter pg-2-exporter:9187 down: connection refused; \
              patroni pg-3:8008 unknown"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readiness_timeout_says_what_the_endpoint_answered() {
+        let url = "http://127.0.0.1:9090/-/ready";
+        let refused =
+            || async { Err(ApiError::Http { url: url.into(), reason: "HTTP 503 Service Unavailable".into() }) };
+        let err = wait_ready("Prometheus", Duration::from_secs(2), refused).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "timed out after 2.0s waiting for Prometheus to be ready (GET /-/ready); last seen: failed to query \
+             http://127.0.0.1:9090/-/ready: HTTP 503 Service Unavailable"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readiness_returns_how_long_it_took() {
+        let start = Instant::now();
+        let ready = || async move {
+            if start.elapsed() >= Duration::from_millis(300) {
+                Ok(())
+            } else {
+                Err(ApiError::Http { url: "u".into(), reason: "connection refused".into() })
+            }
+        };
+        assert_eq!(wait_ready("Alertmanager", Duration::from_secs(5), ready).await, Ok(Duration::from_millis(300)));
     }
 }

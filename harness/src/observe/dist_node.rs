@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::LiveView;
 use crate::pg::PgEndpoint;
 use crate::timeline::{DistNodeRow, EventKind, TimelineWriter};
+use crate::wait::within;
 
 /// Bound on connecting and on one query: a paused or killed coordinator must not stall the poller.
 const TIMEOUT: Duration = Duration::from_millis(400);
@@ -85,7 +86,8 @@ impl DistNodeObserver {
 }
 
 async fn read_dist_nodes(client: &Client) -> Result<Vec<DistNodeRow>, String> {
-    let rows = tokio::time::timeout(TIMEOUT, client.query(DIST_NODE_QUERY, &[]))
+    // The text is recorded on the timeline once per distinct failure: keep it short and stable.
+    let rows = within("pg_dist_node", TIMEOUT, client.query(DIST_NODE_QUERY, &[]))
         .await
         .map_err(|_| format!("no answer within {}ms", TIMEOUT.as_millis()))?
         .map_err(|e| crate::pg::short(&e))?;

@@ -2,6 +2,7 @@
 //! are published on loopback only (the harness never talks to container addresses directly).
 use std::collections::HashMap;
 use std::net::TcpListener;
+use std::time::Duration;
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
@@ -17,6 +18,7 @@ use futures_util::StreamExt;
 
 use super::RuntimeError;
 use crate::topology::ContainerSpec;
+use crate::wait::within;
 
 /// Label every resource of pgdrill carries (value: "1").
 pub const LABEL_TOOL: &str = "org.pgdrill";
@@ -24,6 +26,12 @@ pub const LABEL_TOOL: &str = "org.pgdrill";
 pub const LABEL_RUN: &str = "org.pgdrill.run";
 /// Label holding the harness's process id, so a sweep can tell live runs from dead ones.
 pub const LABEL_PID: &str = "org.pgdrill.pid";
+
+/// Bound on a command run in a container (faults run `kill`, `iptables`, `rm`: well under a
+/// second, more on a loaded machine).
+const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bound on reading a container's log.
+const LOG_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A container of this run.
 #[derive(Debug, Clone)]
@@ -297,21 +305,27 @@ impl Runtime {
         indent(&self.raw_log_tail(name, lines).await)
     }
 
-    /// The last `lines` lines the container printed (stdout and stderr), as they are.
+    /// The last `lines` lines the container printed (stdout and stderr), as they are. A read
+    /// that takes over 30 s returns what arrived by then and says the rest did not.
     pub async fn raw_log_tail(&self, name: &str, lines: usize) -> String {
         let docker_name = self.docker_name(name);
         let tail = if lines == usize::MAX { "all".to_string() } else { lines.to_string() };
         let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&tail).build();
         let mut stream = self.docker.logs(&docker_name, Some(options));
         let mut out = String::new();
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(chunk) => out.push_str(&String::from_utf8_lossy(&chunk.into_bytes())),
-                Err(e) => {
-                    out.push_str(&format!("(could not read logs: {e})"));
-                    break;
+        let read = async {
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(chunk) => out.push_str(&String::from_utf8_lossy(&chunk.into_bytes())),
+                    Err(e) => {
+                        out.push_str(&format!("(could not read logs: {e})"));
+                        break;
+                    }
                 }
             }
+        };
+        if let Err(timeout) = within(&format!("the logs of {docker_name}"), LOG_READ_TIMEOUT, read).await {
+            out.push_str(&format!("(could not read logs: {timeout})"));
         }
         out
     }
@@ -321,7 +335,8 @@ impl Runtime {
         self.raw_log_tail(name, usize::MAX).await
     }
 
-    /// Runs a command in a container as root and returns (exit code, combined output).
+    /// Runs a command in a container as root and returns (exit code, combined output). A command
+    /// still running after a minute fails with [`RuntimeError::TimedOut`], quoting its output so far.
     pub async fn exec(&self, name: &str, cmd: &[&str]) -> Result<(i64, String), RuntimeError> {
         let docker_name = self.docker_name(name);
         let action = || format!("exec `{}` in {docker_name}", cmd.join(" "));
@@ -347,8 +362,17 @@ impl Runtime {
             .await
             .map_err(|source| RuntimeError::Docker { action: action(), source })?
         {
-            while let Some(Ok(chunk)) = stream.next().await {
-                output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            let read = async {
+                while let Some(Ok(chunk)) = stream.next().await {
+                    output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                }
+            };
+            let what = format!("`{}` in {docker_name} to finish", cmd.join(" "));
+            if let Err(mut timeout) = within(&what, EXEC_TIMEOUT, read).await {
+                if !output.is_empty() {
+                    timeout.last_seen = format!("its output so far: {}", output.trim_end());
+                }
+                return Err(timeout.into());
             }
         }
         let inspect = self

@@ -1,6 +1,8 @@
 //! Runtime errors: each says what happened and what to do.
 use thiserror::Error;
 
+use crate::wait::WaitTimeout;
+
 /// Failures talking to Docker or running containers.
 #[derive(Debug, Error)]
 pub enum RuntimeError {
@@ -57,4 +59,7 @@ pub enum RuntimeError {
         /// What it printed.
         output: String,
     },
+    /// A command in a container, or a read of its output, did not finish in time.
+    #[error(transparent)]
+    TimedOut(#[from] WaitTimeout),
 }

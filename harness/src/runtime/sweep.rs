@@ -1,6 +1,7 @@
 //! Removing labelled resources: a run's own teardown, and `pgdrill clean` for what killed runs
 //! left behind.
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions,
@@ -9,6 +10,11 @@ use bollard::Docker;
 
 use super::docker::{LABEL_PID, LABEL_RUN, LABEL_TOOL};
 use super::RuntimeError;
+use crate::wait::within;
+
+/// Bound on removing one container (the Docker client's own request bound): a removal stuck
+/// in the engine is reported, and the sweep goes on.
+const REMOVE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What a sweep removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -82,14 +88,17 @@ pub async fn sweep(docker: &Docker, scope: SweepScope<'_>) -> Result<SweepReport
         let name = container.names.and_then(|n| n.first().cloned()).unwrap_or_else(|| id.clone());
         removals.push(async move {
             let options = RemoveContainerOptions { force: true, v: true, link: false };
-            (name, docker.remove_container(&id, Some(options)).await)
+            let what = format!("Docker to remove container {}", name.trim_start_matches('/'));
+            let outcome = within(&what, REMOVE_TIMEOUT, docker.remove_container(&id, Some(options))).await;
+            (name, outcome)
         });
     }
     for (name, outcome) in futures_util::future::join_all(removals).await {
         match outcome {
-            Ok(()) => report.containers.push(name.trim_start_matches('/').to_string()),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => report.failed.push(format!("container {name}: {e}")),
+            Ok(Ok(())) => report.containers.push(name.trim_start_matches('/').to_string()),
+            Ok(Err(e)) if is_not_found(&e) => {}
+            Ok(Err(e)) => report.failed.push(format!("container {name}: {e}")),
+            Err(timeout) => report.failed.push(timeout.to_string()),
         }
     }
     let networks = docker

@@ -2,10 +2,14 @@
 //! attempt (send time, acknowledgement or error) on the timeline, and the end-of-run audit that
 //! records which rows exist (and, on Citus, which worker group each row went to). Judging lost writes is the checks' job, not this module's.
 mod audit;
+mod error;
 mod pg;
 mod writer;
 
 pub use crate::pg::{short as short_pg_error, PgEndpoint};
 pub use audit::{audit_writes, compress_ids};
+// The set-up and audit functions still return this error's text: the engine's call sites
+// (steps, run) take `String` until they move to `WorkloadError`.
+pub use error::WorkloadError;
 pub use pg::{buckets_by_group, prepare_table, BUCKETS, WORKLOAD_TABLE};
 pub use writer::{WorkloadHandle, WriterConfig};

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use thiserror::Error;
 use tokio::task::JoinSet;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -11,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::pg::WORKLOAD_TABLE;
 use crate::pg::{short, PgEndpoint};
 use crate::timeline::{EventKind, TimelineWriter, WriteOutcome};
+use crate::wait::within;
 
 /// Bound on (re)connecting.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -120,7 +122,7 @@ impl Writer {
                 Err(error) => {
                     // Drop the connection: after a failover it points at a demoted node.
                     client = None;
-                    WriteOutcome::Failed { failed_at: self.timeline.now(), error }
+                    WriteOutcome::Failed { failed_at: self.timeline.now(), error: error.to_string() }
                 }
             };
             let group = self.route.as_ref().map(|r| r.group);
@@ -134,22 +136,53 @@ impl Writer {
         statement: &str,
         id: u64,
         bucket: Option<i32>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteFailure> {
         if client.as_ref().is_none_or(Client::is_closed) {
-            *client = Some(self.endpoint.connect(CONNECT_TIMEOUT).await?);
+            *client = Some(self.endpoint.connect(CONNECT_TIMEOUT).await.map_err(WriteFailure::Connect)?);
         }
         let c = client.as_ref().expect("connected above");
-        let id_param = i64::try_from(id).map_err(|_| "id overflow".to_string())?;
-        let writer_param = i32::try_from(self.index).map_err(|_| "writer overflow".to_string())?;
+        let id_param = i64::try_from(id).map_err(|_| WriteFailure::Overflow("id"))?;
+        let writer_param = i32::try_from(self.index).map_err(|_| WriteFailure::Overflow("writer"))?;
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&id_param, &writer_param];
         if let Some(bucket) = &bucket {
             params.push(bucket);
         }
         let execute = c.execute(statement, &params);
-        match tokio::time::timeout(self.statement_timeout, execute).await {
+        match within("the insert", self.statement_timeout, execute).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(short(&e)),
-            Err(_) => Err(format!("no answer within {}s", self.statement_timeout.as_secs())),
+            Ok(Err(e)) => Err(WriteFailure::Statement(e)),
+            Err(_) => Err(WriteFailure::NoAnswer(self.statement_timeout)),
         }
+    }
+}
+
+/// Why one insert failed. Its text is recorded on the timeline and quoted in verdicts, so it is
+/// short and its wording stable.
+#[derive(Debug, Error)]
+enum WriteFailure {
+    /// (Re)connecting failed; the text is the connection's.
+    #[error("{0}")]
+    Connect(String),
+    /// The server answered with an error.
+    #[error("{}", short(.0))]
+    Statement(#[source] tokio_postgres::Error),
+    /// No answer within the statement bound.
+    #[error("no answer within {}s", .0.as_secs())]
+    NoAnswer(Duration),
+    /// A parameter does not fit its column.
+    #[error("{0} overflow")]
+    Overflow(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_texts_stay_as_recorded_before() {
+        assert_eq!(WriteFailure::NoAnswer(Duration::from_secs(5)).to_string(), "no answer within 5s");
+        assert_eq!(WriteFailure::Overflow("id").to_string(), "id overflow");
+        let connect = WriteFailure::Connect("connect timed out after 1000ms".into());
+        assert_eq!(connect.to_string(), "connect timed out after 1000ms");
     }
 }

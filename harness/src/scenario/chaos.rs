@@ -8,8 +8,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::fault_spec::{fault_specs, FaultName, FaultSpec};
-use super::model::Target;
 use super::step::FaultOptions;
+use super::target::Target;
 use super::values::Budget;
 
 /// Randomised fault schedules (`pgdrill chaos FILE`). `pgdrill run` refuses a file with this

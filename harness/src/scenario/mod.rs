@@ -2,11 +2,14 @@
 //! validation against the topology. Nothing here starts containers.
 mod chaos;
 mod error;
+mod expect;
 mod fault_spec;
 mod load;
 mod model;
 mod schema;
+mod source;
 mod step;
+mod target;
 mod validate;
 mod values;
 
@@ -15,13 +18,16 @@ mod unknown_keys_tests;
 
 pub use chaos::{chaos_faults, Chaos, ChaosFault, ChaosInvariant, CountRange, DurationRange, MAX_CHAOS_FAULTS};
 pub use error::{Problem, ScenarioError, ScenarioErrorKind};
+pub use expect::{AlertExpect, AlertSourceName, Expectation, Invariant};
 pub use fault_spec::{
     fault_spec, fault_specs, ActsOn, Ends, FaultName, FaultSpec, Lasting, OptionKind, OptionSpec, RegisteredFaultSpec,
     TargetRule, COMMON_FAULT_KEYS, UNSUPPORTED_FAULTS,
 };
-pub use load::{load_scenario, parse_scenario, LoadedScenario};
+pub use load::{load_scenario, parse_scenario};
 pub use model::*;
 pub use schema::scenario_json_schema;
+pub use source::LoadedScenario;
 pub use step::{option_value, FaultOptions, Step, WaitFor};
+pub use target::Target;
 pub use validate::validate;
 pub use values::{variant_name, Budget, Rate};

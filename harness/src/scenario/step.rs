@@ -10,8 +10,9 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_saphyr::Spanned;
 
+use super::expect::Expectation;
 use super::fault_spec::{fault_specs, FaultName, OptionKind};
-use super::model::{Expectation, Target};
+use super::target::Target;
 use super::values::Budget;
 
 /// Keys a step holds for its fault, as written (checked by `validate`).

@@ -5,9 +5,11 @@
 use serde_saphyr::Location;
 
 use super::error::{Problem, ScenarioError};
-use super::load::{problem_at, LoadedScenario, SpanIndex};
-use super::model::{Expectation, Invariant, Scenario, Target, Topology, TopologyKind, Workload};
+use super::expect::{Expectation, Invariant};
+use super::model::{Scenario, Topology, TopologyKind, Workload};
+use super::source::{problem_at, LoadedScenario, SpanIndex};
 use super::step::Step;
+use super::target::Target;
 use super::values::Budget;
 
 mod chaos;

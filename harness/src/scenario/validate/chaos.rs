@@ -3,7 +3,8 @@
 //! every problem points at the user's text.
 use super::{At, Checker, History};
 use crate::scenario::chaos::{chaos_faults, Chaos, ChaosInvariant, DurationRange, MAX_CHAOS_FAULTS};
-use crate::scenario::model::{Scenario, Target};
+use crate::scenario::model::Scenario;
+use crate::scenario::target::Target;
 use crate::scenario::values::variant_name;
 
 impl Checker<'_> {

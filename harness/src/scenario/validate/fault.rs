@@ -4,9 +4,10 @@
 use super::{At, Checker, History};
 use crate::scenario::fault_spec::{fault_specs, ActsOn, FaultName, FaultSpec, OptionKind, OptionSpec, TargetRule};
 use crate::scenario::fault_spec::{COMMON_FAULT_KEYS, UNSUPPORTED_FAULTS};
-use crate::scenario::load::suggest;
-use crate::scenario::model::{Target, Topology, TopologyKind};
+use crate::scenario::model::{Topology, TopologyKind};
+use crate::scenario::source::suggest;
 use crate::scenario::step::{FaultOptions, Step};
+use crate::scenario::target::Target;
 use crate::scenario::values::Budget;
 
 /// Keys of steps that are not fault steps (for "expected one of" lists).

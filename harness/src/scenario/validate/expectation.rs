@@ -1,0 +1,159 @@
+//! Semantic checks of expectations and targets: budgets written in allowed units, targets that
+//! name members of the topology, alerts the rule files define, Citus groups that exist.
+use super::{At, Checker, History};
+use crate::scenario::expect::Expectation;
+use crate::scenario::model::{Topology, TopologyKind};
+use crate::scenario::target::Target;
+
+impl Checker<'_> {
+    pub(super) fn expectation(
+        &mut self,
+        path: &str,
+        n: usize,
+        expectation: &Expectation,
+        topology: &Topology,
+        history: &History,
+    ) {
+        let (variant, within) = match expectation {
+            Expectation::NewLeader { within } => ("new_leader", within),
+            Expectation::Timeline { within, .. } => ("timeline", within),
+            Expectation::Rejoins { target, within } => {
+                let target_path = format!("{path}.rejoins.target");
+                match target {
+                    Target::Member(_) | Target::OldPrimary => self.target(&target_path, n, target, topology, history),
+                    _ => {
+                        let why = if *target == Target::Primary {
+                            "`primary` is the current leader, which does not rejoin"
+                        } else {
+                            "it may name more than one member, or none"
+                        };
+                        self.report(
+                            &target_path,
+                            At::Value,
+                            format!("`rejoins` needs one member that was down, but {why}"),
+                            "not a single member",
+                            Some("use `old_primary` or `{member: pg-N}`".into()),
+                        );
+                    }
+                }
+                ("rejoins", within)
+            }
+            Expectation::LeaderIs { target, within } => {
+                let target_path = format!("{path}.leader_is.target");
+                match target {
+                    Target::Member(_) | Target::OldPrimary => self.target(&target_path, n, target, topology, history),
+                    _ => self.report(
+                        &target_path,
+                        At::Value,
+                        "`leader_is` needs one named member",
+                        "not a single member",
+                        Some("use `{member: pg-N}` or `old_primary`".into()),
+                    ),
+                }
+                ("leader_is", within)
+            }
+            Expectation::Alert { name, within, .. } => {
+                match &self.alerts {
+                    None => self.report(
+                        &format!("{path}.alert"),
+                        At::Key,
+                        "`alert` needs `topology.monitoring` with rule files",
+                        "no monitoring",
+                        Some(
+                            "add `monitoring: {rules: [rules/pgdrill-alerts.yaml], for_scale: 0.1}` to the topology"
+                                .into(),
+                        ),
+                    ),
+                    Some(names) if !names.contains(name) => {
+                        let listed = names.iter().cloned().collect::<Vec<_>>().join(", ");
+                        self.report(
+                            &format!("{path}.alert.name"),
+                            At::Value,
+                            format!("no rule file defines alert `{name}`"),
+                            "unknown alert",
+                            Some(format!("the rule files define: {listed}")),
+                        )
+                    }
+                    Some(_) => {}
+                }
+                ("alert", within)
+            }
+            Expectation::NoFailover { within } => ("no_failover", within),
+            Expectation::PrimaryDemoted { within } => ("primary_demoted", within),
+            Expectation::WritableAgain { within } => ("writable_again", within),
+            Expectation::ReplicationStreaming { within } => ("replication_streaming", within),
+            Expectation::MaxWriteUnavailability { max } => {
+                self.budget(&format!("{path}.max_write_unavailability.max"), max);
+                return;
+            }
+            Expectation::PgDistNode { group, within, .. } => {
+                match group {
+                    Some(g) => self.group_number(&format!("{path}.pg_dist_node.group"), *g, topology, false),
+                    None if topology.kind != TopologyKind::Citus => {
+                        self.group_number(&format!("{path}.pg_dist_node"), 0, topology, false)
+                    }
+                    None => {}
+                }
+                ("pg_dist_node", within)
+            }
+            Expectation::WritePause { group, max, resumes_within, others_max, .. } => {
+                self.group_number(&format!("{path}.write_pause.group"), *group, topology, true);
+                self.budget(&format!("{path}.write_pause.max"), max);
+                for (key, budget) in [("resumes_within", resumes_within), ("others_max", others_max)] {
+                    if let Some(budget) = budget {
+                        self.budget(&format!("{path}.write_pause.{key}"), budget);
+                    }
+                }
+                return;
+            }
+        };
+        self.budget(&format!("{path}.{variant}.within"), within);
+    }
+
+    pub(super) fn target(&mut self, path: &str, n: usize, target: &Target, topology: &Topology, history: &History) {
+        match target {
+            Target::Member(name) => {
+                let members = crate::topology::member_names(topology);
+                let containers: Vec<String> = (1..=topology.etcd)
+                    .map(|i| format!("etcd-{i}"))
+                    .chain(std::iter::once("haproxy".to_string()))
+                    .collect();
+                if !members.contains(name) && !containers.contains(name) {
+                    let has = match members.len() {
+                        0 => "this topology has no members".to_owned(),
+                        1 => "this topology has 1 member".to_owned(),
+                        count => format!("this topology has {count} members"),
+                    };
+                    self.report(
+                        &format!("{path}.member"),
+                        At::Value,
+                        format!("unknown member `{name}`: {has}"),
+                        "no such member",
+                        Some(format!(
+                            "members are {} ({}); other containers: {}",
+                            members.join(", "),
+                            match topology.kind {
+                                TopologyKind::Patroni => format!("from `topology.members: {}`", topology.members),
+                                TopologyKind::Citus => "from `topology.groups`".to_string(),
+                            },
+                            containers.join(", ")
+                        )),
+                    );
+                }
+            }
+            Target::Group(group) => self.group_number(&format!("{path}.group"), *group, topology, false),
+            Target::OldPrimary if !history.primary_fault => self.report(
+                path,
+                At::Value,
+                format!("`old_primary` in step {n} names no member: no earlier fault is aimed at `primary`"),
+                "nothing to refer to yet",
+                Some(
+                    "`old_primary` is the member hit by the most recent fault with `target: primary`; \
+                     add one before this step, or name a member, e.g. `{member: pg-1}`"
+                        .into(),
+                ),
+            ),
+            _ => {}
+        }
+    }
+}

@@ -101,9 +101,9 @@ impl MonitoringSetup {
         &self,
         images: &ResolvedImages,
         run_id: &str,
-        docker: &bollard::Docker,
+        runtime: &crate::runtime::Runtime,
     ) -> Result<(), EngineError> {
-        check_rules(docker, &images.prometheus, run_id, &self.files, &self.rendered)
+        check_rules(runtime.docker(), &images.prometheus, run_id, &self.files, &self.rendered)
             .await
             .map(|_| ())
             .map_err(|e| MonitoringError::from(e).into())

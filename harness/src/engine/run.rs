@@ -188,7 +188,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     phases.push("images", t, origin);
     if let Some(setup) = &monitoring {
         // Rule errors are found before any container of the run starts.
-        if let Err(e) = setup.check(&images, &run_id, runtime.docker()).await {
+        if let Err(e) = setup.check(&images, &run_id, &runtime).await {
             guard.disarm();
             return Err(e);
         }

@@ -2,6 +2,40 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use thiserror::Error;
+
+/// A Patroni REST call that failed.
+#[derive(Debug, Error)]
+pub enum RestError {
+    /// The request did not get an answer.
+    #[error("failed to call Patroni's {path}: {source}")]
+    Request {
+        /// The endpoint.
+        path: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Patroni answered, but refused.
+    #[error("{what} refused by Patroni (HTTP {status}): {text}")]
+    Refused {
+        /// The action, e.g. "switchover".
+        what: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// Patroni's answer.
+        text: String,
+    },
+    /// The answer was not the JSON Patroni documents.
+    #[error("failed to read Patroni's answer to {path}: {source}")]
+    Answer {
+        /// The endpoint.
+        path: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+}
 
 /// A Patroni REST client for one member's published port.
 #[derive(Debug, Clone)]
@@ -21,14 +55,14 @@ impl PatroniApi {
         Self { client, base: format!("http://127.0.0.1:{port}") }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<(u16, String), String> {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<(u16, String), RestError> {
         let response = self
             .client
             .request(method, format!("{}{path}", self.base))
             .json(&body)
             .send()
             .await
-            .map_err(|e| format!("{path}: {e}"))?;
+            .map_err(|source| RestError::Request { path: path.to_string(), source })?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         Ok((status, text.trim().to_string()))
@@ -41,7 +75,7 @@ impl PatroniApi {
         leader: &str,
         candidate: Option<&str>,
         scheduled_at: Option<&str>,
-    ) -> Result<String, String> {
+    ) -> Result<String, RestError> {
         let mut body = json!({ "leader": leader });
         if let Some(c) = candidate {
             body["candidate"] = json!(c);
@@ -53,7 +87,7 @@ impl PatroniApi {
     }
 
     /// `POST /failover` to `candidate` (works without a healthy leader).
-    pub async fn failover(&self, candidate: &str) -> Result<String, String> {
+    pub async fn failover(&self, candidate: &str) -> Result<String, RestError> {
         expect_success(
             "failover",
             self.send(reqwest::Method::POST, "/failover", json!({ "candidate": candidate })).await?,
@@ -61,7 +95,7 @@ impl PatroniApi {
     }
 
     /// `PATCH /config` with `pause`: maintenance mode on or off.
-    pub async fn set_paused(&self, paused: bool) -> Result<String, String> {
+    pub async fn set_paused(&self, paused: bool) -> Result<String, RestError> {
         expect_success(
             "maintenance mode",
             self.send(reqwest::Method::PATCH, "/config", json!({ "pause": paused })).await?,
@@ -69,17 +103,23 @@ impl PatroniApi {
     }
 
     /// Whether `GET /patroni` reports maintenance mode.
-    pub async fn is_paused(&self) -> Result<bool, String> {
-        let response = self.client.get(format!("{}/patroni", self.base)).send().await.map_err(|e| e.to_string())?;
-        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+    pub async fn is_paused(&self) -> Result<bool, RestError> {
+        let path = "/patroni";
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|source| RestError::Request { path: path.into(), source })?;
+        let body: Value = response.json().await.map_err(|source| RestError::Answer { path: path.into(), source })?;
         Ok(body.get("pause").and_then(Value::as_bool).unwrap_or(false))
     }
 }
 
-fn expect_success(what: &str, (status, text): (u16, String)) -> Result<String, String> {
+fn expect_success(what: &'static str, (status, text): (u16, String)) -> Result<String, RestError> {
     if (200..300).contains(&status) {
         Ok(text)
     } else {
-        Err(format!("{what} refused by Patroni (HTTP {status}): {text}"))
+        Err(RestError::Refused { what, status, text })
     }
 }

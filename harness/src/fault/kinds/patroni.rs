@@ -121,7 +121,7 @@ impl Rest {
                 api.switchover(&leader, candidate, at.as_deref()).await
             }
             (_, Some(candidate)) => api.failover(candidate).await,
-            (_, None) => Err("failover needs a candidate".to_string()),
+            (_, None) => return Err(FaultError::failed(name, via, "failover needs a candidate")),
         }
         .map_err(|reason| FaultError::failed(name, via, reason))?;
         let mut detail = vec![leader.clone()];

@@ -156,12 +156,12 @@ superuser: {user: postgres, password_env: PGPASSWORD}
         assert!(file.members.iter().all(|m| m.value.group.is_none()));
     }
 
-    #[test_case("name: pg-1", "name: 'pg 1; rm -rf /'", "c.yaml:3:13: member name \"pg 1; rm -rf /\" is not a plain identifier"; "a member name that is no identifier")]
-    #[test_case("name: pg-2", "name: pg-1", "c.yaml:4:13: member pg-1 is listed twice"; "a duplicate member")]
-    #[test_case("password_env: PGPASSWORD", "password: secret", "c.yaml:7:30: an inline password is refused"; "an inline password")]
+    #[test_case("name: pg-1", "name: 'pg 1; rm -rf /'", "c.yaml:3:12: member name \"pg 1; rm -rf /\" is not a plain identifier"; "a member name that is no identifier")]
+    #[test_case("name: pg-2", "name: pg-1", "c.yaml:4:12: member pg-1 is listed twice"; "a duplicate member")]
+    #[test_case("password_env: PGPASSWORD", "password: secret", "c.yaml:7:39: an inline password is refused"; "an inline password")]
     #[test_case("postgres@haproxy", "postgres:pw@haproxy", "c.yaml:5:13: client_dsn holds a password"; "a password in the DSN")]
-    #[test_case("'10.0.0.2:5432'", "'10.0.0.2'", "c.yaml:4:66: postgres \"10.0.0.2\" is not host:port"; "an address without a port")]
-    #[test_case("password_env: PGPASSWORD", "password_env: PGPASSWORD, password_file: pw", "c.yaml:7:57: give password_env or password_file, not both"; "two password sources")]
+    #[test_case("'10.0.0.2:5432'", "'10.0.0.2'", "c.yaml:4:61: postgres \"10.0.0.2\" is not host:port"; "an address without a port")]
+    #[test_case("password_env: PGPASSWORD", "password_env: PGPASSWORD, password_file: pw", "c.yaml:7:70: give password_env or password_file, not both"; "two password sources")]
     #[test_case("etcd: [", "etcdd: [", "c.yaml:6:1: unknown field"; "an unknown key")]
     #[test_case("postgres: '10.0.0.1:5432'}", "postgres: '10.0.0.1:5432', group: 1}", "c.yaml:4:5: member pg-2 has no group"; "groups on some members only")]
     fn bad_files_point_at_the_problem(from: &str, to: &str, expected: &str) {

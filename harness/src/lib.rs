@@ -9,6 +9,8 @@
 pub mod chaos;
 pub mod check;
 pub mod cli;
+pub mod cluster;
+pub mod compose;
 pub mod engine;
 pub mod fault;
 pub mod monitoring;

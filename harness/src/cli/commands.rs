@@ -57,6 +57,14 @@ enum Command {
         #[command(flatten)]
         images: ImageArgs,
     },
+    /// Write a Compose file (and the configuration files it mounts) of a scenario's topology,
+    /// for a cluster run by hand with docker-compose.
+    Compose {
+        #[command(flatten)]
+        args: super::compose_cmd::ComposeArgs,
+        #[command(flatten)]
+        images: ImageArgs,
+    },
     /// Remove a cluster started by `up` (or kept with --keep); all of them without a run id.
     Down {
         /// Run id printed by `up`.
@@ -174,6 +182,7 @@ async fn command(cli: Cli, cancel: CancellationToken) -> ExitCode {
         Command::List { faults: true, .. } => list_faults(),
         Command::List { dir, .. } => list(&dir),
         Command::Up { file, images } => up(&file, image_options(&images)).await,
+        Command::Compose { args, images } => super::compose_cmd::compose(&args, image_options(&images)).await,
         Command::Down { run_id } => clean(run_id.as_deref(), true).await,
         Command::Clean { all } => clean(None, all).await,
         Command::Images { command: ImagesCommand::Build(args) } => images(image_options(&args)).await,

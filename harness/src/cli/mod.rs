@@ -3,6 +3,7 @@
 //! `output`'s checked writers.
 mod chaos_cmd;
 mod commands;
+mod compose_cmd;
 mod exit;
 mod load;
 mod output;

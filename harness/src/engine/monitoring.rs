@@ -11,12 +11,12 @@ use tokio_util::sync::CancellationToken;
 use super::{Cluster, EngineError, MonitoringError, Progress};
 use crate::monitoring::api::{PrometheusApi, UnixMillis};
 use crate::monitoring::config::{
-    alertmanager_spec, alertmanager_yml, citus_only_metrics, exporter_dsn, exporter_queries, exporter_spec,
-    prometheus_spec, prometheus_yml, render_rule_files, AlertmanagerConfigInput, MonitoredMember,
-    PrometheusConfigInput, RenderedRuleFile, ALERTMANAGER_NAME, ALERTMANAGER_PORT, PROMETHEUS_NAME, PROMETHEUS_PORT,
+    citus_only_metrics, render_rule_files, RenderedRuleFile, ALERTMANAGER_NAME, ALERTMANAGER_PORT, PROMETHEUS_NAME,
+    PROMETHEUS_PORT,
 };
 use crate::monitoring::known_metrics::{check_list, unknown_metrics, KnownMetrics, UnknownMetric};
 use crate::monitoring::latency::{measure, AlertSamples, RuleTiming, SeenChange, LATENCY_BAR_MS};
+use crate::monitoring::stack::{stack_specs, StackImages};
 use crate::monitoring::{
     check_rules, coverage, load_rule_file, wait_targets_up, AlertChange, AlertObserver, AlertOutcome, AlertRule,
     RuleFile, ScaleOptions, ScaledValue,
@@ -25,8 +25,7 @@ use crate::report::{AlertLatency, CoverageRow, MonitoringSummary};
 use crate::runtime::images::ResolvedImages;
 use crate::scenario::{variant_name, LoadedScenario};
 use crate::timeline::{EventKind, Timeline, TimelineWriter};
-use crate::topology::configs::SUPERUSER_PASSWORD;
-use crate::topology::POSTGRES_PORT;
+use crate::topology::ContainerSpec;
 
 /// The rules of a run, ready for Prometheus.
 #[derive(Debug, Clone)]
@@ -96,6 +95,22 @@ impl MonitoringSetup {
         &self.unknown
     }
 
+    /// The stack's containers for a cluster of `members` with Patroni scope `scope`, in start
+    /// order (see `monitoring::stack`).
+    pub fn specs(
+        &self,
+        images: &ResolvedImages,
+        scope: &str,
+        members: &[String],
+    ) -> Result<Vec<ContainerSpec>, EngineError> {
+        let images = StackImages {
+            prometheus: &images.prometheus,
+            alertmanager: &images.alertmanager,
+            postgres_exporter: &images.postgres_exporter,
+        };
+        stack_specs(images, scope, members, self.interval, &self.rendered).map_err(|e| MonitoringError::from(e).into())
+    }
+
     /// promtool on exactly what Prometheus will load, before any container of the run starts.
     pub async fn check(
         &self,
@@ -120,26 +135,10 @@ impl MonitoringSetup {
         cancel: CancellationToken,
     ) -> Result<u16, EngineError> {
         let runtime = cluster.runtime.clone();
-        let members = cluster.plan.member_names();
-        let queries = exporter_queries();
-        let mut monitored = Vec::new();
-        for member in &members {
-            let dsn = exporter_dsn(member, POSTGRES_PORT, "postgres", SUPERUSER_PASSWORD, "postgres");
-            let spec = exporter_spec(&images.postgres_exporter, member, &dsn, &queries);
-            cluster.containers.insert(spec.name.clone(), runtime.start(&spec).await?);
-            monitored.push(MonitoredMember { member: member.clone(), citus_group: 0, exporter: true });
+        let specs = self.specs(images, &cluster.plan.scope, &cluster.plan.member_names())?;
+        for spec in &specs {
+            cluster.containers.insert(spec.name.clone(), runtime.start(spec).await?);
         }
-        let am = alertmanager_spec(&images.alertmanager, &alertmanager_yml(&AlertmanagerConfigInput::default()));
-        cluster.containers.insert(am.name.clone(), runtime.start(&am).await?);
-        let config = prometheus_yml(&PrometheusConfigInput {
-            cluster_name: &cluster.plan.scope,
-            citus: false,
-            members: &monitored,
-            scrape_interval: self.interval,
-            alertmanager: true,
-        });
-        let prom = prometheus_spec(&images.prometheus, &config, &self.rendered).map_err(MonitoringError::from)?;
-        cluster.containers.insert(prom.name.clone(), runtime.start(&prom).await?);
         let prom_port =
             cluster.containers.get(PROMETHEUS_NAME).and_then(|c| c.host_port(PROMETHEUS_PORT)).unwrap_or_default();
         let am_port = cluster.containers.get(ALERTMANAGER_NAME).and_then(|c| c.host_port(ALERTMANAGER_PORT));

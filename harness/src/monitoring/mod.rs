@@ -17,6 +17,7 @@ pub mod promql;
 mod promtool;
 mod ready;
 pub mod rules;
+pub mod stack;
 
 #[cfg(test)]
 mod live_tests;

@@ -8,7 +8,7 @@ use bollard::Docker;
 
 use super::base::build_base;
 use super::build::build;
-use super::context::{host_ca_files, read_context};
+use super::context::{host_ca_files, read_context, ContextFile};
 use super::error::ImageError;
 use super::name::ImageName;
 use super::options::{ImageOptions, ResolvedImages};
@@ -101,12 +101,7 @@ async fn ensure_derived(
     progress: &dyn Fn(&str),
 ) -> Result<(String, Option<Duration>), ImageError> {
     let dir = opts.images_dir.join(name.as_str());
-    let mut files = read_context(&dir)?;
-    if name == ImageName::Patroni {
-        files.extend(host_ca_files(progress));
-    }
-    let build_args = build_args(name, parent, &opts.set);
-    let tag = image_tag(name, &files, &build_args, parent);
+    let (tag, files, build_args) = derived_inputs(name, parent, opts, progress)?;
     if !opts.force_rebuild && image_exists(docker, &tag).await? {
         progress(&format!("image {tag}: reused"));
         return Ok((tag, None));
@@ -117,6 +112,58 @@ async fn ensure_derived(
     let took = start.elapsed();
     progress(&format!("image {tag}: built in {:.1}s", took.as_secs_f64()));
     Ok((tag, Some(took)))
+}
+
+/// The tag of a derived image on `parent`, with the build context and arguments it hashes.
+fn derived_inputs(
+    name: ImageName,
+    parent: &str,
+    opts: &ImageOptions,
+    progress: &dyn Fn(&str),
+) -> Result<(String, Vec<ContextFile>, BTreeMap<String, String>), ImageError> {
+    let mut files = read_context(&opts.images_dir.join(name.as_str()))?;
+    if name == ImageName::Patroni {
+        files.extend(host_ca_files(progress));
+    }
+    let build_args = build_args(name, parent, &opts.set);
+    let tag = image_tag(name, &files, &build_args, parent);
+    Ok((tag, files, build_args))
+}
+
+/// The tags `ensure_images` would give the `wanted` images, computed from their inputs without
+/// Docker and without building anything (`built` stays empty): what a Compose file names.
+/// Whether the engine has them is [`image_present`]'s question.
+pub fn planned_tags(
+    wanted: &[ImageName],
+    opts: &ImageOptions,
+    progress: &dyn Fn(&str),
+) -> Result<ResolvedImages, ImageError> {
+    let patroni_base = base_tag(opts.set.pg.suite());
+    let mut resolved = ResolvedImages { set: opts.set.clone(), base: base_tag(COMMON_SUITE), ..Default::default() };
+    let needs_patroni = wanted.iter().any(|n| *n == ImageName::Patroni || n.on_patroni());
+    if needs_patroni {
+        resolved.patroni = derived_inputs(ImageName::Patroni, &patroni_base, opts, progress)?.0;
+        resolved.patroni_base = patroni_base;
+    }
+    for &name in wanted {
+        let parent = if name.on_patroni() { resolved.patroni.clone() } else { resolved.base.clone() };
+        let slot = match name {
+            ImageName::Base | ImageName::Patroni => continue,
+            ImageName::Etcd => &mut resolved.etcd,
+            ImageName::Haproxy => &mut resolved.haproxy,
+            ImageName::Prometheus => &mut resolved.prometheus,
+            ImageName::Alertmanager => &mut resolved.alertmanager,
+            ImageName::PostgresExporter => &mut resolved.postgres_exporter,
+            ImageName::CitusStandin | ImageName::PatroniCitus => &mut resolved.citus,
+        };
+        *slot = derived_inputs(name, &parent, opts, progress)?.0;
+    }
+    Ok(resolved)
+}
+
+/// Whether the engine has an image of `tag`.
+pub async fn image_present(docker: &Docker, tag: &str) -> Result<bool, ImageError> {
+    image_exists(docker, tag).await
 }
 
 /// The build arguments of `name` on `parent` for `set`; all of them are hashed into the tag.

@@ -24,7 +24,7 @@ mod tests;
 
 pub use super::image_set::{DebianSuite, ImageChoice, ImageSet, ImageSetError, DEFAULT_PATRONI_VERSION};
 pub use crate::topology::PgMajor;
-pub use ensure::ensure_images;
+pub use ensure::{ensure_images, image_present, planned_tags};
 pub use error::ImageError;
 pub use name::{CitusFlavor, ImageName};
 pub use options::{default_images_dir, ImageOptions, ResolvedImages};

@@ -1,0 +1,172 @@
+//! What a parsed cluster file must also be: names that are plain identifiers (they are
+//! substituted into commands), addresses that parse, one place per password and none inline,
+//! Citus groups on every member or on none.
+use std::collections::BTreeSet;
+
+use super::file::{ClusterFile, Problem};
+
+/// Letters, digits, `.`, `_`, `-`, starting with a letter or digit: safe as a shell word and a
+/// Docker or Kubernetes name.
+pub(super) fn plain_identifier(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+fn http_url(s: &str) -> bool {
+    let rest = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace) && !r.contains('@'))
+}
+
+fn host_port(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else { return false };
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
+        && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
+/// Everything wrong with `file`, in file order.
+pub(super) fn problems(file: &ClusterFile) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let env = &file.environment;
+    if !plain_identifier(&env.value) {
+        out.push(Problem::at(
+            env.referenced,
+            format!("environment {:?} is not a plain identifier (letters, digits, `.`, `_`, `-`)", env.value),
+        ));
+    }
+    let mut names = BTreeSet::new();
+    let grouped = file.members.iter().filter(|m| m.value.group.is_some()).count();
+    for member in &file.members {
+        let m = &member.value;
+        if !plain_identifier(&m.name.value) {
+            out.push(Problem::at(m.name.referenced, format!("member name {:?} is not a plain identifier (letters, digits, `.`, `_`, `-`): it is substituted into commands", m.name.value)));
+        } else if !names.insert(m.name.value.clone()) {
+            out.push(Problem::at(m.name.referenced, format!("member {} is listed twice", m.name.value)));
+        }
+        if !http_url(&m.patroni.value) {
+            out.push(Problem::at(
+                m.patroni.referenced,
+                format!("patroni {:?} is not an http:// or https:// URL without credentials", m.patroni.value),
+            ));
+        }
+        if !host_port(&m.postgres.value) {
+            out.push(Problem::at(m.postgres.referenced, format!("postgres {:?} is not host:port", m.postgres.value)));
+        }
+        if m.group.is_none() && grouped > 0 {
+            out.push(Problem::at(
+                member.referenced,
+                format!(
+                    "member {} has no group, others do: a Citus cluster gives every member its group",
+                    m.name.value
+                ),
+            ));
+        }
+    }
+    if file.members.is_empty() {
+        out.push(Problem::at(file.environment.referenced, "members: at least one member is needed"));
+    }
+    if grouped > 0 && !file.members.iter().any(|m| m.value.group.as_ref().is_some_and(|g| g.value == 0)) {
+        out.push(Problem::at(
+            file.members[0].referenced,
+            "no member is in group 0: a Citus cluster needs its coordinator group",
+        ));
+    }
+    let dsn = &file.client_dsn;
+    match dsn.value.strip_prefix("postgresql://").or_else(|| dsn.value.strip_prefix("postgres://")) {
+        None => out.push(Problem::at(dsn.referenced, "client_dsn is not a postgresql:// URL")),
+        Some(rest) => {
+            let authority = rest.split(['/', '?']).next().unwrap_or_default();
+            if authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':')) {
+                out.push(Problem::at(
+                    dsn.referenced,
+                    "client_dsn holds a password: give it in superuser (password_env or password_file), never inline",
+                ));
+            }
+        }
+    }
+    if file.etcd.is_empty() {
+        out.push(Problem::at(file.client_dsn.referenced, "etcd: at least one endpoint is needed"));
+    }
+    let urls = file
+        .etcd
+        .iter()
+        .map(|u| ("etcd endpoint", u))
+        .chain(file.prometheus.iter().map(|u| ("prometheus", u)))
+        .chain(file.alertmanager.iter().map(|u| ("alertmanager", u)));
+    for (what, url) in urls {
+        if !http_url(&url.value) {
+            out.push(Problem::at(
+                url.referenced,
+                format!("{what} {:?} is not an http:// or https:// URL without credentials", url.value),
+            ));
+        }
+    }
+    let su = &file.superuser;
+    if let Some(inline) = &su.value.password {
+        out.push(Problem::at(
+            inline.referenced,
+            "an inline password is refused: name an environment variable (password_env) or a file (password_file)",
+        ));
+    }
+    match (&su.value.password_env, &su.value.password_file) {
+        (Some(_), Some(file)) => out.push(Problem::at(file.referenced, "give password_env or password_file, not both")),
+        (None, None) if su.value.password.is_none() => {
+            out.push(Problem::at(su.referenced, "superuser needs password_env or password_file"))
+        }
+        (Some(var), None)
+            if !var.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || var.value.is_empty() =>
+        {
+            out.push(Problem::at(
+                var.referenced,
+                format!("password_env {:?} is not an environment variable name", var.value),
+            ))
+        }
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use test_case::test_case;
+
+    use super::super::file::parse_cluster_file;
+
+    const GOOD: &str = "environment: staging
+members:
+  - {name: pg-1, patroni: 'http://10.0.0.1:8008', postgres: '10.0.0.1:5432'}
+  - {name: pg-2, patroni: 'http://10.0.0.2:8008', postgres: '10.0.0.2:5432'}
+client_dsn: 'postgresql://postgres@haproxy:5000/postgres'
+etcd: ['http://10.0.0.9:2379']
+superuser: {user: postgres, password_env: PGPASSWORD}
+";
+
+    fn errors(text: &str) -> String {
+        parse_cluster_file(Path::new("c.yaml"), text).map(|_| String::new()).unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_good_file_parses() {
+        let file = parse_cluster_file(Path::new("c.yaml"), GOOD).expect("valid");
+        assert_eq!(file.members.len(), 2);
+        assert_eq!(file.members[1].value.name.value, "pg-2");
+        assert!(file.members.iter().all(|m| m.value.group.is_none()));
+    }
+
+    #[test_case("name: pg-1", "name: 'pg 1; rm -rf /'", "c.yaml:3:12: member name \"pg 1; rm -rf /\" is not a plain identifier"; "a member name that is no identifier")]
+    #[test_case("name: pg-2", "name: pg-1", "c.yaml:4:12: member pg-1 is listed twice"; "a duplicate member")]
+    #[test_case("password_env: PGPASSWORD", "password: secret", "c.yaml:7:39: an inline password is refused"; "an inline password")]
+    #[test_case("postgres@haproxy", "postgres:pw@haproxy", "c.yaml:5:13: client_dsn holds a password"; "a password in the DSN")]
+    #[test_case("'10.0.0.2:5432'", "'10.0.0.2'", "c.yaml:4:61: postgres \"10.0.0.2\" is not host:port"; "an address without a port")]
+    #[test_case("password_env: PGPASSWORD", "password_env: PGPASSWORD, password_file: pw", "c.yaml:7:70: give password_env or password_file, not both"; "two password sources")]
+    #[test_case("etcd: [", "etcdd: [", "c.yaml:6:1: unknown field"; "an unknown key")]
+    #[test_case("postgres: '10.0.0.1:5432'}", "postgres: '10.0.0.1:5432', group: 1}", "c.yaml:4:5: member pg-2 has no group"; "groups on some members only")]
+    fn bad_files_point_at_the_problem(from: &str, to: &str, expected: &str) {
+        let text = GOOD.replacen(from, to, 1);
+        let message = errors(&text);
+        assert!(message.contains(expected), "expected {expected:?} in:\n{message}");
+    }
+}

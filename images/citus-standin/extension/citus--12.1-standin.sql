@@ -22,30 +22,48 @@
 --     citus_standin.<t>_standin_<oid> and puts a view named t in its place. Rows already in t are
 --     moved to the workers.
 --   * INSERT into the view: an INSTEAD OF trigger hashes the distribution column with the type's
---     default hash function, finds the shard and its group, reads that group's primary from
---     pg_dist_node WITH FOR SHARE, and forwards the row over dblink (a per-session connection per
---     group) to the worker, then returns the row (so "INSERT 0 1" and RETURNING work).
+--     default hash function, finds the shard and its group, locks the shard (see Locking), reads
+--     that group's primary from pg_dist_node, and forwards the row over dblink (a per-session
+--     connection per group) to the worker, then returns the row (so "INSERT 0 1" and RETURNING
+--     work).
 --   * SELECT from the view: each worker group's table, read through its primary the same way.
 --   * Not supported: UPDATE, DELETE, TRUNCATE, COPY TO, ON CONFLICT on distributed tables, other
 --     distribution types, reference tables, rebalancing, metadata sync to workers (only the
 --     coordinator's pg_dist_node is maintained and used), distributed transactions (the forwarded
 --     INSERT commits on the worker at once, before the coordinator's transaction ends).
 --
--- Locking (the point of the exercise): a forwarded write holds a FOR SHARE lock on its group's
--- primary row of pg_dist_node until its transaction ends. citus_update_node() updates that row, so
---   * it waits for writes in flight to that group, and while its transaction is open (Patroni keeps
---     one open across a worker switchover) new writes to that group block -- they do not fail --
---     and, once it commits, read the new row and go to the new primary;
---   * writes to other groups lock other rows and never wait for it;
---   * with force => true, after lock_cooldown ms it terminates the backends still holding writes to
---     that group (found by the transaction-level advisory lock (1128879187, groupid) every forwarded
---     write also takes), as Citus does with the backends blocking it.
+-- Locking (the point of the exercise), modelled on Citus's shard metadata locks:
+--   * a forwarded write first takes its shard's lock in shared mode -- a transaction-level advisory
+--     lock (1128879188, shardid), as Citus takes ShareLock on the shard's metadata lock before it
+--     looks up the placement -- then reads where the shard's group's primary is and connects there.
+--     SELECTs take no lock, as in Citus.
+--   * citus_update_node() of a primary node first takes the locks of every shard placed in its group,
+--     exclusively, in shard id order (Citus: AccessExclusiveLock via LockShardsInWorkerPlacementList).
+--     So it waits for the writes in flight to that group, and while its transaction is open (Patroni
+--     keeps one open across a worker switchover) new writes to that group queue behind it -- they do
+--     not fail -- and, once it commits, read the new row and go to the new primary. Writes to other
+--     groups lock other shards and never wait for it. Secondary nodes' rows and groups without
+--     shards (the coordinator's) take no lock.
+--   * force => true, lock_cooldown => ms (Citus: a "lock acquire helper" background worker): a
+--     helper session is started that, lock_cooldown ms after it started, terminates every backend
+--     in pg_blocking_pids() of the waiting citus_update_node, every 100 ms, until the locks are
+--     taken. Locks that are free are taken without a helper. If no helper can be started, the
+--     locks are awaited with lock_timeout = lock_cooldown (Citus's fallback).
+--   * a write's connection attempt to a worker waits up to citus.node_connection_timeout (30 s by
+--     default, as in Citus) for the TCP handshake, interruptibly (citus.c), holding its shard lock
+--     all the while. This is what makes a worker's death slow on Citus: writes that began to
+--     connect to the dead primary while its name still resolved hang in connect() (no RST from a
+--     host that is gone), hold their shard locks, and citus_update_node(force => true) has to wait
+--     out lock_cooldown before the helper terminates them. A switchover does not: the old primary
+--     is alive when Patroni points the row at '<host>-demoted', so the writes in flight finish
+--     within milliseconds.
 --
 -- Requirements: `citus` in shared_preload_libraries (checked, like Citus), the contrib library
 -- dblink (part of PostgreSQL; its functions are declared privately in schema citus_standin, so no
 -- CREATE EXTENSION dblink is needed), the same superuser credentials on every node and, for the
--- workers' passwords, the row Patroni puts in pg_dist_authinfo. Writers must be superusers (they
--- read pg_dist_authinfo and lock pg_dist_node rows).
+-- workers' passwords, the row Patroni puts in pg_dist_authinfo (also used by citus_update_node's helper
+-- session, which connects to this server over its first Unix socket directory, else localhost).
+-- Writers must be superusers (they read pg_dist_authinfo).
 
 \echo Use "CREATE EXTENSION citus" to load this file (pgdrill Citus stand-in). \quit
 
@@ -199,16 +217,28 @@ CREATE FUNCTION citus_standin.dblink_get_result(text, bool) RETURNS SETOF record
     AS '$libdir/dblink', 'dblink_get_result' LANGUAGE C STRICT PARALLEL RESTRICTED;
 CREATE FUNCTION citus_standin.dblink_get_connections() RETURNS text[]
     AS '$libdir/dblink', 'dblink_get_connections' LANGUAGE C PARALLEL RESTRICTED;
+CREATE FUNCTION citus_standin.dblink_cancel_query(text) RETURNS text
+    AS '$libdir/dblink', 'dblink_cancel_query' LANGUAGE C STRICT PARALLEL RESTRICTED;
 REVOKE ALL ON FUNCTION citus_standin.dblink_connect(text, text), citus_standin.dblink_disconnect(text),
     citus_standin.dblink_send_query(text, text), citus_standin.dblink_is_busy(text),
-    citus_standin.dblink_get_result(text, bool), citus_standin.dblink_get_connections() FROM PUBLIC;
+    citus_standin.dblink_get_result(text, bool), citus_standin.dblink_get_connections(),
+    citus_standin.dblink_cancel_query(text) FROM PUBLIC;
+
+-- Waits, interruptibly, until host:port accepts a TCP connection (at most timeout_ms, the name
+-- lookup included) and returns the numeric address that did; errors like a failed Citus connection
+-- attempt otherwise. In citus.c, the stand-in's only C: dblink_connect() cannot be interrupted on
+-- PostgreSQL 15.
+CREATE FUNCTION citus_standin.wait_for_node(host text, port int, timeout_ms int) RETURNS text
+    AS 'MODULE_PATHNAME', 'citus_standin_wait_for_node' LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION citus_standin.wait_for_node(text, int, int) FROM PUBLIC;
 
 ---------------------------------------------------------------------------------------------------
 -- Node metadata
 ---------------------------------------------------------------------------------------------------
 
--- Serializes node additions and removals (citus_update_node relies on the row lock instead).
--- Key (1128879187 = 'CITS', -1); forwarded writes use (1128879187, groupid >= 0), shared.
+-- Serializes node additions and removals (citus_update_node relies on the shard locks and on its
+-- UPDATE's row lock instead). Advisory key (1128879187 = 'CITS', -1); shard locks use
+-- (1128879188, shardid), see shard_lock_key().
 CREATE FUNCTION citus_standin.lock_node_metadata() RETURNS void
 LANGUAGE sql AS $$ SELECT pg_catalog.pg_advisory_xact_lock(1128879187, -1) $$;
 
@@ -244,45 +274,133 @@ BEGIN
 END
 $$;
 
--- Takes the row lock that makes writes to the node's group wait. With p_force, backends still
--- holding writes to the group after p_cooldown ms are terminated, then the lock is taken.
-CREATE FUNCTION citus_standin.lock_node_row(p_id int, p_group int, p_force bool, p_cooldown int)
-RETURNS void
+-- The second key of shard shardid's lock, (1128879188, key): shard ids are bigint, advisory keys
+-- int4 (the stand-in's shard ids start at 102008 and stay far below 2^31).
+CREATE FUNCTION citus_standin.shard_lock_key(p_shard bigint) RETURNS int
+LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT (p_shard % 2147483648)::int $$;
+
+-- citus_update_node's lock acquire helper, run in a session of its own (started by
+-- start_lock_helper): waits out p_cooldown ms, then every 100 ms terminates the backends that
+-- block backend p_pid (pg_blocking_pids: holders of conflicting locks and conflicting waiters
+-- ahead of it), until stop_lock_helper cancels it (which ends it normally) or p_pid has left its
+-- transaction.
+CREATE FUNCTION citus_standin.lock_acquire_helper(p_pid int, p_cooldown int) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_timeout text := pg_catalog.current_setting('lock_timeout');
-    v_killed int;
+    v_pid int;
+    v_signalled bool;
+    v_terminated int[] := '{}';
 BEGIN
-    IF NOT p_force THEN
-        PERFORM 1 FROM pg_catalog.pg_dist_node n WHERE n.nodeid = p_id FOR UPDATE;
+    RAISE LOG 'citus stand-in: lock acquire helper started for backend % (cooldown % ms)', p_pid, p_cooldown;
+    PERFORM pg_catalog.pg_sleep(greatest(p_cooldown, 0) / 1000.0);
+    -- pg_locks is read afresh on every call: a backend in a transaction always holds a lock.
+    WHILE EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = p_pid) LOOP
+        FOR v_pid IN SELECT DISTINCT b FROM pg_catalog.unnest(pg_catalog.pg_blocking_pids(p_pid)) AS b LOOP
+            v_signalled := pg_catalog.pg_terminate_backend(v_pid);
+            IF v_signalled AND NOT v_pid = ANY (v_terminated) THEN
+                v_terminated := v_terminated || v_pid;
+                RAISE LOG 'citus stand-in: terminating backend %, which blocks citus_update_node in backend %',
+                    v_pid, p_pid;
+            END IF;
+        END LOOP;
+        PERFORM pg_catalog.pg_sleep(0.1);
+    END LOOP;
+EXCEPTION WHEN query_canceled THEN
+    -- stop_lock_helper: the locks are taken.
+    RAISE LOG 'citus stand-in: lock acquire helper for backend % stopped', p_pid;
+END
+$$;
+REVOKE ALL ON FUNCTION citus_standin.lock_acquire_helper(int, int) FROM PUBLIC;
+
+-- Starts lock_acquire_helper(this backend, p_cooldown) over dblink on a connection to this server;
+-- returns the connection's name, or NULL when no helper could be started.
+CREATE FUNCTION citus_standin.start_lock_helper(p_cooldown int) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_conn text := 'citus_standin/lock_helper';
+    v_socket text := pg_catalog.btrim(
+        pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1));
+BEGIN
+    PERFORM citus_standin.forget(v_conn);
+    PERFORM citus_standin.dblink_connect(v_conn, pg_catalog.format(
+        'host=%s port=%s dbname=%s user=%s application_name=%s options=%s',
+        citus_standin.conninfo_value(coalesce(nullif(v_socket, ''), 'localhost')),
+        pg_catalog.current_setting('port'),
+        citus_standin.conninfo_value(pg_catalog.current_database()),
+        citus_standin.conninfo_value(current_user::text),
+        citus_standin.conninfo_value('citus_standin lock helper for ' || pg_catalog.pg_backend_pid()),
+        citus_standin.conninfo_value('-c statement_timeout=0 -c lock_timeout=0'))
+        || coalesce(' ' || (SELECT a.authinfo FROM pg_catalog.pg_dist_authinfo a
+                            WHERE a.rolename = current_user AND a.nodeid = 0), ''));
+    IF citus_standin.dblink_send_query(v_conn, pg_catalog.format(
+            'SELECT citus_standin.lock_acquire_helper(%s, %s)', pg_catalog.pg_backend_pid(), p_cooldown)) <> 1 THEN
+        PERFORM citus_standin.forget(v_conn);
+        RETURN NULL;
+    END IF;
+    RETURN v_conn;
+EXCEPTION WHEN OTHERS THEN
+    PERFORM citus_standin.forget(v_conn);
+    RETURN NULL;
+END
+$$;
+
+-- Stops the helper started by start_lock_helper (cancels its query, closes its connection).
+CREATE FUNCTION citus_standin.stop_lock_helper(p_conn text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF p_conn IS NULL THEN
         RETURN;
     END IF;
     BEGIN
-        -- Local to the transaction; restored below (and by the subtransaction's abort on timeout).
-        PERFORM pg_catalog.set_config('lock_timeout', greatest(p_cooldown, 1)::text || 'ms', true);
-        PERFORM 1 FROM pg_catalog.pg_dist_node n WHERE n.nodeid = p_id FOR UPDATE;
-        PERFORM pg_catalog.set_config('lock_timeout', v_timeout, true);
-        RETURN;
-    EXCEPTION WHEN lock_not_available THEN
-        NULL;
+        PERFORM citus_standin.dblink_cancel_query(p_conn);
+    EXCEPTION WHEN OTHERS THEN
+        NULL;  -- the helper's session is gone: nothing left to stop
     END;
-    LOOP
-        SELECT count(pg_catalog.pg_terminate_backend(l.pid)) INTO v_killed
-        FROM pg_catalog.pg_locks l
-        WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()
-          AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
-          AND l.classid = 1128879187::oid AND l.objid = p_group::oid AND l.objsubid = 2;
-        RAISE LOG 'citus stand-in: citus_update_node(%) waited % ms for writes to group %; terminated % backend(s)',
-            p_id, p_cooldown, p_group, v_killed;
-        BEGIN
-            PERFORM pg_catalog.set_config('lock_timeout', '1000ms', true);
-            PERFORM 1 FROM pg_catalog.pg_dist_node n WHERE n.nodeid = p_id FOR UPDATE;
-            PERFORM pg_catalog.set_config('lock_timeout', v_timeout, true);
-            RETURN;
-        EXCEPTION WHEN lock_not_available THEN
-            NULL;
-        END;
+    PERFORM citus_standin.forget(p_conn);
+END
+$$;
+
+-- Takes, exclusively and in shard id order, the locks of every shard placed in group p_group, as
+-- citus_update_node does for a primary node. Free locks are taken at once; at the first busy one,
+-- with p_force, a lock acquire helper is started that terminates the blockers after p_cooldown ms
+-- (without one, the rest is awaited with lock_timeout = p_cooldown, to the end of the transaction,
+-- as Citus does); without p_force the locks are awaited for as long as it takes.
+CREATE FUNCTION citus_standin.lock_group_shards(p_group int, p_force bool, p_cooldown int)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_keys int[];
+    v_helper text;
+    i int := 1;
+BEGIN
+    SELECT pg_catalog.array_agg(k ORDER BY k) INTO v_keys
+    FROM (SELECT DISTINCT citus_standin.shard_lock_key(pl.shardid) AS k
+          FROM pg_catalog.pg_dist_placement pl WHERE pl.groupid = p_group) s;
+    WHILE i <= coalesce(pg_catalog.array_length(v_keys, 1), 0)
+          AND pg_catalog.pg_try_advisory_xact_lock(1128879188, v_keys[i]) LOOP
+        i := i + 1;
     END LOOP;
+    IF i > coalesce(pg_catalog.array_length(v_keys, 1), 0) THEN
+        RETURN;
+    END IF;
+    IF p_force THEN
+        v_helper := citus_standin.start_lock_helper(p_cooldown);
+        IF v_helper IS NULL THEN
+            PERFORM pg_catalog.set_config('lock_timeout', greatest(p_cooldown, 1)::text || 'ms', true);
+            RAISE WARNING 'could not start the lock acquire helper to terminate backends with conflicting locks; '
+                          'waiting for the locks with lock_timeout = % ms instead (pgdrill Citus stand-in)', p_cooldown;
+        END IF;
+    END IF;
+    BEGIN
+        FOR j IN i .. pg_catalog.array_length(v_keys, 1) LOOP
+            PERFORM pg_catalog.pg_advisory_xact_lock(1128879188, v_keys[j]);
+        END LOOP;
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        -- Waiting was cancelled (statement_timeout, a cancel, lock_timeout): no helper must outlive it.
+        PERFORM citus_standin.stop_lock_helper(v_helper);
+        RAISE;
+    END;
+    PERFORM citus_standin.stop_lock_helper(v_helper);
 END
 $$;
 
@@ -292,6 +410,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_same int;
     v_group int;
+    v_role pg_catalog.noderole;
 BEGIN
     SELECT n.nodeid INTO v_same FROM pg_catalog.pg_dist_node n WHERE n.nodename = p_name AND n.nodeport = p_port;
     IF FOUND THEN
@@ -301,11 +420,14 @@ BEGIN
         RAISE EXCEPTION 'there is already another node with the specified hostname and port'
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    SELECT n.groupid INTO v_group FROM pg_catalog.pg_dist_node n WHERE n.nodeid = p_id;
+    SELECT n.groupid, n.noderole INTO v_group, v_role FROM pg_catalog.pg_dist_node n WHERE n.nodeid = p_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'node % not found', p_id USING ERRCODE = 'no_data_found';
     END IF;
-    PERFORM citus_standin.lock_node_row(p_id, v_group, p_force, p_cooldown);
+    -- As Citus: only a primary's shards are locked (reads and writes go to primaries).
+    IF v_role = 'primary' THEN
+        PERFORM citus_standin.lock_group_shards(v_group, p_force, p_cooldown);
+    END IF;
     UPDATE pg_catalog.pg_dist_node n SET nodename = p_name, nodeport = p_port WHERE n.nodeid = p_id;
 END
 $$;
@@ -328,7 +450,6 @@ BEGIN
                 p_name, p_port, v_shard USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
     END IF;
-    PERFORM citus_standin.lock_node_row(v_node.nodeid, v_node.groupid, false, 0);
     DELETE FROM pg_catalog.pg_dist_node n WHERE n.nodeid = v_node.nodeid;
 END
 $$;
@@ -348,7 +469,7 @@ RETURNS void
 LANGUAGE sql STRICT AS $$ SELECT citus_standin.update_node($1, $2, $3, $4, $5) $$;
 COMMENT ON FUNCTION pg_catalog.citus_update_node(int, text, int, bool, int)
     IS 'pgdrill Citus stand-in: change the location of a node; writes to its group wait until the transaction ends; '
-       'when force => true it waits lock_cooldown ms, then terminates the writes it waits for';
+       'with force => true, backends still blocking it after lock_cooldown ms are terminated';
 
 CREATE FUNCTION pg_catalog.citus_remove_node(nodename text, nodeport integer)
 RETURNS void
@@ -409,16 +530,19 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
     SELECT '''' || pg_catalog.replace(pg_catalog.replace(p, '\', '\\'), '''', '\''') || ''''
 $$;
 
--- libpq connection string for host:port: this database, the current user and, as Citus does, the
--- pg_dist_authinfo entry of the node (nodeid) or of all nodes (0). Short timeouts and keepalives:
--- a dead worker must fail a write, not hang it.
-CREATE FUNCTION citus_standin.conninfo(p_host text, p_port int) RETURNS text
+-- libpq connection string for host:port (connecting to hostaddr p_addr, which wait_for_node found
+-- accepting): this database, the current user and, as Citus does, the pg_dist_authinfo entry of the
+-- node (nodeid) or of all nodes (0). connect_timeout bounds the rest of the attempt (the startup
+-- and authentication exchange; libpq's minimum is 2 s). Keepalives: an idle connection to a worker
+-- that has gone is noticed.
+CREATE FUNCTION citus_standin.conninfo(p_host text, p_port int, p_addr text, p_timeout_s int) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_catalog.format(
-               'host=%s port=%s dbname=%s user=%s connect_timeout=2 keepalives=1 keepalives_idle=5 '
+               'host=%s hostaddr=%s port=%s dbname=%s user=%s connect_timeout=%s keepalives=1 keepalives_idle=5 '
                'keepalives_interval=2 keepalives_count=2 application_name=citus_standin',
-               citus_standin.conninfo_value(p_host), p_port, citus_standin.conninfo_value(pg_catalog.current_database()),
-               citus_standin.conninfo_value(current_user::text))
+               citus_standin.conninfo_value(p_host), citus_standin.conninfo_value(p_addr), p_port,
+               citus_standin.conninfo_value(pg_catalog.current_database()),
+               citus_standin.conninfo_value(current_user::text), greatest(p_timeout_s, 2))
            || coalesce(' ' || (
                SELECT a.authinfo FROM pg_catalog.pg_dist_authinfo a
                WHERE a.rolename = current_user
@@ -427,22 +551,32 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                ORDER BY a.nodeid DESC LIMIT 1), '')
 $$;
 
--- The current primary of a group. In a writable transaction the row is read FOR SHARE: this waits
--- while a transaction that updated the row (citus_update_node) is open and then returns the row as
--- committed by it. The shared advisory lock marks this backend as a user of the group for
--- citus_update_node(force => true). Both are held until the caller's transaction ends.
+-- citus.node_connection_timeout in ms, as Citus reads it (a placeholder here: '30000', '30s' and
+-- '1min' all work); 30 s when unset, clamped to Citus's range (10 ms .. 1 h).
+CREATE FUNCTION citus_standin.node_connection_timeout() RETURNS int
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v text := pg_catalog.btrim(coalesce(pg_catalog.current_setting('citus.node_connection_timeout', true), ''));
+    v_ms numeric;
+BEGIN
+    IF v = '' THEN
+        RETURN 30000;
+    ELSIF v ~ '^[0-9]+$' THEN
+        v_ms := v::numeric;
+    ELSE
+        v_ms := pg_catalog.date_part('epoch', v::interval) * 1000;
+    END IF;
+    RETURN least(greatest(v_ms, 10), 3600000)::int;
+END
+$$;
+
+-- The current primary of a group, as committed when called (a write calls it after taking its
+-- shard's lock, so after a citus_update_node of that group has committed).
 CREATE FUNCTION citus_standin.group_primary(p_group int, OUT host text, OUT port int)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF pg_catalog.pg_is_in_recovery() OR pg_catalog.current_setting('transaction_read_only')::bool THEN
-        SELECT n.nodename, n.nodeport INTO host, port FROM pg_catalog.pg_dist_node n
-        WHERE n.groupid = p_group AND n.noderole = 'primary' AND n.isactive AND n.nodecluster = 'default';
-    ELSE
-        SELECT n.nodename, n.nodeport INTO host, port FROM pg_catalog.pg_dist_node n
-        WHERE n.groupid = p_group AND n.noderole = 'primary' AND n.isactive AND n.nodecluster = 'default'
-        FOR SHARE;
-        PERFORM pg_catalog.pg_advisory_xact_lock_shared(1128879187, p_group);
-    END IF;
+    SELECT n.nodename, n.nodeport INTO host, port FROM pg_catalog.pg_dist_node n
+    WHERE n.groupid = p_group AND n.noderole = 'primary' AND n.isactive AND n.nodecluster = 'default';
     IF host IS NULL THEN
         RAISE EXCEPTION 'node group % does not have a primary node', p_group
             USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -453,12 +587,17 @@ $$;
 -- A dblink connection of this session to group p_group's primary at host:port, named
 -- citus_standin/g<group>/<host>:<port>. Connections of the group to another address (an earlier
 -- primary) are closed, so a later switchback never reuses a dead one. reused: the connection was
--- already open (so it may be stale; see remote()).
+-- already open (so it may be stale; see remote_command()). A new connection is attempted as Citus
+-- attempts one: for up to citus.node_connection_timeout, interruptibly (wait_for_node), and a failed
+-- attempt is not retried.
 CREATE FUNCTION citus_standin.connection(p_group int, p_host text, p_port int, OUT conn text, OUT reused bool)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_prefix text := pg_catalog.format('citus_standin/g%s/', p_group);
     v_name text;
+    v_started timestamptz;
+    v_timeout int;
+    v_addr text;
 BEGIN
     conn := v_prefix || p_host || ':' || p_port;
     reused := false;
@@ -475,7 +614,12 @@ BEGIN
         reused := false;
     END IF;
     IF NOT reused THEN
-        PERFORM citus_standin.dblink_connect(conn, citus_standin.conninfo(p_host, p_port));
+        v_started := pg_catalog.clock_timestamp();
+        v_timeout := citus_standin.node_connection_timeout();
+        v_addr := citus_standin.wait_for_node(p_host, p_port, v_timeout);
+        PERFORM citus_standin.dblink_connect(conn, citus_standin.conninfo(p_host, p_port, v_addr,
+            pg_catalog.ceil((v_timeout - 1000 * pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_started))
+                            / 1000)::int));
     END IF;
 END
 $$;
@@ -581,8 +725,9 @@ BEGIN
 END
 $$;
 
--- INSTEAD OF INSERT on a distributed table's view: forward the row to the primary of its shard's
--- group (waiting, as described at the top, while that group's pg_dist_node row is being updated).
+-- INSTEAD OF INSERT on a distributed table's view: lock the row's shard (shared, to the end of the
+-- transaction; waits while a citus_update_node of the shard's group holds it, see Locking at the
+-- top), then forward the row to the primary of the shard's group.
 CREATE FUNCTION citus_standin.route_insert() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -602,6 +747,7 @@ BEGIN
     IF v_shard.groupid IS NULL THEN
         RAISE EXCEPTION 'could not find the shard of hash value % of %', v_hash, TG_RELID::regclass;
     END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(1128879188, citus_standin.shard_lock_key(v_shard.shardid));
     v_primary := citus_standin.group_primary(v_shard.groupid);
     PERFORM citus_standin.remote_command(
         v_shard.groupid, v_primary.host, v_primary.port,

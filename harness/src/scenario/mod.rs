@@ -2,6 +2,7 @@
 //! validation against the topology. Nothing here starts containers.
 mod chaos;
 mod error;
+mod exec;
 mod fault_spec;
 mod load;
 mod model;
@@ -15,6 +16,7 @@ mod unknown_keys_tests;
 
 pub use chaos::{chaos_faults, Chaos, ChaosFault, ChaosInvariant, CountRange, DurationRange, MAX_CHAOS_FAULTS};
 pub use error::{Problem, ScenarioError, ScenarioErrorKind};
+pub use exec::{command_line, ExecStep};
 pub use fault_spec::{
     fault_spec, fault_specs, ActsOn, Ends, FaultName, FaultSpec, Lasting, OptionKind, OptionSpec, RegisteredFaultSpec,
     TargetRule, COMMON_FAULT_KEYS, UNSUPPORTED_FAULTS,

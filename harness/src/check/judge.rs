@@ -3,17 +3,20 @@
 //! it on a report.json, so both decide the same way.
 //!
 //! What the timeline must hold besides the observations: an `ExpectOpened` event per expect step
-//! (its anchor, the leader then, the old primary, the group) and the `ObservationEnded` event
-//! (when observing stopped, and the run's error if any).
+//! (its anchor, the leader then, the old primary, the group), an `Exec` event per exec step (its
+//! last attempt's answer) and the `ObservationEnded` event (when observing stopped, and the run's
+//! error if any).
 use super::evaluate::{evaluate_expectation, evaluate_invariant};
+use super::exec::{exec, ExecRecord};
 use super::faults_undone::faults_undone;
 use super::verdict::{CheckContext, Verdict};
 use crate::scenario::Scenario;
 use crate::timeline::{EventKind, Millis, Timeline};
 
 /// Every final verdict of a run, in the order the report lists them: the expectations of each
-/// expect step that ran (in step order), the scenario's invariants, then `faults_undone` when the
-/// scenario injects faults and the run ended without an error.
+/// expect step that ran and the `exec` verdict of each exec step that ran (in step order), the
+/// scenario's invariants, then `faults_undone` when the scenario injects faults and the run ended
+/// without an error.
 ///
 /// Verdicts are judged at the end of observation (`ObservationEnded`; a timeline without it,
 /// e.g. one snapshotted during a run, is judged up to its last event). An expect step that
@@ -22,13 +25,21 @@ use crate::timeline::{EventKind, Millis, Timeline};
 pub fn judge(scenario: &Scenario, timeline: &Timeline) -> Vec<Verdict> {
     let end = observation_end(timeline);
     let now = end.map_or_else(|| timeline.end(), |(at, _)| at);
-    let mut verdicts = Vec::new();
+    let mut by_step: Vec<(usize, Vec<Verdict>)> = Vec::new();
     for ctx in finished_expect_steps(timeline, now) {
         let Some(expectations) = scenario.steps.get(ctx.step).and_then(|s| s.value.expect.as_ref()) else {
             continue;
         };
-        verdicts.extend(expectations.iter().map(|e| evaluate_expectation(&e.value, timeline, &ctx)));
+        by_step.push((ctx.step, expectations.iter().map(|e| evaluate_expectation(&e.value, timeline, &ctx)).collect()));
     }
+    for record in timeline.events.iter().filter_map(|e| ExecRecord::from_event(e.at, &e.kind)) {
+        if let Some(spec) = scenario.steps.get(record.step).and_then(|s| s.value.exec.as_ref()) {
+            by_step.push((record.step, vec![exec(spec, &record)]));
+        }
+    }
+    // Stable: an expect step's verdicts keep the order its expectations are written in.
+    by_step.sort_by_key(|(step, _)| *step);
+    let mut verdicts: Vec<Verdict> = by_step.into_iter().flat_map(|(_, v)| v).collect();
     verdicts.extend(scenario.invariants.iter().map(|i| evaluate_invariant(*i, timeline, now)));
     let run_error = end.and_then(|(_, error)| error);
     if scenario.steps.iter().any(|s| s.value.fault.is_some()) && run_error.is_none() {
@@ -232,6 +243,50 @@ invariants: [single_primary, no_acked_write_lost]
         assert_eq!(observation_end(&tl), Some((61_000, None)));
         assert_eq!(observation_end(&live), None);
         assert_eq!(judge(&scenario(), &live), judged_in_memory(&scenario(), &live, 70_000));
+    }
+
+    #[test]
+    fn exec_steps_are_judged_in_step_order_from_their_recorded_answer() {
+        let runbook = parse_scenario(
+            "runbook.yaml",
+            "name: runbook\ntopology: {kind: patroni, members: 3, etcd: 1}\nsteps:\n  - wait: healthy\n    within: 90s\n  \
+             - fault: kill\n    target: primary\n  - expect:\n      - new_leader: {within: 45s}\n  \
+             - exec: {target: primary, command: [patronictl, list], expect_output: 'pg-2 .*Leader'}\n  \
+             - expect:\n      - rejoins: {target: old_primary, within: 60s}\n  \
+             - exec: {target: {member: pg-2}, command: [patronictl, failover, --candidate, pg-2, --force], within: 20s}\n",
+        )
+        .unwrap()
+        .scenario;
+        let exec = |step, exit_code, output: &str| EventKind::Exec {
+            step,
+            container: "pg-2".into(),
+            command: vec!["patronictl".into()],
+            started_at: 31_000,
+            attempts: 1,
+            exit_code: Some(exit_code),
+            output: output.into(),
+            error: None,
+        };
+        let tl = run(None)
+            .event(32_000, exec(3, 0, "| pg-2 | 172.18.0.3 | Leader | running | 2 |\n"))
+            .event(55_000, exec(5, 1, "Error: pg-2 is already the leader"))
+            .build();
+        let verdicts = judge(&runbook, &tl);
+        let names: Vec<(&str, Option<usize>, Status)> =
+            verdicts.iter().map(|v| (v.check.as_str(), v.step, v.status)).collect();
+        assert_eq!(
+            names,
+            [
+                (names::NEW_LEADER, Some(2), Status::Pass),
+                (names::EXEC, Some(3), Status::Pass),
+                (names::REJOINS, Some(4), Status::Pass),
+                (names::EXEC, Some(5), Status::Fail),
+                (names::FAULTS_UNDONE, None, Status::Pass),
+            ],
+            "{verdicts:#?}"
+        );
+        let failed = &verdicts[3].observed;
+        assert!(failed.contains("exit 1, not 0") && failed.contains("«Error: pg-2 is already the leader»"), "{failed}");
     }
 
     #[test]

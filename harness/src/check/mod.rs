@@ -8,6 +8,7 @@
 mod acked_writes;
 mod alert;
 mod evaluate;
+mod exec;
 mod faults_undone;
 mod judge;
 mod leader_is;
@@ -28,6 +29,7 @@ mod writes_after_fault;
 pub use acked_writes::{longest_write_gap, no_acked_write_lost, WriteGap};
 pub use alert::alert;
 pub use evaluate::{evaluate_expectation, evaluate_invariant};
+pub use exec::{answer_holds, bound_output, exec, ExecRecord, EXEC_OUTPUT_LIMIT};
 pub use faults_undone::faults_undone;
 pub use judge::{judge, observation_end};
 pub use leader_is::leader_is;
@@ -51,6 +53,7 @@ pub use writes_after_fault::{max_write_unavailability, writable_again};
 pub mod names {
     pub use super::acked_writes::NAME as NO_ACKED_WRITE_LOST;
     pub use super::alert::NAME as ALERT;
+    pub use super::exec::NAME as EXEC;
     pub use super::faults_undone::NAME as FAULTS_UNDONE;
     pub use super::leader_is::NAME as LEADER_IS;
     pub use super::new_leader::NAME as NEW_LEADER;

@@ -15,6 +15,8 @@ use crate::timeline::{EventKind, Millis, TimelineWriter};
 use crate::topology::{etcd_names, member_group, member_names};
 use crate::workload::{buckets_by_group, prepare_table, WorkloadHandle, WriterConfig, BUCKETS};
 
+mod exec;
+
 /// Default bound for `wait: healthy` without `within`.
 const DEFAULT_HEALTHY_WITHIN: Duration = Duration::from_secs(90);
 /// Slack after the largest budget of an expect step before giving up waiting (the final verdict
@@ -142,6 +144,9 @@ impl<'a> StepDriver<'a> {
         if let Some(duration) = step.sleep {
             tokio::time::sleep(duration.0).await;
             return Ok(String::new());
+        }
+        if let Some(spec) = &step.exec {
+            return Ok(self.run_exec(index, spec, step.group.as_ref().map(|g| g.value), scenario).await);
         }
         Ok(String::new())
     }
@@ -433,6 +438,9 @@ pub fn describe_step(step: &Step) -> String {
     }
     if let Some(sleep) = step.sleep {
         return format!("sleep {sleep}");
+    }
+    if let Some(exec) = &step.exec {
+        return format!("exec `{}` in {}", exec.command_line(), describe_target(&exec.target));
     }
     "empty step".into()
 }

@@ -5,7 +5,7 @@ use comfy_table::{
 };
 
 use super::model::RunReport;
-use crate::check::Status;
+use crate::check::{ExecRecord, Status};
 
 /// Table width: wide enough for "last seen" texts of a 3-member cluster on two lines.
 const TABLE_WIDTH: u16 = 120;
@@ -60,6 +60,7 @@ pub fn render_summary(report: &RunReport) -> String {
         out.push_str(&table.to_string());
         out.push('\n');
     }
+    out.push_str(&render_execs(report));
 
     let t = &report.timings;
     let h = &report.harness;
@@ -83,6 +84,32 @@ pub fn render_summary(report: &RunReport) -> String {
     }
     for note in &report.notes {
         out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+/// One line per exec step: where the command ran and what it answered.
+fn render_execs(report: &RunReport) -> String {
+    let records: Vec<ExecRecord<'_>> =
+        report.timeline.events.iter().filter_map(|e| ExecRecord::from_event(e.at, &e.kind)).collect();
+    if records.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("runbook commands:\n");
+    for r in records {
+        let answer = match (r.exit_code, r.error) {
+            (_, Some(error)) => error.to_string(),
+            (Some(code), None) => format!("exit {code}"),
+            (None, None) => "no exit code".into(),
+        };
+        out.push_str(&format!(
+            "  step {} in {}: `{}` → {answer} ({} attempt(s), {})\n",
+            r.step + 1,
+            r.container,
+            crate::scenario::command_line(r.command),
+            r.attempts,
+            secs(r.ended_at.saturating_sub(r.started_at))
+        ));
     }
     out
 }
@@ -287,6 +314,32 @@ pub(crate) mod tests {
         for line in &lines {
             assert!(line.chars().count() <= usize::from(TABLE_WIDTH), "too wide: {line}");
         }
+    }
+
+    #[test]
+    fn exec_steps_are_listed_with_their_answers() {
+        let mut report = sample();
+        let exec = |step, exit_code, error: Option<&str>| EventKind::Exec {
+            step,
+            container: "pg-2".into(),
+            command: vec!["patronictl".into(), "failover".into(), "--candidate".into(), "pg 2".into()],
+            started_at: 30_000,
+            attempts: 3,
+            exit_code,
+            output: "Current cluster topology".into(),
+            error: error.map(str::to_string),
+        };
+        report.timeline.events.push(Event { at: 32_500, kind: exec(3, Some(0), None) });
+        report.timeline.events.push(Event { at: 40_000, kind: exec(5, None, Some("timed out after 10.0s")) });
+        let text = render_summary(&report);
+        assert!(
+            text.contains(
+                "runbook commands:\n  step 4 in pg-2: `patronictl failover --candidate 'pg 2'` → exit 0 (3 attempt(s), 2.5s)\n  \
+                 step 6 in pg-2: `patronictl failover --candidate 'pg 2'` → timed out after 10.0s (3 attempt(s), 10.0s)\n"
+            ),
+            "{text}"
+        );
+        assert!(!render_summary(&sample()).contains("runbook commands"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! validation against the topology. Nothing here starts containers.
 mod chaos;
 mod error;
+mod exec;
 mod expect;
 mod fault_spec;
 mod load;
@@ -18,6 +19,7 @@ mod unknown_keys_tests;
 
 pub use chaos::{chaos_faults, Chaos, ChaosFault, ChaosInvariant, CountRange, DurationRange, MAX_CHAOS_FAULTS};
 pub use error::{Problem, ScenarioError, ScenarioErrorKind};
+pub use exec::{command_line, ExecStep};
 pub use expect::{AlertExpect, AlertSourceName, Expectation, Invariant};
 pub use fault_spec::{
     fault_spec, fault_specs, ActsOn, Ends, FaultName, FaultSpec, Lasting, OptionKind, OptionSpec, RegisteredFaultSpec,

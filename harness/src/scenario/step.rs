@@ -10,6 +10,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_saphyr::Spanned;
 
+use super::exec::ExecStep;
 use super::expect::Expectation;
 use super::fault_spec::{fault_specs, FaultName, OptionKind};
 use super::target::Target;
@@ -18,7 +19,7 @@ use super::values::Budget;
 /// Keys a step holds for its fault, as written (checked by `validate`).
 pub type FaultOptions = BTreeMap<String, serde_json::Value>;
 
-/// One step as written: exactly one of `wait`, `fault`, `expect` or `sleep` must be set
+/// One step as written: exactly one of `wait`, `fault`, `expect`, `sleep` or `exec` must be set
 /// (checked by `validate`).
 #[derive(Debug, Clone, Default)]
 pub struct Step {
@@ -41,6 +42,8 @@ pub struct Step {
     pub sleep: Option<Budget>,
     /// Bound for `wait`.
     pub within: Option<Budget>,
+    /// Run a command inside a container (a runbook step), retried until it answers as expected.
+    pub exec: Option<ExecStep>,
     /// Every other key: the fault's own options (`peers`, `probability`, …), or mistakes.
     pub options: FaultOptions,
 }
@@ -78,7 +81,7 @@ impl<'de> Visitor<'de> for StepVisitor {
     type Value = Step;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a step: a mapping with one of wait, fault, expect or sleep")
+        f.write_str("a step: a mapping with one of wait, fault, expect, sleep or exec")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
@@ -93,6 +96,7 @@ impl<'de> Visitor<'de> for StepVisitor {
                 "duration" => step.duration = Some(map.next_value()?),
                 "sleep" => step.sleep = Some(map.next_value()?),
                 "within" => step.within = Some(map.next_value()?),
+                "exec" => step.exec = Some(map.next_value()?),
                 _ => {
                     let value: serde_json::Value = map.next_value()?;
                     step.options.insert(key, value);
@@ -127,6 +131,9 @@ impl Serialize for Step {
                 map.serialize_entry(key, value)?;
             }
         }
+        if let Some(exec) = &self.exec {
+            map.serialize_entry("exec", exec)?;
+        }
         for (key, value) in &self.options {
             map.serialize_entry(key, value)?;
         }
@@ -156,6 +163,8 @@ struct StepKeys {
     sleep: Option<Budget>,
     /// Bound for `wait`.
     within: Option<Budget>,
+    /// Run a command inside a container (a runbook step), retried until it answers as expected.
+    exec: Option<ExecStep>,
 }
 
 impl JsonSchema for Step {

@@ -13,6 +13,7 @@ use super::target::Target;
 use super::values::Budget;
 
 mod chaos;
+mod exec;
 mod expectation;
 mod fault;
 mod topology;
@@ -36,7 +37,7 @@ const MAX_RATE_PER_SECOND: f64 = 5000.0;
 const MAX_WRITERS: u16 = 64;
 /// The units the JSON Schema's duration pattern allows (humantime accepts more, e.g. `sec`).
 const DURATION_UNITS: [&str; 4] = ["ms", "s", "m", "h"];
-const ACTIONS: [&str; 4] = ["wait", "fault", "expect", "sleep"];
+const ACTIONS: [&str; 5] = ["wait", "fault", "expect", "sleep", "exec"];
 
 /// Checks `loaded` for problems serde cannot see; all of them are reported together.
 pub fn validate(loaded: &LoadedScenario) -> Result<(), ScenarioError> {
@@ -158,10 +159,12 @@ impl Checker<'_> {
                 self.report(
                     first_key.as_deref().unwrap_or(&base),
                     At::Key,
-                    format!("step {n} does nothing: set one of wait, fault, expect or sleep"),
+                    format!("step {n} does nothing: set one of wait, fault, expect, sleep or exec"),
                     "no action in this step",
                     Some(
-                        "a step does one thing: `wait: healthy`, `fault: kill`, `expect: [...]` or `sleep: 5s`".into(),
+                        "a step does one thing: `wait: healthy`, `fault: kill`, `expect: [...]`, `sleep: 5s` or \
+                         `exec: {target: primary, command: [patronictl, list]}`"
+                            .into(),
                     ),
                 );
             }
@@ -171,7 +174,7 @@ impl Checker<'_> {
                     self.report(
                         &format!("{base}.{action}"),
                         At::Key,
-                        format!("step {n} sets both `{first}` and `{action}`: a step does exactly one of wait, fault, expect or sleep"),
+                        format!("step {n} sets both `{first}` and `{action}`: a step does exactly one of wait, fault, expect, sleep or exec"),
                         "second action",
                         Some("split it into two steps, in the order they should run".into()),
                     );
@@ -196,6 +199,8 @@ impl Checker<'_> {
                 "expectations carry their own budget, e.g. `- new_leader: {within: 45s}`"
             } else if step.sleep.is_some() {
                 "`sleep` takes its duration directly, e.g. `sleep: 5s`"
+            } else if step.exec.is_some() {
+                "`exec` takes its bound inside, e.g. `exec: {target: primary, command: [patronictl, list], within: 30s}`"
             } else {
                 "a fault acts at once; to bound what follows, add an `expect` step"
             };
@@ -225,6 +230,9 @@ impl Checker<'_> {
         }
         if let Some(target) = &step.target {
             self.target(&format!("{base}.target"), n, &target.value, topology, history);
+        }
+        if let Some(exec) = &step.exec {
+            self.exec_step(&base, n, exec, step.group.is_some(), topology, history);
         }
         if let Some(expectations) = &step.expect {
             if !history.fault {
@@ -257,7 +265,13 @@ impl Checker<'_> {
 
     /// The actions a step sets, in file order (so "second action" points at the later one).
     fn actions(&self, base: &str, step: &Step) -> Vec<&'static str> {
-        let set = [step.wait.is_some(), step.fault.is_some(), step.expect.is_some(), step.sleep.is_some()];
+        let set = [
+            step.wait.is_some(),
+            step.fault.is_some(),
+            step.expect.is_some(),
+            step.sleep.is_some(),
+            step.exec.is_some(),
+        ];
         let mut actions: Vec<&'static str> =
             ACTIONS.iter().zip(set).filter(|(_, set)| *set).map(|(action, _)| *action).collect();
         if let Some(index) = &self.index {
@@ -463,7 +477,7 @@ mod tests {
                 "5:18: `ttl: 10` is too small: Patroni rejects ttl below 20 and would run with 20 instead",
                 "8:13: `old_primary` in step 1 names no member: no earlier fault is aimed at `primary`",
                 "10:22: unknown member `pg-3`: this topology has 2 members",
-                "11:5: step 2 sets both `fault` and `sleep`: a step does exactly one of wait, fault, expect or sleep",
+                "11:5: step 2 sets both `fault` and `sleep`: a step does exactly one of wait, fault, expect, sleep or exec",
                 "12:14: `no_acked_write_lost` needs a `workload` section: without writes there is nothing to lose",
             ]
         );

@@ -262,6 +262,27 @@ pub enum EventKind {
         /// What is left.
         what: String,
     },
+    /// An `exec` step ran its command (the last attempt's answer; earlier attempts did not
+    /// answer as expected). The event's `at` is when the last attempt ended.
+    Exec {
+        /// Index of the exec step in the scenario's `steps`.
+        step: usize,
+        /// The container it ran in (the resolved target).
+        container: String,
+        /// The program and its arguments.
+        command: Vec<String>,
+        /// When the first attempt began.
+        started_at: Millis,
+        /// How many times the command ran.
+        attempts: u32,
+        /// The last attempt's exit code (`None` when it could not run or was cut off).
+        exit_code: Option<i64>,
+        /// The last attempt's combined output, bounded (see `check::EXEC_OUTPUT_LIMIT`).
+        output: String,
+        /// Why the last attempt gave no exit code (the executor failed, or `within` ran out).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// A free-form note (warnings, container exits, ...).
     Note {
         /// Where it came from (observer, runtime, workload, ...).

@@ -9,7 +9,7 @@ use super::coverage::{coverage, CoverageLine, MonitoringView};
 use super::format::secs;
 use super::style::CSS;
 use super::svg::Svg;
-use crate::check::{describe_view, Status};
+use crate::check::{describe_view, ExecRecord, Status};
 use crate::report::files::write_atomically;
 use crate::report::model::{run_duration, RunReport};
 use crate::timeline::describe_dist_nodes;
@@ -20,6 +20,8 @@ pub const HTML_FILE: &str = "report.html";
 
 /// At most this many events in the page's event log (writes are never listed one by one).
 const MAX_LOG_ROWS: usize = 1_000;
+/// How much of an exec step's output its event-log line shows (report.json has all that was kept).
+const EXEC_LOG_CHARS: usize = 1_000;
 
 /// Renders the report as one HTML page.
 pub fn render_html(report: &RunReport) -> String {
@@ -309,6 +311,24 @@ impl<'a> Page<'a> {
     }
 }
 
+/// An exec step's line: where, what, the answer and the output (on one line, head kept).
+fn describe_exec(record: &ExecRecord<'_>) -> String {
+    let answer = match (record.exit_code, record.error) {
+        (_, Some(error)) => error.to_string(),
+        (Some(code), None) => format!("exit {code}"),
+        (None, None) => "no exit code".to_string(),
+    };
+    let output: String = record.output.trim().replace('\n', " ⏎ ").chars().take(EXEC_LOG_CHARS).collect();
+    format!(
+        "step {}: `{}` in {}: {answer} after {:.1}s, {} attempt(s): {output}",
+        record.step + 1,
+        crate::scenario::command_line(record.command),
+        record.container,
+        record.ended_at.saturating_sub(record.started_at) as f64 / 1000.0,
+        record.attempts
+    )
+}
+
 /// Every event except single writes (those are drawn as buckets), capped at [`MAX_LOG_ROWS`].
 fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
     let mut rows = Vec::new();
@@ -356,6 +376,10 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 ("audit", format!("{ids} ids present on {source} ({} ranges)", present.len()))
             }
             EventKind::Note { source, text } => ("note", format!("{source}: {text}")),
+            EventKind::Exec { .. } => match ExecRecord::from_event(event.at, &event.kind) {
+                Some(record) => ("exec", describe_exec(&record)),
+                None => continue,
+            },
             EventKind::Alert { alert, labels, state, from, source, .. } => {
                 ("alert", format!("{alert} {labels:?}: {from} → {state} ({source})"))
             }

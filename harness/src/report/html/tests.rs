@@ -327,3 +327,31 @@ fn the_suite_index_links_every_run() {
     assert!(html.contains("<strong>docker unreachable</strong>"), "{html}");
     assert!(html.contains("2 / 3"), "{html}");
 }
+
+#[test]
+fn an_exec_step_shows_its_command_answer_and_output_in_the_event_log() {
+    let mut report = sample();
+    let kind = EventKind::Exec {
+        step: 2,
+        container: "pg-2".into(),
+        command: vec!["patronictl".into(), "list".into()],
+        started_at: 30_000,
+        attempts: 2,
+        exit_code: Some(0),
+        output: "| pg-2 | Leader | running |\n Maintenance mode: <on>\n".into(),
+        error: None,
+    };
+    report.timeline.events.push(Event { at: 31_250, kind });
+    let html = render_html(&report);
+    assert!(
+        html.contains(
+            "step 3: `patronictl list` in pg-2: exit 0 after 1.2s, 2 attempt(s): | pg-2 | Leader | running | ⏎  \
+             Maintenance mode: &#60;on&#62;"
+        ) || html.contains(
+            "step 3: `patronictl list` in pg-2: exit 0 after 1.2s, 2 attempt(s): | pg-2 | Leader | running | ⏎  \
+             Maintenance mode: &lt;on&gt;"
+        ),
+        "{}",
+        html.lines().filter(|l| l.contains("patronictl")).collect::<Vec<_>>().join("\n")
+    );
+}

@@ -11,7 +11,7 @@ use crate::scenario::target::Target;
 use crate::scenario::values::Budget;
 
 /// Keys of steps that are not fault steps (for "expected one of" lists).
-const STEP_KEYS: [&str; 8] = ["wait", "fault", "target", "group", "expect", "duration", "sleep", "within"];
+const STEP_KEYS: [&str; 9] = ["wait", "fault", "target", "group", "expect", "duration", "sleep", "within", "exec"];
 const TARGET_HELP: &str = "use `primary`, `replica`, `old_primary` or `{member: pg-N}`";
 
 impl Checker<'_> {

@@ -27,8 +27,9 @@ fn main() -> std::process::ExitCode {
     std::process::ExitCode::from(code as u8)
 }
 
-/// Ctrl-C or SIGTERM (nextest's timeout, `kill`) cancels the run, which then tears down and
-/// writes its report; a second signal exits at once (the label sweep `pgdrill clean` remains).
+/// Ctrl-C or SIGTERM (nextest's timeout, `kill`, `docker stop`) cancels the run, which then tears
+/// down first and writes what report it can; a second signal removes every container and network
+/// this process created (a bounded sweep by its owner labels) and exits.
 async fn cancel_on_signal(cancel: CancellationToken) {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
@@ -43,10 +44,15 @@ async fn cancel_on_signal(cancel: CancellationToken) {
             // Not eprintln!: a closed stderr must not panic this task and leave the run uncancelled.
             let _ = writeln!(
                 std::io::stderr(),
-                "pgdrill: signal received, tearing down (press Ctrl-C again to exit at once)"
+                "pgdrill: signal received, tearing down (press Ctrl-C again to exit sooner)"
             );
             cancel.cancel();
         } else {
+            let _ =
+                writeln!(std::io::stderr(), "pgdrill: second signal, removing this process's containers and exiting");
+            // Under the ~10 s after which nextest and `docker stop` send SIGKILL.
+            let outcome = pgdrill::runtime::sweep_mine(std::time::Duration::from_secs(6)).await;
+            let _ = writeln!(std::io::stderr(), "pgdrill: {outcome}");
             std::process::exit(130);
         }
     }

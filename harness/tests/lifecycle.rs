@@ -1,8 +1,12 @@
-//! Nothing leaks: the `pgdrill` binary is interrupted (SIGINT) or killed (SIGKILL, then
-//! `pgdrill clean`) in the middle of a run, and afterwards Docker holds nothing of that run.
+//! Nothing leaks: the `pgdrill` binary is interrupted (SIGINT, SIGTERM, twice) or killed
+//! (SIGKILL, then `pgdrill clean`) in the middle of a run, and afterwards Docker holds nothing of
+//! that run. Nothing is touched that is not ours: `clean` during live runs and kept runs leaves
+//! them alone, and two drills started at once both pass.
 use std::collections::HashMap;
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
@@ -20,9 +24,14 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// Run ids and counts of containers/networks labelled with each, for runs whose harness is `pid`.
 fn resources_of_pid(pid: u32) -> HashMap<String, (usize, usize)> {
+    resources_labelled(&format!("org.pgdrill.pid={pid}"))
+}
+
+/// Run ids and counts of containers/networks carrying `label` (`key=value`).
+fn resources_labelled(label: &str) -> HashMap<String, (usize, usize)> {
     block_on(async {
         let docker = Runtime::connect().await.expect("docker");
-        let filter = HashMap::from([("label".to_string(), vec![format!("org.pgdrill.pid={pid}")])]);
+        let filter = HashMap::from([("label".to_string(), vec![label.to_string()])]);
         let containers = docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
@@ -46,6 +55,69 @@ fn resources_of_pid(pid: u32) -> HashMap<String, (usize, usize)> {
         }
         runs
     })
+}
+
+/// (containers, networks) of one run.
+fn resources_of_run(run: &str) -> (usize, usize) {
+    resources_labelled(&format!("{LABEL_RUN}={run}")).remove(run).unwrap_or_default()
+}
+
+/// A `pgdrill` process whose stderr (the progress lines) is echoed and kept for waiting on.
+struct Harness {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Harness {
+    fn start(args: &[&str], reports: &Path) -> Self {
+        let mut child = Command::new(PGDRILL)
+            .args(args)
+            .arg("--reports-dir")
+            .arg(reports)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start pgdrill");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let pid = child.id();
+        let kept = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[pgdrill {pid}] {line}");
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Self { child, lines }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (bounded) for a progress line containing `text`.
+    fn wait_for_line(&self, text: &str, within: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if self.lines.lock().unwrap().iter().any(|l| l.contains(text)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("pgdrill (pid {}) printed no line containing {text:?} within {within:?}", self.pid());
+    }
+}
+
+/// Polls (bounded) until the run has no container or network; returns how long that took.
+fn time_until_gone(run: &str, within: Duration) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if resources_of_run(run) == (0, 0) {
+            return start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("run {run} still has {:?} (containers, networks) {within:?} after the signal", resources_of_run(run));
 }
 
 fn start_long_run(reports: &Path) -> Child {
@@ -132,4 +204,88 @@ fn validate_points_at_the_error() {
     assert!(stderr.contains("invalid.yaml"), "names the file:\n{stderr}");
     assert!(stderr.contains("kil") && stderr.contains("kill"), "names the bad value and the allowed ones:\n{stderr}");
     assert!(stderr.contains(":8:"), "points at line 8:\n{stderr}");
+}
+
+#[test]
+fn sigterm_mid_drill_removes_the_run_within_10s() {
+    let reports = std::env::temp_dir().join("pgdrill-lifecycle-sigterm");
+    let mut harness = Harness::start(&["run", &fixture("mid-drill.yaml")], &reports);
+    let pid = harness.pid();
+    // Step 4 is the sleep after the kill: the primary is down, the workload writes, the
+    // observers poll.
+    harness.wait_for_line("step 4:", Duration::from_secs(600));
+    let run = wait_for_containers(pid, 3);
+    signal(pid, "-TERM");
+    let gone = time_until_gone(&run, Duration::from_secs(10));
+    println!("run {run}: containers and networks gone {:.1} s after SIGTERM", gone.as_secs_f64());
+    let status = wait_exit(&mut harness.child, Duration::from_secs(60));
+    assert_eq!(status.code(), Some(130), "an interrupted run exits with 130");
+    let report =
+        std::fs::read_to_string(reports.join(&run).join("report.json")).expect("report of the interrupted run");
+    assert!(report.contains("torn down first"), "the report says what was not collected");
+}
+
+#[test]
+fn a_second_signal_still_tears_down() {
+    let reports = std::env::temp_dir().join("pgdrill-lifecycle-twice");
+    let mut child = start_long_run(&reports);
+    let pid = child.id();
+    let run = wait_for_containers(pid, 4);
+    signal(pid, "-TERM");
+    std::thread::sleep(Duration::from_millis(100));
+    signal(pid, "-TERM");
+    let status = wait_exit(&mut child, Duration::from_secs(15));
+    assert_eq!(status.code(), Some(130), "a twice-interrupted run exits with 130");
+    assert_eq!(resources_of_run(&run), (0, 0), "run {run} left resources after two signals");
+}
+
+/// Two drills started at the same moment (each kills its primary and starts it again on the same
+/// host ports), and `pgdrill clean` while both run: both pass, and clean removed nothing of them.
+#[test]
+fn two_drills_at_once_pass_and_clean_leaves_them_alone() {
+    let reports = std::env::temp_dir().join("pgdrill-lifecycle-parallel");
+    let args = ["run", &fixture("small-kill-restart.yaml")];
+    let mut drills = [Harness::start(&args, &reports), Harness::start(&args, &reports)];
+    let runs: Vec<String> = drills.iter().map(|d| wait_for_containers(d.pid(), 4)).collect();
+    assert_ne!(runs[0], runs[1]);
+    let before: Vec<_> = runs.iter().map(|r| resources_of_run(r)).collect();
+    let clean = Command::new(PGDRILL).arg("clean").output().expect("pgdrill clean");
+    let said = String::from_utf8_lossy(&clean.stdout);
+    println!("pgdrill clean: {said}{}", String::from_utf8_lossy(&clean.stderr));
+    assert!(clean.status.success(), "pgdrill clean failed");
+    assert!(said.contains("skipped"), "clean says it skipped live runs: {said}");
+    for (run, before) in runs.iter().zip(&before) {
+        assert_eq!(resources_of_run(run), *before, "pgdrill clean touched the live run {run}");
+    }
+    for (drill, run) in drills.iter_mut().zip(&runs) {
+        let status = wait_exit(&mut drill.child, Duration::from_secs(300));
+        assert_eq!(status.code(), Some(0), "drill {run} started alongside another did not pass");
+        assert_eq!(resources_of_run(run), (0, 0), "drill {run} left resources");
+    }
+}
+
+/// `up` keeps its cluster: `clean` leaves it, `down` lists it, `down RUN_ID` removes it.
+#[test]
+fn kept_runs_are_removed_only_by_down() {
+    let up = Command::new(PGDRILL).args(["up", &fixture("long-sleep.yaml")]).output().expect("pgdrill up");
+    let said = String::from_utf8_lossy(&up.stdout).to_string();
+    assert!(up.status.success(), "pgdrill up failed: {said}{}", String::from_utf8_lossy(&up.stderr));
+    let run = said
+        .lines()
+        .find_map(|l| l.strip_prefix("remove it with: pgdrill down "))
+        .expect("up prints how to remove the run")
+        .trim()
+        .to_string();
+    let kept = resources_of_run(&run);
+    assert!(kept.0 >= 4 && kept.1 == 1, "up started its cluster: {kept:?}");
+    let clean = Command::new(PGDRILL).arg("clean").output().expect("pgdrill clean");
+    assert!(clean.status.success());
+    assert_eq!(resources_of_run(&run), kept, "pgdrill clean removed the kept run {run}");
+    let list = Command::new(PGDRILL).arg("down").output().expect("pgdrill down");
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success() && listed.contains(&run), "pgdrill down lists {run}: {listed}");
+    assert_eq!(resources_of_run(&run), kept, "pgdrill down without a run id removed {run}");
+    let down = Command::new(PGDRILL).args(["down", &run]).output().expect("pgdrill down RUN_ID");
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    assert_eq!(resources_of_run(&run), (0, 0), "pgdrill down {run} left resources");
 }

@@ -10,7 +10,7 @@ use super::ExitCode;
 use crate::engine::{build_images, new_run_id, run_scenario, start_cluster, Progress, RunOptions};
 use crate::report::render_summary;
 use crate::runtime::images::{CitusFlavor, ImageChoice, ImageOptions, ImageSet, ImageSetError};
-use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
+use crate::runtime::{kept_runs, sweep, Runtime, SweepScope, TeardownGuard};
 use crate::scenario::{load_scenario, scenario_json_schema};
 
 /// Failover and chaos drills for Patroni clusters, against real containers.
@@ -65,16 +65,20 @@ enum Command {
         #[command(flatten)]
         images: ImageArgs,
     },
-    /// Remove a cluster started by `up` (or kept with --keep); all of them without a run id.
+    /// Remove a cluster started by `up` (or kept with --keep); without a run id, list them.
     Down {
-        /// Run id printed by `up`.
+        /// Run id printed by `up` (or by a `--keep` run).
         run_id: Option<String>,
     },
-    /// Remove containers, networks and volumes that killed runs left behind.
+    /// Remove containers, networks and volumes that killed runs left behind (never those of
+    /// runs still going, nor kept ones).
     Clean {
-        /// Also remove resources of runs whose harness process still looks alive.
+        /// Also remove resources of runs whose harness still runs, or runs on another host.
         #[arg(long)]
         all: bool,
+        /// Also remove kept runs (`--keep`, `up`).
+        #[arg(long)]
+        kept: bool,
     },
     /// Build images.
     Images {
@@ -181,10 +185,11 @@ async fn command(cli: Cli, cancel: CancellationToken) -> ExitCode {
         }
         Command::List { faults: true, .. } => list_faults(),
         Command::List { dir, .. } => list(&dir),
-        Command::Up { file, images } => up(&file, image_options(&images)).await,
         Command::Compose { args, images } => super::compose_cmd::compose(&args, image_options(&images)).await,
-        Command::Down { run_id } => clean(run_id.as_deref(), true).await,
-        Command::Clean { all } => clean(None, all).await,
+        Command::Up { file, images } => up(&file, image_options(&images), cancel).await,
+        Command::Down { run_id: Some(run_id) } => clean(SweepScope::Down(&run_id)).await,
+        Command::Down { run_id: None } => list_kept().await,
+        Command::Clean { all, kept } => clean(SweepScope::Leftovers { alive: all, kept }).await,
         Command::Images { command: ImagesCommand::Build(args) } => images(image_options(&args)).await,
         Command::Report(args) => super::report_cmds::report(&args),
         Command::Compare(args) => super::report_cmds::compare(&args),
@@ -320,7 +325,7 @@ async fn docker() -> Result<bollard::Docker, ExitCode> {
     })
 }
 
-async fn up(file: &Path, image_options: ImageOptions) -> ExitCode {
+async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken) -> ExitCode {
     let loaded = match load_all(&[file.to_path_buf()]) {
         Ok(mut l) => l.remove(0),
         Err(code) => return code,
@@ -330,26 +335,46 @@ async fn up(file: &Path, image_options: ImageOptions) -> ExitCode {
         Err(code) => return code,
     };
     let run_id = new_run_id();
-    let runtime = Runtime::new(docker, &run_id);
+    let runtime = Runtime::new(docker, &run_id).kept(true);
     let progress = Progress::new("", false);
     let options = RunOptions {
         reports_dir: PathBuf::from("reports"),
         keep: true,
         images: image_options,
-        cancel: CancellationToken::new(),
+        cancel: cancel.clone(),
         quiet: false,
         monitoring: false,
         citus: loaded.scenario.topology.kind == crate::scenario::TopologyKind::Citus,
     };
-    let images = match build_images(&runtime, &options, &progress).await {
-        Ok(i) => i,
-        Err(e) => {
-            errln!("error: {e}");
-            return ExitCode::Environment;
-        }
+    let images = tokio::select! {
+        images = build_images(&runtime, &options, &progress) => match images {
+            Ok(i) => i,
+            Err(e) => {
+                errln!("error: {e}");
+                return ExitCode::Environment;
+            }
+        },
+        () = cancel.cancelled() => return ExitCode::Interrupted,
     };
     let mut guard = TeardownGuard::new(&run_id);
-    match start_cluster(&runtime, &loaded, &images, &progress).await {
+    let started = tokio::select! {
+        started = start_cluster(&runtime, &loaded, &images, &progress) => started,
+        () = cancel.cancelled() => {
+            // Interrupted half-way: remove what was started, now (the signal's sender may
+            // escalate to SIGKILL soon).
+            match sweep(runtime.docker(), SweepScope::Run(&run_id)).await {
+                Ok(report) => errln!(
+                    "interrupted: removed {} containers, {} networks of run {run_id}",
+                    report.containers.len(),
+                    report.networks.len()
+                ),
+                Err(e) => errln!("interrupted: could not remove run {run_id}: {e}; run `pgdrill down {run_id}`"),
+            }
+            guard.disarm();
+            return ExitCode::Interrupted;
+        }
+    };
+    match started {
         Ok(cluster) => {
             guard.disarm();
             outln!("cluster of run {run_id} is starting; endpoints on 127.0.0.1:");
@@ -374,14 +399,10 @@ async fn up(file: &Path, image_options: ImageOptions) -> ExitCode {
     }
 }
 
-async fn clean(run_id: Option<&str>, all: bool) -> ExitCode {
+async fn clean(scope: SweepScope<'_>) -> ExitCode {
     let docker = match docker().await {
         Ok(d) => d,
         Err(code) => return code,
-    };
-    let scope = match run_id {
-        Some(run) => SweepScope::Run(run),
-        None => SweepScope::Leftovers { all },
     };
     match sweep(&docker, scope).await {
         Ok(report) => {
@@ -391,12 +412,54 @@ async fn clean(run_id: Option<&str>, all: bool) -> ExitCode {
                 report.networks.len(),
                 report.volumes.len()
             );
+            let hint = match scope {
+                SweepScope::Down(run) => format!("; it is kept when it ends; then `pgdrill down {run}`"),
+                _ => " (use --all to remove them too)".to_string(),
+            };
             if report.skipped_live > 0 {
+                outln!("skipped {} resources of runs still in progress{hint}", report.skipped_live);
+            }
+            if report.skipped_unknown > 0 {
                 outln!(
-                    "skipped {} resources of runs still in progress (use --all to remove them too)",
-                    report.skipped_live
+                    "skipped {} resources created on another host, whose runs may still be going (use --all to remove them too)",
+                    report.skipped_unknown
                 );
             }
+            if report.skipped_kept > 0 {
+                outln!(
+                    "skipped {} resources of kept runs (`pgdrill down` lists them; --kept removes them too)",
+                    report.skipped_kept
+                );
+            }
+            for failed in &report.failed {
+                errln!("could not remove {failed}");
+            }
+            ExitCode::Success
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            ExitCode::Environment
+        }
+    }
+}
+
+/// `pgdrill down` without a run id: the kept runs, and how to remove one.
+async fn list_kept() -> ExitCode {
+    let docker = match docker().await {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    match kept_runs(&docker).await {
+        Ok(runs) if runs.is_empty() => {
+            outln!("no kept runs (`pgdrill up` and `pgdrill run --keep` keep theirs)");
+            ExitCode::Success
+        }
+        Ok(runs) => {
+            for run in &runs {
+                let state = if run.alive { "  (its run is still going)" } else { "" };
+                outln!("{}  {}{state}", run.run_id, run.containers.join(" "));
+            }
+            outln!("remove one with `pgdrill down RUN_ID`, all of them with `pgdrill clean --kept`");
             ExitCode::Success
         }
         Err(e) => {

@@ -147,6 +147,27 @@ async fn record_citus_transactions(cluster: &Cluster, timeline: &crate::timeline
     }
 }
 
+/// Removes the run's containers and networks (or keeps them with `keep`); returns notes for the
+/// report on what could not be removed.
+async fn teardown(runtime: &Runtime, keep: bool, progress: &Progress) -> Vec<String> {
+    let run_id = runtime.run_id();
+    if keep {
+        progress.say(&format!("keeping containers of run {run_id}: `pgdrill down {run_id}` removes them"));
+        return vec![format!("containers kept (--keep); remove them with `pgdrill down {run_id}`")];
+    }
+    match sweep(runtime.docker(), SweepScope::Run(run_id)).await {
+        Ok(report) => {
+            progress.say(&format!(
+                "teardown: removed {} containers, {} networks",
+                report.containers.len(),
+                report.networks.len()
+            ));
+            report.failed.iter().map(|f| format!("teardown could not remove {f}; run `pgdrill clean`")).collect()
+        }
+        Err(e) => vec![format!("teardown failed: {e}; run `pgdrill clean`")],
+    }
+}
+
 /// Runs a loaded (validated) scenario and writes its report.
 pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunOutcome, EngineError> {
     let scenario = &loaded.scenario;
@@ -155,7 +176,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     progress.say(&format!("run {run_id}: scenario {} ({})", scenario.name, loaded.path.display()));
     let docker = Runtime::connect().await?;
-    let runtime = Runtime::new(docker, &run_id);
+    let runtime = Runtime::new(docker, &run_id).kept(options.keep);
     let timeline = TimelineWriter::start_now();
     let origin = timeline.zero();
     let mut phases = Phases::default();
@@ -253,11 +274,15 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         }
         Ok::<(), EngineError>(())
     };
-    let run_error = tokio::select! {
-        result = body => result.err(),
-        () = options.cancel.cancelled() => Some(EngineError::Interrupted("a signal".into())),
+    let (run_error, interrupted) = tokio::select! {
+        result = body => (result.err(), false),
+        () = options.cancel.cancelled() => (Some(EngineError::Interrupted("a signal".into())), true),
     };
     observer_cancel.cancel();
+    if interrupted {
+        // Nothing they would record after the signal is wanted: do not wait for a probe.
+        observers.abort_all();
+    }
     while observers.join_next().await.is_some() {}
     // Final verdicts are judged up to here: after this nothing is observed, so a state seen last
     // must not be assumed to last through teardown.
@@ -266,51 +291,47 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         progress.say(&format!("run error: {e}"));
     }
 
+    // After a signal, teardown comes first: nextest and `docker stop` send SIGKILL about 10 s
+    // after SIGTERM, and the summaries and log reads below take longer than that on a loaded
+    // host. What they would have added to the report is lost, and the report says so.
+    let mut notes = Vec::new();
+    let report_dir = options.reports_dir.join(&run_id);
+    if interrupted {
+        let t = Instant::now();
+        timeline.record(EventKind::Phase { name: "teardown".into() });
+        notes.extend(teardown(&runtime, options.keep, &progress).await);
+        phases.push("teardown", t, origin);
+        notes.push(
+            "interrupted: torn down first, so container logs, Citus transactions and the monitoring summary \
+             were not collected"
+                .to_string(),
+        );
+    }
+
     let monitoring_summary = match &monitoring {
-        Some(setup) => {
+        Some(setup) if !interrupted => {
             // The shipped metric list was read off the default image set.
             let default_patroni = options.images.set == crate::runtime::images::ImageSet::default();
             Some(setup.summary(prom_port, wall_start, &timeline.snapshot(), default_patroni).await)
         }
-        None => None,
+        _ => None,
     };
 
-    if let Some(cluster) = &logs_of {
+    if let Some(cluster) = logs_of.as_ref().filter(|_| !interrupted) {
         record_citus_transactions(cluster, &timeline).await;
-    }
-
-    // Keep every container's log tail beside the report: after teardown they are gone.
-    let report_dir = options.reports_dir.join(&run_id);
-    if let Some(cluster) = &logs_of {
+        // Keep every container's log tail beside the report: after teardown they are gone.
         if let Err(e) = cluster.save_logs(&report_dir, 300).await {
             progress.say(&format!("could not save container logs: {e}"));
         }
     }
 
-    // Teardown (or keep).
-    let t = Instant::now();
-    timeline.record(EventKind::Phase { name: "teardown".into() });
-    let mut notes = Vec::new();
-    if options.keep {
-        notes.push(format!("containers kept (--keep); remove them with `pgdrill down {run_id}`"));
-        progress.say(&format!("keeping containers of run {run_id}: `pgdrill down {run_id}` removes them"));
-    } else {
-        match sweep(runtime.docker(), SweepScope::Run(&run_id)).await {
-            Ok(report) => {
-                progress.say(&format!(
-                    "teardown: removed {} containers, {} networks",
-                    report.containers.len(),
-                    report.networks.len()
-                ));
-                notes.extend(
-                    report.failed.iter().map(|f| format!("teardown could not remove {f}; run `pgdrill clean`")),
-                );
-            }
-            Err(e) => notes.push(format!("teardown failed: {e}; run `pgdrill clean`")),
-        }
+    if !interrupted {
+        let t = Instant::now();
+        timeline.record(EventKind::Phase { name: "teardown".into() });
+        notes.extend(teardown(&runtime, options.keep, &progress).await);
+        phases.push("teardown", t, origin);
     }
     guard.disarm();
-    phases.push("teardown", t, origin);
     notes.extend(driver_state.unwrap_or_default());
 
     // Judge: from the scenario and the timeline alone, as `pgdrill report --rejudge` does.

@@ -18,12 +18,9 @@ use futures_util::StreamExt;
 use super::config::{prometheus_env, rule_file_container_path, RenderedRuleFile, RULES_DIR};
 use super::error::{PromtoolError, PromtoolProblem};
 use super::rules::RuleFile;
-use crate::runtime::{RuntimeError, LABEL_RUN, LABEL_TOOL};
+use crate::runtime::{Owner, RuntimeError, LABEL_RUN, LABEL_TOOL};
 use crate::wait::within;
 
-/// The runtime's label for the harness pid (not re-exported by `runtime`), so `pgdrill clean`
-/// can tell a live run's check container from a leftover.
-const LABEL_PID: &str = "org.pgdrill.pid";
 /// promtool takes well under a second; the rest is container start-up on a loaded machine.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -79,12 +76,13 @@ async fn run_check(
         let action = format!("{action} {name}");
         move |source| RuntimeError::Docker { action, source }
     };
-    let labels = HashMap::from([
+    // The owner labels let `pgdrill clean` tell a live run's check container from a leftover.
+    let mut labels = HashMap::from([
         (LABEL_TOOL.to_string(), "1".to_string()),
         (LABEL_RUN.to_string(), run_id.to_string()),
-        (LABEL_PID.to_string(), std::process::id().to_string()),
         ("org.pgdrill.component".to_string(), "promtool".to_string()),
     ]);
+    labels.extend(Owner::current().labels());
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
         cmd: Some(vec!["check-rules".to_string()]),

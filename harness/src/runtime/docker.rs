@@ -1,7 +1,6 @@
 //! The run's Docker resources: one labelled bridge network and labelled containers whose ports
 //! are published on loopback only (the harness never talks to container addresses directly).
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::time::Duration;
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
@@ -16,6 +15,8 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use super::owner::{Owner, LABEL_KEPT};
+use super::ports::{lease, LABEL_PORTS};
 use super::RuntimeError;
 use crate::topology::ContainerSpec;
 use crate::wait::within;
@@ -24,8 +25,6 @@ use crate::wait::within;
 pub const LABEL_TOOL: &str = "org.pgdrill";
 /// Label holding the run id.
 pub const LABEL_RUN: &str = "org.pgdrill.run";
-/// Label holding the harness's process id, so a sweep can tell live runs from dead ones.
-pub const LABEL_PID: &str = "org.pgdrill.pid";
 
 /// Bound on a command run in a container (faults run `kill`, `iptables`, `rm`: well under a
 /// second, more on a loaded machine).
@@ -40,7 +39,8 @@ pub struct RunningContainer {
     pub name: String,
     /// Docker container name (`pgdrill-<run>-pg-1`).
     pub docker_name: String,
-    /// Container port → host port on 127.0.0.1 (stable across restarts: chosen by us).
+    /// Container port → host port on 127.0.0.1 (stable across restarts: chosen by us, see
+    /// `runtime/ports.rs`).
     pub ports: HashMap<u16, u16>,
 }
 
@@ -57,6 +57,8 @@ pub struct Runtime {
     docker: Docker,
     run_id: String,
     network: String,
+    /// Resources carry the kept label (`--keep`, `up`): `clean` leaves them alone.
+    kept: bool,
 }
 
 impl Runtime {
@@ -72,7 +74,14 @@ impl Runtime {
 
     /// A runtime for run `run_id` (nothing is created yet).
     pub fn new(docker: Docker, run_id: &str) -> Self {
-        Self { docker, run_id: run_id.to_string(), network: format!("pgdrill-{run_id}") }
+        Self { docker, run_id: run_id.to_string(), network: format!("pgdrill-{run_id}"), kept: false }
+    }
+
+    /// Marks everything this runtime creates as kept (`--keep`, `pgdrill up`): only
+    /// `pgdrill down RUN_ID` and `pgdrill clean --kept` remove it.
+    pub fn kept(mut self, kept: bool) -> Self {
+        self.kept = kept;
+        self
     }
 
     /// The Docker client.
@@ -96,12 +105,16 @@ impl Runtime {
     }
 
     fn labels(&self, component: &str) -> HashMap<String, String> {
-        HashMap::from([
+        let mut labels = HashMap::from([
             (LABEL_TOOL.to_string(), "1".to_string()),
             (LABEL_RUN.to_string(), self.run_id.clone()),
-            (LABEL_PID.to_string(), std::process::id().to_string()),
             ("org.pgdrill.component".to_string(), component.to_string()),
-        ])
+        ]);
+        labels.extend(Owner::current().labels());
+        if self.kept {
+            labels.insert(LABEL_KEPT.to_string(), "1".to_string());
+        }
+        labels
     }
 
     /// Creates the run's bridge network (DNS by container alias).
@@ -123,11 +136,10 @@ impl Runtime {
     /// killed postgres child stays a zombie and a demoted Patroni primary hangs).
     pub async fn start(&self, spec: &ContainerSpec) -> Result<RunningContainer, RuntimeError> {
         let docker_name = self.docker_name(&spec.name);
-        let mut ports = HashMap::new();
+        // Held until the container (whose labels name its ports) exists.
+        let leased = lease(&self.docker, &spec.ports).await?;
         let mut bindings = HashMap::new();
-        for &port in &spec.ports {
-            let host_port = free_loopback_port()?;
-            ports.insert(port, host_port);
+        for (&port, &host_port) in &leased.ports {
             bindings.insert(
                 format!("{port}/tcp"),
                 Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port.to_string()) }]),
@@ -141,13 +153,17 @@ impl Runtime {
             ..Default::default()
         };
         let endpoint = EndpointSettings { aliases: Some(vec![spec.name.clone()]), ..Default::default() };
+        let mut labels = self.labels(&spec.component);
+        if !leased.ports.is_empty() {
+            labels.insert(LABEL_PORTS.to_string(), leased.label());
+        }
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             hostname: Some(spec.name.clone()),
             cmd: spec.cmd.clone(),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             exposed_ports: Some(spec.ports.iter().map(|p| format!("{p}/tcp")).collect()),
-            labels: Some(self.labels(&spec.component)),
+            labels: Some(labels),
             host_config: Some(host_config),
             networking_config: Some(NetworkingConfig {
                 endpoints_config: Some(HashMap::from([(self.network.clone(), endpoint)])),
@@ -159,6 +175,8 @@ impl Runtime {
             .create_container(Some(options), body)
             .await
             .map_err(|source| RuntimeError::Docker { action: format!("create container {docker_name}"), source })?;
+        let ports = leased.ports.clone();
+        drop(leased);
         self.start_existing(&spec.name).await?;
         Ok(RunningContainer { name: spec.name.clone(), docker_name, ports })
     }
@@ -382,14 +400,6 @@ impl Runtime {
             .map_err(|source| RuntimeError::Docker { action: action(), source })?;
         Ok((inspect.exit_code.unwrap_or(-1), output))
     }
-}
-
-/// Picks a free port on 127.0.0.1 by binding port 0. Publishing a fixed host port (rather than
-/// letting Docker pick) keeps the port stable when a killed container is started again.
-fn free_loopback_port() -> Result<u16, RuntimeError> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|source| RuntimeError::Port { source })?;
-    let port = listener.local_addr().map_err(|source| RuntimeError::Port { source })?.port();
-    Ok(port)
 }
 
 fn indent(text: &str) -> String {

@@ -5,10 +5,14 @@ mod error;
 mod guard;
 mod image_set;
 pub mod images;
+mod owner;
+mod ports;
 mod sweep;
 
 pub use crate::topology::ContainerSpec;
 pub use docker::{RunningContainer, Runtime, LABEL_RUN, LABEL_TOOL};
 pub use error::RuntimeError;
 pub use guard::TeardownGuard;
-pub use sweep::{sweep, SweepReport, SweepScope};
+pub use owner::{Liveness, Owner, LABEL_BOOT, LABEL_HOST, LABEL_KEPT, LABEL_PID, LABEL_STARTED};
+pub use ports::LABEL_PORTS;
+pub use sweep::{kept_runs, sweep, sweep_mine, KeptRun, SweepReport, SweepScope};

@@ -53,7 +53,7 @@ fn monitoring_error(source: crate::engine::EngineError) -> ComposeError {
 /// (the examples in the repository leave it out: its tags depend on the host). Files already
 /// there are overwritten; others are left alone.
 pub fn write_project(project: &ComposeProject, dir: &Path, env: bool) -> std::io::Result<()> {
-    let env_file = env.then(|| (ENV_FILE, &project.env_file));
+    let env_file = env.then_some((ENV_FILE, &project.env_file));
     let files = project.files.iter().map(|f| (f.path.as_str(), &f.content)).chain(env_file);
     for (path, content) in files {
         let path = dir.join(path);

@@ -114,13 +114,16 @@ async fn ensure_derived(
     Ok((tag, Some(took)))
 }
 
+/// A derived image's tag, the build context and the build arguments it hashes.
+type DerivedInputs = (String, Vec<ContextFile>, BTreeMap<String, String>);
+
 /// The tag of a derived image on `parent`, with the build context and arguments it hashes.
 fn derived_inputs(
     name: ImageName,
     parent: &str,
     opts: &ImageOptions,
     progress: &dyn Fn(&str),
-) -> Result<(String, Vec<ContextFile>, BTreeMap<String, String>), ImageError> {
+) -> Result<DerivedInputs, ImageError> {
     let mut files = read_context(&opts.images_dir.join(name.as_str()))?;
     if name == ImageName::Patroni {
         files.extend(host_ca_files(progress));

@@ -225,12 +225,23 @@ fn is_not_found(error: &bollard::errors::Error) -> bool {
 /// exits soon, but not before its containers and networks are gone. Says what it removed, or
 /// why it could not.
 pub async fn sweep_mine(limit: Duration) -> String {
+    // The first signal's teardown (or a create the cancelled run had in flight) may still be
+    // removing or adding resources: sweep until two sweeps in a row find nothing of ours.
     let work = async {
         let docker = super::Runtime::connect().await?;
-        sweep(&docker, SweepScope::Mine).await
+        let (mut containers, mut networks, mut quiet) = (0, 0, 0);
+        while quiet < 2 {
+            let report = sweep(&docker, SweepScope::Mine).await?;
+            let found = report.containers.len() + report.networks.len() + report.failed.len();
+            containers += report.containers.len();
+            networks += report.networks.len();
+            quiet = if found == 0 { quiet + 1 } else { 0 };
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Ok::<_, super::RuntimeError>((containers, networks))
     };
     match within("this process's containers and networks to be removed", limit, work).await {
-        Ok(Ok(report)) => format!("removed {} containers, {} networks", report.containers.len(), report.networks.len()),
+        Ok(Ok((containers, networks))) => format!("removed {containers} containers, {networks} networks"),
         Ok(Err(e)) => format!("could not remove them: {e}; run `pgdrill clean`"),
         Err(timeout) => format!("{timeout}; run `pgdrill clean`"),
     }

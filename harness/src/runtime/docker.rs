@@ -212,12 +212,7 @@ impl Runtime {
 
     /// The container's state: (status text, running, exit code).
     pub async fn state(&self, name: &str) -> Result<(String, bool, i64), RuntimeError> {
-        let docker_name = self.docker_name(name);
-        let info = self
-            .docker
-            .inspect_container(&docker_name, None::<InspectContainerOptions>)
-            .await
-            .map_err(|source| RuntimeError::Docker { action: format!("inspect {docker_name}"), source })?;
+        let info = self.inspect(name).await?;
         let state = info.state.unwrap_or_default();
         let status = state.status.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into());
         Ok((status, state.running.unwrap_or(false), state.exit_code.unwrap_or(0)))
@@ -280,15 +275,19 @@ impl Runtime {
 
     /// The container's CPU limit read back from Docker (`None`: none, or every CPU of the host).
     pub async fn cpu_limit(&self, name: &str) -> Result<Option<f64>, RuntimeError> {
-        let docker_name = self.docker_name(name);
-        let info = self
-            .docker
-            .inspect_container(&docker_name, None::<InspectContainerOptions>)
-            .await
-            .map_err(|source| RuntimeError::Docker { action: format!("inspect {docker_name}"), source })?;
+        let info = self.inspect(name).await?;
         let nano = info.host_config.and_then(|h| h.nano_cpus).unwrap_or(0);
         let all = self.host_cpus().await? * 1_000_000_000;
         Ok((nano > 0 && nano < all).then(|| nano as f64 / 1e9))
+    }
+
+    /// Docker's view of the container.
+    async fn inspect(&self, name: &str) -> Result<bollard::models::ContainerInspectResponse, RuntimeError> {
+        let docker_name = self.docker_name(name);
+        self.docker
+            .inspect_container(&docker_name, None::<InspectContainerOptions>)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("inspect {docker_name}"), source })
     }
 
     /// How many CPUs the Docker host has.
@@ -303,12 +302,7 @@ impl Runtime {
 
     /// The container's address on the run network, if attached and running.
     pub async fn ip(&self, name: &str) -> Result<Option<String>, RuntimeError> {
-        let docker_name = self.docker_name(name);
-        let info = self
-            .docker
-            .inspect_container(&docker_name, None::<InspectContainerOptions>)
-            .await
-            .map_err(|source| RuntimeError::Docker { action: format!("inspect {docker_name}"), source })?;
+        let info = self.inspect(name).await?;
         Ok(info
             .network_settings
             .and_then(|n| n.networks)

@@ -227,3 +227,21 @@ fn run_ids_are_unique_sortable_docker_names() {
     }
     assert!(ids.windows(2).all(|pair| pair[0][..15] <= pair[1][..15]), "ids sort by start time");
 }
+
+/// `pgdrill run … 2>&1 | head`: the progress lines on standard error go into a closed pipe. The
+/// run carries on to its own outcome (here: no Docker engine at DOCKER_HOST, exit 3) instead of
+/// panicking on the first progress line.
+#[test]
+fn run_with_a_closed_stderr_keeps_its_exit_code() {
+    let output = Command::new(PGDRILL)
+        .args(["run", "scenarios/patroni-kill-primary.yaml"])
+        .current_dir(repo())
+        .env("DOCKER_HOST", "unix:///nonexistent/pgdrill-test/docker.sock")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(closed_pipe())
+        .output()
+        .expect("pgdrill runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "no Docker engine is an environment problem (stdout: {stdout})");
+}

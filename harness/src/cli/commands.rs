@@ -244,8 +244,15 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
     for loaded in &scenarios {
         match run_scenario(loaded, &options).await {
             Ok(outcome) => {
+                // The verdicts first: a report that cannot be written must not take them along.
                 outln!("{}", render_summary(&outcome.report));
-                outln!("report: {}", outcome.report_dir.join("report.json").display());
+                match &outcome.write_error {
+                    None => outln!("report: {}", outcome.report_dir.join("report.json").display()),
+                    Some(e) => {
+                        errln!("error: {e}; the verdicts above are the only record of run {}", outcome.report.run_id);
+                        code = ExitCode::ChecksFailed;
+                    }
+                }
                 if !outcome.report.passed {
                     code = ExitCode::ChecksFailed;
                 }

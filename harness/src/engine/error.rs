@@ -40,15 +40,6 @@ pub enum EngineError {
     /// Ctrl-C or SIGTERM.
     #[error("interrupted by {0}; the cluster was torn down")]
     Interrupted(String),
-    /// Writing the report failed.
-    #[error("failed to write the report to {path}: {source}")]
-    Report {
-        /// Where.
-        path: String,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// Why the monitoring stack of a run could not be prepared or started.

@@ -415,7 +415,9 @@ fn budget_of(expectation: &Expectation) -> Duration {
         | Expectation::Alert { within, .. } => within.0,
         // Judged over the rest of the run (write_pause needs the end-of-run shard placements);
         // nothing to wait for here.
-        Expectation::MaxWriteUnavailability { .. } | Expectation::WritePause { .. } => Duration::ZERO,
+        Expectation::MaxWriteUnavailability { .. }
+        | Expectation::WritePause { .. }
+        | Expectation::NeverLeader { .. } => Duration::ZERO,
     }
 }
 

@@ -16,6 +16,7 @@ mod chaos;
 mod exec;
 mod expectation;
 mod fault;
+mod tags;
 mod topology;
 
 /// Patroni members pgdrill will start: one host, one container each.

@@ -154,6 +154,7 @@ pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str) -> Plan {
                 synchronous_mode: settings.synchronous_mode,
                 failsafe_mode: settings.failsafe_mode,
                 bin_dir: &bin_dir,
+                tags: topology.tags.get(name),
             });
             ContainerSpec {
                 name: name.clone(),
@@ -185,7 +186,15 @@ mod tests {
     use crate::scenario::{CitusGroups, PatroniSettings};
 
     fn topology(kind: TopologyKind, groups: Option<CitusGroups>) -> Topology {
-        Topology { kind, members: 3, groups, etcd: 1, patroni: PatroniSettings::default(), monitoring: None }
+        Topology {
+            kind,
+            members: 3,
+            groups,
+            etcd: 1,
+            patroni: PatroniSettings::default(),
+            monitoring: None,
+            tags: Default::default(),
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::runtime::images::{planned_tags, ImageOptions};
+use crate::runtime::images::{planned_tags, ImageOptions, Recipes};
 use crate::scenario::load_scenario;
 
 /// The scenarios compose/ holds an example of (compose/<name>/).
@@ -33,7 +33,7 @@ fn compose_examples_are_up_to_date() {
     let mut stale = Vec::new();
     for name in EXAMPLES {
         let loaded = load_scenario(&repo().join(format!("scenarios/{name}.yaml"))).expect("shipped scenario loads");
-        let options = ImageOptions { images_dir: repo().join("images"), ..ImageOptions::default() };
+        let options = ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() };
         let images = planned_tags(&images_for(&loaded, &options), &options, &|_| {}).expect("tags");
         let project = compose_scenario(&loaded, &images, DEFAULT_PORT_BASE).expect("project");
         let dir = repo().join("compose").join(name);
@@ -65,7 +65,7 @@ fn compose_examples_are_up_to_date() {
 fn the_generated_cluster_files_are_valid_and_match_the_topology() {
     for (name, members, grouped) in [("patroni-kill-primary", 3, false), ("citus-worker-switchover", 6, true)] {
         let loaded = load_scenario(&repo().join(format!("scenarios/{name}.yaml"))).expect("shipped scenario loads");
-        let options = ImageOptions { images_dir: repo().join("images"), ..ImageOptions::default() };
+        let options = ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() };
         let images = planned_tags(&images_for(&loaded, &options), &options, &|_| {}).expect("tags");
         let project = compose_scenario(&loaded, &images, DEFAULT_PORT_BASE).expect("project");
         let text = &project.files.iter().find(|f| f.path == CLUSTER_FILE).expect("a cluster file").content;
@@ -81,7 +81,7 @@ fn the_generated_cluster_files_are_valid_and_match_the_topology() {
 
 fn project_of(scenario: &str) -> ComposeProject {
     let loaded = load_scenario(&repo().join(format!("scenarios/{scenario}.yaml"))).expect("shipped scenario loads");
-    let options = ImageOptions { images_dir: repo().join("images"), ..ImageOptions::default() };
+    let options = ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() };
     let images = planned_tags(&images_for(&loaded, &options), &options, &|_| {}).expect("tags");
     compose_scenario(&loaded, &images, DEFAULT_PORT_BASE).expect("project")
 }

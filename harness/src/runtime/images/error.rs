@@ -32,8 +32,9 @@ pub enum ImageError {
     },
     /// The image recipes could not be read.
     #[error(
-        "failed to read the image recipe {path}: {source}\n  pgdrill looks for `images/` above the current directory; \
-         run it from the repository or pass the images folder explicitly."
+        "failed to read the image recipe {path}: {source}\n  pgdrill builds from the recipes built into it unless \
+         PGDRILL_IMAGES_DIR names a folder of them (holding etcd/, patroni/, haproxy/, ...): check that folder, or \
+         unset the variable."
     )]
     Recipe {
         /// The file or folder.

@@ -6,7 +6,7 @@ use bollard::Docker;
 
 use super::base::{run_checked, suite_script};
 use super::build::{next_bounded, StepOutput};
-use super::context::{read_context, ContextFile};
+use super::context::{embedded_context, read_context, ContextFile};
 use super::ensure::build_args;
 use super::tags::{base_tag, image_exists, image_tag};
 use super::*;
@@ -195,4 +195,19 @@ async fn a_silent_build_stream_ends_at_the_silence_limit() {
     let mut one = futures_util::stream::iter([7u8]);
     assert_eq!(next_bounded(&mut one, far, Duration::from_secs(1)).await, Ok(Some(7)));
     assert_eq!(next_bounded(&mut one, far, Duration::from_secs(1)).await, Ok(None));
+}
+
+#[test]
+fn the_embedded_recipes_are_the_checkouts_files() {
+    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&images).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in &names {
+        let on_disk = read_context(&images.join(name)).unwrap();
+        let embedded = embedded_context(name).unwrap();
+        assert_eq!(embedded, on_disk, "images/{name}: the binary would build another context than the checkout");
+    }
+    assert!(embedded_context("no-such-image").is_err());
 }

@@ -64,7 +64,7 @@ pub fn stack_specs(images: StackImages<'_>, stack: &Stack<'_>) -> Result<Vec<Con
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::monitoring::config::{ALERTMANAGER_NAME, PROMETHEUS_NAME};
+    use crate::monitoring::config::{prometheus_spec, ALERTMANAGER_NAME, PROMETHEUS_NAME};
 
     #[test]
     fn an_exporter_per_member_then_alertmanager_then_prometheus() {
@@ -86,5 +86,18 @@ mod tests {
         assert!(dsn.starts_with(&expected), "{dsn}");
         let config = &specs[3].env[0].1;
         assert!(config.contains("targets: ['pg-2-exporter:9187']"), "{config}");
+    }
+
+    #[test]
+    fn prometheus_runs_without_the_lifecycle_api() {
+        // /-/reload and /-/quit would let anyone who reaches the port stop or reconfigure it.
+        let entrypoint = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/prometheus/entrypoint.sh");
+        let script = std::fs::read_to_string(&entrypoint).expect("the Prometheus entrypoint");
+        let command = script.split("exec prometheus").nth(1).expect("the entrypoint execs prometheus");
+        assert!(command.contains("--config.file="), "{command}");
+        assert!(!command.contains("enable-lifecycle"), "{}: {command}", entrypoint.display());
+        let spec = prometheus_spec("p", "", &[]).unwrap();
+        let args = spec.cmd.unwrap_or_default();
+        assert!(!args.iter().any(|a| a.contains("enable-lifecycle")), "{args:?}");
     }
 }

@@ -391,10 +391,17 @@ async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken)
                 let ports: Vec<String> = ports.iter().map(|(c, h)| format!("{c}→{h}")).collect();
                 outln!("  {name:<10} {}", ports.join("  "));
             }
+            // This run's own password, printed here only: `up` is how a person gets a cluster
+            // to connect to, and nothing else of pgdrill writes it anywhere.
             outln!(
                 "psql: PGPASSWORD={} psql -h 127.0.0.1 -p {} -U postgres",
-                crate::topology::configs::SUPERUSER_PASSWORD,
+                cluster.plan.secrets.superuser.expose(),
                 cluster.primary_endpoint().port
+            );
+            outln!(
+                "Patroni REST API (unsafe methods): user {}, password {}",
+                crate::topology::REST_API_USER,
+                cluster.plan.secrets.rest_api.expose()
             );
             outln!("remove it with: pgdrill down {run_id}");
             ExitCode::Success

@@ -15,7 +15,7 @@ use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedIma
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
 use crate::scenario::LoadedScenario;
 use crate::timeline::{EventKind, TimelineWriter};
-use crate::topology::{plan, PlanImages};
+use crate::topology::{plan, PlanImages, Secrets};
 use crate::workload::audit_writes;
 
 /// How to run.
@@ -101,7 +101,7 @@ pub async fn build_images(
     Ok(ensure_images(runtime.docker(), &wanted, &options.images, &|line: &str| progress.say(line)).await?)
 }
 
-/// Starts the scenario's topology on a fresh network of `runtime`'s run.
+/// Starts the scenario's topology on a fresh network of `runtime`'s run, with fresh passwords.
 pub async fn start_cluster(
     runtime: &Runtime,
     loaded: &LoadedScenario,
@@ -115,7 +115,8 @@ pub async fn start_cluster(
         citus: images.citus.clone(),
         postgres: images.set.pg,
     };
-    let plan = plan(&loaded.scenario.topology, &plan_images, runtime.run_id());
+    let secrets = Secrets::generate().map_err(EngineError::Secrets)?;
+    let plan = plan(&loaded.scenario.topology, &plan_images, runtime.run_id(), secrets);
     progress.say(&format!("starting {} containers on network {}", plan.all().count(), runtime.network()));
     Ok(Cluster::start(runtime.clone(), plan).await?)
 }

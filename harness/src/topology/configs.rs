@@ -7,12 +7,10 @@
 //! address.
 use crate::scenario::MemberTags;
 
-/// Password of the `postgres` superuser in every member.
-pub const SUPERUSER_PASSWORD: &str = "pgdrill-superuser";
+use super::secrets::{Secrets, REST_API_USER};
+
 /// Name of the superuser Patroni bootstraps.
 pub const SUPERUSER: &str = "postgres";
-/// Password of the replication user.
-pub const REPLICATION_PASSWORD: &str = "pgdrill-replicator";
 /// Name of the replication user Patroni creates.
 pub const REPLICATION_USER: &str = "replicator";
 /// PostgreSQL data directory inside the Patroni image.
@@ -86,7 +84,9 @@ pub struct PatroniConfigInput<'a> {
     pub tags: Option<&'a MemberTags>,
 }
 
-/// Patroni's YAML configuration for one member.
+/// Patroni's YAML configuration for one member. It holds no password: those are in the
+/// member's environment ([`patroni_secret_env`]), so the same file can be shown, mounted by a
+/// Compose project or checked in.
 ///
 /// Every string is single-quoted: Patroni reads YAML 1.1, where a bare `on` or `off` would
 /// become a boolean.
@@ -120,9 +120,14 @@ scope: {scope}
 name: {name}
 {tags}log:
   level: INFO{loggers}
-{citus}restapi:
+{citus}# Passwords (superuser, replication, REST API) come from PATRONI_*_PASSWORD in the environment,
+# which Patroni and patronictl merge over this file.
+restapi:
   listen: {rest_listen}
   connect_address: {rest_connect}
+  # Unsafe methods (POST, PUT, PATCH, DELETE) need Basic auth; GETs (health checks) do not.
+  authentication:
+    username: {rest_user}
 etcd3:
   hosts:{etcd_hosts}
 # No /dev/watchdog in containers; say so rather than have Patroni probe for one.
@@ -163,10 +168,8 @@ postgresql:
   authentication:
     superuser:
       username: {superuser}
-      password: {superuser_password}
     replication:
       username: {replication_user_q}
-      password: {replication_password}
   # Without a fast checkpoint a new replica waits for the next timed checkpoint (minutes).
   basebackup:
     - checkpoint: 'fast'
@@ -188,10 +191,23 @@ postgresql:
         bin_dir = q(p.bin_dir),
         replication_user = REPLICATION_USER,
         superuser = q(SUPERUSER),
-        superuser_password = q(SUPERUSER_PASSWORD),
         replication_user_q = q(REPLICATION_USER),
-        replication_password = q(REPLICATION_PASSWORD),
+        rest_user = q(REST_API_USER),
     )
+}
+
+/// The member's environment variables that carry the run's passwords, in Patroni's own names
+/// (Patroni reads them, merges them over its file and removes them from its environment before
+/// it starts PostgreSQL; patronictl in `docker exec` reads them the same way).
+pub fn patroni_secret_env(secrets: &Secrets) -> Vec<(String, String)> {
+    [
+        ("PATRONI_SUPERUSER_PASSWORD", &secrets.superuser),
+        ("PATRONI_REPLICATION_PASSWORD", &secrets.replication),
+        ("PATRONI_RESTAPI_PASSWORD", &secrets.rest_api),
+    ]
+    .into_iter()
+    .map(|(var, secret)| (var.to_string(), secret.expose().to_string()))
+    .collect()
 }
 
 /// HAProxy's configuration: port 5000 goes to whichever member answers `GET /primary` with 200,
@@ -324,11 +340,23 @@ mod tests {
         assert_eq!(pg["connect_address"], "pg-2:5432");
         assert_eq!(pg["data_dir"], DATA_DIR);
         assert_eq!(pg["bin_dir"], "/usr/lib/postgresql/17/bin");
-        assert_eq!(pg["authentication"]["superuser"]["password"], SUPERUSER_PASSWORD);
+        assert_eq!(pg["authentication"]["superuser"]["username"], SUPERUSER);
         assert_eq!(pg["authentication"]["replication"]["username"], REPLICATION_USER);
+        assert_eq!(v["restapi"]["authentication"]["username"], REST_API_USER);
+        assert!(!yaml.contains("password:"), "the file holds no password: {yaml}");
         assert_eq!(pg["basebackup"][0]["checkpoint"], "fast");
         assert_eq!(pg["parameters"]["unix_socket_directories"], "/tmp");
         assert_eq!(v["watchdog"]["mode"], "off");
+    }
+
+    #[test]
+    fn the_passwords_are_in_patronis_own_variables() {
+        let secrets = Secrets::generate().unwrap();
+        let env = patroni_secret_env(&secrets);
+        let get = |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.as_str());
+        assert_eq!(get("PATRONI_SUPERUSER_PASSWORD"), Some(secrets.superuser.expose()));
+        assert_eq!(get("PATRONI_REPLICATION_PASSWORD"), Some(secrets.replication.expose()));
+        assert_eq!(get("PATRONI_RESTAPI_PASSWORD"), Some(secrets.rest_api.expose()));
     }
 
     #[test]

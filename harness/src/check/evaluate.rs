@@ -14,7 +14,7 @@ use super::single_primary::single_primary;
 use super::timeline_increment::timeline_increment;
 use super::verdict::{CheckContext, Verdict};
 use super::write_pause::{write_pause, WritePauseLimits};
-use super::writes_after_fault::{max_write_unavailability, writable_again};
+use super::writes_after_fault::{max_write_unavailability, no_write_acked, writable_again};
 use crate::scenario::{Expectation, Invariant};
 use crate::timeline::{Millis, Timeline};
 
@@ -35,6 +35,7 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
         Expectation::ReplicationStreaming { within } => replication_streaming(*within, tl, ctx),
         Expectation::LeaderIs { target, within } => leader_is(target, *within, tl, ctx),
         Expectation::NeverLeader { target } => never_leader(target, tl, ctx),
+        Expectation::NoWriteAcked { within } => no_write_acked(*within, tl, ctx),
         Expectation::PgDistNode { group, within, new_primary } => pg_dist_node(*group, *new_primary, *within, tl, ctx),
         Expectation::WritePause { group, max, errors, resumes_within, others_max } => write_pause(
             WritePauseLimits {

@@ -48,7 +48,7 @@ pub use single_primary::{primary_overlaps, single_primary, Overlap};
 pub use timeline_increment::timeline_increment;
 pub use verdict::{CheckContext, Status, Verdict};
 pub use write_pause::{write_pause, WritePauseLimits};
-pub use writes_after_fault::{max_write_unavailability, writable_again};
+pub use writes_after_fault::{max_write_unavailability, no_write_acked, writable_again};
 
 /// Every check's name as verdicts and scenario files spell it, each defined once in its
 /// check's file. Compare a verdict's `check` with these, never with a string literal.
@@ -68,5 +68,5 @@ pub mod names {
     pub use super::single_primary::NAME as SINGLE_PRIMARY;
     pub use super::timeline_increment::NAME as TIMELINE;
     pub use super::write_pause::NAME as WRITE_PAUSE;
-    pub use super::writes_after_fault::{MAX_WRITE_UNAVAILABILITY, WRITABLE_AGAIN};
+    pub use super::writes_after_fault::{MAX_WRITE_UNAVAILABILITY, NO_WRITE_ACKED, WRITABLE_AGAIN};
 }

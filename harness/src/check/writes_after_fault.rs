@@ -1,6 +1,8 @@
 //! Workload-measured expectations after a fault: `writable_again` (a write sent after the fault
-//! is acknowledged within the budget) and `max_write_unavailability` (the longest time without
-//! an acknowledged write, from the fault to the end of the run).
+//! is acknowledged within the budget), `max_write_unavailability` (the longest time without
+//! an acknowledged write, from the fault to the end of the run) and `no_write_acked` (for the
+//! whole window no write is acknowledged: durability held, e.g. synchronous_mode_strict with the
+//! sync standby gone).
 use super::member_history::{budget_text, secs};
 use super::verdict::{CheckContext, Status, Verdict};
 use crate::scenario::Budget;
@@ -10,6 +12,8 @@ use crate::timeline::{EventKind, Millis, Timeline, WriteOutcome};
 pub const WRITABLE_AGAIN: &str = "writable_again";
 /// The name of the `max_write_unavailability` check, as verdicts and scenario files spell it.
 pub const MAX_WRITE_UNAVAILABILITY: &str = "max_write_unavailability";
+/// The name of the `no_write_acked` check, as verdicts and scenario files spell it.
+pub const NO_WRITE_ACKED: &str = "no_write_acked";
 
 /// (sent_at, acked_at) of acknowledged writes, up to `now`.
 fn acks(timeline: &Timeline, now: Millis) -> Vec<(Millis, Millis)> {
@@ -102,6 +106,67 @@ pub fn max_write_unavailability(max: Budget, timeline: &Timeline, ctx: &CheckCon
     verdict(MAX_WRITE_UNAVAILABILITY, ctx, status, text, Some(gap), max)
 }
 
+/// When the fault of `ctx` was proven to have taken effect (its first successful
+/// `FaultVerified` at or after the anchor); the anchor itself when none was recorded.
+fn proven_at(timeline: &Timeline, ctx: &CheckContext) -> Millis {
+    timeline
+        .events
+        .iter()
+        .filter(|e| e.at >= ctx.anchor && e.at <= ctx.now)
+        .find(|e| matches!(e.kind, EventKind::FaultVerified { ok: true, .. }))
+        .map_or(ctx.anchor, |e| e.at)
+}
+
+/// `no_write_acked: {within}`: no write sent after the fault took effect is acknowledged until
+/// the window ends. Writes sent while the fault was still being applied do not count: the
+/// standby may have confirmed them before it went. Fails at the first acknowledgement, Pending
+/// until the window has passed.
+pub fn no_write_acked(within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
+    let effective = proven_at(timeline, ctx);
+    let end = ctx.anchor + within.as_millis();
+    let first = acks(timeline, ctx.now).into_iter().find(|(sent, acked)| *sent >= effective && *acked <= end);
+    let budget = format!("none for {}", budget_text(within).trim_start_matches("≤ "));
+    let verdict = |status, observed: String, observed_ms| Verdict {
+        check: NO_WRITE_ACKED.into(),
+        step: Some(ctx.step),
+        status,
+        observed,
+        budget: budget.clone(),
+        observed_ms,
+        budget_ms: Some(within.as_millis()),
+    };
+    let sent_since = timeline
+        .events
+        .iter()
+        .filter(|e| e.at <= ctx.now.min(end))
+        .filter(|e| matches!(e.kind, EventKind::Write { sent_at, .. } if sent_at >= effective))
+        .count();
+    match first {
+        Some((_, acked)) => {
+            let after = acked - ctx.anchor;
+            verdict(Status::Fail, format!("a write was acknowledged {} after the fault", secs(after)), Some(after))
+        }
+        None if ctx.now < end => verdict(Status::Pending, "no write acknowledged since the fault yet".into(), None),
+        // Nothing tried, nothing shown: writes that were never sent prove no blocking.
+        None if sent_since == 0 => verdict(
+            Status::Fail,
+            format!(
+                "no write was attempted in the {} after the fault, so nothing shows they were held",
+                secs(within.as_millis())
+            ),
+            None,
+        ),
+        None => verdict(
+            Status::Pass,
+            format!(
+                "no write acknowledged for {} after the fault ({sent_since} attempts ended unacknowledged)",
+                secs(within.as_millis())
+            ),
+            Some(within.as_millis()),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -129,5 +194,60 @@ mod tests {
         assert_eq!(v.observed_ms, Some(20_500));
         let ok = max_write_unavailability(Budget(Duration::from_secs(25)), &tl, &ctx(40_000));
         assert_eq!(ok.status, Status::Pass, "{ok:?}");
+    }
+}
+
+#[cfg(test)]
+mod no_write_acked_tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::check::member_history::testkit::*;
+    use crate::timeline::Event;
+
+    fn ctx(now: u64) -> CheckContext {
+        pg1_fault_at_10s(now)
+    }
+
+    /// A timeline whose fault (sent at 10s) is proven at 10.2s.
+    fn proven(tl: Timeline) -> Timeline {
+        let mut tl = tl;
+        let proof = EventKind::FaultVerified { step: 2, ok: true, proof: "pg-2: exited".into() };
+        tl.events.push(Event { at: 10_200, kind: proof });
+        tl.events.sort_by_key(|e| e.at);
+        tl
+    }
+
+    #[test]
+    fn blocked_writes_pass_after_the_window() {
+        let tl =
+            proven(Tl::new().acked(9_000, 1).failed(13_000, 2).failed(16_000, 3).acked(25_000, 4).note(30_000).build());
+        assert_eq!(no_write_acked(Budget(Duration::from_secs(10)), &tl, &ctx(15_000)).status, Status::Pending);
+        let v = no_write_acked(Budget(Duration::from_secs(10)), &tl, &ctx(30_000));
+        assert_eq!(v.status, Status::Pass, "{v:?}");
+        assert!(v.observed.contains("2 attempts ended unacknowledged"), "{v:?}");
+    }
+
+    #[test]
+    fn no_attempt_at_all_proves_nothing() {
+        let tl = proven(Tl::new().acked(9_000, 1).note(30_000).build());
+        let v = no_write_acked(Budget(Duration::from_secs(10)), &tl, &ctx(30_000));
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert!(v.observed.contains("no write was attempted"), "{v:?}");
+    }
+
+    #[test]
+    fn an_ack_inside_the_window_fails() {
+        let tl = proven(Tl::new().acked(9_000, 1).acked(13_000, 2).note(30_000).build());
+        let v = no_write_acked(Budget(Duration::from_secs(10)), &tl, &ctx(30_000));
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert_eq!(v.observed_ms, Some(3_000));
+    }
+
+    #[test]
+    fn a_write_sent_before_the_fault_took_effect_does_not_count() {
+        // Sent at 10.095s (acked 10.1s), before the proof at 10.2s: the standby was still there.
+        let tl = proven(Tl::new().acked(10_100, 1).failed(14_000, 2).note(30_000).build());
+        assert_eq!(no_write_acked(Budget(Duration::from_secs(10)), &tl, &ctx(30_000)).status, Status::Pass);
     }
 }

@@ -411,6 +411,7 @@ fn budget_of(expectation: &Expectation) -> Duration {
         | Expectation::WritableAgain { within }
         | Expectation::ReplicationStreaming { within }
         | Expectation::LeaderIs { within, .. }
+        | Expectation::NoWriteAcked { within }
         | Expectation::PgDistNode { within, .. }
         | Expectation::Alert { within, .. } => within.0,
         // Judged over the rest of the run (write_pause needs the end-of-run shard placements);

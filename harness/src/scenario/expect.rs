@@ -133,6 +133,12 @@ pub enum Expectation {
         #[serde(default)]
         others_max: Option<Budget>,
     },
+    /// No write sent after the fault took effect is acknowledged for the whole window (the
+    /// durability of synchronous_mode_strict: commits wait for a standby that is gone).
+    NoWriteAcked {
+        /// How long nothing may be acknowledged.
+        within: Budget,
+    },
     /// The target (a named member, e.g. one tagged `nofailover`) is never a running primary from
     /// this step's fault to the end of the run. Judged at the end; nothing to wait for.
     NeverLeader {

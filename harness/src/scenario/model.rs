@@ -185,6 +185,10 @@ pub struct PatroniSettings {
     /// survive the loss of the primary.
     #[serde(default)]
     pub synchronous_mode: bool,
+    /// With `synchronous_mode`: never fall back to asynchronous commits when no standby is left,
+    /// so commits wait (writes block) rather than risk losing acknowledged data.
+    #[serde(default)]
+    pub synchronous_mode_strict: bool,
     /// Keep the primary running while the DCS is unreachable, if all members agree.
     #[serde(default)]
     pub failsafe_mode: bool,
@@ -207,6 +211,7 @@ impl Default for PatroniSettings {
             loop_wait: default_loop_wait(),
             retry_timeout: default_retry_timeout(),
             synchronous_mode: false,
+            synchronous_mode_strict: false,
             failsafe_mode: false,
         }
     }

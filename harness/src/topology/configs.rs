@@ -73,6 +73,8 @@ pub struct PatroniConfigInput<'a> {
     pub retry_timeout: u32,
     /// Keep one synchronous standby.
     pub synchronous_mode: bool,
+    /// Never fall back to asynchronous commits when no standby is left.
+    pub synchronous_mode_strict: bool,
     /// Let the primary keep running while etcd is unreachable if all members agree.
     pub failsafe_mode: bool,
     /// Citus group of this member (0 = coordinator); `None` outside Citus topologies.
@@ -140,6 +142,7 @@ bootstrap:
     retry_timeout: {retry_timeout}
     maximum_lag_on_failover: 1048576
     synchronous_mode: {synchronous_mode}
+    synchronous_mode_strict: {synchronous_mode_strict}
     failsafe_mode: {failsafe_mode}
     postgresql:
       use_pg_rewind: true
@@ -184,6 +187,7 @@ postgresql:
         loop_wait = p.loop_wait,
         retry_timeout = p.retry_timeout,
         synchronous_mode = p.synchronous_mode,
+        synchronous_mode_strict = p.synchronous_mode_strict,
         failsafe_mode = p.failsafe_mode,
         pg_listen = q(&format!("0.0.0.0:{POSTGRES_PORT}")),
         pg_connect = q(&format!("{member}:{POSTGRES_PORT}")),
@@ -296,6 +300,7 @@ mod tests {
             loop_wait: 2,
             retry_timeout: 5,
             synchronous_mode,
+            synchronous_mode_strict: false,
             failsafe_mode: false,
             citus_group: None,
             bin_dir: "/usr/lib/postgresql/17/bin",
@@ -331,6 +336,7 @@ mod tests {
         assert_eq!(dcs["loop_wait"], 2);
         assert_eq!(dcs["retry_timeout"], 5);
         assert_eq!(dcs["synchronous_mode"], true);
+        assert_eq!(dcs["synchronous_mode_strict"], false);
         assert_eq!(dcs["failsafe_mode"], false);
         assert_eq!(dcs["postgresql"]["use_pg_rewind"], true);
         assert_eq!(dcs["postgresql"]["parameters"]["wal_log_hints"], "on");

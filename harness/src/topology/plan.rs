@@ -155,6 +155,7 @@ pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str, secrets: Sec
                 loop_wait: settings.loop_wait,
                 retry_timeout: settings.retry_timeout,
                 synchronous_mode: settings.synchronous_mode,
+                synchronous_mode_strict: settings.synchronous_mode_strict,
                 failsafe_mode: settings.failsafe_mode,
                 bin_dir: &bin_dir,
                 tags: topology.tags.get(name),

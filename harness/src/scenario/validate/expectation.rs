@@ -95,6 +95,7 @@ impl Checker<'_> {
             Expectation::NoFailover { within } => ("no_failover", within),
             Expectation::PrimaryDemoted { within } => ("primary_demoted", within),
             Expectation::WritableAgain { within } => ("writable_again", within),
+            Expectation::NoWriteAcked { within } => ("no_write_acked", within),
             Expectation::ReplicationStreaming { within } => ("replication_streaming", within),
             Expectation::MaxWriteUnavailability { max } => {
                 self.budget(&format!("{path}.max_write_unavailability.max"), max);

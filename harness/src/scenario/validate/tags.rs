@@ -114,6 +114,17 @@ mod tests {
     }
 
     #[test]
+    fn strict_synchronous_mode_needs_synchronous_mode() {
+        let yaml = scenario("    pg-3: {nosync: true}")
+            .replace("  tags:\n", "  patroni: {synchronous_mode_strict: true}\n  tags:\n");
+        let found = problems(&yaml);
+        assert!(
+            found.iter().any(|p| p.starts_with("5:13: `synchronous_mode_strict` needs `synchronous_mode: true`")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn never_leader_needs_one_named_member() {
         let yaml = scenario("    pg-3: {nofailover: true}").replace("{member: pg-3}", "replica");
         let found = problems(&yaml);

@@ -49,6 +49,15 @@ impl Checker<'_> {
                 );
             }
         }
+        if patroni.synchronous_mode_strict && !patroni.synchronous_mode {
+            self.report(
+                "topology.patroni.synchronous_mode_strict",
+                At::Key,
+                "`synchronous_mode_strict` needs `synchronous_mode: true`: Patroni ignores it otherwise",
+                "without synchronous_mode",
+                Some("add `synchronous_mode: true`, or remove `synchronous_mode_strict`".into()),
+            );
+        }
         let needed = patroni.loop_wait.saturating_add(patroni.retry_timeout.saturating_mul(2));
         if in_range && needed > patroni.ttl {
             self.report(

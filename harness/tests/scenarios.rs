@@ -178,7 +178,8 @@ fn expect_budget_failure(path: &Path) -> Result<(), Failed> {
 }
 
 /// The planted drill fails for exactly its two planted faults: the deleted row is a lost write on
-/// the leader, and the paused replica is named as divergent with the ids it lacks.
+/// the leader, and the replica cut off from the primary's WAL is named as divergent with the ids
+/// it lacks, after the audit's bounded wait for it to replay up to the leader.
 fn expect_planted_audit_failure(path: &Path) -> Result<(), Failed> {
     let outcome = drill(path)?;
     let report = &outcome.report;
@@ -192,18 +193,18 @@ fn expect_planted_audit_failure(path: &Path) -> Result<(), Failed> {
             _ => None,
         })
     };
-    let (primary, paused) = ran_in(2).zip(ran_in(3)).ok_or("the exec steps were not recorded")?;
+    let (primary, cut_off) = ran_in(2).zip(ran_in(3)).ok_or("the exec steps were not recorded")?;
     let others_pass = report
         .verdicts
         .iter()
         .filter(|v| v.check != names::NO_ACKED_WRITE_LOST && v.check != names::WRITE_AUDIT)
         .all(|v| v.status == Status::Pass);
     let lost_ok = lost.status == Status::Fail && lost.observed.contains(&format!("missing on {primary}: ids 3;"));
-    let divergence = format!("divergence: {paused} lacks ");
+    let divergence = format!("divergence: {cut_off} lacks ");
     let audit_ok = audit.status == Status::Fail
         && audit.observed.starts_with(&format!("read {primary} (leader named by the DCS"))
         && audit.observed.contains(&divergence)
-        && audit.observed.contains("replay paused")
+        && audit.observed.contains("to replay up to the leader's")
         && audit.observed.matches("divergence:").count() == 1;
     if report.passed || report.error.is_some() || !others_pass || !lost_ok || !audit_ok {
         return Err(format!(

@@ -321,6 +321,7 @@ pub(crate) mod testkit {
                 timeline: Some(2),
                 lsn: Some("0/3000148".into()),
                 caught_up: None,
+                cluster: vec!["pg-1".into(), "pg-2".into(), "pg-3".into()],
                 duplicates: Vec::new(),
             };
             self.push(at, EventKind::WriteAudit { present: present.to_vec(), source: "pg-2".into(), read: Some(read) });

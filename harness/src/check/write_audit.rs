@@ -93,7 +93,9 @@ fn identity_findings(
         }
     }
     let Some(system) = &read.system_identifier else { return findings };
-    for (member, seen) in observed_identities(timeline, leader.at) {
+    // Only the audited cluster's members share the leader's identifier (each Citus group has its own).
+    let in_cluster = |member: &str| member == leader.source || read.cluster.iter().any(|m| m == member);
+    for (member, seen) in observed_identities(timeline, leader.at).into_iter().filter(|(m, _)| in_cluster(m)) {
         if seen != system.as_str() {
             findings.push(format!("{member}'s Patroni reported system identifier {seen}, the leader has {system}"));
         }
@@ -208,6 +210,11 @@ mod tests {
             timeline: (role == AuditRole::Leader).then_some(1),
             lsn: Some("0/3000148".into()),
             caught_up: (role == AuditRole::Replica).then_some(true),
+            cluster: if role == AuditRole::Leader {
+                vec!["pg-1".into(), "pg-2".into(), "pg-3".into()]
+            } else {
+                Vec::new()
+            },
             duplicates: Vec::new(),
         }
     }
@@ -335,6 +342,13 @@ mod tests {
         let old = run().audit(1_000, &[(1, 5)]).build();
         assert!(write_audit(&old, 2_000).observed.contains("through HAProxy"));
         assert_eq!(write_audit(&run().build(), 2_000).observed, "the audit read no leader");
+    }
+
+    #[test]
+    fn other_clusters_identifiers_are_not_compared() {
+        // A Citus worker group has its own system identifier.
+        let tl = run().event(60, identity("worker1-1", "123")).event(1_000, leader(&[(1, 5)])).build();
+        assert_eq!(write_audit(&tl, 2_000).status, Status::Pass);
     }
 
     #[test]

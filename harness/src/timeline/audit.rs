@@ -33,6 +33,10 @@ pub struct AuditRead {
     /// A replica: whether it had replayed up to the leader's LSN when read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caught_up: Option<bool>,
+    /// The leader: every member of its Patroni cluster (a Citus group has its own system
+    /// identifier, so only these are compared with the leader's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster: Vec<String>,
     /// Ids present more than once (possible on Citus, whose key is `(bucket, id)`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub duplicates: Vec<u64>,

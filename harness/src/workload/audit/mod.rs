@@ -71,7 +71,8 @@ async fn try_audit_writes(plan: &AuditPlan, timeline: &TimelineWriter) -> Result
         .iter()
         .find(|m| m.name == converged.leader)
         .ok_or_else(|| WorkloadError::UnknownLeader(converged.leader.clone()))?;
-    let leader = read::read_leader(member, converged.why, deadline).await?;
+    let cluster = plan.members.iter().map(|m| m.name.clone()).collect();
+    let leader = read::read_leader(member, cluster, converged.why, deadline).await?;
     timeline.record(leader.event);
     let mut summary = AuditSummary { leader: member.name.clone(), rows: leader.rows, replicas: 0, skipped: 0 };
     let replicas = plan.members.iter().filter(|m| plan.compare_replicas && m.name != member.name);

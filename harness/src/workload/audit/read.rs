@@ -31,9 +31,11 @@ pub(super) struct LeaderRead {
     pub event: EventKind,
 }
 
-/// Reads the leader, waiting until `deadline` for it to leave recovery (just promoted).
+/// Reads the leader, waiting until `deadline` for it to leave recovery (just promoted);
+/// `cluster` names every member of its Patroni cluster.
 pub(super) async fn read_leader(
     member: &AuditMember,
+    cluster: Vec<String>,
     why: String,
     deadline: Instant,
 ) -> Result<LeaderRead, WorkloadError> {
@@ -60,6 +62,7 @@ pub(super) async fn read_leader(
         timeline: Some(state.timeline),
         lsn: Some(state.lsn.clone()),
         caught_up: None,
+        cluster,
         duplicates: duplicates(&ids),
     };
     let event = EventKind::WriteAudit { present: compress_ids(&ids), source: member.name.clone(), read: Some(read) };
@@ -111,6 +114,7 @@ pub(super) async fn read_replica(
         timeline: None,
         lsn: state.lsn.clone(),
         caught_up: Some(state.caught_up),
+        cluster: Vec::new(),
         duplicates: duplicates(&ids),
     };
     Ok(EventKind::WriteAudit { present: compress_ids(&ids), source: member.name.clone(), read: Some(read) })

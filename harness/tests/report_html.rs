@@ -78,7 +78,7 @@ fn synthetic_report() -> RunReport {
     push(42_000, member("pg-3", view(Some(Role::Replica), "streaming", 2), Some(41_900)));
     push(55_000, member("pg-1", view(Some(Role::Replica), "streaming", 2), Some(54_900)));
     push(60_000, EventKind::Phase { name: "audit".into() });
-    push(61_000, EventKind::WriteAudit { present: vec![(1, 2_500)], source: "pg-2".into() });
+    push(61_000, EventKind::WriteAudit { present: vec![(1, 2_500)], source: "pg-2".into(), read: None });
     push(62_000, EventKind::Phase { name: "teardown".into() });
     push(62_500, EventKind::Note { source: "runtime".into(), text: "pg-1 exited with 137 & <kill>".into() });
     // Writes every 20 ms from 9s to 60s, alternating two writers; failed while nobody leads.

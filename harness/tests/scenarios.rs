@@ -1,6 +1,8 @@
 //! One test per shipped scenario file (scenarios/*.yaml): each runs the real drill against real
 //! containers and passes only if every check of the scenario passed. Also one expected-failure
-//! drill (tests/fixtures/tight-budget.yaml) that must fail with observed-vs-budget output, and the
+//! drill (tests/fixtures/tight-budget.yaml) that must fail with observed-vs-budget output, one
+//! whose planted lost write and divergent replica the write audit must report
+//! (tests/fixtures/planted-audit.yaml), and the
 //! kill-primary drill once more on the PostgreSQL 17 image set (Debian trixie base). Every drill's
 //! report.json is read back and judged again from its timeline and the scenario: any verdict
 //! that differs from the run's fails the trial.
@@ -175,6 +177,44 @@ fn expect_budget_failure(path: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The planted drill fails for exactly its two planted faults: the deleted row is a lost write on
+/// the leader, and the replica cut off from the primary's WAL is named as divergent with the ids
+/// it lacks, after the audit's bounded wait for it to replay up to the leader.
+fn expect_planted_audit_failure(path: &Path) -> Result<(), Failed> {
+    let outcome = drill(path)?;
+    let report = &outcome.report;
+    let summary = render_summary(report);
+    println!("{summary}");
+    let verdict = |name: &str| report.verdicts.iter().find(|v| v.check == name).ok_or(format!("no {name} verdict"));
+    let (lost, audit) = (verdict(names::NO_ACKED_WRITE_LOST)?, verdict(names::WRITE_AUDIT)?);
+    let ran_in = |step: usize| {
+        report.timeline.events.iter().find_map(|e| match &e.kind {
+            pgdrill::timeline::EventKind::Exec { step: s, container, .. } if *s == step => Some(container.clone()),
+            _ => None,
+        })
+    };
+    let (primary, cut_off) = ran_in(2).zip(ran_in(3)).ok_or("the exec steps were not recorded")?;
+    let others_pass = report
+        .verdicts
+        .iter()
+        .filter(|v| v.check != names::NO_ACKED_WRITE_LOST && v.check != names::WRITE_AUDIT)
+        .all(|v| v.status == Status::Pass);
+    let lost_ok = lost.status == Status::Fail && lost.observed.contains(&format!("missing on {primary}: ids 3;"));
+    let divergence = format!("divergence: {cut_off} lacks ");
+    let audit_ok = audit.status == Status::Fail
+        && audit.observed.starts_with(&format!("read {primary} (leader named by the DCS"))
+        && audit.observed.contains(&divergence)
+        && audit.observed.contains("to replay up to the leader's")
+        && audit.observed.matches("divergence:").count() == 1;
+    if report.passed || report.error.is_some() || !others_pass || !lost_ok || !audit_ok {
+        return Err(format!(
+            "expected only no_acked_write_lost (id 3 on {primary}) and write_audit ({divergence}…) to fail:\n{summary}"
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials: Vec<Trial> = scenario_files()
@@ -186,6 +226,8 @@ fn main() {
         .collect();
     let tight = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tight-budget.yaml");
     trials.push(Trial::test("expected_failure::tight_budget", move || expect_budget_failure(&tight)));
+    let planted = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/planted-audit.yaml");
+    trials.push(Trial::test("expected_failure::planted_audit", move || expect_planted_audit_failure(&planted)));
     let kill_primary = workspace_root().join("scenarios/patroni-kill-primary.yaml");
     trials.push(Trial::test("image_set::pg17::patroni-kill-primary", move || expect_pass_on_pg17(&kill_primary)));
     libtest_mimic::run(&args, trials).exit();

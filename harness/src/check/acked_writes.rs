@@ -1,9 +1,11 @@
 //! `no_acked_write_lost`: every write the server acknowledged is present at the end of the run,
-//! according to the last `WriteAudit`. Failed attempts may or may not have committed; they are
+//! according to the audit's read of the leader (the last leader `WriteAudit`; `write_audit`
+//! judges the replicas, identities and unexpected rows). Failed attempts may or may not have committed; they are
 //! counted (a commit whose acknowledgement was lost is normal) but never required.
 //!
 //! The verdict also reports the longest gap between consecutive acknowledgements: the longest
 //! time clients could not write, which is what a failover costs the application.
+use super::audit_reads::{leader_rows, MemberRows};
 use super::member_history::secs;
 use super::verdict::{Status, Verdict};
 use crate::timeline::{EventKind, Millis, Timeline, WriteOutcome};
@@ -52,10 +54,7 @@ fn acked(timeline: &Timeline, now: Millis) -> impl Iterator<Item = (u64, Millis)
 /// between acknowledged writes.
 pub fn no_acked_write_lost(timeline: &Timeline, now: Millis) -> Verdict {
     let events = || timeline.events.iter().filter(|e| e.at <= now);
-    let audit = timeline.events.iter().rev().filter(|e| e.at <= now).find_map(|e| match &e.kind {
-        EventKind::WriteAudit { present, source } => Some((present, source)),
-        _ => None,
-    });
+    let audit = leader_rows(timeline, now);
     let failed: Vec<u64> = events()
         .filter_map(|e| match &e.kind {
             EventKind::Write { id, outcome: WriteOutcome::Failed { .. }, .. } => Some(*id),
@@ -78,7 +77,7 @@ pub fn no_acked_write_lost(timeline: &Timeline, now: Millis) -> Verdict {
         budget_ms: None,
     };
 
-    let Some((present, source)) = audit else {
+    let Some(MemberRows { present, source, .. }) = audit else {
         return verdict(
             Status::Fail,
             format!("audit did not run: cannot tell whether {} acked writes survived{gap_text}", acked_ids.len()),
@@ -90,7 +89,6 @@ pub fn no_acked_write_lost(timeline: &Timeline, now: Millis) -> Verdict {
             format!("no write was acknowledged ({} failed attempts): nothing to verify", failed.len()),
         );
     }
-    let present = Ranges::new(present);
     let mut lost: Vec<u64> = acked_ids.iter().copied().filter(|id| !present.contains(*id)).collect();
     lost.sort_unstable();
     lost.dedup();
@@ -117,29 +115,6 @@ pub fn no_acked_write_lost(timeline: &Timeline, now: Millis) -> Verdict {
                 shown.join(", ")
             ),
         )
-    }
-}
-
-/// Sorted, merged inclusive ranges with a binary-search membership test.
-struct Ranges(Vec<(u64, u64)>);
-
-impl Ranges {
-    fn new(ranges: &[(u64, u64)]) -> Self {
-        let mut sorted: Vec<(u64, u64)> = ranges.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
-        sorted.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(sorted.len());
-        for (lo, hi) in sorted {
-            match merged.last_mut() {
-                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
-                _ => merged.push((lo, hi)),
-            }
-        }
-        Self(merged)
-    }
-
-    fn contains(&self, id: u64) -> bool {
-        let i = self.0.partition_point(|&(lo, _)| lo <= id);
-        i > 0 && id <= self.0[i - 1].1
     }
 }
 
@@ -218,16 +193,5 @@ mod tests {
         let v = no_acked_write_lost(&tl, 100);
         assert_eq!(v.status, Status::Fail);
         assert!(v.observed.contains("nothing to verify"), "{}", v.observed);
-    }
-
-    #[test]
-    fn ranges_merge_and_contain() {
-        let r = Ranges::new(&[(10, 12), (1, 3), (4, 5), (20, 20)]);
-        assert_eq!(r.0, vec![(1, 5), (10, 12), (20, 20)]);
-        for (id, want) in
-            [(0, false), (1, true), (5, true), (6, false), (11, true), (13, false), (20, true), (21, false)]
-        {
-            assert_eq!(r.contains(id), want, "id {id}");
-        }
     }
 }

@@ -10,13 +10,14 @@ use super::evaluate::{evaluate_expectation, evaluate_invariant};
 use super::exec::{exec, ExecRecord};
 use super::faults_undone::faults_undone;
 use super::verdict::{CheckContext, Verdict};
+use super::write_audit::write_audit;
 use crate::scenario::Scenario;
 use crate::timeline::{EventKind, Millis, Timeline};
 
 /// Every final verdict of a run, in the order the report lists them: the expectations of each
 /// expect step that ran and the `exec` verdict of each exec step that ran (in step order), the
-/// scenario's invariants, then `faults_undone` when the scenario injects faults and the run ended
-/// without an error.
+/// scenario's invariants, then — when the run ended without an error — `write_audit` when the
+/// scenario has a workload and `faults_undone` when it injects faults.
 ///
 /// Verdicts are judged at the end of observation (`ObservationEnded`; a timeline without it,
 /// e.g. one snapshotted during a run, is judged up to its last event). An expect step that
@@ -42,6 +43,9 @@ pub fn judge(scenario: &Scenario, timeline: &Timeline) -> Vec<Verdict> {
     let mut verdicts: Vec<Verdict> = by_step.into_iter().flat_map(|(_, v)| v).collect();
     verdicts.extend(scenario.invariants.iter().map(|i| evaluate_invariant(*i, timeline, now)));
     let run_error = end.and_then(|(_, error)| error);
+    if scenario.workload.is_some() && run_error.is_none() {
+        verdicts.push(write_audit(timeline, now));
+    }
     if scenario.steps.iter().any(|s| s.value.fault.is_some()) && run_error.is_none() {
         verdicts.push(faults_undone(timeline));
     }
@@ -145,7 +149,7 @@ invariants: [single_primary, no_acked_write_lost]
             .poll(50_000, "pg-1", replica(2))
             .event(50_100, finished(4))
             .event(60_000, audit("pg-1"))
-            .audit(60_500, &[(1, 2)])
+            .leader_audit(60_500, &[(1, 2)])
             .event(61_000, ended(run_error))
     }
 
@@ -159,6 +163,7 @@ invariants: [single_primary, no_acked_write_lost]
             verdicts.extend(expectations.iter().map(|e| evaluate_expectation(&e.value, tl, &ctx)));
         }
         verdicts.extend(scenario.invariants.iter().map(|i| evaluate_invariant(*i, tl, now)));
+        verdicts.push(write_audit(tl, now));
         verdicts.push(faults_undone(tl));
         verdicts
     }
@@ -177,6 +182,7 @@ invariants: [single_primary, no_acked_write_lost]
                 (names::REJOINS, Some(4)),
                 (names::SINGLE_PRIMARY, None),
                 (names::NO_ACKED_WRITE_LOST, None),
+                (names::WRITE_AUDIT, None),
                 (names::FAULTS_UNDONE, None),
             ]
         );

@@ -307,7 +307,24 @@ pub(crate) mod testkit {
 
         /// The end-of-run audit.
         pub fn audit(mut self, at: Millis, present: &[(u64, u64)]) -> Self {
-            self.push(at, EventKind::WriteAudit { present: present.to_vec(), source: "pg-2".into() });
+            self.push(at, EventKind::WriteAudit { present: present.to_vec(), source: "pg-2".into(), read: None });
+            self
+        }
+
+        /// The end-of-run audit's read of leader pg-2 on its own port (system identifier 7,
+        /// timeline 2), nothing unexpected.
+        pub fn leader_audit(mut self, at: Millis, present: &[(u64, u64)]) -> Self {
+            let read = crate::timeline::AuditRead {
+                role: crate::timeline::AuditRole::Leader,
+                why: "leader named by the DCS".into(),
+                system_identifier: Some("7".into()),
+                timeline: Some(2),
+                lsn: Some("0/3000148".into()),
+                caught_up: None,
+                cluster: vec!["pg-1".into(), "pg-2".into(), "pg-3".into()],
+                duplicates: Vec::new(),
+            };
+            self.push(at, EventKind::WriteAudit { present: present.to_vec(), source: "pg-2".into(), read: Some(read) });
             self
         }
 

@@ -7,6 +7,7 @@
 //! deadline logic), then one file per check, then `evaluate` (the dispatch) and `judge`.
 mod acked_writes;
 mod alert;
+mod audit_reads;
 mod evaluate;
 mod exec;
 mod faults_undone;
@@ -24,6 +25,7 @@ mod single_primary;
 mod timed;
 mod timeline_increment;
 mod verdict;
+mod write_audit;
 mod write_pause;
 mod writes_after_fault;
 
@@ -47,6 +49,7 @@ pub use replication_streaming::replication_streaming;
 pub use single_primary::{primary_overlaps, single_primary, Overlap};
 pub use timeline_increment::timeline_increment;
 pub use verdict::{CheckContext, Status, Verdict};
+pub use write_audit::{definite_failure, write_audit};
 pub use write_pause::{write_pause, WritePauseLimits};
 pub use writes_after_fault::{max_write_unavailability, no_write_acked, writable_again};
 
@@ -67,6 +70,7 @@ pub mod names {
     pub use super::replication_streaming::NAME as REPLICATION_STREAMING;
     pub use super::single_primary::NAME as SINGLE_PRIMARY;
     pub use super::timeline_increment::NAME as TIMELINE;
+    pub use super::write_audit::NAME as WRITE_AUDIT;
     pub use super::write_pause::NAME as WRITE_PAUSE;
     pub use super::writes_after_fault::{MAX_WRITE_UNAVAILABILITY, NO_WRITE_ACKED, WRITABLE_AGAIN};
 }

@@ -8,7 +8,7 @@ use crate::runtime::{RunningContainer, Runtime, RuntimeError};
 use crate::timeline::{describe_dist_nodes, primaries_by_group, EventKind, MemberView, Millis, TimelineWriter};
 use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT};
 use crate::wait::{try_poll_until, Probe};
-use crate::workload::PgEndpoint;
+use crate::workload::{AuditMember, AuditPlan, PgEndpoint};
 
 /// The run's containers once started.
 #[derive(Debug, Clone)]
@@ -67,6 +67,26 @@ impl Cluster {
                 Some((m.clone(), self.endpoint(port)))
             })
             .collect()
+    }
+
+    /// What the end-of-run write audit reads: the members of the Patroni cluster holding the
+    /// workload table (Citus: the coordinator group, whose replicas hold no rows and are not
+    /// compared), each on its own PostgreSQL and REST ports, with the audit's bound.
+    pub fn audit_plan(&self, within: Duration) -> AuditPlan {
+        let members = match &self.plan.groups {
+            Some(groups) => groups.iter().filter(|(g, _)| *g == 0).flat_map(|(_, m)| m.clone()).collect(),
+            None => self.plan.member_names(),
+        };
+        let members = members
+            .into_iter()
+            .filter_map(|name| {
+                let container = self.containers.get(&name)?;
+                let pg = self.endpoint(container.host_port(crate::topology::POSTGRES_PORT)?);
+                let rest_port = container.host_port(PATRONI_PORT)?;
+                Some(AuditMember { name, pg, rest_port })
+            })
+            .collect();
+        AuditPlan { members, compare_replicas: self.plan.groups.is_none(), within }
     }
 
     /// A superuser endpoint on a loopback port, in the workload's database.

@@ -18,6 +18,9 @@ use crate::timeline::{EventKind, TimelineWriter};
 use crate::topology::{plan, PlanImages, Secrets};
 use crate::workload::audit_writes;
 
+/// Bound on the end-of-run write audit's waits (convergence, then replay on every replica).
+const AUDIT_WITHIN: Duration = Duration::from_secs(30);
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -269,11 +272,12 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
             workload.stop().await;
             let t = Instant::now();
             timeline.record(EventKind::Phase { name: "audit".into() });
-            let count =
-                audit_writes(&cluster.primary_endpoint(), "primary via haproxy", &timeline, Duration::from_secs(60))
-                    .await
-                    .map_err(EngineError::Workload)?;
-            progress.say(&format!("audit: {count} rows present on the primary"));
+            let summary =
+                audit_writes(&cluster.audit_plan(AUDIT_WITHIN), &timeline).await.map_err(EngineError::Workload)?;
+            progress.say(&format!(
+                "audit: {} rows on {} (the DCS's leader), {} replicas read, {} not readable",
+                summary.rows, summary.leader, summary.replicas, summary.skipped
+            ));
             phases.push("audit", t, origin);
         }
         Ok::<(), EngineError>(())

@@ -57,12 +57,18 @@ impl MemberPoller {
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last: Option<(MemberView, u64)> = None;
+        let mut identity: Option<String> = None;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = ticker.tick() => {}
             }
-            let view = self.poll().await;
+            let (view, system_identifier) = self.poll().await;
+            if system_identifier.is_some() && system_identifier != identity {
+                identity = system_identifier;
+                let system_identifier = identity.clone().unwrap_or_default();
+                timeline.record(EventKind::MemberIdentity { member: self.member.clone(), system_identifier });
+            }
             let at = timeline.now();
             live.update(&self.member, view.clone(), at);
             match &mut last {
@@ -80,15 +86,16 @@ impl MemberPoller {
         }
     }
 
-    async fn poll(&self) -> MemberView {
+    /// The member's view and, when Patroni reports it, its system identifier.
+    async fn poll(&self) -> (MemberView, Option<String>) {
         let response = match self.client.get(&self.url).send().await {
             Ok(r) => r,
-            Err(e) => return unreachable(short_error(&e)),
+            Err(e) => return (unreachable(short_error(&e)), None),
         };
         // Patroni answers 503 on /patroni for some states but still sends the JSON body.
         match response.json::<Value>().await {
-            Ok(body) => parse_patroni_status(&body),
-            Err(e) => unreachable(format!("bad response: {}", short_error(&e))),
+            Ok(body) => (parse_patroni_status(&body), system_identifier(&body)),
+            Err(e) => (unreachable(format!("bad response: {}", short_error(&e))), None),
         }
     }
 }
@@ -115,6 +122,15 @@ pub(crate) fn short_error(error: &reqwest::Error) -> String {
     } else {
         let text = error.to_string();
         text.chars().take(80).collect()
+    }
+}
+
+/// `database_system_identifier` of a `GET /patroni` body (a string; a number is accepted too).
+pub fn system_identifier(body: &Value) -> Option<String> {
+    match body.get("database_system_identifier")? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 
@@ -170,6 +186,14 @@ mod tests {
         assert_eq!(view.state.as_deref(), Some("streaming"));
         assert!(view.is_healthy_replica());
         assert!(!view.is_running_primary());
+    }
+
+    #[test]
+    fn system_identifier_is_read_as_patroni_spells_it() {
+        let body = json!({"state": "running", "database_system_identifier": "7441962345566380055"});
+        assert_eq!(system_identifier(&body).as_deref(), Some("7441962345566380055"));
+        assert_eq!(system_identifier(&json!({"database_system_identifier": 12})).as_deref(), Some("12"));
+        assert_eq!(system_identifier(&json!({"state": "starting"})), None);
     }
 
     #[test]

@@ -232,7 +232,7 @@ invariants: [single_primary, no_acked_write_lost]
             )
             .event(60_000, audit("pg-1", "running", Some(0)))
             .event(60_000, audit("etcd-1", "exited", None))
-            .audit(60_500, &[(1, 1), (3, 3)])
+            .leader_audit(60_500, &[(1, 1), (3, 3)])
             .event(61_000, EventKind::ObservationEnded { run_error: None })
             .event(62_000, EventKind::Phase { name: "teardown".into() })
             .build()
@@ -262,7 +262,7 @@ invariants: [single_primary, no_acked_write_lost]
     fn a_report_read_back_from_its_file_rejudges_identically() {
         let tl = timeline();
         let verdicts = judge(&scenario(), &tl);
-        assert_eq!(verdicts.len(), 7, "{verdicts:#?}");
+        assert_eq!(verdicts.len(), 8, "{verdicts:#?}");
         let dir = std::env::temp_dir().join(format!("pgdrill-rejudge-{}", std::process::id()));
         let written = report(tl, verdicts);
         let path = write_json(&written, &dir).unwrap();
@@ -275,7 +275,7 @@ invariants: [single_primary, no_acked_write_lost]
         let text = render_rejudgement(&rejudgement);
         let line = text.lines().find(|l| l.starts_with("match     new_leader@3 ")).unwrap_or_default();
         assert!(line.ends_with("  PASS  pg-2 running primary on tl 2 after 19.4s"), "{text}");
-        assert!(text.ends_with("rejudged: all 7 verdicts match the recorded ones\n"), "{text}");
+        assert!(text.ends_with("rejudged: all 8 verdicts match the recorded ones\n"), "{text}");
     }
 
     #[test]
@@ -301,7 +301,7 @@ invariants: [single_primary, no_acked_write_lost]
         );
         assert!(text.contains("MISSING   made_up@5 (recorded, not found judging again)\n"), "{text}");
         assert!(text.contains("EXTRA     rejoins@5 (found judging again, not recorded)\n"), "{text}");
-        assert!(text.ends_with("rejudged: 3 of 8 verdicts differ from the recorded ones\n"), "{text}");
+        assert!(text.ends_with("rejudged: 3 of 9 verdicts differ from the recorded ones\n"), "{text}");
     }
 
     #[test]

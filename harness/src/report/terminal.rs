@@ -245,7 +245,10 @@ pub(crate) mod tests {
                     outcome: WriteOutcome::Acked { acked_at: 29_800 },
                 },
             },
-            Event { at: 60_000, kind: EventKind::WriteAudit { present: vec![(1, 7), (9, 12)], source: "pg-2".into() } },
+            Event {
+                at: 60_000,
+                kind: EventKind::WriteAudit { present: vec![(1, 7), (9, 12)], source: "pg-2".into(), read: None },
+            },
         ];
         RunReport {
             schema_version: SCHEMA_VERSION,

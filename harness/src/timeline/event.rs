@@ -192,12 +192,31 @@ pub enum EventKind {
         #[serde(flatten)]
         outcome: WriteOutcome,
     },
-    /// The end-of-run audit of the written table: which ids are present.
+    /// The end-of-run audit of the written table on one member: which ids are present.
     WriteAudit {
         /// Present ids as inclusive ranges (compact: ids are mostly sequential).
         present: Vec<(u64, u64)>,
         /// The member the audit read from.
         source: String,
+        /// Why that member and what it said about itself (`None` in reports written before the
+        /// audit read every member: then it read the primary through HAProxy).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        read: Option<super::AuditRead>,
+    },
+    /// The end-of-run audit could not read a member's rows (it is then not compared).
+    AuditSkipped {
+        /// The member.
+        member: String,
+        /// Why, e.g. `failed to connect to 127.0.0.1:32771: connection refused`.
+        reason: String,
+    },
+    /// The system identifier a member's Patroni reported (`database_system_identifier` of
+    /// `GET /patroni`), recorded when first seen and when it changes.
+    MemberIdentity {
+        /// Member name.
+        member: String,
+        /// The identifier, as Patroni spells it (decimal).
+        system_identifier: String,
     },
     /// An alert instance changed state in Prometheus or Alertmanager.
     Alert {

@@ -30,6 +30,12 @@ pub enum WorkloadError {
     /// The endpoint led to a replica: its rows may lag, so they cannot be audited.
     #[error("connected to a replica, not the primary")]
     NotPrimary,
+    /// A statement that always returns a row returned none.
+    #[error("failed to {0}: no row returned")]
+    NoRow(&'static str),
+    /// The DCS named a leader that is not one of the members audited.
+    #[error("the DCS names {0} as leader, which is not a member of this cluster")]
+    UnknownLeader(String),
     /// Citus placed a shard on a group id that is not a worker group.
     #[error("pg_dist_placement names group id {0}, which is not a group")]
     BadGroup(i32),

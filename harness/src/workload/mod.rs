@@ -1,13 +1,15 @@
 //! Client traffic: writers that insert uniquely numbered rows through HAProxy and record every
 //! attempt (send time, acknowledgement or error) on the timeline, and the end-of-run audit that
-//! records which rows exist (and, on Citus, which worker group each row went to). Judging lost writes is the checks' job, not this module's.
+//! records which rows each member holds (the DCS's leader on its own port, then every replica
+//! once it has replayed up to the leader). Judging lost writes is the checks' job, not this
+//! module's.
 mod audit;
 mod error;
 mod pg;
 mod writer;
 
 pub use crate::pg::{short as short_pg_error, PgEndpoint};
-pub use audit::{audit_writes, compress_ids};
+pub use audit::{audit_writes, compress_ids, AuditMember, AuditPlan, AuditSummary};
 // The set-up and audit functions still return this error's text: the engine's call sites
 // (steps, run) take `String` until they move to `WorkloadError`.
 pub use error::WorkloadError;

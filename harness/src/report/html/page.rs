@@ -371,9 +371,14 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 ("fault", format!("step {}: {}: {proof}", step + 1, if *ok { "verified" } else { "NOT verified" }))
             }
             EventKind::FaultHealed { step, detail } => ("fault", format!("step {}: healed: {detail}", step + 1)),
-            EventKind::WriteAudit { present, source } => {
+            EventKind::WriteAudit { present, source, read } => {
                 let ids: u64 = present.iter().map(|(a, b)| b.abs_diff(*a) + 1).sum();
-                ("audit", format!("{ids} ids present on {source} ({} ranges)", present.len()))
+                let why = read.as_ref().map(|r| format!(": {}", r.why)).unwrap_or_default();
+                ("audit", format!("{ids} ids present on {source} ({} ranges){why}", present.len()))
+            }
+            EventKind::AuditSkipped { member, reason } => ("audit", format!("{member} not read: {reason}")),
+            EventKind::MemberIdentity { member, system_identifier } => {
+                ("member", format!("{member}: system identifier {system_identifier}"))
             }
             EventKind::Note { source, text } => ("note", format!("{source}: {text}")),
             EventKind::Exec { .. } => match ExecRecord::from_event(event.at, &event.kind) {

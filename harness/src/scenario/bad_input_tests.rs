@@ -296,3 +296,18 @@ fn a_thousand_problems_on_one_line_print_a_screenful() {
     let longest = rendered.lines().map(|l| l.chars().count()).max().unwrap_or(0);
     assert!(longest < 200, "snippet lines are cut around the column: {longest} characters");
 }
+
+#[test]
+fn one_problem_on_a_long_line_is_shown_in_a_window() {
+    let yaml = one_long_line(1).replace("steps: [", &format!("steps: [{}", "{sleep: 1s}, ".repeat(100)));
+    let error = parse_scenario("x.yaml", &yaml).expect_err("must be refused");
+    assert_eq!(error.problems().len(), 1, "{error}");
+    let mut rendered = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::none())
+        .render_report(&mut rendered, &error)
+        .expect("renders");
+    let column = error.problems()[0].column;
+    assert!(rendered.contains(&format!("[x.yaml:3:{column}]")), "{rendered}");
+    assert!(rendered.contains("no such member") && rendered.contains("…}, {sleep: 1s}"), "{rendered}");
+    assert!(rendered.lines().all(|line| line.chars().count() < 200), "{rendered}");
+}

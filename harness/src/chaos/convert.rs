@@ -10,7 +10,7 @@ use super::schedule::Schedule;
 use super::yaml::{block, flow, string};
 use crate::scenario::{
     parse_scenario_with, variant_name, Chaos, ChaosInvariant, Invariant, LoadOptions, LoadedScenario, ScenarioError,
-    WaitFor,
+    WaitFor, MAX_NAME_CHARS,
 };
 
 /// Bound of the `wait: healthy` step added when the fixed steps have none.
@@ -60,7 +60,9 @@ pub fn plan_case(
     if scenario.topology.monitoring.is_some() {
         out.push_str("# Rule files are named by absolute path: replay with `--allow-outside-rules`.\n");
     }
-    out.push_str(&format!("name: {}\n", string(&format!("{}-chaos", scenario.name))));
+    // The replay's name must be a valid name too, however long the base's is.
+    let base_name: String = scenario.name.chars().take(MAX_NAME_CHARS - "-chaos".len()).collect();
+    out.push_str(&format!("name: {}\n", string(&format!("{base_name}-chaos"))));
     let description = format!("Replay of a chaos schedule of {}: {schedule}", base.path.display());
     out.push_str(&format!("description: {}\n", string(&description)));
     block(&mut out, 0, "topology", &topology_value(base));

@@ -36,5 +36,5 @@ pub use schema::scenario_json_schema;
 pub use source::LoadedScenario;
 pub use step::{option_value, FaultOptions, Step, WaitFor};
 pub use target::Target;
-pub use validate::{resolve_rule_path, rule_root, validate, validate_with};
+pub use validate::{resolve_rule_path, rule_root, validate, validate_with, MAX_NAME_CHARS};
 pub use values::{variant_name, Budget, Rate};

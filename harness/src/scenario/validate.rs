@@ -22,6 +22,7 @@ mod rules;
 mod topology;
 
 pub(super) use limits::limit_of;
+pub use limits::MAX_NAME_CHARS;
 pub use rules::{resolve_rule_path, rule_root};
 
 /// Patroni members pgdrill will start: one host, one container each.

@@ -17,7 +17,7 @@ use crate::scenario::snippet::shown;
 /// `99999999999h` would overflow the clocks it is added to).
 pub(super) const MAX_BUDGET: Duration = Duration::from_secs(24 * 3600);
 /// Scenario names: report directories and test names are made of them.
-pub(super) const MAX_NAME_CHARS: usize = 64;
+pub const MAX_NAME_CHARS: usize = 64;
 /// Descriptions are a few sentences for `pgdrill list`.
 pub(super) const MAX_DESCRIPTION_CHARS: usize = 2000;
 

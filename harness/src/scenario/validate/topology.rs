@@ -28,7 +28,7 @@ impl Checker<'_> {
             }
         }
 
-        if ETCD.contains(&topology.etcd) && topology.etcd % 2 == 0 {
+        if ETCD.contains(&topology.etcd) && topology.etcd.is_multiple_of(2) {
             let count = topology.etcd;
             self.report(
                 "topology.etcd",

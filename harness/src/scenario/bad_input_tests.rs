@@ -86,6 +86,7 @@ fn write_pause_needs_a_workload() {
 #[test_case("  patroni: {synchronous_mode: \"true\"}\n", "4:31", &["`synchronous_mode: \"true\"` is a string, but `synchronous_mode` takes true or false", "`synchronous_mode: true`"] ; "quoted boolean")]
 #[test_case("  patroni: {ttl: '30'}\n", "4:18", &["`ttl: \"30\"` is a string, but `ttl` takes a whole number"] ; "single-quoted ttl")]
 #[test_case("  monitoring: {rules: [rules/pgdrill-alerts.yaml], for_scale: \"0.1\"}\n", "4:63", &["`for_scale: \"0.1\"` is a string, but `for_scale` takes a number"] ; "quoted for_scale")]
+#[test_case("  patroni: {failsafe_mode: yes}\n", "4:28", &["invalid value `yes` for `failsafe_mode`: expected true or false"] ; "YAML 1.1 boolean")]
 fn quoted_numbers_and_booleans_in_the_topology(line: &str, at: &str, phrases: &[&str]) {
     let yaml = format!("name: x\ntopology:\n  kind: patroni\n{line}steps:\n  - sleep: 1s\n");
     let path = format!("{}/../scenarios/x.yaml", env!("CARGO_MANIFEST_DIR"));

@@ -124,6 +124,15 @@ fn describe(error: &YamlError, text: &str, location: Location, context: &Context
             format!("`{field}` is required here"),
             missing_field_help(field),
         ),
+        YamlError::InvalidBooleanStrict { .. } => {
+            let found =
+                locate(text, location).map_or("", |(span, ..)| &text[span.offset()..span.offset() + span.len()]);
+            (
+                format!("invalid value `{}` for `{}`: expected true or false", shown(found), context.key()),
+                "not true or false".into(),
+                Some("booleans are `true` or `false` (YAML 1.1's yes/no/on/off are not)".into()),
+            )
+        }
         YamlError::InvalidScalar { ty, .. } => {
             let found =
                 locate(text, location).map_or("", |(span, ..)| &text[span.offset()..span.offset() + span.len()]);

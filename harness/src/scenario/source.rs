@@ -328,5 +328,8 @@ pub(super) fn yaml_options() -> serde_saphyr::Options {
         },
         // miette draws the snippet; serde-saphyr's own would be printed twice.
         with_snippet: false,
+        // `true`/`false` only, as the JSON Schema's booleans: YAML 1.1's `yes`, `no`, `on` and
+        // `off` are strings to an editor (and `on`/`off` look like anything but a boolean).
+        strict_booleans: true,
     }
 }

@@ -278,3 +278,51 @@ fn validate_stops_at_the_first_signal() {
     assert!(checked < files.len(), "stopped before the last file: {checked} of {} checked", files.len());
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `pgdrill run … 2>&1 | head`: the progress lines on standard error go into a closed pipe. The
+/// run carries on to its own outcome (here: no Docker engine at DOCKER_HOST, exit 3) instead of
+/// panicking on the first progress line.
+#[test]
+fn run_with_a_closed_stderr_keeps_its_exit_code() {
+    let output = Command::new(PGDRILL)
+        .args(["run", "scenarios/patroni-kill-primary.yaml"])
+        .current_dir(repo())
+        .env("DOCKER_HOST", "unix:///nonexistent/pgdrill-test/docker.sock")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(closed_pipe())
+        .output()
+        .expect("pgdrill runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "no Docker engine is an environment problem (stdout: {stdout})");
+}
+
+/// An installed binary stands alone: run from `/` (no checkout above it), `pgdrill compose`
+/// names the same image tags as with the checkout's own `images/` (PGDRILL_IMAGES_DIR), so
+/// `images build` from anywhere reuses (or builds) exactly the images the checkout would.
+#[test]
+fn the_binary_needs_no_checkout_for_its_images() {
+    let scenario = repo().join("scenarios/patroni-kill-primary.yaml").canonicalize().expect("scenario");
+    let env_of = |cwd: &Path, images_dir: Option<PathBuf>, out: &Path| {
+        let mut command = Command::new(PGDRILL);
+        command.args(["compose"]).arg(&scenario).arg("-o").arg(out).current_dir(cwd).stdin(Stdio::null());
+        match images_dir {
+            Some(dir) => command.env("PGDRILL_IMAGES_DIR", dir),
+            None => command.env_remove("PGDRILL_IMAGES_DIR"),
+        };
+        let output = command.output().expect("pgdrill compose");
+        assert!(
+            output.status.success(),
+            "pgdrill compose from {}: {}",
+            cwd.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let env = fs::read_to_string(out.join(".env")).expect(".env");
+        // The image tags only: the file also holds per-project passwords.
+        env.lines().filter(|l| l.starts_with("PGDRILL_IMAGE_")).collect::<Vec<_>>().join("\n")
+    };
+    let from_root = env_of(Path::new("/"), None, &temp_dir("standalone-root"));
+    let from_checkout = env_of(&repo(), Some(repo().join("images")), &temp_dir("standalone-checkout"));
+    assert!(from_root.contains("PGDRILL_IMAGE_PATRONI=pgdrill-patroni:"), "{from_root}");
+    assert_eq!(from_root, from_checkout, "the embedded recipes give the checkout's tags");
+}

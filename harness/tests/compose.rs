@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};
 use pgdrill::cluster::load_cluster_file;
-use pgdrill::runtime::images::{ensure_images, ImageName, ImageOptions};
+use pgdrill::runtime::images::{ensure_images, ImageName, ImageOptions, Recipes};
 use pgdrill::runtime::Runtime;
 use pgdrill::wait::{poll_until, Probe};
 
@@ -126,7 +126,7 @@ fn a_generated_compose_file_starts_a_cluster_with_a_leader_and_leaves_nothing() 
     block_on(ensure_images(
         &docker,
         &[ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy],
-        &ImageOptions { images_dir: repo().join("images"), ..ImageOptions::default() },
+        &ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() },
         &|line| eprintln!("{line}"),
     ))
     .expect("images");

@@ -289,3 +289,74 @@ fn kept_runs_are_removed_only_by_down() {
     assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
     assert_eq!(resources_of_run(&run), (0, 0), "pgdrill down {run} left resources");
 }
+
+/// A tmpfs mounted for one test (the test runs as root, as CI does), unmounted on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(name: &str, options: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mount point");
+        let status = Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(&dir).status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "this test mounts a small tmpfs at {} and needs root for it",
+            dir.display()
+        );
+        Self(dir)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Verdicts are never lost to a failed write: with the reports dir on a full filesystem (a 16 KiB
+/// tmpfs: the saved container logs fill it, report.json cannot be written), the run still tears
+/// down, prints its verdicts, says which file could not be written and why, exits 1, and leaves
+/// no `.partial` file.
+#[test]
+fn a_full_reports_filesystem_still_prints_the_verdicts() {
+    let full = Tmpfs::mount("pgdrill-full-reports", "size=16k");
+    let output = Command::new(PGDRILL)
+        .args(["run", &fixture("short-writes.yaml"), "--reports-dir"])
+        .arg(&full.0)
+        .stdin(Stdio::null())
+        .output()
+        .expect("pgdrill run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for check in ["single_primary", "no_acked_write_lost"] {
+        assert!(stdout.contains(check), "the verdict of {check} is printed: {stdout}");
+    }
+    let error = stderr.lines().find(|l| l.starts_with("error: failed to write")).expect("the failed write is said");
+    assert!(error.contains(&full.0.display().to_string()), "it says where: {error}");
+    assert!(error.contains("No space left on device"), "it says why: {error}");
+    assert_eq!(output.status.code(), Some(1), "a report that could not be written fails the run");
+    let partial: Vec<_> =
+        files_under(&full.0).into_iter().filter(|p| p.to_string_lossy().ends_with(".partial")).collect();
+    assert!(partial.is_empty(), "no .partial file is left: {partial:?}");
+    let run = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("run ")?.split_whitespace().next())
+        .expect("the summary names the run");
+    assert_eq!(resources_of_run(run), (0, 0), "run {run} left resources");
+}

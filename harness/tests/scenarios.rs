@@ -61,6 +61,9 @@ fn drill_with(path: &Path, images: ImageOptions) -> Result<RunOutcome, Failed> {
         };
         let outcome = run_scenario(&loaded, &options).await.map_err(|e| Failed::from(format!("{e}")))?;
         assert_nothing_left(&outcome.report.run_id).await?;
+        if let Some(e) = &outcome.write_error {
+            return Err(format!("{e}\n{}", render_summary(&outcome.report)).into());
+        }
         assert_rejudged_identically(&outcome, &loaded.scenario)?;
         Ok(outcome)
     })

@@ -4,6 +4,8 @@
 # $PROMETHEUS_RULES_<i>_NAME) to /etc/prometheus/rules/<ii>-<name>. Then either
 #   check-rules   runs `promtool check rules` on those files and exits with its status, or
 #   (otherwise)   becomes Prometheus; further arguments are added to its command line.
+# Without --web.enable-lifecycle: nothing needs /-/reload or /-/quit (the configuration is fixed
+# for a run), and anyone who reaches the port could otherwise stop Prometheus.
 set -eu
 rules_dir=/etc/prometheus/rules
 if [ -n "${PROMETHEUS_CONFIG:-}" ]; then
@@ -36,5 +38,4 @@ exec prometheus \
     --storage.tsdb.path=/var/lib/prometheus/data \
     --storage.tsdb.retention.time=1d \
     --web.listen-address=0.0.0.0:9090 \
-    --web.enable-lifecycle \
     "$@"

@@ -38,16 +38,19 @@ impl CaseRunner for EngineRunner {
             return run;
         }
         match result {
+            // The reports dir is unusable: every other case would lose its report the same way.
+            Ok(outcome) if outcome.write_error.is_some() => {
+                let mut run = aborted(&outcome.write_error.as_ref().map(ToString::to_string).unwrap_or_default());
+                run.run_id = Some(outcome.report.run_id.clone());
+                run
+            }
             Ok(outcome) => CaseRun {
                 outcome: judge(&outcome.report, case.plan.first_schedule_step),
                 run_id: Some(outcome.report.run_id.clone()),
                 report_dir: Some(outcome.report_dir.display().to_string()),
             },
-            // Nothing ran (images, Docker, the report could not be written): every other case
-            // would end the same way.
-            Err(e @ (EngineError::Runtime(_) | EngineError::Images(_) | EngineError::Report { .. })) => {
-                aborted(&e.to_string())
-            }
+            // Nothing ran (images, Docker): every other case would end the same way.
+            Err(e @ (EngineError::Runtime(_) | EngineError::Images(_))) => aborted(&e.to_string()),
             Err(EngineError::Interrupted(_)) => aborted("interrupted"),
             Err(e) => {
                 CaseRun { outcome: CaseOutcome::Inconclusive { reason: e.to_string() }, run_id: None, report_dir: None }

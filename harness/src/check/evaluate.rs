@@ -3,6 +3,7 @@
 use super::acked_writes::no_acked_write_lost;
 use super::alert::alert;
 use super::leader_is::leader_is;
+use super::never_leader::never_leader;
 use super::new_leader::new_leader;
 use super::no_failover::no_failover;
 use super::pg_dist_node::pg_dist_node;
@@ -33,6 +34,7 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
         Expectation::MaxWriteUnavailability { max } => max_write_unavailability(*max, tl, ctx),
         Expectation::ReplicationStreaming { within } => replication_streaming(*within, tl, ctx),
         Expectation::LeaderIs { target, within } => leader_is(target, *within, tl, ctx),
+        Expectation::NeverLeader { target } => never_leader(target, tl, ctx),
         Expectation::PgDistNode { group, within, new_primary } => pg_dist_node(*group, *new_primary, *within, tl, ctx),
         Expectation::WritePause { group, max, errors, resumes_within, others_max } => write_pause(
             WritePauseLimits {

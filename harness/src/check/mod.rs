@@ -13,6 +13,7 @@ mod faults_undone;
 mod judge;
 mod leader_is;
 mod member_history;
+mod never_leader;
 mod new_leader;
 mod no_failover;
 mod pg_dist_node;
@@ -36,6 +37,7 @@ pub use leader_is::leader_is;
 #[cfg(test)]
 pub(crate) use member_history::testkit;
 pub use member_history::{describe_view, MemberHistory, Span, Stint};
+pub use never_leader::never_leader;
 pub use new_leader::new_leader;
 pub use no_failover::no_failover;
 pub use pg_dist_node::pg_dist_node;
@@ -56,6 +58,7 @@ pub mod names {
     pub use super::exec::NAME as EXEC;
     pub use super::faults_undone::NAME as FAULTS_UNDONE;
     pub use super::leader_is::NAME as LEADER_IS;
+    pub use super::never_leader::NAME as NEVER_LEADER;
     pub use super::new_leader::NAME as NEW_LEADER;
     pub use super::no_failover::NAME as NO_FAILOVER;
     pub use super::pg_dist_node::NAME as PG_DIST_NODE;

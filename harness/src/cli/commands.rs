@@ -268,8 +268,15 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
     for loaded in &scenarios {
         match run_scenario(loaded, &options).await {
             Ok(outcome) => {
+                // The verdicts first: a report that cannot be written must not take them along.
                 outln!("{}", render_summary(&outcome.report));
-                outln!("report: {}", outcome.report_dir.join("report.json").display());
+                match &outcome.write_error {
+                    None => outln!("report: {}", outcome.report_dir.join("report.json").display()),
+                    Some(e) => {
+                        errln!("error: {e}; the verdicts above are the only record of run {}", outcome.report.run_id);
+                        code = ExitCode::ChecksFailed;
+                    }
+                }
                 if !outcome.report.passed {
                     code = ExitCode::ChecksFailed;
                 }
@@ -408,10 +415,17 @@ async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken)
                 let ports: Vec<String> = ports.iter().map(|(c, h)| format!("{c}→{h}")).collect();
                 outln!("  {name:<10} {}", ports.join("  "));
             }
+            // This run's own password, printed here only: `up` is how a person gets a cluster
+            // to connect to, and nothing else of pgdrill writes it anywhere.
             outln!(
                 "psql: PGPASSWORD={} psql -h 127.0.0.1 -p {} -U postgres",
-                crate::topology::configs::SUPERUSER_PASSWORD,
+                cluster.plan.secrets.superuser.expose(),
                 cluster.primary_endpoint().port
+            );
+            outln!(
+                "Patroni REST API (unsafe methods): user {}, password {}",
+                crate::topology::REST_API_USER,
+                cluster.plan.secrets.rest_api.expose()
             );
             outln!("remove it with: pgdrill down {run_id}");
             ExitCode::Success

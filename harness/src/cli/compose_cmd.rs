@@ -8,10 +8,12 @@ use super::load::load_all;
 use super::output::{errln, outln};
 use super::ExitCode;
 use crate::compose::{
-    compose_scenario, images_for, write_project, ComposeProject, COMPOSE_FILE, DEFAULT_PORT_BASE, ENV_FILE,
+    compose_scenario, images_for, write_project, ComposeProject, CLUSTER_FILE, COMPOSE_FILE, DEFAULT_PORT_BASE,
+    ENV_FILE,
 };
 use crate::runtime::images::{image_present, planned_tags, ImageOptions};
 use crate::runtime::Runtime;
+use crate::topology::Secrets;
 
 #[derive(Debug, Args)]
 pub(super) struct ComposeArgs {
@@ -38,7 +40,15 @@ pub(super) async fn compose(args: &ComposeArgs, options: ImageOptions) -> ExitCo
             return ExitCode::Environment;
         }
     };
-    let project = match compose_scenario(&loaded, &images, args.port_base) {
+    // Fresh for every project written: a hand-run cluster gets passwords of its own.
+    let secrets = match Secrets::generate() {
+        Ok(secrets) => secrets,
+        Err(e) => {
+            errln!("error: failed to draw the project's passwords from the OS's random generator: {e}");
+            return ExitCode::Environment;
+        }
+    };
+    let project = match compose_scenario(&loaded, &images, args.port_base, secrets) {
         Ok(project) => project,
         Err(e) => {
             errln!("error: {}", with_causes(&e));
@@ -55,8 +65,13 @@ pub(super) async fn compose(args: &ComposeArgs, options: ImageOptions) -> ExitCo
 }
 
 fn say_written(project: &ComposeProject, dir: &Path) {
-    let configs = project.files.len() - 1;
-    outln!("wrote {}: {COMPOSE_FILE}, {ENV_FILE} and {configs} configuration files under config/", dir.display());
+    // Beside the Compose file: the cluster file; the rest are mounted configuration files.
+    let configs = project.files.len() - 2;
+    outln!(
+        "wrote {}: {COMPOSE_FILE}, {CLUSTER_FILE}, {ENV_FILE} and {configs} configuration files under config/",
+        dir.display()
+    );
+    outln!("fresh passwords: in {ENV_FILE} and {} (the superuser's), readable by you only", project.password_file.path);
     outln!("ports on 127.0.0.1:");
     for port in &project.ports {
         outln!("  {:<16} {:>5} -> 127.0.0.1:{}", port.service, port.container, port.host);

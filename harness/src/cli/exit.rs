@@ -9,8 +9,9 @@ use crate::monitoring::PromtoolError;
 pub enum ExitCode {
     /// Every check passed (or the command succeeded).
     Success = 0,
-    /// A run finished but a check failed, or the run hit an error while driving the cluster;
-    /// `compare` found a regression; standard output could not be written.
+    /// A run finished but a check failed, or the run hit an error while driving the cluster, or
+    /// its report could not be written; `compare` found a regression; standard output could not
+    /// be written.
     ChecksFailed = 1,
     /// Bad input, so nothing was started: an invalid scenario file, a rule file promtool
     /// rejects, an unreadable report, a `compare` with nothing to compare, a usage error.
@@ -37,8 +38,8 @@ impl ExitCode {
         match self {
             Self::Success => "every check passed, or the command did what it was asked",
             Self::ChecksFailed => {
-                "a check failed or the run hit an error; `compare` found a regression; standard output could not \
-                 be written"
+                "a check failed or the run hit an error; a run's report could not be written (its verdicts are \
+                 printed first); `compare` found a regression; standard output could not be written"
             }
             Self::InvalidScenario => {
                 "bad input, nothing was started: an invalid scenario, a rule file promtool rejects, an unreadable \

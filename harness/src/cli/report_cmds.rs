@@ -232,7 +232,12 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
                     code = ExitCode::ChecksFailed;
                 }
                 let interrupted = cancel.is_cancelled();
-                let problem = interrupted.then(|| "interrupted: not recorded in the history".to_string());
+                let mut problem = interrupted.then(|| "interrupted: not recorded in the history".to_string());
+                if let Some(e) = &outcome.write_error {
+                    errln!("error: {e}; the verdicts above are the only record of run {}", outcome.report.run_id);
+                    problem.get_or_insert_with(|| format!("report not written: {e}"));
+                    code = ExitCode::ChecksFailed;
+                }
                 runs.push(DrillRun { file: loaded.path.clone(), outcome: Some(outcome), problem });
                 if interrupted {
                     code = ExitCode::Interrupted;
@@ -468,7 +473,7 @@ mod tests {
         };
         let report_dir = reports.join(run_id);
         crate::report::write_json(&report, &report_dir).unwrap();
-        RunOutcome { report, report_dir }
+        RunOutcome { report, report_dir, write_error: None }
     }
 
     #[test]

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::runtime::images::{planned_tags, ImageOptions};
+use crate::runtime::images::{planned_tags, ImageOptions, Recipes};
 use crate::scenario::load_scenario;
+use crate::topology::Secrets;
 
 /// The scenarios compose/ holds an example of (compose/<name>/).
 const EXAMPLES: [&str; 2] = ["patroni-kill-primary", "citus-worker-switchover"];
@@ -33,9 +34,11 @@ fn compose_examples_are_up_to_date() {
     let mut stale = Vec::new();
     for name in EXAMPLES {
         let loaded = load_scenario(&repo().join(format!("scenarios/{name}.yaml"))).expect("shipped scenario loads");
-        let options = ImageOptions { images_dir: repo().join("images"), ..ImageOptions::default() };
+        let options = ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() };
         let images = planned_tags(&images_for(&loaded, &options), &options, &|_| {}).expect("tags");
-        let project = compose_scenario(&loaded, &images, DEFAULT_PORT_BASE).expect("project");
+        // Fresh passwords each time: the files compared hold none, so they do not change.
+        let project =
+            compose_scenario(&loaded, &images, DEFAULT_PORT_BASE, Secrets::generate().unwrap()).expect("project");
         let dir = repo().join("compose").join(name);
         if bless {
             write_project(&project, &dir, false).expect("write example");
@@ -65,9 +68,10 @@ fn compose_examples_are_up_to_date() {
 fn the_generated_cluster_files_are_valid_and_match_the_topology() {
     for (name, members, grouped) in [("patroni-kill-primary", 3, false), ("citus-worker-switchover", 6, true)] {
         let loaded = load_scenario(&repo().join(format!("scenarios/{name}.yaml"))).expect("shipped scenario loads");
-        let options = ImageOptions { images_dir: repo().join("images"), ..ImageOptions::default() };
+        let options = ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() };
         let images = planned_tags(&images_for(&loaded, &options), &options, &|_| {}).expect("tags");
-        let project = compose_scenario(&loaded, &images, DEFAULT_PORT_BASE).expect("project");
+        let project =
+            compose_scenario(&loaded, &images, DEFAULT_PORT_BASE, Secrets::generate().unwrap()).expect("project");
         let text = &project.files.iter().find(|f| f.path == CLUSTER_FILE).expect("a cluster file").content;
         let file = crate::cluster::parse_cluster_file(Path::new(CLUSTER_FILE), text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(file.members.len(), members, "{name}");
@@ -75,15 +79,45 @@ fn the_generated_cluster_files_are_valid_and_match_the_topology() {
         let pg1 = &file.members[0].value;
         let rest = project.ports.iter().find(|p| p.service == pg1.name.value && p.container == 8008).unwrap();
         assert_eq!(pg1.patroni.value, format!("http://127.0.0.1:{}", rest.host));
-        assert!(project.files.iter().any(|f| f.path == PASSWORD_FILE));
+        assert_eq!(project.password_file.path, PASSWORD_FILE);
     }
 }
 
-fn project_of(scenario: &str) -> ComposeProject {
+fn project_with(scenario: &str, secrets: Secrets) -> ComposeProject {
     let loaded = load_scenario(&repo().join(format!("scenarios/{scenario}.yaml"))).expect("shipped scenario loads");
-    let options = ImageOptions { images_dir: repo().join("images"), ..ImageOptions::default() };
+    let options = ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() };
     let images = planned_tags(&images_for(&loaded, &options), &options, &|_| {}).expect("tags");
-    compose_scenario(&loaded, &images, DEFAULT_PORT_BASE).expect("project")
+    compose_scenario(&loaded, &images, DEFAULT_PORT_BASE, secrets).expect("project")
+}
+
+fn project_of(scenario: &str) -> ComposeProject {
+    project_with(scenario, Secrets::generate().unwrap())
+}
+
+#[test]
+fn passwords_are_only_in_env_and_the_password_file() {
+    // With monitoring: the exporters' DSNs carry the superuser's password too.
+    let secrets = Secrets::generate().unwrap();
+    let project = project_with("alerts-kill-primary", secrets.clone());
+    for file in &project.files {
+        for (name, secret) in secrets.named() {
+            assert!(!file.content.contains(secret.expose()), "{} holds the {name} password", file.path);
+        }
+    }
+    let compose: serde_json::Value = serde_saphyr::from_str(&project.files[0].content).expect("YAML");
+    let services = &compose["services"];
+    let pg1 = &services["pg-1"]["environment"];
+    assert!(pg1["PATRONI_RESTAPI_PASSWORD"].as_str().unwrap().starts_with("${PGDRILL_REST_API_PASSWORD:?"), "{pg1}");
+    let dsn = services["pg-1-exporter"]["environment"]["DATA_SOURCE_NAME"].as_str().unwrap();
+    assert!(dsn.starts_with("postgresql://postgres:${PGDRILL_SUPERUSER_PASSWORD:?"), "{dsn}");
+    for (var, secret) in [
+        ("PGDRILL_SUPERUSER_PASSWORD", &secrets.superuser),
+        ("PGDRILL_REPLICATION_PASSWORD", &secrets.replication),
+        ("PGDRILL_REST_API_PASSWORD", &secrets.rest_api),
+    ] {
+        assert!(project.env_file.contains(&format!("\n{var}={}\n", secret.expose())), "{var} in .env");
+    }
+    assert_eq!(project.password_file.content, format!("{}\n", secrets.superuser.expose()));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use super::project::{compose_project, ComposeError, ComposeInput, ComposeProject
 use crate::engine::prepare_monitoring;
 use crate::runtime::images::{ImageName, ImageOptions, ResolvedImages};
 use crate::scenario::{LoadedScenario, TopologyKind};
-use crate::topology::{plan, PlanImages};
+use crate::topology::{plan, PlanImages, Secrets};
 
 /// The images a scenario's Compose project runs.
 pub fn images_for(loaded: &LoadedScenario, options: &ImageOptions) -> Vec<ImageName> {
@@ -20,13 +20,14 @@ pub fn images_for(loaded: &LoadedScenario, options: &ImageOptions) -> Vec<ImageN
     wanted
 }
 
-/// The Compose project of `loaded`'s topology with `images` (see [`images_for`]): the plan
-/// `pgdrill run` starts, plus the monitoring stack with the scenario's (time-compressed) rule
-/// files when it has `monitoring:`.
+/// The Compose project of `loaded`'s topology with `images` (see [`images_for`]) and passwords
+/// `secrets`: the plan `pgdrill run` starts, plus the monitoring stack with the scenario's
+/// (time-compressed) rule files when it has `monitoring:`.
 pub fn compose_scenario(
     loaded: &LoadedScenario,
     images: &ResolvedImages,
     port_base: u16,
+    secrets: Secrets,
 ) -> Result<ComposeProject, ComposeError> {
     let scenario = &loaded.scenario;
     let plan_images = PlanImages {
@@ -37,9 +38,9 @@ pub fn compose_scenario(
         postgres: images.set.pg,
     };
     // The etcd cluster token: unique per run for pgdrill; one Compose project is one cluster.
-    let plan = plan(&scenario.topology, &plan_images, &format!("pgdrill-{}", scenario.name));
+    let plan = plan(&scenario.topology, &plan_images, &format!("pgdrill-{}", scenario.name), secrets);
     let monitoring = match prepare_monitoring(loaded).map_err(monitoring_error)? {
-        Some(setup) => setup.specs(images, &plan.scope, &plan.member_names()).map_err(monitoring_error)?,
+        Some(setup) => setup.specs(images, &plan).map_err(monitoring_error)?,
         None => Vec::new(),
     };
     compose_project(&ComposeInput { scenario: &scenario.name, plan: &plan, monitoring: &monitoring, images, port_base })
@@ -49,18 +50,40 @@ fn monitoring_error(source: crate::engine::EngineError) -> ComposeError {
     ComposeError::Monitoring { source: Box::new(source) }
 }
 
-/// Writes the project's files into `dir` (created if missing), and `.env` unless `env` is false
-/// (the examples in the repository leave it out: its tags depend on the host). Files already
+/// Writes the project's files into `dir` (created if missing), and `.env` and the password file
+/// unless `env` is false (the examples in the repository leave them out: they hold this host's
+/// tags and the project's passwords; both are then readable by their owner only). Files already
 /// there are overwritten; others are left alone.
 pub fn write_project(project: &ComposeProject, dir: &Path, env: bool) -> std::io::Result<()> {
-    let env_file = env.then_some((ENV_FILE, &project.env_file));
-    let files = project.files.iter().map(|f| (f.path.as_str(), &f.content)).chain(env_file);
-    for (path, content) in files {
-        let path = dir.join(path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&path, content)?;
+    for file in &project.files {
+        write_file(&dir.join(&file.path), &file.content, false)?;
+    }
+    if env {
+        write_file(&dir.join(ENV_FILE), &project.env_file, true)?;
+        write_file(&dir.join(&project.password_file.path), &project.password_file.content, true)?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, content: &str, private: bool) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    std::io::Write::write_all(&mut options.open(path)?, content.as_bytes())?;
+    #[cfg(unix)]
+    if private {
+        // `mode` applies to new files only: an older file keeps its bits unless told.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
 }

@@ -6,7 +6,6 @@ use super::EngineError;
 use crate::observe::LiveView;
 use crate::runtime::{RunningContainer, Runtime, RuntimeError};
 use crate::timeline::{describe_dist_nodes, primaries_by_group, EventKind, MemberView, Millis, TimelineWriter};
-use crate::topology::configs::SUPERUSER_PASSWORD;
 use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT};
 use crate::wait::{try_poll_until, Probe};
 use crate::workload::PgEndpoint;
@@ -76,7 +75,7 @@ impl Cluster {
             host: "127.0.0.1".into(),
             port,
             user: "postgres".into(),
-            password: SUPERUSER_PASSWORD.into(),
+            password: self.plan.secrets.superuser.expose().into(),
             dbname: self.plan.database().into(),
         }
     }
@@ -186,10 +185,17 @@ impl Cluster {
         (!agrees).then(|| format!("pg_dist_node on {source}: {}", describe_dist_nodes(&rows)))
     }
 
+    /// The executor faults act through: the run's containers, and Patroni's REST API with the
+    /// run's REST password.
+    pub fn executor(&self) -> crate::fault::DockerExecutor {
+        let rest = crate::fault::RestAuth::new(crate::topology::REST_API_USER, self.plan.secrets.rest_api.clone());
+        crate::fault::DockerExecutor::new(self.runtime.clone(), self.containers.clone(), rest)
+    }
+
     /// Records, for every container, whether a fault left it paused, off the network or with
     /// pgdrill iptables rules (the `faults_undone` check reads these events).
     pub async fn audit_containers(&self, timeline: &crate::timeline::TimelineWriter) {
-        let executor = crate::fault::DockerExecutor::new(self.runtime.clone(), self.containers.clone());
+        let executor = self.executor();
         let with_iptables: Vec<String> = self.plan.all().filter(|s| s.net_admin).map(|s| s.name.clone()).collect();
         crate::fault::audit_leftovers(&executor, &with_iptables, timeline).await;
     }

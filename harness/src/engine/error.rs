@@ -37,18 +37,12 @@ pub enum EngineError {
     /// The monitoring stack (rule files, promtool, Prometheus) failed.
     #[error("monitoring: {0}")]
     Monitoring(#[from] MonitoringError),
+    /// The OS's random generator gave no passwords for the run.
+    #[error("failed to draw the run's passwords from the OS's random generator")]
+    Secrets(#[source] getrandom::Error),
     /// Ctrl-C or SIGTERM.
     #[error("interrupted by {0}; the cluster was torn down")]
     Interrupted(String),
-    /// Writing the report failed.
-    #[error("failed to write the report to {path}: {source}")]
-    Report {
-        /// Where.
-        path: String,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// Why the monitoring stack of a run could not be prepared or started.

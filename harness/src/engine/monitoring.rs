@@ -16,7 +16,7 @@ use crate::monitoring::config::{
 };
 use crate::monitoring::known_metrics::{check_list, unknown_metrics, KnownMetrics, UnknownMetric};
 use crate::monitoring::latency::{measure, AlertSamples, RuleTiming, SeenChange, LATENCY_BAR_MS};
-use crate::monitoring::stack::{stack_specs, StackImages};
+use crate::monitoring::stack::{stack_specs, Stack, StackImages};
 use crate::monitoring::{
     check_rules, coverage, load_rule_file, wait_targets_up, AlertChange, AlertObserver, AlertOutcome, AlertRule,
     RuleFile, ScaleOptions, ScaledValue,
@@ -25,7 +25,7 @@ use crate::report::{AlertLatency, CoverageRow, MonitoringSummary};
 use crate::runtime::images::ResolvedImages;
 use crate::scenario::{variant_name, LoadedScenario};
 use crate::timeline::{EventKind, Timeline, TimelineWriter};
-use crate::topology::ContainerSpec;
+use crate::topology::{ContainerSpec, Plan};
 
 /// The rules of a run, ready for Prometheus.
 #[derive(Debug, Clone)]
@@ -95,20 +95,22 @@ impl MonitoringSetup {
         &self.unknown
     }
 
-    /// The stack's containers for a cluster of `members` with Patroni scope `scope`, in start
-    /// order (see `monitoring::stack`).
-    pub fn specs(
-        &self,
-        images: &ResolvedImages,
-        scope: &str,
-        members: &[String],
-    ) -> Result<Vec<ContainerSpec>, EngineError> {
+    /// The stack's containers for `plan`'s members (exporters connecting with its superuser
+    /// password), in start order (see `monitoring::stack`).
+    pub fn specs(&self, images: &ResolvedImages, plan: &Plan) -> Result<Vec<ContainerSpec>, EngineError> {
         let images = StackImages {
             prometheus: &images.prometheus,
             alertmanager: &images.alertmanager,
             postgres_exporter: &images.postgres_exporter,
         };
-        stack_specs(images, scope, members, self.interval, &self.rendered).map_err(|e| MonitoringError::from(e).into())
+        let stack = Stack {
+            cluster_name: &plan.scope,
+            members: &plan.member_names(),
+            superuser_password: &plan.secrets.superuser,
+            scrape_interval: self.interval,
+            rules: &self.rendered,
+        };
+        stack_specs(images, &stack).map_err(|e| MonitoringError::from(e).into())
     }
 
     /// promtool on exactly what Prometheus will load, before any container of the run starts.
@@ -135,7 +137,7 @@ impl MonitoringSetup {
         cancel: CancellationToken,
     ) -> Result<u16, EngineError> {
         let runtime = cluster.runtime.clone();
-        let specs = self.specs(images, &cluster.plan.scope, &cluster.plan.member_names())?;
+        let specs = self.specs(images, &cluster.plan)?;
         for spec in &specs {
             cluster.containers.insert(spec.name.clone(), runtime.start(spec).await?);
         }

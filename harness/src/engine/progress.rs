@@ -1,5 +1,7 @@
 //! Progress lines on stderr: one line per thing that happens, with the time since start, readable
-//! in a terminal and in CI logs alike.
+//! in a terminal and in CI logs alike. A closed or failing stderr (`pgdrill run … 2>&1 | head`)
+//! only drops the lines: `eprintln!` would panic there and lose the run's teardown and report.
+use std::io::Write;
 use std::time::Instant;
 
 /// Prints progress lines.
@@ -18,13 +20,18 @@ impl Progress {
 
     /// Prints a warning, also when quiet: something the user should read before trusting the run.
     pub fn warn(&self, message: &str) {
-        eprintln!("[{:>6.1}s] {}warning: {}", self.start.elapsed().as_secs_f64(), self.prefix, message);
+        self.line(format_args!("warning: {message}"));
     }
 
     /// Prints one line.
     pub fn say(&self, message: &str) {
         if !self.quiet {
-            eprintln!("[{:>6.1}s] {}{}", self.start.elapsed().as_secs_f64(), self.prefix, message);
+            self.line(format_args!("{message}"));
         }
+    }
+
+    fn line(&self, text: std::fmt::Arguments<'_>) {
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let _ = writeln!(std::io::stderr().lock(), "[{elapsed:>6.1}s] {}{text}", self.prefix);
     }
 }

@@ -10,12 +10,12 @@ use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{judge, names, Status};
 use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver};
-use crate::report::{harness_usage, PhaseTiming, RunReport, Timings};
+use crate::report::{harness_usage, PhaseTiming, RunReport, Timings, WriteReportError};
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
 use crate::scenario::LoadedScenario;
 use crate::timeline::{EventKind, TimelineWriter};
-use crate::topology::{plan, PlanImages};
+use crate::topology::{plan, PlanImages, Secrets};
 use crate::workload::audit_writes;
 
 /// How to run.
@@ -40,10 +40,13 @@ pub struct RunOptions {
 /// A finished run.
 #[derive(Debug)]
 pub struct RunOutcome {
-    /// The report (also written as JSON).
+    /// The report (also written as JSON unless `write_error` says otherwise).
     pub report: RunReport,
     /// The run's report directory.
     pub report_dir: PathBuf,
+    /// Why the report files could not be written (a full disk, a read-only directory): the
+    /// verdicts are still in `report`, so the caller prints them before saying so.
+    pub write_error: Option<WriteReportError>,
 }
 
 /// A run id: the start time (UTC, to the second, so ids sort by time) and 32 random bits from
@@ -98,7 +101,7 @@ pub async fn build_images(
     Ok(ensure_images(runtime.docker(), &wanted, &options.images, &|line: &str| progress.say(line)).await?)
 }
 
-/// Starts the scenario's topology on a fresh network of `runtime`'s run.
+/// Starts the scenario's topology on a fresh network of `runtime`'s run, with fresh passwords.
 pub async fn start_cluster(
     runtime: &Runtime,
     loaded: &LoadedScenario,
@@ -112,7 +115,8 @@ pub async fn start_cluster(
         citus: images.citus.clone(),
         postgres: images.set.pg,
     };
-    let plan = plan(&loaded.scenario.topology, &plan_images, runtime.run_id());
+    let secrets = Secrets::generate().map_err(EngineError::Secrets)?;
+    let plan = plan(&loaded.scenario.topology, &plan_images, runtime.run_id(), secrets);
     progress.say(&format!("starting {} containers on network {}", plan.all().count(), runtime.network()));
     Ok(Cluster::start(runtime.clone(), plan).await?)
 }
@@ -367,7 +371,6 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         images: run_images(&images, options),
         timeline: final_timeline,
     };
-    crate::report::write_all(&report, &report_dir)
-        .map_err(|source| EngineError::Report { path: report_dir.display().to_string(), source })?;
-    Ok(RunOutcome { report, report_dir })
+    let write_error = crate::report::write_all(&report, &report_dir).err();
+    Ok(RunOutcome { report, report_dir, write_error })
 }

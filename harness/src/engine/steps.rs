@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinSet;
 
-use crate::fault::{apply, fault_by_name, undo, ActiveFault, DockerExecutor, FaultContext, FaultRequest, Resolver};
+use crate::fault::{apply, fault_by_name, undo, ActiveFault, FaultContext, FaultRequest, Resolver};
 use crate::fault::{Fault, TargetMemory};
 use crate::observe::LiveView;
 use crate::scenario::{variant_name, Expectation, OptionKind, Scenario, Step, Target, TargetRule, WaitFor};
@@ -80,7 +80,7 @@ impl<'a> StepDriver<'a> {
             heal_tasks: JoinSet::new(),
             heal_cancel: tokio_util::sync::CancellationToken::new(),
             faults: FaultContext {
-                executor: Arc::new(DockerExecutor::new(cluster.runtime.clone(), cluster.containers.clone())),
+                executor: Arc::new(cluster.executor()),
                 live: live.clone(),
                 timeline: timeline.clone(),
             },
@@ -415,7 +415,9 @@ fn budget_of(expectation: &Expectation) -> Duration {
         | Expectation::Alert { within, .. } => within.0,
         // Judged over the rest of the run (write_pause needs the end-of-run shard placements);
         // nothing to wait for here.
-        Expectation::MaxWriteUnavailability { .. } | Expectation::WritePause { .. } => Duration::ZERO,
+        Expectation::MaxWriteUnavailability { .. }
+        | Expectation::WritePause { .. }
+        | Expectation::NeverLeader { .. } => Duration::ZERO,
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::executor::{CommandOutput, ContainerState, Executor, ExecutorError};
-use super::rest::PatroniApi;
+use super::rest::{PatroniApi, RestAuth};
 use crate::runtime::{RunningContainer, Runtime};
 use crate::topology::PATRONI_PORT;
 
@@ -15,12 +15,14 @@ use crate::topology::PATRONI_PORT;
 pub struct DockerExecutor {
     runtime: Runtime,
     containers: BTreeMap<String, RunningContainer>,
+    /// The run's REST API credentials, sent with every unsafe call.
+    rest: RestAuth,
 }
 
 impl DockerExecutor {
-    /// An executor for `containers` of `runtime`'s run.
-    pub fn new(runtime: Runtime, containers: BTreeMap<String, RunningContainer>) -> Self {
-        Self { runtime, containers }
+    /// An executor for `containers` of `runtime`'s run, calling Patroni's REST API with `rest`.
+    pub fn new(runtime: Runtime, containers: BTreeMap<String, RunningContainer>, rest: RestAuth) -> Self {
+        Self { runtime, containers, rest }
     }
 }
 
@@ -95,6 +97,7 @@ impl Executor for DockerExecutor {
     }
 
     fn patroni(&self, member: &str) -> Option<PatroniApi> {
-        self.containers.get(member).and_then(|c| c.host_port(PATRONI_PORT)).map(PatroniApi::new)
+        let port = self.containers.get(member).and_then(|c| c.host_port(PATRONI_PORT))?;
+        Some(PatroniApi::new(port, self.rest.clone()))
     }
 }

@@ -24,8 +24,9 @@ pub struct Cut {
     pub loss: Option<f64>,
 }
 
-/// Picks iptables or iptables-legacy, whichever works in the container, as `$IPT`.
-const PICK_IPTABLES: &str = "IPT=iptables; $IPT -w -L -n >/dev/null 2>&1 || IPT=iptables-legacy";
+/// Picks iptables or iptables-legacy, whichever works in the container, as `$IPT`. Every call
+/// waits at most 10 s for the xtables lock (`-w 10`), then fails with iptables' own message.
+const PICK_IPTABLES: &str = "IPT=iptables; $IPT -w 10 -L -n >/dev/null 2>&1 || IPT=iptables-legacy";
 
 fn drop_target(loss: Option<f64>) -> String {
     match loss {
@@ -39,16 +40,16 @@ pub fn install_script(peer_ips: &[String], one_way: bool, loss: Option<f64>) -> 
     let mut lines = vec![
         "set -e".to_string(),
         PICK_IPTABLES.to_string(),
-        format!("$IPT -w -N {CHAIN_IN} 2>/dev/null || true"),
-        format!("$IPT -w -N {CHAIN_OUT} 2>/dev/null || true"),
-        format!("$IPT -w -C INPUT -j {CHAIN_IN} 2>/dev/null || $IPT -w -I INPUT -j {CHAIN_IN}"),
-        format!("$IPT -w -C OUTPUT -j {CHAIN_OUT} 2>/dev/null || $IPT -w -I OUTPUT -j {CHAIN_OUT}"),
+        format!("$IPT -w 10 -N {CHAIN_IN} 2>/dev/null || true"),
+        format!("$IPT -w 10 -N {CHAIN_OUT} 2>/dev/null || true"),
+        format!("$IPT -w 10 -C INPUT -j {CHAIN_IN} 2>/dev/null || $IPT -w 10 -I INPUT -j {CHAIN_IN}"),
+        format!("$IPT -w 10 -C OUTPUT -j {CHAIN_OUT} 2>/dev/null || $IPT -w 10 -I OUTPUT -j {CHAIN_OUT}"),
     ];
     let target = drop_target(loss);
     for ip in peer_ips {
-        lines.push(format!("$IPT -w -A {CHAIN_OUT} -d {ip} {target}"));
+        lines.push(format!("$IPT -w 10 -A {CHAIN_OUT} -d {ip} {target}"));
         if !one_way {
-            lines.push(format!("$IPT -w -A {CHAIN_IN} -s {ip} {target}"));
+            lines.push(format!("$IPT -w 10 -A {CHAIN_IN} -s {ip} {target}"));
         }
     }
     lines.join("\n")
@@ -57,7 +58,7 @@ pub fn install_script(peer_ips: &[String], one_way: bool, loss: Option<f64>) -> 
 /// Script printing the summed packet counters of pgdrill's chains ("0" when there are none).
 fn counter_script() -> String {
     format!(
-        "{PICK_IPTABLES}; ( $IPT -w -L {CHAIN_IN} -v -n -x 2>/dev/null; $IPT -w -L {CHAIN_OUT} -v -n -x 2>/dev/null ) \
+        "{PICK_IPTABLES}; ( $IPT -w 10 -L {CHAIN_IN} -v -n -x 2>/dev/null; $IPT -w 10 -L {CHAIN_OUT} -v -n -x 2>/dev/null ) \
          | awk '$3 == \"DROP\" {{ s += $1 }} END {{ print s + 0 }}'"
     )
 }
@@ -65,7 +66,7 @@ fn counter_script() -> String {
 /// Script printing how many pgdrill rules exist (for the teardown check).
 fn rule_count_script() -> String {
     format!(
-        "{PICK_IPTABLES}; ( $IPT -w -S {CHAIN_IN} 2>/dev/null; $IPT -w -S {CHAIN_OUT} 2>/dev/null ) | grep -c -- '^-A' || true"
+        "{PICK_IPTABLES}; ( $IPT -w 10 -S {CHAIN_IN} 2>/dev/null; $IPT -w 10 -S {CHAIN_OUT} 2>/dev/null ) | grep -c -- '^-A' || true"
     )
 }
 
@@ -123,7 +124,7 @@ pub async fn verify(executor: &dyn Executor, cut: &Cut) -> Result<String, String
 /// Removes every pgdrill rule in `container` (a stopped container has none to remove).
 pub async fn heal(executor: &dyn Executor, container: &str) -> Result<(), String> {
     let script =
-        format!("{PICK_IPTABLES}; $IPT -w -F {CHAIN_IN} 2>/dev/null; $IPT -w -F {CHAIN_OUT} 2>/dev/null; true");
+        format!("{PICK_IPTABLES}; $IPT -w 10 -F {CHAIN_IN} 2>/dev/null; $IPT -w 10 -F {CHAIN_OUT} 2>/dev/null; true");
     let (code, output) = run(executor, container, &["sh", "-c", &script]).await?;
     if code == 0 {
         Ok(())

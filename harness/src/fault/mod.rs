@@ -25,4 +25,5 @@ pub use docker::DockerExecutor;
 pub use error::FaultError;
 pub use executor::{CommandOutput, ContainerState, Executor, ExecutorError};
 pub use kind::{all_faults, fault_by_name, ActiveFault, Applied, Fault, FaultCx, FaultRequest, RegisteredFault};
+pub use rest::RestAuth;
 pub use target::{Resolver, TargetMemory};

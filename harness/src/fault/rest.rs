@@ -1,8 +1,12 @@
 //! Faults through Patroni's REST API: planned switchover, manual failover, maintenance mode.
+//! Patroni asks for Basic auth on unsafe methods (POST, PUT, PATCH, DELETE) when
+//! `restapi.authentication` is set, as pgdrill's clusters have it; GETs need none.
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use thiserror::Error;
+
+use crate::topology::Secret;
 
 /// A Patroni REST call that failed.
 #[derive(Debug, Error)]
@@ -37,28 +41,45 @@ pub enum RestError {
     },
 }
 
+/// The user and password Patroni's REST API asks of unsafe methods (`restapi.authentication`).
+#[derive(Debug, Clone)]
+pub struct RestAuth {
+    user: String,
+    password: Secret,
+}
+
+impl RestAuth {
+    /// Credentials for `user` with `password`.
+    pub fn new(user: &str, password: Secret) -> Self {
+        Self { user: user.to_string(), password }
+    }
+}
+
 /// A Patroni REST client for one member's published port.
 #[derive(Debug, Clone)]
 pub struct PatroniApi {
     client: reqwest::Client,
     base: String,
+    auth: RestAuth,
 }
 
 impl PatroniApi {
-    /// A client for `http://127.0.0.1:port`. Switchovers answer only once done, so the bound is long.
-    pub fn new(port: u16) -> Self {
+    /// A client for `http://127.0.0.1:port` that sends `auth` with unsafe methods. Switchovers
+    /// answer only once done, so the bound is long.
+    pub fn new(port: u16, auth: RestAuth) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .no_proxy()
             .build()
             .expect("a plain HTTP client always builds");
-        Self { client, base: format!("http://127.0.0.1:{port}") }
+        Self { client, base: format!("http://127.0.0.1:{port}"), auth }
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<(u16, String), RestError> {
         let response = self
             .client
             .request(method, format!("{}{path}", self.base))
+            .basic_auth(&self.auth.user, Some(self.auth.password.expose()))
             .json(&body)
             .send()
             .await

@@ -24,8 +24,8 @@ use crate::engine::Cluster;
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
 use crate::scenario::load_scenario;
-use crate::topology::configs::{SUPERUSER, SUPERUSER_PASSWORD};
-use crate::topology::{plan, PlanImages};
+use crate::topology::configs::SUPERUSER;
+use crate::topology::{plan, PlanImages, Secrets};
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
@@ -52,8 +52,9 @@ async fn failover_alert_end_to_end() {
         citus: String::new(),
         postgres: images.set.pg,
     };
-    let cluster =
-        Cluster::start(runtime.clone(), plan(&scenario.scenario.topology, &plan_images, &run_id)).await.unwrap();
+    let secrets = Secrets::generate().unwrap();
+    let planned = plan(&scenario.scenario.topology, &plan_images, &run_id, secrets.clone());
+    let cluster = Cluster::start(runtime.clone(), planned).await.unwrap();
     let members = cluster.patroni_endpoints();
     let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(1)).build().unwrap();
     let views = || async {
@@ -116,7 +117,7 @@ async fn failover_alert_end_to_end() {
     let queries = exporter_queries();
     let start = Instant::now();
     for (member, _) in &members {
-        let dsn = exporter_dsn(member, 5432, SUPERUSER, SUPERUSER_PASSWORD, "postgres");
+        let dsn = exporter_dsn(member, 5432, SUPERUSER, secrets.superuser.expose(), "postgres");
         runtime.start(&exporter_spec(&images.postgres_exporter, member, &dsn, &queries)).await.unwrap();
     }
     let am = runtime

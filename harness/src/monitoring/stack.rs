@@ -7,8 +7,8 @@ use super::config::{
     alertmanager_spec, alertmanager_yml, exporter_dsn, exporter_queries, exporter_spec, prometheus_spec,
     prometheus_yml, AlertmanagerConfigInput, EnvTooLarge, MonitoredMember, PrometheusConfigInput, RenderedRuleFile,
 };
-use crate::topology::configs::{SUPERUSER, SUPERUSER_PASSWORD};
-use crate::topology::{ContainerSpec, POSTGRES_PORT};
+use crate::topology::configs::SUPERUSER;
+use crate::topology::{ContainerSpec, Secret, POSTGRES_PORT};
 
 /// Image tags of the monitoring stack.
 #[derive(Debug, Clone, Copy)]
@@ -21,52 +21,83 @@ pub struct StackImages<'a> {
     pub postgres_exporter: &'a str,
 }
 
+/// What the stack monitors.
+#[derive(Debug, Clone, Copy)]
+pub struct Stack<'a> {
+    /// The Patroni scope (Prometheus's `cluster` label).
+    pub cluster_name: &'a str,
+    /// The members, each with an exporter.
+    pub members: &'a [String],
+    /// The run's superuser password, which the exporters connect with.
+    pub superuser_password: &'a Secret,
+    /// Prometheus's scrape and evaluation interval.
+    pub scrape_interval: Duration,
+    /// The rule files Prometheus loads.
+    pub rules: &'a [RenderedRuleFile],
+}
+
 /// The specs in start order: exporters (one per member), Alertmanager, Prometheus.
 ///
 /// Every member is labelled as group 0 of a plain cluster (`citus: false`), as the engine has
-/// always run it; `cluster_name` is the Patroni scope.
-pub fn stack_specs(
-    images: StackImages<'_>,
-    cluster_name: &str,
-    members: &[String],
-    scrape_interval: Duration,
-    rules: &[RenderedRuleFile],
-) -> Result<Vec<ContainerSpec>, EnvTooLarge> {
+/// always run it.
+pub fn stack_specs(images: StackImages<'_>, stack: &Stack<'_>) -> Result<Vec<ContainerSpec>, EnvTooLarge> {
     let queries = exporter_queries();
     let mut specs = Vec::new();
     let mut monitored = Vec::new();
-    for member in members {
-        let dsn = exporter_dsn(member, POSTGRES_PORT, SUPERUSER, SUPERUSER_PASSWORD, "postgres");
+    for member in stack.members {
+        let dsn = exporter_dsn(member, POSTGRES_PORT, SUPERUSER, stack.superuser_password.expose(), "postgres");
         specs.push(exporter_spec(images.postgres_exporter, member, &dsn, &queries));
         monitored.push(MonitoredMember { member: member.clone(), citus_group: 0, exporter: true });
     }
     specs.push(alertmanager_spec(images.alertmanager, &alertmanager_yml(&AlertmanagerConfigInput::default())));
     let config = prometheus_yml(&PrometheusConfigInput {
-        cluster_name,
+        cluster_name: stack.cluster_name,
         citus: false,
         members: &monitored,
-        scrape_interval,
+        scrape_interval: stack.scrape_interval,
         alertmanager: true,
     });
-    specs.push(prometheus_spec(images.prometheus, &config, rules)?);
+    specs.push(prometheus_spec(images.prometheus, &config, stack.rules)?);
     Ok(specs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::monitoring::config::{ALERTMANAGER_NAME, PROMETHEUS_NAME};
+    use crate::monitoring::config::{prometheus_spec, ALERTMANAGER_NAME, PROMETHEUS_NAME};
 
     #[test]
     fn an_exporter_per_member_then_alertmanager_then_prometheus() {
         let images = StackImages { prometheus: "p", alertmanager: "a", postgres_exporter: "e" };
         let members = vec!["pg-1".to_string(), "pg-2".to_string()];
-        let specs = stack_specs(images, "pgdrill", &members, Duration::from_secs(1), &[]).unwrap();
+        let password = Secret::generate().unwrap();
+        let stack = Stack {
+            cluster_name: "pgdrill",
+            members: &members,
+            superuser_password: &password,
+            scrape_interval: Duration::from_secs(1),
+            rules: &[],
+        };
+        let specs = stack_specs(images, &stack).unwrap();
         let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["pg-1-exporter", "pg-2-exporter", ALERTMANAGER_NAME, PROMETHEUS_NAME]);
         let dsn = &specs[1].env.iter().find(|(k, _)| k == "DATA_SOURCE_NAME").unwrap().1;
-        assert!(dsn.starts_with("postgresql://postgres:pgdrill-superuser@pg-2:5432/postgres?"), "{dsn}");
+        let expected = format!("postgresql://postgres:{}@pg-2:5432/postgres?", password.expose());
+        assert!(dsn.starts_with(&expected), "{dsn}");
         let config = &specs[3].env[0].1;
         assert!(config.contains("targets: ['pg-2-exporter:9187']"), "{config}");
+    }
+
+    #[test]
+    fn prometheus_runs_without_the_lifecycle_api() {
+        // /-/reload and /-/quit would let anyone who reaches the port stop or reconfigure it.
+        let entrypoint = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/prometheus/entrypoint.sh");
+        let script = std::fs::read_to_string(&entrypoint).expect("the Prometheus entrypoint");
+        let command = script.split("exec prometheus").nth(1).expect("the entrypoint execs prometheus");
+        assert!(command.contains("--config.file="), "{command}");
+        assert!(!command.contains("enable-lifecycle"), "{}: {command}", entrypoint.display());
+        let spec = prometheus_spec("p", "", &[]).unwrap();
+        let args = spec.cmd.unwrap_or_default();
+        assert!(!args.iter().any(|a| a.contains("enable-lifecycle")), "{args:?}");
     }
 }

@@ -3,6 +3,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::files::write_atomically_with;
 use super::model::{RunReport, SCHEMA_VERSION};
 
 /// The report's file name inside a run's report directory.
@@ -12,17 +13,10 @@ pub const REPORT_FILE: &str = "report.json";
 /// The file is written beside its final name and renamed into place, so a reader never sees a
 /// half-written report.
 pub fn write_json(report: &RunReport, dir: &Path) -> io::Result<PathBuf> {
-    fs::create_dir_all(dir)?;
-    let path = dir.join(REPORT_FILE);
-    let partial = dir.join(format!("{REPORT_FILE}.partial"));
-    {
-        let mut file = io::BufWriter::new(fs::File::create(&partial)?);
-        serde_json::to_writer_pretty(&mut file, report)?;
-        file.write_all(b"\n")?;
-        file.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
-    }
-    fs::rename(&partial, &path)?;
-    Ok(path)
+    write_atomically_with(dir, REPORT_FILE, |file| {
+        serde_json::to_writer_pretty(&mut *file, report)?;
+        file.write_all(b"\n")
+    })
 }
 
 /// Reading a report failed.

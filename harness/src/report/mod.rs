@@ -29,5 +29,5 @@ pub use model::{
     RunReport, Timings, SCHEMA_VERSION,
 };
 pub use rejudge::{rejudge, render_rejudgement, RejudgedVerdict, Rejudgement};
-pub use run_dir::write_all;
+pub use run_dir::{write_all, WriteReportError};
 pub use terminal::render_summary;

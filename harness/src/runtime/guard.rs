@@ -1,5 +1,7 @@
 //! The last line of defence: if a run's owner drops it without an explicit teardown (a panic, an
 //! early return), the guard removes the run's resources from its own thread and runtime.
+use std::io::Write;
+
 use super::sweep::{sweep, SweepScope};
 use super::Runtime;
 
@@ -38,7 +40,9 @@ impl Drop for TeardownGuard {
             })
         });
         if let Ok(Some(report)) = handle.join() {
-            eprintln!(
+            // Not eprintln!: a closed stderr must not panic inside Drop.
+            let _ = writeln!(
+                std::io::stderr(),
                 "pgdrill: cleaned up run {} after an abnormal exit ({} containers, {} networks)",
                 self.run_id,
                 report.containers.len(),

@@ -133,6 +133,12 @@ pub enum Expectation {
         #[serde(default)]
         others_max: Option<Budget>,
     },
+    /// The target (a named member, e.g. one tagged `nofailover`) is never a running primary from
+    /// this step's fault to the end of the run. Judged at the end; nothing to wait for.
+    NeverLeader {
+        /// Who must never lead.
+        target: Target,
+    },
     /// The target (a named member, e.g. a switchover candidate) is a running primary.
     LeaderIs {
         /// Who must lead.

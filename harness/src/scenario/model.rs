@@ -67,6 +67,48 @@ pub struct Topology {
     /// Prometheus, Alertmanager and a postgres_exporter per member, with the users' alert rules.
     #[serde(default)]
     pub monitoring: Option<Monitoring>,
+    /// Patroni tags of named members (`pg-3: {nofailover: true}`), written into each member's
+    /// `tags:` as Patroni reads them.
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, MemberTags>,
+}
+
+/// The Patroni tags a scenario may set on a member (Patroni's `tags:` section). Which member may
+/// be promoted, and which one is preferred, is what a drill of these checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberTags {
+    /// Never promoted, never bootstraps the cluster (Patroni excludes it from leader races).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nofailover: Option<bool>,
+    /// Preference among replicas at the same WAL position (higher wins; 0 = never promoted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_priority: Option<u32>,
+    /// Left out of read balancing: Patroni's `GET /replica` answers 503, so HAProxy's replica
+    /// port skips it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noloadbalance: Option<bool>,
+    /// Never chosen as a synchronous standby.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nosync: Option<bool>,
+}
+
+impl MemberTags {
+    /// Whether Patroni will never promote (or bootstrap) this member.
+    pub fn never_promoted(&self) -> bool {
+        self.nofailover == Some(true) || (self.nofailover.is_none() && self.failover_priority == Some(0))
+    }
+
+    /// The tags as Patroni's YAML `tags:` mapping lines (`nofailover: true`), in a fixed order.
+    pub fn yaml_lines(&self) -> Vec<String> {
+        let bools = [("nofailover", self.nofailover), ("noloadbalance", self.noloadbalance), ("nosync", self.nosync)];
+        let mut lines: Vec<String> =
+            bools.iter().filter_map(|(key, value)| value.map(|v| format!("{key}: {v}"))).collect();
+        if let Some(priority) = self.failover_priority {
+            lines.push(format!("failover_priority: {priority}"));
+        }
+        lines
+    }
 }
 
 /// The groups of a Citus topology.

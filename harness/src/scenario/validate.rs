@@ -19,6 +19,7 @@ mod expectation;
 mod fault;
 mod limits;
 mod rules;
+mod tags;
 mod topology;
 
 pub(super) use limits::limit_of;

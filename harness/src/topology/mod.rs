@@ -2,6 +2,7 @@
 pub mod configs;
 mod pg_major;
 mod plan;
+mod secrets;
 mod spec;
 
 pub use configs::CITUS_DATABASE;
@@ -10,4 +11,5 @@ pub use plan::{
     citus_groups, etcd_names, member_group, member_names, plan, Plan, PlanImages, ETCD_CLIENT_PORT,
     HAPROXY_PRIMARY_PORT, HAPROXY_REPLICA_PORT, PATRONI_PORT, POSTGRES_PORT,
 };
+pub use secrets::{Secret, Secrets, REST_API_USER};
 pub use spec::ContainerSpec;

@@ -1,7 +1,8 @@
 //! Turns a scenario's topology into container specs: names, images, commands, configs and the
 //! ports the harness needs on loopback.
-use super::configs::{etcd_command, haproxy_cfg, patroni_yaml, PatroniConfigInput, CITUS_DATABASE};
+use super::configs::{etcd_command, haproxy_cfg, patroni_secret_env, patroni_yaml, PatroniConfigInput, CITUS_DATABASE};
 use super::pg_major::PgMajor;
+use super::secrets::Secrets;
 use super::spec::ContainerSpec;
 use crate::scenario::{Topology, TopologyKind};
 
@@ -44,6 +45,8 @@ pub struct Plan {
     pub haproxy: ContainerSpec,
     /// Citus groups with their members; `None` for a plain Patroni topology.
     pub groups: Option<Vec<(u32, Vec<String>)>>,
+    /// The run's passwords (in the members' environment; everything that connects reads them here).
+    pub secrets: Secrets,
 }
 
 impl Plan {
@@ -119,8 +122,8 @@ pub fn etcd_names(topology: &Topology) -> Vec<String> {
     (1..=topology.etcd).map(|i| format!("etcd-{i}")).collect()
 }
 
-/// Plans the containers of a Patroni topology for run `run_id`.
-pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str) -> Plan {
+/// Plans the containers of a Patroni topology for run `run_id`, with the run's `secrets`.
+pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str, secrets: Secrets) -> Plan {
     let scope = "pgdrill".to_string();
     let etcd_peers = etcd_names(topology);
     let etcd = etcd_peers
@@ -154,11 +157,14 @@ pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str) -> Plan {
                 synchronous_mode: settings.synchronous_mode,
                 failsafe_mode: settings.failsafe_mode,
                 bin_dir: &bin_dir,
+                tags: topology.tags.get(name),
             });
             ContainerSpec {
                 name: name.clone(),
                 image: if citus { images.citus.clone() } else { images.patroni.clone() },
-                env: vec![("PATRONI_CONFIG_YAML".into(), config)],
+                env: std::iter::once(("PATRONI_CONFIG_YAML".to_string(), config))
+                    .chain(patroni_secret_env(&secrets))
+                    .collect(),
                 ports: vec![PATRONI_PORT, POSTGRES_PORT],
                 net_admin: true,
                 component: "patroni".into(),
@@ -176,7 +182,7 @@ pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str) -> Plan {
         component: "haproxy".into(),
         ..Default::default()
     };
-    Plan { scope, etcd, members, haproxy, groups: citus_groups(topology) }
+    Plan { scope, etcd, members, haproxy, groups: citus_groups(topology), secrets }
 }
 
 #[cfg(test)]
@@ -185,7 +191,15 @@ mod tests {
     use crate::scenario::{CitusGroups, PatroniSettings};
 
     fn topology(kind: TopologyKind, groups: Option<CitusGroups>) -> Topology {
-        Topology { kind, members: 3, groups, etcd: 1, patroni: PatroniSettings::default(), monitoring: None }
+        Topology {
+            kind,
+            members: 3,
+            groups,
+            etcd: 1,
+            patroni: PatroniSettings::default(),
+            monitoring: None,
+            tags: Default::default(),
+        }
     }
 
     #[test]
@@ -223,7 +237,8 @@ mod tests {
             citus: "c".into(),
             postgres: PgMajor::Pg17,
         };
-        let plan = plan(&t, &images, "run");
+        let secrets = Secrets::generate().unwrap();
+        let plan = plan(&t, &images, "run", secrets.clone());
         assert_eq!(plan.members.len(), 6);
         assert!(plan.members.iter().all(|m| m.image == "c"));
         let cfg = &plan.haproxy.env[0].1;
@@ -232,5 +247,12 @@ mod tests {
         let worker = &plan.members[2].env[0].1;
         assert!(worker.contains("citus:\n  group: 1\n  database: 'citus'"), "{worker}");
         assert!(worker.contains("bin_dir: '/usr/lib/postgresql/17/bin'"), "{worker}");
+        // Every member gets the run's passwords, and only in the environment.
+        for member in &plan.members {
+            let var = member.env.iter().find(|(k, _)| k == "PATRONI_RESTAPI_PASSWORD").map(|(_, v)| v.as_str());
+            assert_eq!(var, Some(secrets.rest_api.expose()), "{}", member.name);
+            assert!(!member.env[0].1.contains(secrets.superuser.expose()), "{}", member.name);
+        }
+        assert_eq!(plan.secrets, secrets);
     }
 }

@@ -22,6 +22,13 @@ const BASE_PULL_IMAGE: &str = "debian";
 /// Where debootstrap keeps its per-suite scripts (Debian's package; `DEBOOTSTRAP_DIR` moves it).
 const DEBOOTSTRAP_SCRIPTS: &str = "/usr/share/debootstrap/scripts";
 const BASE_PULL_TIMEOUT: Duration = Duration::from_secs(15);
+/// debootstrap of a minbase suite takes 30-90 s here; a mirror that stops answering must not
+/// hang the run.
+const DEBOOTSTRAP_LIMIT: Duration = Duration::from_secs(20 * 60);
+/// `apt-get update` / `apt-get install debootstrap` on the host.
+const APT_LIMIT: Duration = Duration::from_secs(10 * 60);
+/// Streaming the debootstrapped tree (~100 MB) into `docker import`.
+const IMPORT_LIMIT: Duration = Duration::from_secs(10 * 60);
 
 /// Makes the base image of `suite`: a pull when a registry answers, else debootstrap + import.
 pub(super) async fn build_base(
@@ -113,6 +120,7 @@ async fn debootstrap_and_import(
     }
     run_checked(
         &mut command,
+        DEBOOTSTRAP_LIMIT,
         "Check that the Debian mirror is reachable (http://deb.debian.org) and that there is free disk space in the \
          temp directory. \"Release signed by unknown key\" means the host's debian-archive-keyring predates the suite: \
          upgrade it (`apt-get install debian-archive-keyring`; 2023.3+deb12u2 has the trixie keys).",
@@ -129,7 +137,16 @@ async fn debootstrap_and_import(
             }
         }
     }
-    import_root(docker, root, tag).await
+    match tokio::time::timeout(IMPORT_LIMIT, import_root(docker, root, tag)).await {
+        Ok(imported) => imported,
+        // Dropping the import kills tar (kill_on_drop) and closes the engine's upload.
+        Err(_) => Err(ImageError::BaseCommand {
+            command: format!("tar -C {} -c . | docker import - {tag}", root.display()),
+            status: format!("did not finish within {} min", IMPORT_LIMIT.as_secs() / 60),
+            output: String::new(),
+            hint: "Check free disk space and that the Docker engine is responsive (`docker info`).",
+        }),
+    }
 }
 
 /// `tar -C root -c . | docker import - tag`, streamed.
@@ -241,10 +258,10 @@ async fn find_or_install_debootstrap(progress: &dyn Fn(&str)) -> Result<PathBuf,
         cmd.args(["install", "-y", "debootstrap"]).env("DEBIAN_FRONTEND", "noninteractive");
         cmd
     };
-    if run_checked(&mut install(), hint).await.is_err() {
+    if run_checked(&mut install(), APT_LIMIT, hint).await.is_err() {
         progress("apt-get install failed; running `apt-get update` and trying again");
-        run_checked(Command::new(&apt_get).arg("update"), hint).await?;
-        run_checked(&mut install(), hint).await?;
+        run_checked(Command::new(&apt_get).arg("update"), APT_LIMIT, hint).await?;
+        run_checked(&mut install(), APT_LIMIT, hint).await?;
     }
     find_program("debootstrap").ok_or_else(|| ImageError::DebootstrapMissing {
         reason: "apt-get installed it but it is not on PATH, /usr/sbin or /sbin".into(),
@@ -252,15 +269,26 @@ async fn find_or_install_debootstrap(progress: &dyn Fn(&str)) -> Result<PathBuf,
     })
 }
 
-/// Runs a command to completion; a failure carries its last output lines.
-async fn run_checked(command: &mut Command, hint: &'static str) -> Result<(), ImageError> {
+/// Runs a command to completion within `limit` (killed after it); a failure carries its last
+/// output lines.
+pub(super) async fn run_checked(command: &mut Command, limit: Duration, hint: &'static str) -> Result<(), ImageError> {
     let std_command = command.as_std();
     let command_line = std::iter::once(std_command.get_program())
         .chain(std_command.get_args())
         .map(|s| s.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    let output = command.stdin(Stdio::null()).kill_on_drop(true).output().await;
+    let output = match tokio::time::timeout(limit, command.stdin(Stdio::null()).kill_on_drop(true).output()).await {
+        Ok(output) => output,
+        Err(_) => {
+            return Err(ImageError::BaseCommand {
+                command: command_line,
+                status: format!("did not finish within {} s and was killed", limit.as_secs()),
+                output: String::new(),
+                hint,
+            })
+        }
+    };
     match output {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => {

@@ -1,18 +1,27 @@
 //! `docker build` of a derived image with the classic builder, its output followed step by step
 //! so a failure says which step broke and what it printed.
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use bollard::query_parameters::BuildImageOptionsBuilder;
 use bollard::Docker;
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
+use tokio::time::Instant;
 
 use super::context::{context_tar, ContextFile};
 use super::error::{ImageError, TAIL_LINES};
 use super::name::{ImageName, LABEL_IMAGE};
 use super::tags::image_exists;
 
-/// Runs the classic builder (Docker 20.10 has no BuildKit session for API clients).
+/// A build that prints nothing for this long is stuck (the slowest step here, pip installing
+/// Patroni on a slow mirror, prints a line at least every minute or so).
+const BUILD_SILENCE_LIMIT: Duration = Duration::from_secs(10 * 60);
+/// No image of ours takes near this long to build, even cold on two loaded cores (~4 min).
+const BUILD_LIMIT: Duration = Duration::from_secs(45 * 60);
+
+/// Runs the classic builder (Docker 20.10 has no BuildKit session for API clients). Bounded: a
+/// build silent for [`BUILD_SILENCE_LIMIT`] or running past [`BUILD_LIMIT`] fails, naming its step.
 pub(super) async fn build(
     docker: &Docker,
     name: ImageName,
@@ -36,7 +45,22 @@ pub(super) async fn build(
     let body = bollard::body_full(Bytes::from(context_tar(files)));
     let mut stream = docker.build_image(options, None, Some(body));
     let mut output = StepOutput::default();
-    while let Some(item) = stream.next().await {
+    let deadline = Instant::now() + BUILD_LIMIT;
+    loop {
+        let item = match next_bounded(&mut stream, deadline, BUILD_SILENCE_LIMIT).await {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            // Returning drops the stream, which closes the connection: the engine stops the build.
+            Err(why) => {
+                return Err(ImageError::BuildStalled {
+                    image: name,
+                    tag: tag.to_string(),
+                    why,
+                    step: output.step.clone().unwrap_or_else(|| "(before the first step)".into()),
+                    step_output: output.tail(),
+                })
+            }
+        };
         match item {
             Ok(info) => {
                 if let Some(text) = info.stream {
@@ -75,6 +99,24 @@ pub(super) async fn build(
         });
     }
     Ok(())
+}
+
+/// The next item of `stream`, unless it stays silent for `silence` or `deadline` passes first:
+/// then which of the two ran out.
+pub(super) async fn next_bounded<S: Stream + Unpin>(
+    stream: &mut S,
+    deadline: Instant,
+    silence: Duration,
+) -> Result<Option<S::Item>, String> {
+    let started = Instant::now();
+    let limit = deadline.min(started + silence);
+    tokio::time::timeout_at(limit, stream.next()).await.map_err(|_| {
+        if limit == deadline {
+            "the build ran out of its time limit".to_string()
+        } else {
+            format!("the build printed nothing for {} s", silence.as_secs())
+        }
+    })
 }
 
 /// Splits the builder's output into lines and keeps the current step's last lines.

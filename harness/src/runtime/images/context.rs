@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::error::ImageError;
+use super::options::Recipes;
 
 /// Extra CA certificates of the host (e.g. of an HTTPS-intercepting proxy); pip in the Patroni
 /// build needs them to reach PyPI through such a proxy.
@@ -17,6 +18,36 @@ pub(super) struct ContextFile {
     pub(super) mode: u32,
     /// Contents.
     pub(super) contents: Vec<u8>,
+}
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_images.rs"));
+}
+
+/// The build context of image `name` from `recipes`.
+pub(super) fn recipe_context(recipes: &Recipes, name: &str) -> Result<Vec<ContextFile>, ImageError> {
+    match recipes {
+        Recipes::Dir(dir) => read_context(&dir.join(name)),
+        Recipes::Embedded => embedded_context(name),
+    }
+}
+
+/// The embedded files of `images/<name>/`, as [`read_context`] would read them from the checkout.
+pub(super) fn embedded_context(name: &str) -> Result<Vec<ContextFile>, ImageError> {
+    let prefix = format!("{name}/");
+    let mut files: Vec<ContextFile> = embedded::EMBEDDED_RECIPES
+        .iter()
+        .filter_map(|(path, mode, contents)| {
+            let path = path.strip_prefix(&prefix)?;
+            Some(ContextFile { path: path.to_string(), mode: *mode, contents: contents.to_vec() })
+        })
+        .collect();
+    if !files.iter().any(|f| f.path == "Dockerfile") {
+        let path = std::path::PathBuf::from(format!("(built into pgdrill) images/{name}/Dockerfile"));
+        return Err(ImageError::Recipe { path, source: std::io::ErrorKind::NotFound.into() });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
 }
 
 /// Every file under `dir`, with paths relative to it.

@@ -8,7 +8,7 @@ use bollard::Docker;
 
 use super::base::build_base;
 use super::build::build;
-use super::context::{host_ca_files, read_context, ContextFile};
+use super::context::{host_ca_files, recipe_context, ContextFile};
 use super::error::ImageError;
 use super::name::ImageName;
 use super::options::{ImageOptions, ResolvedImages};
@@ -100,14 +100,13 @@ async fn ensure_derived(
     opts: &ImageOptions,
     progress: &dyn Fn(&str),
 ) -> Result<(String, Option<Duration>), ImageError> {
-    let dir = opts.images_dir.join(name.as_str());
     let (tag, files, build_args) = derived_inputs(name, parent, opts, progress)?;
     if !opts.force_rebuild && image_exists(docker, &tag).await? {
         progress(&format!("image {tag}: reused"));
         return Ok((tag, None));
     }
     let start = Instant::now();
-    progress(&format!("image {tag}: building from {}", dir.display()));
+    progress(&format!("image {tag}: building from {}", opts.recipes.describe(name.as_str())));
     build(docker, name, &tag, &files, &build_args, opts.force_rebuild, progress).await?;
     let took = start.elapsed();
     progress(&format!("image {tag}: built in {:.1}s", took.as_secs_f64()));
@@ -124,7 +123,7 @@ fn derived_inputs(
     opts: &ImageOptions,
     progress: &dyn Fn(&str),
 ) -> Result<DerivedInputs, ImageError> {
-    let mut files = read_context(&opts.images_dir.join(name.as_str()))?;
+    let mut files = recipe_context(&opts.recipes, name.as_str())?;
     if name == ImageName::Patroni {
         files.extend(host_ca_files(progress));
     }

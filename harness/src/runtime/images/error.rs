@@ -32,8 +32,9 @@ pub enum ImageError {
     },
     /// The image recipes could not be read.
     #[error(
-        "failed to read the image recipe {path}: {source}\n  pgdrill looks for `images/` above the current directory; \
-         run it from the repository or pass the images folder explicitly."
+        "failed to read the image recipe {path}: {source}\n  pgdrill builds from the recipes built into it unless \
+         PGDRILL_IMAGES_DIR names a folder of them (holding etcd/, patroni/, haproxy/, ...): check that folder, or \
+         unset the variable."
     )]
     Recipe {
         /// The file or folder.
@@ -75,6 +76,24 @@ pub enum ImageError {
         source: bollard::errors::Error,
         /// What tar printed, if anything (prefixed with a newline).
         tar_output: String,
+    },
+    /// `docker build` printed nothing for too long, or ran past its whole limit.
+    #[error(
+        "failed to build image {image} ({tag}): {why} at `{step}`\n  last output of that step:\n{step_output}\n  \
+         A step that hangs usually waits on the network (a package mirror, PyPI): check that they answer from \
+         this host, then retry."
+    )]
+    BuildStalled {
+        /// Which image.
+        image: ImageName,
+        /// The tag it would have had.
+        tag: String,
+        /// What ran out: the silence limit or the whole limit, with the figure.
+        why: String,
+        /// The step it was in.
+        step: String,
+        /// The last lines the step printed.
+        step_output: String,
     },
     /// `docker build` failed at a step.
     #[error(

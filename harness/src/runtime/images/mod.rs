@@ -27,4 +27,4 @@ pub use crate::topology::PgMajor;
 pub use ensure::{ensure_images, image_present, planned_tags};
 pub use error::ImageError;
 pub use name::{CitusFlavor, ImageName};
-pub use options::{default_images_dir, ImageOptions, ResolvedImages};
+pub use options::{ImageOptions, Recipes, ResolvedImages, IMAGES_DIR_VAR};

@@ -1,5 +1,5 @@
 //! What a build is asked for ([`ImageOptions`]) and what it gives back ([`ResolvedImages`]).
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::name::{CitusFlavor, ImageName};
@@ -12,8 +12,8 @@ pub struct ImageOptions {
     pub citus: CitusFlavor,
     /// Patroni version and PostgreSQL major of the Patroni image (`--images`).
     pub set: ImageSet,
-    /// The folder holding `etcd/`, `patroni/`, `haproxy/`, ... (default: [`default_images_dir`]).
-    pub images_dir: PathBuf,
+    /// Where the Dockerfiles and their files come from (default: [`Recipes::from_env`]).
+    pub recipes: Recipes,
     /// Rebuild every image in the chain (base included) without the layer cache, even when a tag
     /// with the same inputs exists: picks up new Debian and PyPI packages.
     pub force_rebuild: bool,
@@ -24,7 +24,7 @@ impl Default for ImageOptions {
         ImageOptions {
             citus: CitusFlavor::default(),
             set: ImageSet::default(),
-            images_dir: default_images_dir(),
+            recipes: Recipes::from_env(),
             force_rebuild: false,
         }
     }
@@ -76,16 +76,34 @@ impl ResolvedImages {
     }
 }
 
-/// The `images/` folder: the first `images/` holding `patroni/Dockerfile` found walking up from
-/// the current directory, else the one next to this crate's sources.
-pub fn default_images_dir() -> PathBuf {
-    if let Ok(cwd) = std::env::current_dir() {
-        for dir in cwd.ancestors() {
-            let candidate = dir.join("images");
-            if candidate.join("patroni").join("Dockerfile").is_file() {
-                return candidate;
-            }
+/// Where the image recipes (each image's Dockerfile and files) come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipes {
+    /// Built into this binary: the checkout's `images/` when it was compiled, so an installed
+    /// `pgdrill` needs no checkout and gives the same content-hash tags.
+    Embedded,
+    /// A folder holding `etcd/`, `patroni/`, `haproxy/`, ... (`PGDRILL_IMAGES_DIR`): recipes
+    /// being edited, used without recompiling.
+    Dir(PathBuf),
+}
+
+/// The variable that points pgdrill at a folder of recipes instead of its embedded ones.
+pub const IMAGES_DIR_VAR: &str = "PGDRILL_IMAGES_DIR";
+
+impl Recipes {
+    /// The folder `PGDRILL_IMAGES_DIR` names, when set and not empty; else the embedded recipes.
+    pub fn from_env() -> Self {
+        match std::env::var_os(IMAGES_DIR_VAR) {
+            Some(dir) if !dir.is_empty() => Self::Dir(PathBuf::from(dir)),
+            _ => Self::Embedded,
         }
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("images")
+
+    /// Where image `name`'s recipe is, for progress lines.
+    pub fn describe(&self, name: &str) -> String {
+        match self {
+            Self::Embedded => format!("the recipe built into pgdrill (images/{name})"),
+            Self::Dir(dir) => dir.join(name).display().to_string(),
+        }
+    }
 }

@@ -4,9 +4,9 @@ use std::time::Instant;
 
 use bollard::Docker;
 
-use super::base::suite_script;
-use super::build::StepOutput;
-use super::context::{read_context, ContextFile};
+use super::base::{run_checked, suite_script};
+use super::build::{next_bounded, StepOutput};
+use super::context::{embedded_context, read_context, ContextFile};
 use super::ensure::build_args;
 use super::tags::{base_tag, image_exists, image_tag};
 use super::*;
@@ -169,4 +169,45 @@ async fn ensure_images_builds_everything() {
     let again = ensure_images(&docker, wanted, &ImageOptions::default(), &print).await.unwrap();
     assert!(again.built.is_empty());
     assert_eq!(again.patroni, images.patroni);
+}
+
+#[tokio::test]
+async fn a_host_command_past_its_limit_is_killed_and_said() {
+    let started = Instant::now();
+    let mut sleep = tokio::process::Command::new("sleep");
+    sleep.arg("30");
+    let error = run_checked(&mut sleep, std::time::Duration::from_millis(300), "hint").await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "the limit ended the wait");
+    let text = error.to_string();
+    assert!(text.contains("`sleep 30` did not finish within 0 s and was killed"), "{text}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_build_stream_ends_at_the_silence_limit() {
+    use std::time::Duration;
+    let mut silent = futures_util::stream::pending::<u8>();
+    let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+    let why = next_bounded(&mut silent, far, Duration::from_secs(600)).await.unwrap_err();
+    assert_eq!(why, "the build printed nothing for 600 s");
+    let soon = tokio::time::Instant::now() + Duration::from_secs(5);
+    let why = next_bounded(&mut silent, soon, Duration::from_secs(600)).await.unwrap_err();
+    assert_eq!(why, "the build ran out of its time limit");
+    let mut one = futures_util::stream::iter([7u8]);
+    assert_eq!(next_bounded(&mut one, far, Duration::from_secs(1)).await, Ok(Some(7)));
+    assert_eq!(next_bounded(&mut one, far, Duration::from_secs(1)).await, Ok(None));
+}
+
+#[test]
+fn the_embedded_recipes_are_the_checkouts_files() {
+    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&images).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in &names {
+        let on_disk = read_context(&images.join(name)).unwrap();
+        let embedded = embedded_context(name).unwrap();
+        assert_eq!(embedded, on_disk, "images/{name}: the binary would build another context than the checkout");
+    }
+    assert!(embedded_context("no-such-image").is_err());
 }

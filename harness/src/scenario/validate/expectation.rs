@@ -67,6 +67,20 @@ impl Checker<'_> {
                 }
                 ("leader_is", within)
             }
+            Expectation::NeverLeader { target } => {
+                let target_path = format!("{path}.never_leader.target");
+                match target {
+                    Target::Member(_) | Target::OldPrimary => self.target(&target_path, n, target, topology, history),
+                    _ => self.report(
+                        &target_path,
+                        At::Value,
+                        "`never_leader` needs one named member",
+                        "not a single member",
+                        Some("use `{member: pg-N}` or `old_primary`".into()),
+                    ),
+                }
+                return;
+            }
             Expectation::Alert { name, within, .. } => {
                 match &self.alerts {
                     None => self.report(

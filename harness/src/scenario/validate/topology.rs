@@ -42,6 +42,7 @@ impl Checker<'_> {
             );
         }
         self.citus_groups(topology);
+        self.member_tags(topology);
         let patroni = &topology.patroni;
         let minimums = [
             ("ttl", patroni.ttl, MIN_TTL, "the leader key expires after ttl seconds; Patroni's default is 30"),

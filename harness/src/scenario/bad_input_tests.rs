@@ -47,6 +47,7 @@ fn assert_refused(yaml: &str, at: &str, phrases: &[&str]) {
 #[test_case("  - fault: kill_patroni\n    target: {member: haproxy}\n", "9:13", &["fault `kill_patroni` acts on Patroni members only, and `haproxy` is not one", "aim it at"] ; "kill_patroni on haproxy")]
 #[test_case("  - expect:\n      - rejoins: {target: {member: etcd-1}, within: 60s}\n", "9:36", &["`rejoins` watches a Patroni member, and `etcd-1` is not one", "pg-1, pg-2, pg-3"] ; "rejoins on etcd")]
 #[test_case("  - expect:\n      - leader_is: {target: {member: haproxy}, within: 60s}\n", "9:38", &["`leader_is` watches a Patroni member, and `haproxy` is not one"] ; "leader_is on haproxy")]
+#[test_case("  - expect:\n      - never_leader: {target: {member: etcd-1}}\n", "9:41", &["`never_leader` watches a Patroni member, and `etcd-1` is not one"] ; "never_leader on etcd")]
 #[test_case("  - fault: kill\n    target: sync_standby\n", "9:13", &["`sync_standby` in step 2 names no member: this topology runs without synchronous replication", "synchronous_mode: true"] ; "sync_standby without synchronous mode")]
 #[test_case("  - expect: []\n", "8:13", &["`expect` in step 2 lists no expectations", "new_leader"] ; "empty expect")]
 fn targets_that_can_never_work(more: &str, at: &str, phrases: &[&str]) {

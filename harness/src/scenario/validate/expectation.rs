@@ -70,7 +70,10 @@ impl Checker<'_> {
             Expectation::NeverLeader { target } => {
                 let target_path = format!("{path}.never_leader.target");
                 match target {
-                    Target::Member(_) | Target::OldPrimary => self.target(&target_path, n, target, topology, history),
+                    Target::Member(_) | Target::OldPrimary => {
+                        self.target(&target_path, n, target, topology, history);
+                        self.patroni_member(&target_path, "never_leader", target, topology);
+                    }
                     _ => self.report(
                         &target_path,
                         At::Value,

@@ -228,6 +228,57 @@ fn run_ids_are_unique_sortable_docker_names() {
     assert!(ids.windows(2).all(|pair| pair[0][..15] <= pair[1][..15]), "ids sort by start time");
 }
 
+/// One flow-style line of 1000 steps, each aimed at a member the topology lacks.
+fn thousand_problems_on_one_line() -> String {
+    let steps = vec!["{fault: kill, target: {member: pg-9}}"; 1000].join(", ");
+    format!("name: x\ntopology: {{kind: patroni}}\nsteps: [{steps}]\n")
+}
+
+#[test]
+fn a_thousand_problems_print_a_screenful() {
+    let dir = temp_dir("validate-long-line");
+    let file = dir.join("long.yaml");
+    fs::write(&file, thousand_problems_on_one_line()).unwrap();
+    let started = std::time::Instant::now();
+    let (code, stderr) = quiet_stop(&pgdrill(&["validate", file.to_str().unwrap()], Stdio::null()));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(stderr.len() < 20_000, "{} bytes for one file", stderr.len());
+    assert!(stderr.contains("long.yaml: 1000 problems"), "{stderr}");
+    assert!(stderr.contains("… and 980 more problem(s)"), "{stderr}");
+    let longest = stderr.lines().map(|line| line.chars().count()).max().unwrap_or(0);
+    assert!(longest < 200, "snippet lines are cut around the column: {longest} characters");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn validate_stops_at_the_first_signal() {
+    let dir = temp_dir("validate-signal");
+    let files: Vec<PathBuf> = (0..300).map(|i| dir.join(format!("long-{i}.yaml"))).collect();
+    for file in &files {
+        fs::write(file, thousand_problems_on_one_line()).unwrap();
+    }
+    let child = Command::new(PGDRILL)
+        .arg("validate")
+        .args(&files)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pgdrill runs");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let signalled = std::time::Instant::now();
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(kill.success());
+    let output = child.wait_with_output().expect("pgdrill ends");
+    assert!(signalled.elapsed() < std::time::Duration::from_secs(5), "took {:?} after the signal", signalled.elapsed());
+    let (code, stderr) = quiet_stop(&output);
+    assert_eq!(code, 130, "{}", &stderr[stderr.len().saturating_sub(2000)..]);
+    let checked = stderr.matches(": 1000 problems").count();
+    assert!(checked < files.len(), "stopped before the last file: {checked} of {} checked", files.len());
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// `pgdrill run … 2>&1 | head`: the progress lines on standard error go into a closed pipe. The
 /// run carries on to its own outcome (here: no Docker engine at DOCKER_HOST, exit 3) instead of
 /// panicking on the first progress line.

@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::schedule::Schedule;
 use super::yaml::{block, flow, string};
 use crate::scenario::{
-    parse_scenario, variant_name, Chaos, ChaosInvariant, Invariant, LoadedScenario, ScenarioError, WaitFor,
+    parse_scenario_with, variant_name, Chaos, ChaosInvariant, Invariant, LoadOptions, LoadedScenario, ScenarioError,
+    WaitFor, MAX_NAME_CHARS,
 };
 
 /// Bound of the `wait: healthy` step added when the fixed steps have none.
@@ -56,7 +57,12 @@ pub fn plan_case(
         out.push_str(&format!("# {line}\n"));
     }
     out.push_str(&format!("# Schedule: {schedule}\n"));
-    out.push_str(&format!("name: {}\n", string(&format!("{}-chaos", scenario.name))));
+    if scenario.topology.monitoring.is_some() {
+        out.push_str("# Rule files are named by absolute path: replay with `--allow-outside-rules`.\n");
+    }
+    // The replay's name must be a valid name too, however long the base's is.
+    let base_name: String = scenario.name.chars().take(MAX_NAME_CHARS - "-chaos".len()).collect();
+    out.push_str(&format!("name: {}\n", string(&format!("{base_name}-chaos"))));
     let description = format!("Replay of a chaos schedule of {}: {schedule}", base.path.display());
     out.push_str(&format!("description: {}\n", string(&description)));
     block(&mut out, 0, "topology", &topology_value(base));
@@ -154,7 +160,11 @@ pub fn plan_case(
         out.push_str(&format!("invariants: [{}]\n", names.join(", ")));
     }
 
-    let loaded = parse_scenario(&path.display().to_string(), &out)?;
+    // The base scenario's rule files were checked where it is; the replay names them by
+    // absolute path (it is written elsewhere), which a user's replay allows with
+    // `--allow-outside-rules` (said in the file's header).
+    let options = LoadOptions { allow_outside_rules: true };
+    let loaded = parse_scenario_with(&path.display().to_string(), &out, options)?;
     Ok(CasePlan { yaml: out, loaded, first_schedule_step })
 }
 
@@ -189,6 +199,7 @@ mod tests {
 
     use super::*;
     use crate::chaos::schedule::ScheduledFault;
+    use crate::scenario::parse_scenario;
     use crate::scenario::{FaultName, Target};
 
     const BASE: &str = indoc! {"

@@ -14,7 +14,7 @@ use crate::chaos::{
 };
 use crate::engine::{new_run_id, RunOptions};
 use crate::runtime::images::ImageOptions;
-use crate::scenario::load_scenario;
+use crate::scenario::load_scenario_with;
 
 #[derive(Debug, Args)]
 pub(super) struct ChaosArgs {
@@ -42,6 +42,8 @@ pub(super) struct ChaosArgs {
     /// Every run's progress lines (default: one line per case).
     #[arg(long, short)]
     verbose: bool,
+    #[command(flatten)]
+    load: super::commands::LoadArgs,
 }
 
 /// A seed when none is given: the clock is random enough to vary searches, and the seed is
@@ -63,7 +65,7 @@ fn case_line(case: &CaseRecord) -> String {
 }
 
 pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: CancellationToken) -> ExitCode {
-    let loaded = match load_scenario(&args.file) {
+    let loaded = match load_scenario_with(&args.file, args.load.options()) {
         Ok(loaded) => loaded,
         Err(error) => {
             errln!("{:?}", miette::Report::new(error));

@@ -11,7 +11,7 @@ use crate::engine::{build_images, new_run_id, run_scenario, start_cluster, Progr
 use crate::report::render_summary;
 use crate::runtime::images::{CitusFlavor, ImageChoice, ImageOptions, ImageSet, ImageSetError};
 use crate::runtime::{kept_runs, sweep, Runtime, SweepScope, TeardownGuard};
-use crate::scenario::{load_scenario, scenario_json_schema};
+use crate::scenario::{load_scenario_with, scenario_json_schema, LoadOptions};
 
 /// Failover and chaos drills for Patroni clusters, against real containers.
 #[derive(Debug, Parser)]
@@ -38,6 +38,8 @@ enum Command {
         /// Scenario files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
@@ -105,11 +107,28 @@ enum ImagesCommand {
     Build(ImageArgs),
 }
 
+/// How scenario files are loaded (on every command that runs or checks them).
+#[derive(Debug, Clone, Copy, Args)]
+pub(super) struct LoadArgs {
+    /// Allow monitoring rule files given by absolute path or outside the scenario's repository
+    /// (the nearest directory holding `.git`, else the scenario's directory).
+    #[arg(long)]
+    allow_outside_rules: bool,
+}
+
+impl LoadArgs {
+    pub(super) fn options(self) -> LoadOptions {
+        LoadOptions { allow_outside_rules: self.allow_outside_rules }
+    }
+}
+
 #[derive(Debug, Args)]
 struct RunArgs {
     /// Scenario files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Leave containers running after the run (remove them with `pgdrill down RUN_ID`).
     #[arg(long)]
     keep: bool,
@@ -178,7 +197,7 @@ async fn command(cli: Cli, cancel: CancellationToken) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args, cancel).await,
         Command::Chaos { args, images } => super::chaos_cmd::chaos(&args, image_options(&images), cancel).await,
-        Command::Validate { files } => validate(&files),
+        Command::Validate { files, load } => validate(&files, load.options(), &cancel),
         Command::Schema => {
             outln!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));
             ExitCode::Success
@@ -197,10 +216,15 @@ async fn command(cli: Cli, cancel: CancellationToken) -> ExitCode {
     }
 }
 
-fn validate(files: &[PathBuf]) -> ExitCode {
+/// Checks each file, stopping at a signal (between files: one file's check is bounded by the
+/// file size limit and the cap on problems shown).
+fn validate(files: &[PathBuf], options: LoadOptions, cancel: &CancellationToken) -> ExitCode {
     let mut code = ExitCode::Success;
     for file in files {
-        match load_scenario(file) {
+        if cancel.is_cancelled() {
+            return ExitCode::Interrupted;
+        }
+        match load_scenario_with(file, options) {
             Ok(scenario) => {
                 let chaos = scenario.scenario.chaos.as_ref().map_or(String::new(), |c| {
                     format!(
@@ -227,7 +251,7 @@ fn validate(files: &[PathBuf]) -> ExitCode {
 }
 
 async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
-    let scenarios = match load_all(&args.files).and_then(refuse_chaos) {
+    let scenarios = match load_all(&args.files, args.load.options()).and_then(refuse_chaos) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -302,7 +326,7 @@ fn list(dir: &Path) -> ExitCode {
         }
     };
     files.sort();
-    let loaded = match load_all(&files) {
+    let loaded = match load_all(&files, LoadOptions::default()) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -333,7 +357,7 @@ async fn docker() -> Result<bollard::Docker, ExitCode> {
 }
 
 async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken) -> ExitCode {
-    let loaded = match load_all(&[file.to_path_buf()]) {
+    let loaded = match load_all(&[file.to_path_buf()], LoadOptions::default()) {
         Ok(mut l) => l.remove(0),
         Err(code) => return code,
     };

@@ -29,7 +29,7 @@ pub(super) struct ComposeArgs {
 }
 
 pub(super) async fn compose(args: &ComposeArgs, options: ImageOptions) -> ExitCode {
-    let loaded = match load_all(std::slice::from_ref(&args.file)) {
+    let loaded = match load_all(std::slice::from_ref(&args.file), crate::scenario::LoadOptions::default()) {
         Ok(mut l) => l.remove(0),
         Err(code) => return code,
     };

@@ -5,14 +5,14 @@ use std::path::PathBuf;
 
 use super::output::errln;
 use super::ExitCode;
-use crate::scenario::{load_scenario, LoadedScenario};
+use crate::scenario::{load_scenario_with, LoadOptions, LoadedScenario};
 
 /// Loads every file, printing each invalid one's diagnostics; fails if any was invalid.
-pub(super) fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedScenario>, ExitCode> {
+pub(super) fn load_all(files: &[PathBuf], options: LoadOptions) -> Result<Vec<LoadedScenario>, ExitCode> {
     let mut loaded = Vec::new();
     let mut failed = false;
     for file in files {
-        match load_scenario(file) {
+        match load_scenario_with(file, options) {
             Ok(scenario) => loaded.push(scenario),
             Err(error) => {
                 errln!("{:?}", miette::Report::new(error));

@@ -66,6 +66,8 @@ pub(super) struct DrillArgs {
     /// Fewer progress lines.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    load: super::commands::LoadArgs,
 }
 
 /// Re-renders report.html and junit.xml from a run's report.json and prints its summary; with
@@ -201,7 +203,7 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
             return ExitCode::InvalidScenario;
         }
     };
-    let scenarios = match load_all(&files).and_then(refuse_chaos) {
+    let scenarios = match load_all(&files, args.load.options()).and_then(refuse_chaos) {
         Ok(scenarios) => scenarios,
         Err(code) => return code,
     };

@@ -56,7 +56,7 @@ pub enum RuleFileErrorKind {
          manifest (`kind: PrometheusRule` with `spec.groups`){found}"
     )]
     NotARuleFile {
-        /// What was found instead (`, found kind ConfigMap`), or empty.
+        /// What was found instead, without quoting the file (`, found no mapping`), or empty.
         found: String,
     },
     /// A key Prometheus would reject.

@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
 
+use super::snippet::Window;
+
+/// Problems a file's diagnostic shows; the rest are counted ("… and 980 more"), so that a file
+/// with thousands of problems prints a screenful, not megabytes.
+pub const MAX_SHOWN_PROBLEMS: usize = 20;
+
 /// A scenario file could not be read, parsed or validated.
 #[derive(Debug)]
 pub struct ScenarioError {
@@ -17,7 +23,59 @@ pub struct ScenarioError {
     /// The file's text, for miette's snippets; `None` when the file could not be read.
     /// Boxed, like the parse problem, to keep `Result<_, ScenarioError>` small.
     source_code: Option<Box<NamedSource<String>>>,
+    /// The first [`MAX_SHOWN_PROBLEMS`] problems as miette shows them (with a window on a
+    /// long line).
+    shown: Vec<Shown>,
+    /// How many problems are not shown.
+    more: Option<More>,
 }
+
+/// One problem as the diagnostic shows it: on a long line, with its own window of that line.
+#[derive(Debug)]
+struct Shown {
+    problem: Problem,
+    window: Option<Window>,
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.problem.message)
+    }
+}
+
+impl std::error::Error for Shown {}
+
+impl Diagnostic for Shown {
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let mut label = self.problem.labeled_span()?;
+        if let Some(window) = &self.window {
+            label = LabeledSpan::new_primary_with_span(label.label().map(str::to_owned), window.clamp(*label.inner()));
+        }
+        Some(Box::new(std::iter::once(label)))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.problem.help_text()
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.window.as_ref().map(|window| window as _)
+    }
+}
+
+/// The count of problems left out of the diagnostic.
+#[derive(Debug)]
+struct More(usize);
+
+impl fmt::Display for More {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "… and {} more problem(s), not shown; fix these first", self.0)
+    }
+}
+
+impl std::error::Error for More {}
+
+impl Diagnostic for More {}
 
 /// What went wrong with a scenario file. Its `Display` leaves out the path; [`ScenarioError`]'s
 /// adds it, with line and column.
@@ -68,6 +126,10 @@ impl Problem {
         }
     }
 
+    fn help_text(&self) -> Option<Box<dyn fmt::Display + '_>> {
+        self.help.as_ref().map(|help| Box::new(help) as _)
+    }
+
     fn labeled_span(&self) -> Option<LabeledSpan> {
         self.has_location().then(|| LabeledSpan::new_primary_with_span(Some(self.label.clone()), self.span))
     }
@@ -89,14 +151,14 @@ impl Diagnostic for Problem {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|help| Box::new(help) as _)
+        self.help_text()
     }
 }
 
 impl ScenarioError {
     /// The file at `path` could not be read.
     pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
-        Self { path: path.into(), kind: ScenarioErrorKind::Io(error), source_code: None }
+        Self { path: path.into(), kind: ScenarioErrorKind::Io(error), source_code: None, shown: Vec::new(), more: None }
     }
 
     /// The file's `text` does not parse.
@@ -111,8 +173,26 @@ impl ScenarioError {
     }
 
     fn with_source(path: PathBuf, text: &str, kind: ScenarioErrorKind) -> Self {
-        let source_code = NamedSource::new(path.display().to_string(), text.to_owned());
-        Self { path, kind, source_code: Some(Box::new(source_code)) }
+        let name = path.display().to_string();
+        let problems = match &kind {
+            ScenarioErrorKind::Io(_) => &[][..],
+            ScenarioErrorKind::Parse(problem) => std::slice::from_ref(problem.as_ref()),
+            ScenarioErrorKind::Invalid(problems) => problems,
+        };
+        let shown = problems
+            .iter()
+            .take(MAX_SHOWN_PROBLEMS)
+            .map(|problem| Shown {
+                problem: problem.clone(),
+                window: problem
+                    .has_location()
+                    .then(|| Window::around(&name, text, problem.span, problem.line, problem.column))
+                    .flatten(),
+            })
+            .collect();
+        let more = (problems.len() > MAX_SHOWN_PROBLEMS).then(|| More(problems.len() - MAX_SHOWN_PROBLEMS));
+        let source_code = NamedSource::new(name, text.to_owned());
+        Self { path, kind, source_code: Some(Box::new(source_code)), shown, more }
     }
 
     /// The problems in the file's content: one for a parse error, all of them for an invalid
@@ -133,6 +213,10 @@ impl ScenarioError {
             _ => None,
         }
     }
+
+    fn single_shown(&self) -> Option<&Shown> {
+        self.single_problem().and_then(|_| self.shown.first())
+    }
 }
 
 /// Plain text, one line per problem, each starting `path:line:col:` so that logs and editors
@@ -147,9 +231,12 @@ impl fmt::Display for ScenarioError {
                     return one.write_located(f, &self.path);
                 }
                 write!(f, "{}: {} problems", self.path.display(), problems.len())?;
-                for problem in problems {
+                for problem in problems.iter().take(MAX_SHOWN_PROBLEMS) {
                     f.write_str("\n")?;
                     problem.write_located(f, &self.path)?;
+                }
+                if let Some(more) = &self.more {
+                    write!(f, "\n{}: {more}", self.path.display())?;
                 }
                 Ok(())
             }
@@ -176,12 +263,14 @@ impl Diagnostic for ScenarioError {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        if let Some(window) = self.single_shown().and_then(|shown| shown.window.as_ref()) {
+            return Some(window);
+        }
         self.source_code.as_deref().map(|source| source as _)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let label = self.single_problem()?.labeled_span()?;
-        Some(Box::new(std::iter::once(label)))
+        self.single_shown()?.labels()
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
@@ -194,9 +283,9 @@ impl Diagnostic for ScenarioError {
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
         match &self.kind {
-            ScenarioErrorKind::Invalid(problems) if problems.len() > 1 => {
-                Some(Box::new(problems.iter().map(|problem| problem as &dyn Diagnostic)))
-            }
+            ScenarioErrorKind::Invalid(problems) if problems.len() > 1 => Some(Box::new(
+                self.shown.iter().map(|shown| shown as &dyn Diagnostic).chain(self.more.iter().map(|more| more as _)),
+            )),
             _ => None,
         }
     }

@@ -154,6 +154,18 @@ pub enum Expectation {
     },
 }
 
+impl Expectation {
+    /// The expectation's name when it judges the workload's writes (and so needs a workload).
+    pub fn needs_writes(&self) -> Option<&'static str> {
+        match self {
+            Expectation::WritableAgain { .. } => Some("writable_again"),
+            Expectation::MaxWriteUnavailability { .. } => Some("max_write_unavailability"),
+            Expectation::WritePause { .. } => Some("write_pause"),
+            _ => None,
+        }
+    }
+}
+
 fn default_true() -> bool {
     true
 }

@@ -10,29 +10,51 @@ use serde_saphyr::{Error as YamlError, Location, MessageFormatter};
 
 use super::error::{Problem, ScenarioError};
 use super::model::Scenario;
+use super::snippet::shown;
 use super::source::{locate, problem_at, suggest, yaml_options, Context, LoadedScenario, SpanIndex, MAX_FILE_BYTES};
-use super::validate::validate;
+use super::validate::{limit_of, validate_with};
+
+/// What loading may accept beyond the defaults (`--allow-outside-rules`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Rule files may be absolute paths or lead outside the scenario's repository.
+    pub allow_outside_rules: bool,
+}
 
 /// Reads, parses and validates the scenario file at `path`.
 pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+    load_scenario_with(path, LoadOptions::default())
+}
+
+/// [`load_scenario`] with `options`.
+pub fn load_scenario_with(path: &Path, options: LoadOptions) -> Result<LoadedScenario, ScenarioError> {
     let text = read_limited(path).map_err(|error| ScenarioError::io(path, error))?;
-    parse_scenario_at(path.to_path_buf(), &text)
+    parse_scenario_at(path.to_path_buf(), &text, options)
 }
 
 /// Parses and validates scenario `text`; `source_name` names it in errors (a file name, or
 /// e.g. `builtin:patroni-kill-primary`).
 pub fn parse_scenario(source_name: &str, text: &str) -> Result<LoadedScenario, ScenarioError> {
-    parse_scenario_at(PathBuf::from(source_name), text)
+    parse_scenario_with(source_name, text, LoadOptions::default())
 }
 
-fn parse_scenario_at(path: PathBuf, text: &str) -> Result<LoadedScenario, ScenarioError> {
+/// [`parse_scenario`] with `options`.
+pub fn parse_scenario_with(
+    source_name: &str,
+    text: &str,
+    options: LoadOptions,
+) -> Result<LoadedScenario, ScenarioError> {
+    parse_scenario_at(PathBuf::from(source_name), text, options)
+}
+
+fn parse_scenario_at(path: PathBuf, text: &str, options: LoadOptions) -> Result<LoadedScenario, ScenarioError> {
     // Spans are counted after the byte-order mark (the YAML parser skips it), so drop it here
     // and the snippets line up.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let scenario = serde_saphyr::from_str_with_options::<Scenario>(text, yaml_options())
         .map_err(|error| ScenarioError::parse(&path, text, parse_problem(&error, text)))?;
     let loaded = LoadedScenario { path, source: text.to_owned(), scenario };
-    validate(&loaded)?;
+    validate_with(&loaded, options)?;
     Ok(loaded)
 }
 
@@ -83,7 +105,7 @@ fn describe(error: &YamlError, text: &str, location: Location, context: &Context
         YamlError::SerdeUnknownVariant { variant, expected, .. } => {
             let noun = context.noun();
             (
-                format!("unknown {noun} `{variant}`, expected one of: {}", expected.join(", ")),
+                format!("unknown {noun} `{}`, expected one of: {}", shown(variant), expected.join(", ")),
                 format!("unknown {noun}"),
                 Some(
                     suggest(variant, expected).unwrap_or_else(|| "`pgdrill schema` prints the scenario format".into()),
@@ -91,7 +113,7 @@ fn describe(error: &YamlError, text: &str, location: Location, context: &Context
             )
         }
         YamlError::SerdeUnknownField { field, expected, .. } => (
-            format!("unknown key `{field}` {}, expected one of: {}", context.place(), expected.join(", ")),
+            format!("unknown key `{}` {}, expected one of: {}", shown(field), context.place(), expected.join(", ")),
             "unknown key".into(),
             Some(suggest(field, expected).unwrap_or_else(|| {
                 "unknown keys are errors, so that a typo cannot silently skip part of a drill".into()
@@ -102,12 +124,21 @@ fn describe(error: &YamlError, text: &str, location: Location, context: &Context
             format!("`{field}` is required here"),
             missing_field_help(field),
         ),
+        YamlError::InvalidBooleanStrict { .. } => {
+            let found =
+                locate(text, location).map_or("", |(span, ..)| &text[span.offset()..span.offset() + span.len()]);
+            (
+                format!("invalid value `{}` for `{}`: expected true or false", shown(found), context.key()),
+                "not true or false".into(),
+                Some("booleans are `true` or `false` (YAML 1.1's yes/no/on/off are not)".into()),
+            )
+        }
         YamlError::InvalidScalar { ty, .. } => {
             let found =
                 locate(text, location).map_or("", |(span, ..)| &text[span.offset()..span.offset() + span.len()]);
-            let expected = expected_scalar(ty);
+            let expected = limit_of(&context.path).map_or_else(|| expected_scalar(ty), Cow::Owned);
             (
-                format!("invalid value `{found}` for `{}`: expected {expected}", context.key()),
+                format!("invalid value `{}` for `{}`: expected {expected}", shown(found), context.key()),
                 format!("not {expected}"),
                 None,
             )
@@ -131,7 +162,7 @@ fn describe(error: &YamlError, text: &str, location: Location, context: &Context
             )
         }
         YamlError::DuplicateMappingKey { key, .. } => {
-            let key = key.as_deref().unwrap_or("?");
+            let key = shown(key.as_deref().unwrap_or("?"));
             (
                 format!("duplicate key `{key}`"),
                 format!("second `{key}`"),
@@ -282,7 +313,7 @@ mod tests {
     #[test_case(&format!("{}invariants: [single_primary, no_lost_writes]\n", with_step("  - sleep: 1s")), 7, 30, "unknown invariant `no_lost_writes`, expected one of: single_primary, no_acked_write_lost" ; "unknown invariant")]
     #[test_case("name: x\ntopology:\n  kind: citrus\nsteps: []\n", 3, 9, "unknown topology kind `citrus`, expected one of: patroni, citus" ; "unknown topology kind")]
     #[test_case(&with_step("  - wait: ready\n    within: 1s"), 6, 11, "unknown wait condition `ready`, expected one of: healthy" ; "unknown wait condition")]
-    #[test_case("name: x\ntopology:\n  kind: patroni\n  members: three\nsteps: []\n", 4, 12, "invalid value `three` for `members`: expected a whole number from 0 to 255" ; "wrong type for members")]
+    #[test_case("name: x\ntopology:\n  kind: patroni\n  members: three\nsteps: []\n", 4, 12, "invalid value `three` for `members`: expected a whole number from 1 to 9" ; "wrong type for members")]
     #[test_case("name: x\ntopology:\n  kind: patroni\n  patroni: {ttl: 20s}\nsteps: []\n", 4, 18, "invalid value `20s` for `ttl`: expected a whole number" ; "unit on a number")]
     #[test_case(&with_step("  - wait: healthy\n    within: 45 seconds please"), 7, 13, "invalid duration `45 seconds please`" ; "bad duration")]
     #[test_case(&format!("{}workload: {{rate: 100/h}}\n", with_step("  - sleep: 1s")), 7, 18, "invalid rate unit `h`" ; "bad rate")]

@@ -8,6 +8,7 @@ mod fault_spec;
 mod load;
 mod model;
 mod schema;
+mod snippet;
 mod source;
 mod step;
 mod target;
@@ -15,21 +16,25 @@ mod validate;
 mod values;
 
 #[cfg(test)]
+mod bad_input_tests;
+#[cfg(test)]
+mod mutation_tests;
+#[cfg(test)]
 mod unknown_keys_tests;
 
 pub use chaos::{chaos_faults, Chaos, ChaosFault, ChaosInvariant, CountRange, DurationRange, MAX_CHAOS_FAULTS};
-pub use error::{Problem, ScenarioError, ScenarioErrorKind};
+pub use error::{Problem, ScenarioError, ScenarioErrorKind, MAX_SHOWN_PROBLEMS};
 pub use exec::{command_line, ExecStep};
 pub use expect::{AlertExpect, AlertSourceName, Expectation, Invariant};
 pub use fault_spec::{
     fault_spec, fault_specs, ActsOn, Ends, FaultName, FaultSpec, Lasting, OptionKind, OptionSpec, RegisteredFaultSpec,
     TargetRule, COMMON_FAULT_KEYS, UNSUPPORTED_FAULTS,
 };
-pub use load::{load_scenario, parse_scenario};
+pub use load::{load_scenario, load_scenario_with, parse_scenario, parse_scenario_with, LoadOptions};
 pub use model::*;
 pub use schema::scenario_json_schema;
 pub use source::LoadedScenario;
 pub use step::{option_value, FaultOptions, Step, WaitFor};
 pub use target::Target;
-pub use validate::validate;
+pub use validate::{resolve_rule_path, rule_root, validate, validate_with, MAX_NAME_CHARS};
 pub use values::{variant_name, Budget, Rate};

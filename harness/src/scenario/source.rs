@@ -146,6 +146,9 @@ pub(super) struct Entry {
     pub value: Location,
     /// The value's text, for scalars.
     pub scalar: Option<String>,
+    /// The scalar is a YAML string (quoted, or plain text that reads as no number, boolean or
+    /// null): `"3"` is, `3` is not.
+    pub string: bool,
 }
 
 impl Entry {
@@ -158,7 +161,11 @@ impl Entry {
 impl SpanIndex {
     /// Indexes `text`; `None` when it is not YAML (the typed parse reports that).
     pub(super) fn build(text: &str) -> Option<Self> {
-        let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, yaml_options()).ok()?;
+        // Non-finite numbers (`.nan`) are values here like any other: rejecting them would leave
+        // every problem of the file without a position.
+        let mut options = yaml_options();
+        options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
+        let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options).ok()?;
         let mut entries = Vec::new();
         flatten(String::new(), None, root, &mut entries);
         let mut by_path = HashMap::with_capacity(entries.len());
@@ -166,6 +173,11 @@ impl SpanIndex {
             by_path.entry(entry.path.clone()).or_insert(i);
         }
         Some(Self { entries, by_path })
+    }
+
+    /// Every entry, in document order.
+    pub(super) fn entries(&self) -> &[Entry] {
+        &self.entries
     }
 
     /// The entry at `path`, e.g. `steps.2.target.member`.
@@ -215,15 +227,15 @@ fn join(path: &str, segment: &str) -> String {
 fn flatten(path: String, key: Option<Location>, node: Spanned<Node>, entries: &mut Vec<Entry>) {
     let value = node.referenced;
     match node.value {
-        Node::Scalar(text) => entries.push(Entry { path, key, value, scalar: Some(text) }),
+        Node::Scalar(text, string) => entries.push(Entry { path, key, value, scalar: Some(text), string }),
         Node::Seq(items) => {
-            entries.push(Entry { path: path.clone(), key, value, scalar: None });
+            entries.push(Entry { path: path.clone(), key, value, scalar: None, string: false });
             for (i, item) in items.into_iter().enumerate() {
                 flatten(join(&path, &i.to_string()), None, item, entries);
             }
         }
         Node::Map(pairs) => {
-            entries.push(Entry { path: path.clone(), key, value, scalar: None });
+            entries.push(Entry { path: path.clone(), key, value, scalar: None, string: false });
             for (k, v) in pairs {
                 flatten(join(&path, &k.value), Some(k.referenced), v, entries);
             }
@@ -233,7 +245,8 @@ fn flatten(path: String, key: Option<Location>, node: Spanned<Node>, entries: &m
 
 /// Any YAML node, with spans on every key and value.
 enum Node {
-    Scalar(String),
+    /// The text, and whether YAML reads it as a string.
+    Scalar(String, bool),
     Seq(Vec<Spanned<Node>>),
     Map(Vec<(Spanned<String>, Spanned<Node>)>),
 }
@@ -253,31 +266,31 @@ impl<'de> Visitor<'de> for NodeVisitor {
         f.write_str("any YAML node")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Scalar(v.to_owned()))
+        Ok(Node::Scalar(v.to_owned(), true))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Scalar(v.to_string()))
+        Ok(Node::Scalar(v.to_string(), false))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Scalar(v.to_string()))
+        Ok(Node::Scalar(v.to_string(), false))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
-        Ok(Node::Scalar(v.to_string()))
+        Ok(Node::Scalar(v.to_string(), false))
     }
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<Node, E> {
-        Ok(Node::Scalar(v.to_string()))
+        Ok(Node::Scalar(v.to_string(), false))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Node, E> {
-        Ok(Node::Scalar(v.to_string()))
+        Ok(Node::Scalar(v.to_string(), false))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
-        Ok(Node::Scalar(v.to_string()))
+        Ok(Node::Scalar(v.to_string(), false))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
-        Ok(Node::Scalar(String::new()))
+        Ok(Node::Scalar(String::new(), false))
     }
     fn visit_none<E: de::Error>(self) -> Result<Node, E> {
-        Ok(Node::Scalar(String::new()))
+        Ok(Node::Scalar(String::new(), false))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
         let mut items = Vec::new();
@@ -315,5 +328,8 @@ pub(super) fn yaml_options() -> serde_saphyr::Options {
         },
         // miette draws the snippet; serde-saphyr's own would be printed twice.
         with_snippet: false,
+        // `true`/`false` only, as the JSON Schema's booleans: YAML 1.1's `yes`, `no`, `on` and
+        // `off` are strings to an editor (and `on`/`off` look like anything but a boolean).
+        strict_booleans: true,
     }
 }

@@ -6,6 +6,7 @@ use serde_saphyr::Location;
 
 use super::error::{Problem, ScenarioError};
 use super::expect::Invariant;
+use super::load::LoadOptions;
 use super::model::{Scenario, Topology};
 use super::source::{problem_at, LoadedScenario, SpanIndex};
 use super::step::Step;
@@ -16,8 +17,14 @@ mod chaos;
 mod exec;
 mod expectation;
 mod fault;
+mod limits;
+mod rules;
 mod tags;
 mod topology;
+
+pub(super) use limits::limit_of;
+pub use limits::MAX_NAME_CHARS;
+pub use rules::{resolve_rule_path, rule_root};
 
 /// Patroni members pgdrill will start: one host, one container each.
 const MEMBERS: std::ops::RangeInclusive<u8> = 1..=9;
@@ -42,9 +49,20 @@ const ACTIONS: [&str; 5] = ["wait", "fault", "expect", "sleep", "exec"];
 
 /// Checks `loaded` for problems serde cannot see; all of them are reported together.
 pub fn validate(loaded: &LoadedScenario) -> Result<(), ScenarioError> {
-    let mut checker =
-        Checker { text: &loaded.source, index: SpanIndex::build(&loaded.source), problems: Vec::new(), alerts: None };
-    checker.rule_files(loaded);
+    validate_with(loaded, LoadOptions::default())
+}
+
+/// [`validate`] with `options` (e.g. rule files allowed outside the repository).
+pub fn validate_with(loaded: &LoadedScenario, options: LoadOptions) -> Result<(), ScenarioError> {
+    let mut checker = Checker {
+        text: &loaded.source,
+        index: SpanIndex::build(&loaded.source),
+        problems: Vec::new(),
+        alerts: None,
+        workload: loaded.scenario.workload.is_some(),
+    };
+    checker.rule_files(loaded, options.allow_outside_rules);
+    checker.written_types();
     checker.check(&loaded.scenario);
     let mut problems = checker.problems;
     if problems.is_empty() {
@@ -62,38 +80,8 @@ struct Checker<'a> {
     problems: Vec<Problem>,
     /// Alert names the monitoring rule files define (`None` without monitoring).
     alerts: Option<std::collections::BTreeSet<String>>,
-}
-
-impl Checker<'_> {
-    /// Loads the monitoring rule files (relative to the scenario file): each must parse, and the
-    /// alert names they define are what `alert` expectations may name.
-    fn rule_files(&mut self, loaded: &LoadedScenario) {
-        let Some(monitoring) = &loaded.scenario.topology.monitoring else { return };
-        let mut names = std::collections::BTreeSet::new();
-        let base = loaded.path.parent().unwrap_or(std::path::Path::new("."));
-        for (i, rules) in monitoring.rules.iter().enumerate() {
-            match crate::monitoring::load_rule_file(&base.join(&rules.value)) {
-                Ok(file) => names.extend(file.alerts().into_iter().map(|a| a.name)),
-                Err(e) => self.report(
-                    &format!("topology.monitoring.rules.{i}"),
-                    At::Value,
-                    format!("rule file `{}`: {e}", rules.value),
-                    "cannot use this rule file",
-                    Some("paths are relative to the scenario file".into()),
-                ),
-            }
-        }
-        if !(monitoring.for_scale > 0.0 && monitoring.for_scale <= 1.0) {
-            self.report(
-                "topology.monitoring.for_scale",
-                At::Value,
-                format!("for_scale {} is out of range", monitoring.for_scale),
-                "not in (0, 1]",
-                Some("0.1 drills a `for: 2m` alert in 12s; 1 keeps the rules as they are".into()),
-            );
-        }
-        self.alerts = Some(names);
-    }
+    /// The scenario has a workload, so write checks have writes to judge.
+    workload: bool,
 }
 
 /// Which part of an entry a problem points at.
@@ -116,6 +104,7 @@ struct History {
 
 impl Checker<'_> {
     fn check(&mut self, scenario: &Scenario) {
+        self.names(scenario);
         self.topology(&scenario.topology);
         if let Some(workload) = &scenario.workload {
             self.workload(workload);
@@ -236,6 +225,15 @@ impl Checker<'_> {
             self.exec_step(&base, n, exec, step.group.is_some(), topology, history);
         }
         if let Some(expectations) = &step.expect {
+            if expectations.is_empty() {
+                self.report(
+                    &format!("{base}.expect"),
+                    At::Value,
+                    format!("`expect` in step {n} lists no expectations, so the step checks nothing"),
+                    "empty",
+                    Some("list what must happen, e.g. `expect: [new_leader: {within: 45s}]`".into()),
+                );
+            }
             if !history.fault {
                 self.report(
                     &format!("{base}.expect"),
@@ -306,6 +304,16 @@ impl Checker<'_> {
                 format!("`{key}` must be longer than zero"),
                 "zero",
                 Some("write a positive duration, e.g. 45s".into()),
+            );
+        } else if budget.0 > limits::MAX_BUDGET {
+            let key = path.rsplit('.').next().unwrap_or(path);
+            let written = written.as_deref().map_or_else(|| budget.to_string(), crate::scenario::snippet::shown);
+            self.report(
+                path,
+                At::Value,
+                format!("`{key}: {written}` is longer than 24h, the longest duration a scenario may have"),
+                "at most 24h",
+                Some("budgets of a failover drill are seconds to minutes, e.g. 45s or 2m".into()),
             );
         }
     }
@@ -566,6 +574,7 @@ mod citus_tests {
             "  - fault: partition\n    target: {group: 1}\n    peers: {group: 0}\n    duration: 5s\n  - fault: switchover\n    group: 1\n  - expect:\n      - pg_dist_node: {group: 1, within: 30s}\n      \
              - write_pause: {group: 2, max: 5s, errors: 0}\n  - fault: kill\n    target: {member: worker2-1}\n",
         );
+        let yaml = yaml.replace("steps:\n", "workload: {writers: 2}\nsteps:\n");
         parse_scenario("scenarios/x.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
     }
 

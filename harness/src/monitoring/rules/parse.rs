@@ -54,7 +54,10 @@ pub fn parse_rule_file(path: &Path, text: &str) -> Result<RuleFile, RuleFileErro
         let map = match &shape {
             serde_json::Value::Null => continue, // an empty document
             serde_json::Value::Object(map) => map,
-            _ => return Err(error(0, 0, RuleFileErrorKind::NotARuleFile { found: String::new() })),
+            _ => {
+                let found = ", found no mapping".to_string();
+                return Err(error(0, 0, RuleFileErrorKind::NotARuleFile { found }));
+            }
         };
         let kind = map.get("kind").and_then(|k| k.as_str());
         if map.contains_key("groups") && kind.is_none() {
@@ -94,13 +97,13 @@ pub fn parse_rule_file(path: &Path, text: &str) -> Result<RuleFile, RuleFileErro
             let name = map.get("metadata").and_then(|m| m.get("name")).and_then(|n| n.as_str()).unwrap_or("");
             skipped.push(format!("document {}: {kind} {name}", number + 1).trim_end().to_string());
         } else {
+            // Never quote what was found: the file may be anything (a path to a system file), and
+            // its content is not ours to print.
             let found = match kind {
-                Some(kind) => format!(", found kind {kind}"),
-                None => {
-                    let keys: Vec<&str> = map.keys().map(String::as_str).take(5).collect();
-                    format!(", found keys {}", keys.join(", "))
-                }
-            };
+                Some(_) => ", found a document of another `kind`",
+                None => ", found a mapping without `groups:` or `kind:`",
+            }
+            .to_string();
             return Err(error(0, 0, RuleFileErrorKind::NotARuleFile { found }));
         }
     }

@@ -25,7 +25,7 @@ impl Checker<'_> {
             match spec {
                 None if !entry.fault.is_heal() => self.unknown_fault(&format!("{base}.fault"), name),
                 Some(spec) if spec.chaos() => {
-                    self.options(&base, 0, spec, &entry.options, &scenario.topology, &History::default());
+                    self.options(&base, 0, spec, &entry.options, None, &scenario.topology, &History::default());
                 }
                 _ => {
                     let required = spec.and_then(|spec| spec.options().iter().find(|option| option.required));

@@ -14,13 +14,25 @@ impl Checker<'_> {
         topology: &Topology,
         history: &History,
     ) {
+        if let Some(variant) = expectation.needs_writes().filter(|_| !self.workload) {
+            self.report(
+                path,
+                At::Value,
+                format!("`{variant}` measures the workload's writes, but the scenario has no `workload` section"),
+                "no workload",
+                Some("add `workload: {writers: 2, rate: 100/s}`".into()),
+            );
+        }
         let (variant, within) = match expectation {
             Expectation::NewLeader { within } => ("new_leader", within),
             Expectation::Timeline { within, .. } => ("timeline", within),
             Expectation::Rejoins { target, within } => {
                 let target_path = format!("{path}.rejoins.target");
                 match target {
-                    Target::Member(_) | Target::OldPrimary => self.target(&target_path, n, target, topology, history),
+                    Target::Member(_) | Target::OldPrimary => {
+                        self.target(&target_path, n, target, topology, history);
+                        self.patroni_member(&target_path, "rejoins", target, topology);
+                    }
                     _ => {
                         let why = if *target == Target::Primary {
                             "`primary` is the current leader, which does not rejoin"
@@ -41,7 +53,10 @@ impl Checker<'_> {
             Expectation::LeaderIs { target, within } => {
                 let target_path = format!("{path}.leader_is.target");
                 match target {
-                    Target::Member(_) | Target::OldPrimary => self.target(&target_path, n, target, topology, history),
+                    Target::Member(_) | Target::OldPrimary => {
+                        self.target(&target_path, n, target, topology, history);
+                        self.patroni_member(&target_path, "leader_is", target, topology);
+                    }
                     _ => self.report(
                         &target_path,
                         At::Value,
@@ -55,7 +70,10 @@ impl Checker<'_> {
             Expectation::NeverLeader { target } => {
                 let target_path = format!("{path}.never_leader.target");
                 match target {
-                    Target::Member(_) | Target::OldPrimary => self.target(&target_path, n, target, topology, history),
+                    Target::Member(_) | Target::OldPrimary => {
+                        self.target(&target_path, n, target, topology, history);
+                        self.patroni_member(&target_path, "never_leader", target, topology);
+                    }
                     _ => self.report(
                         &target_path,
                         At::Value,
@@ -83,7 +101,7 @@ impl Checker<'_> {
                         self.report(
                             &format!("{path}.alert.name"),
                             At::Value,
-                            format!("no rule file defines alert `{name}`"),
+                            format!("no rule file defines alert `{}`", crate::scenario::snippet::shown(name)),
                             "unknown alert",
                             Some(format!("the rule files define: {listed}")),
                         )
@@ -125,8 +143,34 @@ impl Checker<'_> {
         self.budget(&format!("{path}.{variant}.within"), within);
     }
 
+    /// An expectation about a Patroni member (`rejoins`, `leader_is`) names one, not etcd or
+    /// HAProxy, which have no role to rejoin with or lead.
+    fn patroni_member(&mut self, path: &str, variant: &str, target: &Target, topology: &Topology) {
+        let Target::Member(name) = target else { return };
+        let members = crate::topology::member_names(topology);
+        let other_container = name == "haproxy" || (1..=topology.etcd).any(|i| *name == format!("etcd-{i}"));
+        if !members.contains(name) && other_container {
+            self.report(
+                &format!("{path}.member"),
+                At::Value,
+                format!("`{variant}` watches a Patroni member, and `{name}` is not one"),
+                "not a Patroni member",
+                Some(format!("Patroni members of this topology: {}", members.join(", "))),
+            );
+        }
+    }
+
     pub(super) fn target(&mut self, path: &str, n: usize, target: &Target, topology: &Topology, history: &History) {
         match target {
+            Target::SyncStandby if !topology.patroni.synchronous_mode => self.report(
+                path,
+                At::Value,
+                format!(
+                    "`sync_standby` in step {n} names no member: this topology runs without synchronous replication"
+                ),
+                "no synchronous standby",
+                Some("set `topology.patroni.synchronous_mode: true`, or aim at `replica`".into()),
+            ),
             Target::Member(name) => {
                 let members = crate::topology::member_names(topology);
                 let containers: Vec<String> = (1..=topology.etcd)
@@ -142,7 +186,7 @@ impl Checker<'_> {
                     self.report(
                         &format!("{path}.member"),
                         At::Value,
-                        format!("unknown member `{name}`: {has}"),
+                        format!("unknown member `{}`: {has}", crate::scenario::snippet::shown(name)),
                         "no such member",
                         Some(format!(
                             "members are {} ({}); other containers: {}",

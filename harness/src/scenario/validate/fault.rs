@@ -43,7 +43,8 @@ impl Checker<'_> {
             return;
         };
         self.citus_role_target(base, n, spec, step, topology);
-        self.options(base, n, spec, &step.options, topology, history);
+        let target = step.target.as_ref().map(|target| &target.value);
+        self.options(base, n, spec, &step.options, target, topology, history);
         if spec.lasting().is_none() {
             self.no_duration(base, n, name, step);
         }
@@ -81,27 +82,38 @@ impl Checker<'_> {
         self.report(
             path,
             At::Value,
-            format!("unknown fault `{name}`, expected one of: {}", allowed.join(", ")),
+            format!(
+                "unknown fault `{}`, expected one of: {}",
+                crate::scenario::snippet::shown(name),
+                allowed.join(", ")
+            ),
             "unknown fault",
             Some(suggest(name, &allowed).unwrap_or_else(|| "`pgdrill list --faults` describes each fault".into())),
         );
     }
 
     /// The options of a fault (step `n`'s, or a chaos entry's when `n` is 0): each known to the
-    /// fault, of its type and range; the required ones present.
+    /// fault, of its type and range; the required ones present; target options that are not the
+    /// step's `target` itself.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn options(
         &mut self,
         base: &str,
         n: usize,
         spec: &dyn FaultSpec,
         options: &FaultOptions,
+        target: Option<&Target>,
         topology: &Topology,
         history: &History,
     ) {
         let place = if n > 0 { format!("step {n}") } else { "`chaos.faults`".to_string() };
         for (key, value) in options {
             match spec.options().iter().find(|option| option.key == key) {
-                Some(option) => self.option_value(&format!("{base}.{key}"), n, option, value, topology, history),
+                Some(option) => {
+                    let path = format!("{base}.{key}");
+                    self.option_value(&path, n, spec, option, value, topology, history);
+                    self.not_the_target(&path, spec, option, value, target);
+                }
                 None => self.misplaced_option(base, n, key, Some(spec)),
             }
         }
@@ -138,7 +150,11 @@ impl Checker<'_> {
                 self.report(
                     &path,
                     At::Key,
-                    format!("unknown key `{key}` {where_}, expected one of: {}", allowed.join(", ")),
+                    format!(
+                        "unknown key `{}` {where_}, expected one of: {}",
+                        crate::scenario::snippet::shown(key),
+                        allowed.join(", ")
+                    ),
                     "unknown key",
                     Some(suggest(key, &allowed).unwrap_or_else(|| {
                         "unknown keys are errors, so that a typo cannot silently skip part of a drill".into()
@@ -162,11 +178,40 @@ impl Checker<'_> {
         }
     }
 
-    /// One option's value: its type, its range, and for targets what they name.
+    /// A target option equal to the step's target (`peers` of a partition, a switchover's
+    /// `candidate`) makes the fault act between a member and itself.
+    fn not_the_target(
+        &mut self,
+        path: &str,
+        spec: &dyn FaultSpec,
+        option: &OptionSpec,
+        value: &serde_json::Value,
+        target: Option<&Target>,
+    ) {
+        if option.kind != OptionKind::Target {
+            return;
+        }
+        let Ok(option_target) = serde_json::from_value::<Target>(value.clone()) else { return };
+        if target == Some(&option_target) {
+            let key = option.key;
+            self.report(
+                path,
+                At::Value,
+                format!("`{key}` of fault `{}` is its `target` itself: the fault could never act", spec.name()),
+                "same as `target`",
+                Some(format!("name other containers in `{key}`, or leave it out: {}", option.doc)),
+            );
+        }
+    }
+
+    /// One option's value: its type, its range, and for targets what they name (only Patroni
+    /// members for a fault acting on Patroni, e.g. a switchover's `candidate`).
+    #[allow(clippy::too_many_arguments)]
     fn option_value(
         &mut self,
         path: &str,
         n: usize,
+        spec: &dyn FaultSpec,
         option: &OptionSpec,
         value: &serde_json::Value,
         topology: &Topology,
@@ -184,7 +229,10 @@ impl Checker<'_> {
         };
         match option.kind {
             OptionKind::Target => match serde_json::from_value::<Target>(value.clone()) {
-                Ok(target) => self.target(path, n, &target, topology, history),
+                Ok(target) => {
+                    self.target(path, n, &target, topology, history);
+                    self.acts_on(path, spec, &target, topology);
+                }
                 Err(_) => wrong_type(self),
             },
             OptionKind::Bool if !value.is_boolean() => wrong_type(self),

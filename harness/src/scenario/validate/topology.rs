@@ -28,6 +28,19 @@ impl Checker<'_> {
             }
         }
 
+        if ETCD.contains(&topology.etcd) && topology.etcd.is_multiple_of(2) {
+            let count = topology.etcd;
+            self.report(
+                "topology.etcd",
+                At::Value,
+                format!(
+                    "`etcd: {count}` is even: {count} members tolerate no more failures than {}, and elections need more votes",
+                    count - 1
+                ),
+                "1, 3, 5 or 7",
+                Some("etcd runs 1, 3, 5 or 7 members (an odd number)".into()),
+            );
+        }
         self.citus_groups(topology);
         self.member_tags(topology);
         let patroni = &topology.patroni;

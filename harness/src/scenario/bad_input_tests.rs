@@ -63,6 +63,7 @@ fn sync_standby_is_fine_with_synchronous_mode() {
 
 #[test_case("  - expect:\n      - writable_again: {within: 30s}\n", "9:9", "`writable_again`" ; "writable_again")]
 #[test_case("  - expect:\n      - max_write_unavailability: {max: 10s}\n", "9:9", "`max_write_unavailability`" ; "max_write_unavailability")]
+#[test_case("  - expect:\n      - no_write_acked: {within: 10s}\n", "9:9", "`no_write_acked`" ; "no_write_acked")]
 fn write_checks_need_a_workload(more: &str, at: &str, name: &str) {
     let message = format!("{name} measures the workload's writes, but the scenario has no `workload` section");
     assert_refused(&after_kill(more), at, &[&message, "workload: {writers: 2, rate: 100/s}"]);

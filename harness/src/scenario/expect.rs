@@ -161,7 +161,18 @@ impl Expectation {
             Expectation::WritableAgain { .. } => Some("writable_again"),
             Expectation::MaxWriteUnavailability { .. } => Some("max_write_unavailability"),
             Expectation::WritePause { .. } => Some("write_pause"),
-            _ => None,
+            Expectation::NoWriteAcked { .. } => Some("no_write_acked"),
+            // Spelled out, so a new expectation has to say whether it reads the writes.
+            Expectation::NewLeader { .. }
+            | Expectation::Timeline { .. }
+            | Expectation::Rejoins { .. }
+            | Expectation::NoFailover { .. }
+            | Expectation::PrimaryDemoted { .. }
+            | Expectation::ReplicationStreaming { .. }
+            | Expectation::Alert { .. }
+            | Expectation::PgDistNode { .. }
+            | Expectation::NeverLeader { .. }
+            | Expectation::LeaderIs { .. } => None,
         }
     }
 }

@@ -86,7 +86,7 @@ pub fn writable_again(within: Budget, timeline: &Timeline, ctx: &CheckContext) -
 }
 
 /// `max_write_unavailability: {max}`: the longest stretch without an acknowledged write from the
-/// fault until `now` (including a stretch still open at `now`). Fails as soon as it exceeds the
+/// fault until `now` (a stretch still open runs to the workload's last attempt). Fails as soon as it exceeds the
 /// maximum; otherwise passes with what was measured so far (final verdicts use the whole run).
 pub fn max_write_unavailability(max: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
     let mut previous = ctx.anchor;
@@ -97,8 +97,18 @@ pub fn max_write_unavailability(max: Budget, timeline: &Timeline, ctx: &CheckCon
         }
         previous = acked;
     }
-    if ctx.now - previous > worst.0 {
-        worst = (ctx.now - previous, previous);
+    // A stretch still open ends with the workload's last attempt, not at `now`: after the writers
+    // stop, the audit and teardown are no time without writes for the application.
+    let last_attempt = timeline
+        .events
+        .iter()
+        .filter(|e| e.at <= ctx.now && matches!(e.kind, EventKind::Write { .. }))
+        .map(|e| e.at)
+        .max()
+        .unwrap_or(ctx.now);
+    let open_until = last_attempt.max(previous);
+    if open_until - previous > worst.0 {
+        worst = (open_until - previous, previous);
     }
     let (gap, from) = worst;
     let text = format!("longest time without an acknowledged write {} (from {})", secs(gap), secs(from));
@@ -184,6 +194,19 @@ mod tests {
         let v = writable_again(Budget(Duration::from_secs(30)), &tl, &ctx(40_000));
         assert_eq!(v.status, Status::Pass, "{v:?}");
         assert!(v.observed_ms.unwrap() >= 20_000, "{v:?}");
+    }
+
+    #[test]
+    fn the_time_after_the_writers_stopped_is_no_unavailability() {
+        // Writes acknowledged every second until 20s, then the workload stops; the run ends
+        // (audit) at 40s.
+        let tl = (11..=20).fold(Tl::new(), |tl, s| tl.acked(s * 1_000, s)).note(40_000).build();
+        let v = max_write_unavailability(Budget(Duration::from_secs(5)), &tl, &ctx(40_000));
+        assert_eq!(v.status, Status::Pass, "{v:?}");
+        // Failing attempts until the end still count as a stretch without acknowledgements.
+        let tl = Tl::new().acked(12_000, 1).failed(30_000, 2).note(40_000).build();
+        let v = max_write_unavailability(Budget(Duration::from_secs(5)), &tl, &ctx(40_000));
+        assert_eq!((v.status, v.observed_ms), (Status::Fail, Some(18_000)), "{v:?}");
     }
 
     #[test]

@@ -51,37 +51,18 @@ impl Checker<'_> {
                 ("rejoins", within)
             }
             Expectation::LeaderIs { target, within } => {
-                let target_path = format!("{path}.leader_is.target");
-                match target {
-                    Target::Member(_) | Target::OldPrimary => {
-                        self.target(&target_path, n, target, topology, history);
-                        self.patroni_member(&target_path, "leader_is", target, topology);
-                    }
-                    _ => self.report(
-                        &target_path,
-                        At::Value,
-                        "`leader_is` needs one named member",
-                        "not a single member",
-                        Some("use `{member: pg-N}` or `old_primary`".into()),
-                    ),
-                }
+                self.one_patroni_member(&format!("{path}.leader_is.target"), "leader_is", n, target, topology, history);
                 ("leader_is", within)
             }
             Expectation::NeverLeader { target } => {
-                let target_path = format!("{path}.never_leader.target");
-                match target {
-                    Target::Member(_) | Target::OldPrimary => {
-                        self.target(&target_path, n, target, topology, history);
-                        self.patroni_member(&target_path, "never_leader", target, topology);
-                    }
-                    _ => self.report(
-                        &target_path,
-                        At::Value,
-                        "`never_leader` needs one named member",
-                        "not a single member",
-                        Some("use `{member: pg-N}` or `old_primary`".into()),
-                    ),
-                }
+                self.one_patroni_member(
+                    &format!("{path}.never_leader.target"),
+                    "never_leader",
+                    n,
+                    target,
+                    topology,
+                    history,
+                );
                 return;
             }
             Expectation::Alert { name, within, .. } => {
@@ -157,6 +138,31 @@ impl Checker<'_> {
                 "not a Patroni member",
                 Some(format!("Patroni members of this topology: {}", members.join(", "))),
             );
+        }
+    }
+
+    /// `check`'s target names one Patroni member: `{member: pg-N}` or `old_primary`.
+    fn one_patroni_member(
+        &mut self,
+        target_path: &str,
+        check: &str,
+        n: usize,
+        target: &Target,
+        topology: &Topology,
+        history: &History,
+    ) {
+        match target {
+            Target::Member(_) | Target::OldPrimary => {
+                self.target(target_path, n, target, topology, history);
+                self.patroni_member(target_path, check, target, topology);
+            }
+            _ => self.report(
+                target_path,
+                At::Value,
+                format!("`{check}` needs one named member"),
+                "not a single member",
+                Some("use `{member: pg-N}` or `old_primary`".into()),
+            ),
         }
     }
 

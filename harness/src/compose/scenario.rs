@@ -5,7 +5,7 @@ use super::project::{compose_project, ComposeError, ComposeInput, ComposeProject
 use crate::engine::prepare_monitoring;
 use crate::runtime::images::{ImageName, ImageOptions, ResolvedImages};
 use crate::scenario::{LoadedScenario, TopologyKind};
-use crate::topology::{plan, PlanImages, Secrets};
+use crate::topology::{plan, Secrets};
 
 /// The images a scenario's Compose project runs.
 pub fn images_for(loaded: &LoadedScenario, options: &ImageOptions) -> Vec<ImageName> {
@@ -30,13 +30,7 @@ pub fn compose_scenario(
     secrets: Secrets,
 ) -> Result<ComposeProject, ComposeError> {
     let scenario = &loaded.scenario;
-    let plan_images = PlanImages {
-        etcd: images.etcd.clone(),
-        patroni: images.patroni.clone(),
-        haproxy: images.haproxy.clone(),
-        citus: images.citus.clone(),
-        postgres: images.set.pg,
-    };
+    let plan_images = images.plan_images();
     // The etcd cluster token: unique per run for pgdrill; one Compose project is one cluster.
     let plan = plan(&scenario.topology, &plan_images, &format!("pgdrill-{}", scenario.name), secrets);
     let monitoring = match prepare_monitoring(loaded).map_err(monitoring_error)? {

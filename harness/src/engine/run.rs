@@ -15,7 +15,7 @@ use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedIma
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
 use crate::scenario::LoadedScenario;
 use crate::timeline::{EventKind, TimelineWriter};
-use crate::topology::{plan, PlanImages, Secrets};
+use crate::topology::{plan, Secrets};
 use crate::workload::audit_writes;
 
 /// Bound on the end-of-run write audit's waits (convergence, then replay on every replica).
@@ -111,13 +111,7 @@ pub async fn start_cluster(
     images: &ResolvedImages,
     progress: &Progress,
 ) -> Result<Cluster, EngineError> {
-    let plan_images = PlanImages {
-        etcd: images.etcd.clone(),
-        patroni: images.patroni.clone(),
-        haproxy: images.haproxy.clone(),
-        citus: images.citus.clone(),
-        postgres: images.set.pg,
-    };
+    let plan_images = images.plan_images();
     let secrets = Secrets::generate().map_err(EngineError::Secrets)?;
     let plan = plan(&loaded.scenario.topology, &plan_images, runtime.run_id(), secrets);
     progress.say(&format!("starting {} containers on network {}", plan.all().count(), runtime.network()));

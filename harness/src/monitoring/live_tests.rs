@@ -25,7 +25,7 @@ use crate::runtime::images::{ensure_images, ImageName, ImageOptions};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
 use crate::scenario::load_scenario;
 use crate::topology::configs::SUPERUSER;
-use crate::topology::{plan, PlanImages, Secrets};
+use crate::topology::{plan, Secrets};
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
@@ -45,13 +45,7 @@ async fn failover_alert_end_to_end() {
     let images = ensure_images(&docker, &ImageName::ALL[1..], &ImageOptions::default(), &|l| log(l)).await.unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let scenario = load_scenario(&root.join("scenarios/patroni-kill-primary.yaml")).unwrap();
-    let plan_images = PlanImages {
-        etcd: images.etcd.clone(),
-        patroni: images.patroni.clone(),
-        haproxy: images.haproxy.clone(),
-        citus: String::new(),
-        postgres: images.set.pg,
-    };
+    let plan_images = images.plan_images();
     let secrets = Secrets::generate().unwrap();
     let planned = plan(&scenario.scenario.topology, &plan_images, &run_id, secrets.clone());
     let cluster = Cluster::start(runtime.clone(), planned).await.unwrap();

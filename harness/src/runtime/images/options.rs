@@ -61,6 +61,17 @@ pub struct ResolvedImages {
 }
 
 impl ResolvedImages {
+    /// The tags a topology plan puts in its container specs.
+    pub fn plan_images(&self) -> crate::topology::PlanImages {
+        crate::topology::PlanImages {
+            etcd: self.etcd.clone(),
+            patroni: self.patroni.clone(),
+            haproxy: self.haproxy.clone(),
+            citus: self.citus.clone(),
+            postgres: self.set.pg,
+        }
+    }
+
     /// The tags the containers run, by role (empty ones — images not asked for — left out).
     pub fn tags_by_role(&self) -> Vec<(&'static str, &str)> {
         let tags = [

@@ -5,9 +5,14 @@
 //! Only what was observed counts: between a member's last primary observation and the next
 //! change we do not know its role, so an unreachable member ends its stint. Two stints of
 //! different members that share an instant are a certain split brain.
+//!
+//! The same holds for what the members say themselves: the split-brain probe asks each member's
+//! PostgreSQL directly whether it accepts writes (`EventKind::Writable`), and two members both
+//! answering yes over a shared instant fail the check too, whatever Patroni's API or HAProxy
+//! showed.
 use super::member_history::{natural_cmp, secs, MemberHistory, Stint};
 use super::verdict::{Status, Verdict};
-use crate::timeline::{MemberView, Millis, Timeline};
+use crate::timeline::{EventKind, MemberView, Millis, Timeline};
 use crate::topology::member_group;
 
 /// The check's name, as verdicts and scenario files spell it.
@@ -48,28 +53,64 @@ pub fn primary_overlaps(stints: &[Stint]) -> Vec<Overlap> {
     overlaps
 }
 
+/// Each member's stints of answering "I accept writes" to the split-brain probe: from the first
+/// such answer to the last (the next change's `prev_seen_at`; an open one runs until `now`).
+pub fn writable_stints(timeline: &Timeline, now: Millis) -> Vec<Stint> {
+    let mut open: std::collections::BTreeMap<&str, Millis> = Default::default();
+    let mut stints = Vec::new();
+    for event in timeline.events.iter().filter(|e| e.at <= now) {
+        let EventKind::Writable { member, writable, prev_seen_at } = &event.kind else { continue };
+        if let Some(from) = open.remove(member.as_str()) {
+            let to = prev_seen_at.unwrap_or(from).max(from);
+            stints.push(Stint { member: member.clone(), from, to, open: false });
+        }
+        if *writable == Some(true) {
+            open.insert(member, event.at);
+        }
+    }
+    stints.extend(open.into_iter().map(|(member, from)| Stint {
+        member: member.to_string(),
+        from,
+        to: now,
+        open: true,
+    }));
+    stints.sort_by_key(|s| s.from);
+    stints
+}
+
 /// Evaluates the `single_primary` invariant over the timeline up to `now`. On failure
 /// `observed_ms` is the length of the first overlap.
 pub fn single_primary(timeline: &Timeline, now: Millis) -> Verdict {
     let history = MemberHistory::from_timeline(timeline, now);
     let stints = history.stints(MemberView::is_running_primary);
     let overlaps = primary_overlaps(&stints);
-    let (status, observed, observed_ms) = match overlaps.first() {
-        Some(o) => {
+    // What Patroni's API showed first; then what the members themselves answered.
+    let writable = writable_stints(timeline, now);
+    let asked = primary_overlaps(&writable);
+    let found = overlaps
+        .first()
+        .map(|o| (o, "running primary (Patroni's API)", overlaps.len()))
+        .or_else(|| asked.first().map(|o| (o, "accepting writes (asked directly)", asked.len())));
+    let (status, observed, observed_ms) = match found {
+        Some((o, how, count)) => {
             let mut text = format!(
-                "{} and {} both running primary from {} to {} ({})",
+                "{} and {} both {how} from {} to {} ({})",
                 o.first,
                 o.second,
                 secs(o.from),
                 secs(o.to),
                 secs(o.to - o.from)
             );
-            if overlaps.len() > 1 {
-                text.push_str(&format!(" and {} more overlap(s)", overlaps.len() - 1));
+            if count > 1 {
+                text.push_str(&format!(" and {} more overlap(s)", count - 1));
             }
             (Status::Fail, text, Some(o.to - o.from))
         }
-        None => (Status::Pass, describe_stints(&stints), None),
+        None if writable.is_empty() => (Status::Pass, describe_stints(&stints), None),
+        None => {
+            let asked = format!("; asked directly, never two members writable at once ({} stints)", writable.len());
+            (Status::Pass, describe_stints(&stints) + &asked, None)
+        }
     };
     Verdict {
         check: NAME.to_string(),
@@ -102,6 +143,55 @@ fn describe_stints(stints: &[Stint]) -> String {
 mod tests {
     use super::*;
     use crate::check::member_history::testkit::*;
+    use crate::timeline::Event;
+
+    /// `tl` with the probe's answers `(at, member, writable, prev_seen_at)` added.
+    fn asked(mut tl: Timeline, answers: &[(Millis, &str, Option<bool>, Option<Millis>)]) -> Timeline {
+        for (at, member, writable, prev_seen_at) in answers {
+            let kind =
+                EventKind::Writable { member: member.to_string(), writable: *writable, prev_seen_at: *prev_seen_at };
+            tl.events.push(Event { at: *at, kind });
+        }
+        tl.events.sort_by_key(|e| e.at);
+        tl
+    }
+
+    #[test]
+    fn two_members_accepting_writes_at_once_fail_even_when_patroni_shows_one_primary() {
+        // Patroni's API shows a clean switchover at 10s; pg-1 still answered "writable" until 11s.
+        let tl =
+            Tl::new().healthy().poll(9_500, "pg-1", replica(1)).poll(10_000, "pg-2", primary(2)).note(20_000).build();
+        let tl = asked(
+            tl,
+            &[
+                (0, "pg-1", Some(true), None),
+                (0, "pg-2", Some(false), None),
+                (10_250, "pg-2", Some(true), Some(10_000)),
+                (11_250, "pg-1", Some(false), Some(11_000)),
+            ],
+        );
+        let v = single_primary(&tl, 20_000);
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert_eq!(v.observed, "pg-1 and pg-2 both accepting writes (asked directly) from 10.2s to 11.0s (0.8s)");
+    }
+
+    #[test]
+    fn writable_answers_one_after_another_pass() {
+        let tl = asked(
+            Tl::new().healthy().note(20_000).build(),
+            &[
+                (0, "pg-1", Some(true), None),
+                (10_000, "pg-1", None, Some(9_750)),
+                (10_500, "pg-2", Some(true), None),
+                (12_000, "pg-1", Some(false), Some(10_000)),
+            ],
+        );
+        assert_eq!(single_primary(&tl, 20_000).status, Status::Pass);
+        let stints = writable_stints(&tl, 20_000);
+        let spans: Vec<(&str, Millis, Millis, bool)> =
+            stints.iter().map(|s| (s.member.as_str(), s.from, s.to, s.open)).collect();
+        assert_eq!(spans, vec![("pg-1", 0, 9_750, false), ("pg-2", 10_500, 20_000, true)]);
+    }
 
     #[test]
     fn citus_groups_each_have_their_own_primary() {
@@ -121,7 +211,7 @@ mod tests {
             .build();
         let v = single_primary(&split, 5_000);
         assert_eq!(v.status, Status::Fail);
-        assert_eq!(v.observed, "worker2-1 and worker2-2 both running primary from 2.0s to 5.0s (3.0s)");
+        assert_eq!(v.observed, "worker2-1 and worker2-2 both running primary (Patroni's API) from 2.0s to 5.0s (3.0s)");
     }
 
     #[test]
@@ -151,7 +241,7 @@ mod tests {
             .build();
         let v = single_primary(&tl, 20_000);
         assert_eq!(v.status, Status::Fail);
-        assert_eq!(v.observed, "pg-1 and pg-2 both running primary from 9.0s to 12.0s (3.0s)");
+        assert_eq!(v.observed, "pg-1 and pg-2 both running primary (Patroni's API) from 9.0s to 12.0s (3.0s)");
         assert_eq!(v.observed_ms, Some(3_000));
     }
 
@@ -173,7 +263,7 @@ mod tests {
         let tl = Tl::new().healthy().poll(30_000, "pg-3", primary(2)).build();
         let v = single_primary(&tl, 31_000);
         assert_eq!(v.status, Status::Fail);
-        assert_eq!(v.observed, "pg-1 and pg-3 both running primary from 30.0s to 31.0s (1.0s)");
+        assert_eq!(v.observed, "pg-1 and pg-3 both running primary (Patroni's API) from 30.0s to 31.0s (1.0s)");
     }
 
     #[test]

@@ -69,6 +69,19 @@ impl Cluster {
             .collect()
     }
 
+    /// Every Patroni member with its own PostgreSQL endpoint on loopback, for the split-brain
+    /// probe.
+    pub fn member_pg_endpoints(&self) -> Vec<(String, PgEndpoint)> {
+        self.plan
+            .member_names()
+            .into_iter()
+            .filter_map(|m| {
+                let port = self.containers.get(&m)?.host_port(crate::topology::POSTGRES_PORT)?;
+                Some((m, self.endpoint(port)))
+            })
+            .collect()
+    }
+
     /// What the end-of-run write audit reads: the members of the Patroni cluster holding the
     /// workload table (Citus: the coordinator group, whose replicas hold no rows and are not
     /// compared), each on its own PostgreSQL and REST ports, with the audit's bound.

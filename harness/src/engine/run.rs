@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{judge, names, Status};
-use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver};
+use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver, WritableProbe};
 use crate::report::{harness_usage, PhaseTiming, RunReport, Timings, WriteReportError};
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
@@ -240,6 +240,11 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
             &mut observers,
             timeline.clone(),
             live.clone(),
+            observer_cancel.clone(),
+        );
+        WritableProbe::new(cluster.member_pg_endpoints()).spawn(
+            &mut observers,
+            timeline.clone(),
             observer_cancel.clone(),
         );
         if cluster.plan.groups.is_some() {

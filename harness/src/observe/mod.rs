@@ -4,9 +4,11 @@ mod citus_log;
 mod dist_node;
 mod live;
 mod patroni;
+mod writable;
 
 pub use citus_log::{citus_transactions, LoggedTransaction};
 pub use dist_node::{DistNodeObserver, DIST_NODE_QUERY};
 pub use live::LiveView;
 pub(crate) use patroni::short_error;
 pub use patroni::{parse_patroni_status, PatroniObserver};
+pub use writable::WritableProbe;

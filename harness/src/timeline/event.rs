@@ -152,6 +152,16 @@ pub enum EventKind {
         /// held until then. `None` for a member's first observation.
         prev_seen_at: Option<Millis>,
     },
+    /// A member's own answer to "do you accept writes?" changed (the split-brain probe asks its
+    /// PostgreSQL directly; only changes are recorded).
+    Writable {
+        /// Member name.
+        member: String,
+        /// `Some(true)`: accepts writes; `Some(false)`: in recovery; `None`: no answer.
+        writable: Option<bool>,
+        /// The last time the previous answer was still given; `None` for the first answer.
+        prev_seen_at: Option<Millis>,
+    },
     /// A fault was applied to concrete members/containers.
     FaultApplied {
         /// Step index.

@@ -364,6 +364,14 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 }
                 ("member", text)
             }
+            EventKind::Writable { member, writable, .. } => {
+                let answer = match writable {
+                    Some(true) => "accepts writes",
+                    Some(false) => "in recovery (read-only)",
+                    None => "did not answer",
+                };
+                ("member", format!("{member} asked directly: {answer}"))
+            }
             EventKind::FaultApplied { step, fault, targets } => {
                 ("fault", format!("step {}: {fault} {}", step + 1, targets.join(", ")))
             }

@@ -68,6 +68,59 @@ impl Ends {
     pub const NOTHING: Ends = Ends { faults: &[], any_target: false };
 }
 
+/// An on/off pair of faults declared as one (`pause`/`unpause`, `disconnect`/`reconnect`): the
+/// "on" fault lasts until undone (at the end of the run at the latest) and chaos may pick it; the
+/// "off" fault is over at once and ends the "on" fault on its target. A pair's two
+/// [`FaultSpec`]s ask it, so the rule is written once.
+#[derive(Debug, Clone, Copy)]
+pub struct OnOffPair {
+    /// The "on" fault's name, as a one-name list ([`Ends`] takes a list).
+    pub on: &'static [&'static str; 1],
+    /// The "off" fault's name.
+    pub off: &'static str,
+    /// `pgdrill list --faults` summaries: (on, off).
+    pub summaries: (&'static str, &'static str),
+}
+
+impl OnOffPair {
+    /// The name of the "on" (`true`) or "off" fault.
+    pub const fn name(&self, on: bool) -> &'static str {
+        if on {
+            self.on[0]
+        } else {
+            self.off
+        }
+    }
+
+    /// Its summary.
+    pub const fn summary(&self, on: bool) -> &'static str {
+        if on {
+            self.summaries.0
+        } else {
+            self.summaries.1
+        }
+    }
+
+    /// The "on" fault lasts until undone, and is undone at the end of the run.
+    pub fn lasting(&self, on: bool) -> Option<Lasting> {
+        on.then_some(Lasting { undo_at_end: true, leaves_down: false })
+    }
+
+    /// The "off" fault ends the "on" fault on its target.
+    pub fn ends(&self, on: bool) -> Ends {
+        if on {
+            Ends::NOTHING
+        } else {
+            Ends { faults: self.on, any_target: false }
+        }
+    }
+
+    /// Chaos may pick the "on" fault (its undo is the "off" one).
+    pub fn chaos(&self, on: bool) -> bool {
+        on
+    }
+}
+
 /// Whether a fault needs a `target`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetRule {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::fault::{ActiveFault, Applied, Fault, FaultCx, FaultError, FaultRequest};
 use crate::register_fault;
-use crate::scenario::{Ends, FaultSpec, Lasting};
+use crate::scenario::{Ends, FaultSpec, Lasting, OnOffPair};
 
 /// `disconnect` (true) or `reconnect` (false).
 struct Cable(bool);
@@ -14,37 +14,32 @@ const RECONNECT: Cable = Cable(false);
 register_fault!(DISCONNECT);
 register_fault!(RECONNECT);
 
+/// The pair's one declaration.
+const CABLE: OnOffPair = OnOffPair {
+    on: &["disconnect"],
+    off: "reconnect",
+    summaries: ("Detach the target's container from the Docker network.", "Attach a disconnected container again."),
+};
+
 impl FaultSpec for Cable {
     fn name(&self) -> &'static str {
-        if self.0 {
-            "disconnect"
-        } else {
-            "reconnect"
-        }
+        CABLE.name(self.0)
     }
 
     fn summary(&self) -> &'static str {
-        if self.0 {
-            "Detach the target's container from the Docker network."
-        } else {
-            "Attach a disconnected container again."
-        }
+        CABLE.summary(self.0)
     }
 
     fn lasting(&self) -> Option<Lasting> {
-        self.0.then_some(Lasting { undo_at_end: true, leaves_down: false })
+        CABLE.lasting(self.0)
     }
 
     fn ends(&self) -> Ends {
-        if self.0 {
-            Ends::NOTHING
-        } else {
-            Ends { faults: &["disconnect"], any_target: false }
-        }
+        CABLE.ends(self.0)
     }
 
     fn chaos(&self) -> bool {
-        self.0
+        CABLE.chaos(self.0)
     }
 }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::fault::container::{verify_state, ContainerCondition};
 use crate::fault::{ActiveFault, Applied, Fault, FaultCx, FaultError, FaultRequest};
 use crate::register_fault;
-use crate::scenario::{Ends, FaultSpec, Lasting};
+use crate::scenario::{Ends, FaultSpec, Lasting, OnOffPair};
 
 /// `pause` (true) or `unpause` (false).
 struct Freeze(bool);
@@ -15,37 +15,32 @@ const UNPAUSE: Freeze = Freeze(false);
 register_fault!(PAUSE);
 register_fault!(UNPAUSE);
 
+/// The pair's one declaration.
+const FREEZE: OnOffPair = OnOffPair {
+    on: &["pause"],
+    off: "unpause",
+    summaries: ("Freeze every process of the target's container (docker pause).", "Thaw a paused container."),
+};
+
 impl FaultSpec for Freeze {
     fn name(&self) -> &'static str {
-        if self.0 {
-            "pause"
-        } else {
-            "unpause"
-        }
+        FREEZE.name(self.0)
     }
 
     fn summary(&self) -> &'static str {
-        if self.0 {
-            "Freeze every process of the target's container (docker pause)."
-        } else {
-            "Thaw a paused container."
-        }
+        FREEZE.summary(self.0)
     }
 
     fn lasting(&self) -> Option<Lasting> {
-        self.0.then_some(Lasting { undo_at_end: true, leaves_down: false })
+        FREEZE.lasting(self.0)
     }
 
     fn ends(&self) -> Ends {
-        if self.0 {
-            Ends::NOTHING
-        } else {
-            Ends { faults: &["pause"], any_target: false }
-        }
+        FREEZE.ends(self.0)
     }
 
     fn chaos(&self) -> bool {
-        self.0
+        FREEZE.chaos(self.0)
     }
 }
 

@@ -36,14 +36,11 @@ fn cluster_healthy(
 }
 
 impl Cluster {
-    /// Creates the network and starts every container in plan order.
+    /// Creates the network and starts every container, each cluster's bootstrapping member
+    /// before the others (`start_order`).
     pub async fn start(runtime: Runtime, plan: Plan) -> Result<Self, RuntimeError> {
         runtime.create_network().await?;
-        let mut containers = BTreeMap::new();
-        for spec in plan.all() {
-            let container = runtime.start(spec).await?;
-            containers.insert(spec.name.clone(), container);
-        }
+        let containers = super::start_order::start_in_order(&runtime, &plan).await?;
         Ok(Self { runtime, plan, containers })
     }
 

@@ -5,6 +5,7 @@ mod error;
 mod monitoring;
 mod progress;
 mod run;
+mod start_order;
 mod steps;
 
 pub use steps::expectation_name;

@@ -8,7 +8,7 @@ mod spec;
 pub use configs::CITUS_DATABASE;
 pub use pg_major::PgMajor;
 pub use plan::{
-    citus_groups, etcd_names, member_group, member_names, plan, Plan, PlanImages, ETCD_CLIENT_PORT,
+    citus_groups, etcd_names, member_group, member_names, plan, Bootstrapper, Plan, PlanImages, ETCD_CLIENT_PORT,
     HAPROXY_PRIMARY_PORT, HAPROXY_REPLICA_PORT, PATRONI_PORT, POSTGRES_PORT,
 };
 pub use secrets::{Secret, Secrets, REST_API_USER};

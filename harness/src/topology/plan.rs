@@ -47,6 +47,19 @@ pub struct Plan {
     pub groups: Option<Vec<(u32, Vec<String>)>>,
     /// The run's passwords (in the members' environment; everything that connects reads them here).
     pub secrets: Secrets,
+    /// The member of each Patroni cluster (each Citus group) that bootstraps it: started alone
+    /// first, so which member starts as the primary does not depend on a race between members.
+    pub bootstrap: Vec<Bootstrapper>,
+}
+
+/// The member that bootstraps one Patroni cluster, and the DCS key that shows it claimed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrapper {
+    /// Member name (pg-1, coord-1, worker1-1, ...).
+    pub member: String,
+    /// Patroni's initialize key in etcd (`/service/<scope>[/<group>]/initialize`), written by the
+    /// member that won the race for initialization (patroni/ha.py `bootstrap()`).
+    pub initialize_key: String,
 }
 
 impl Plan {
@@ -68,6 +81,38 @@ impl Plan {
     pub fn all(&self) -> impl Iterator<Item = &ContainerSpec> {
         self.etcd.iter().chain(&self.members).chain(std::iter::once(&self.haproxy))
     }
+
+    /// The bootstrapping members' specs.
+    pub fn bootstrap_specs(&self) -> impl Iterator<Item = &ContainerSpec> {
+        self.members.iter().filter(|m| self.bootstrap.iter().any(|b| b.member == m.name))
+    }
+
+    /// Every other member, then HAProxy: what starts once each cluster's bootstrap is claimed.
+    pub fn after_bootstrap_specs(&self) -> impl Iterator<Item = &ContainerSpec> {
+        let others = self.members.iter().filter(|m| self.bootstrap.iter().all(|b| b.member != m.name));
+        others.chain(std::iter::once(&self.haproxy))
+    }
+}
+
+/// Each Patroni cluster's first member that Patroni lets bootstrap (a `nofailover` member never
+/// does), with its initialize key. A cluster whose members all refuse has no entry: its start
+/// then waits for nothing and fails the health wait as it would without pgdrill.
+fn bootstrappers(topology: &Topology, scope: &str) -> Vec<Bootstrapper> {
+    let clusters: Vec<(Option<u32>, Vec<String>)> = match citus_groups(topology) {
+        Some(groups) => groups.into_iter().map(|(g, members)| (Some(g), members)).collect(),
+        None => vec![(None, member_names(topology))],
+    };
+    clusters
+        .into_iter()
+        .filter_map(|(group, members)| {
+            let member = members.into_iter().find(|m| !topology.tags.get(m).is_some_and(|t| t.never_promoted()))?;
+            let initialize_key = match group {
+                Some(g) => format!("/service/{scope}/{g}/initialize"),
+                None => format!("/service/{scope}/initialize"),
+            };
+            Some(Bootstrapper { member, initialize_key })
+        })
+        .collect()
 }
 
 /// Member names for a topology: pg-1 .. pg-N; for Citus, every group's members, coordinator
@@ -183,7 +228,8 @@ pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str, secrets: Sec
         component: "haproxy".into(),
         ..Default::default()
     };
-    Plan { scope, etcd, members, haproxy, groups: citus_groups(topology), secrets }
+    let bootstrap = bootstrappers(topology, &scope);
+    Plan { scope, etcd, members, haproxy, groups: citus_groups(topology), secrets, bootstrap }
 }
 
 #[cfg(test)]
@@ -226,6 +272,30 @@ mod tests {
             assert_eq!(member_group(name), None, "{name}");
         }
         assert_eq!(member_group("worker12-3"), Some(12));
+    }
+
+    #[test]
+    fn each_cluster_is_bootstrapped_by_its_first_member_that_patroni_lets_lead() {
+        let plain = topology(TopologyKind::Patroni, None);
+        let keys = |t: &Topology| -> Vec<(String, String)> {
+            bootstrappers(t, "s").into_iter().map(|b| (b.member, b.initialize_key)).collect()
+        };
+        assert_eq!(keys(&plain), [("pg-1".to_string(), "/service/s/initialize".to_string())]);
+        // Patroni never bootstraps a nofailover member (or failover_priority 0).
+        let mut tagged = plain.clone();
+        tagged.tags.insert("pg-1".into(), crate::scenario::MemberTags { nofailover: Some(true), ..Default::default() });
+        tagged
+            .tags
+            .insert("pg-2".into(), crate::scenario::MemberTags { failover_priority: Some(0), ..Default::default() });
+        assert_eq!(keys(&tagged), [("pg-3".to_string(), "/service/s/initialize".to_string())]);
+        let citus = topology(TopologyKind::Citus, Some(CitusGroups { coordinator: 2, workers: vec![2] }));
+        assert_eq!(
+            keys(&citus),
+            [
+                ("coord-1".to_string(), "/service/s/0/initialize".to_string()),
+                ("worker1-1".to_string(), "/service/s/1/initialize".to_string())
+            ]
+        );
     }
 
     #[test]

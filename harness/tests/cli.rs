@@ -326,3 +326,23 @@ fn the_binary_needs_no_checkout_for_its_images() {
     assert!(from_root.contains("PGDRILL_IMAGE_PATRONI=pgdrill-patroni:"), "{from_root}");
     assert_eq!(from_root, from_checkout, "the embedded recipes give the checkout's tags");
 }
+
+/// A Citus release the flavour cannot give is a usage error before anything is built: the
+/// stand-in imitates one release only, and Citus 12.x does not exist for PostgreSQL 17.
+#[test]
+fn a_citus_release_the_images_cannot_give_is_bad_input() {
+    let cases: [(&[&str], &str); 3] = [
+        (&["images", "build", "--images", "citus=13.2"], "citus=13.2 needs `--citus real`: the stand-in"),
+        (
+            &["images", "build", "--citus", "real", "--images", "pg=17,citus=12.1"],
+            "Citus 12.1 does not support PostgreSQL 17",
+        ),
+        (&["images", "build", "--images", "citus=13"], "expected a release line major.minor"),
+    ];
+    for (args, message) in cases {
+        let output = pgdrill(args, Stdio::null());
+        let (code, stderr) = quiet_stop(&output);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

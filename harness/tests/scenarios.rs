@@ -112,7 +112,18 @@ fn expect_pass(path: &Path) -> Result<(), Failed> {
     if !outcome.report.passed {
         return Err(format!("drill failed (report: {}):\n{summary}", outcome.report_dir.display()).into());
     }
+    check_citus_release(&outcome)?;
     check_monitoring(&outcome)
+}
+
+/// A Citus drill's report says what ran: here always the stand-in, with the release it imitates.
+fn check_citus_release(outcome: &RunOutcome) -> Result<(), Failed> {
+    match &outcome.report.images.citus {
+        Some(citus) if !citus.contains("stand-in (NOT Citus), imitating Citus 12.1") => {
+            Err(format!("the report should name the stand-in and the release it imitates, got {citus}").into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A monitoring drill also tests pgdrill's view of the stack: the shipped list of exporter

@@ -144,9 +144,10 @@ struct RunArgs {
 
 #[derive(Debug, Args)]
 struct ImageArgs {
-    /// Image set: `patroni=<PyPI version>` and `pg=<PostgreSQL major>` (15: Debian bookworm, 17:
-    /// Debian trixie), comma-separated; unset keys keep their defaults (patroni=4.1.5,pg=15).
-    /// Each set has its own image tags, so sets coexist in the image cache.
+    /// Image set: `patroni=<PyPI version>`, `pg=<PostgreSQL major>` (15: Debian bookworm, 17:
+    /// Debian trixie) and, for `--citus real`, `citus=<major.minor>` (the Citus package's
+    /// release), comma-separated; unset keys keep their defaults (patroni=4.1.5,pg=15; Citus 12.1
+    /// on 15, 13.0 on 17). Each set has its own image tags, so sets coexist in the image cache.
     #[arg(long, value_name = "KEY=VALUE,...", value_delimiter = ',', env = "PGDRILL_IMAGES")]
     images: Vec<ImageChoice>,
     /// Same as `--images patroni=<VERSION>`.
@@ -167,12 +168,9 @@ impl ImageArgs {
         if let Some(version) = &self.patroni_version {
             choices.push(format!("patroni={version}").parse()?);
         }
-        Ok(ImageOptions {
-            set: ImageSet::from_choices(&choices)?,
-            force_rebuild: self.rebuild,
-            citus: self.citus,
-            ..ImageOptions::default()
-        })
+        let set = ImageSet::from_choices(&choices)?;
+        self.citus.check(&set)?;
+        Ok(ImageOptions { set, force_rebuild: self.rebuild, citus: self.citus, ..ImageOptions::default() })
     }
 }
 

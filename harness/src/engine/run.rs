@@ -124,7 +124,7 @@ fn run_images(images: &ResolvedImages, options: &RunOptions) -> crate::report::R
         patroni_version: images.set.patroni.clone(),
         postgres_major: Some(images.set.pg.number()),
         tags: images.tags_by_role().into_iter().map(|(role, tag)| (role.to_string(), tag.to_string())).collect(),
-        citus: options.citus.then(|| options.images.citus.describe().to_string()),
+        citus: options.citus.then(|| options.images.citus.describe(&options.images.set)),
     }
 }
 

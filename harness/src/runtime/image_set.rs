@@ -14,8 +14,8 @@ use crate::topology::PgMajor;
 pub const DEFAULT_PATRONI_VERSION: &str = "4.1.5";
 
 /// What `--images` accepts, for error messages and `--help`.
-pub const IMAGE_KEYS_HELP: &str =
-    "patroni=<version on PyPI, e.g. 3.3.2 or 4.1.5>, pg=<PostgreSQL major: 15 (Debian bookworm) or 17 (Debian trixie)>";
+pub const IMAGE_KEYS_HELP: &str = "patroni=<version on PyPI, e.g. 3.3.2 or 4.1.5>, pg=<PostgreSQL major: 15 (Debian \
+     bookworm) or 17 (Debian trixie)>, citus=<Citus major.minor for --citus real, e.g. 12.1 or 13.2>";
 
 /// A Debian suite pgdrill makes base images of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,18 +53,80 @@ impl PgMajor {
     }
 }
 
-/// The Patroni version and PostgreSQL major a run's Patroni image is built with.
+/// A Citus release line, `major.minor`, as the Citus project's packages name it
+/// (`postgresql-15-citus-12.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CitusVersion {
+    /// Major release (13).
+    pub major: u32,
+    /// Minor release (2).
+    pub minor: u32,
+}
+
+impl CitusVersion {
+    /// The release whose catalog and functions (as Patroni uses them) the stand-in imitates: its
+    /// extension version is `12.1-standin`. (Its timings are modelled on Citus 13.2.2: README.)
+    pub const STANDIN: CitusVersion = CitusVersion { major: 12, minor: 1 };
+
+    /// The release the real Citus image installs when none is asked for (as images/patroni-citus/
+    /// does): 12.1 on PostgreSQL 15, 13.0 on 17.
+    pub fn default_for(pg: PgMajor) -> CitusVersion {
+        match pg {
+            PgMajor::Pg15 => CitusVersion::STANDIN,
+            PgMajor::Pg17 => CitusVersion { major: 13, minor: 0 },
+        }
+    }
+
+    /// Whether the Citus project ships this release for `pg` (Citus's release notes: 11.1–11.3
+    /// support PostgreSQL 13–15, 12.x 14–16, 13.x 15–17; 10.x and 11.0 predate 15). Releases
+    /// newer than pgdrill knows are let through: apt says so if the package does not exist.
+    pub fn supports(self, pg: PgMajor) -> bool {
+        match (self.major, pg) {
+            (0..=10, _) => false,
+            (11, PgMajor::Pg15) => self.minor >= 1,
+            (11 | 12, PgMajor::Pg17) => false,
+            _ => true,
+        }
+    }
+
+    /// The Citus project's Debian package of this release for `pg`.
+    pub fn package(self, pg: PgMajor) -> String {
+        format!("postgresql-{pg}-citus-{self}")
+    }
+}
+
+impl fmt::Display for CitusVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl FromStr for CitusVersion {
+    type Err = ImageSetError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || ImageSetError::BadCitusVersion { value: text.to_string() };
+        let (major, minor) = text.split_once('.').ok_or_else(bad)?;
+        let number = |part: &str| part.parse::<u32>().ok().filter(|_| part.chars().all(|c| c.is_ascii_digit()));
+        Ok(CitusVersion { major: number(major).ok_or_else(bad)?, minor: number(minor).ok_or_else(bad)? })
+    }
+}
+
+/// The Patroni version and PostgreSQL major a run's Patroni image is built with, and the Citus
+/// release of the real Citus image.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageSet {
     /// Patroni version installed from PyPI (`pip install patroni[etcd3]==<this>`).
     pub patroni: String,
     /// PostgreSQL major (decides the Debian suite of the Patroni image).
     pub pg: PgMajor,
+    /// The Citus release asked for (`citus=13.2`); `None`: [`CitusVersion::default_for`] the major.
+    pub citus: Option<CitusVersion>,
 }
 
 impl Default for ImageSet {
     fn default() -> Self {
-        ImageSet { patroni: DEFAULT_PATRONI_VERSION.to_string(), pg: PgMajor::default() }
+        ImageSet { patroni: DEFAULT_PATRONI_VERSION.to_string(), pg: PgMajor::default(), citus: None }
     }
 }
 
@@ -87,9 +149,18 @@ impl ImageSet {
             match choice {
                 ImageChoice::Patroni(version) => set.patroni.clone_from(version),
                 ImageChoice::Pg(major) => set.pg = *major,
+                ImageChoice::Citus(version) => set.citus = Some(*version),
             }
         }
-        Ok(set)
+        match set.citus {
+            Some(citus) if !citus.supports(set.pg) => Err(ImageSetError::CitusUnsupported { citus, pg: set.pg }),
+            _ => Ok(set),
+        }
+    }
+
+    /// The Citus release the real Citus image of this set installs.
+    pub fn citus_version(&self) -> CitusVersion {
+        self.citus.unwrap_or(CitusVersion::default_for(self.pg))
     }
 
     /// For people: `Patroni 4.1.5 on PostgreSQL 17 (Debian trixie)`.
@@ -98,10 +169,14 @@ impl ImageSet {
     }
 }
 
-/// `patroni=4.1.5,pg=17`: what `--images` takes back.
+/// `patroni=4.1.5,pg=17` (`,citus=13.2` when asked for): what `--images` takes back.
 impl fmt::Display for ImageSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "patroni={},pg={}", self.patroni, self.pg)
+        write!(f, "patroni={},pg={}", self.patroni, self.pg)?;
+        match self.citus {
+            Some(citus) => write!(f, ",citus={citus}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -112,6 +187,8 @@ pub enum ImageChoice {
     Patroni(String),
     /// `pg=<major>`.
     Pg(PgMajor),
+    /// `citus=<major.minor>`.
+    Citus(CitusVersion),
 }
 
 impl ImageChoice {
@@ -119,6 +196,7 @@ impl ImageChoice {
         match self {
             ImageChoice::Patroni(_) => "patroni",
             ImageChoice::Pg(_) => "pg",
+            ImageChoice::Citus(_) => "citus",
         }
     }
 
@@ -126,6 +204,7 @@ impl ImageChoice {
         match self {
             ImageChoice::Patroni(v) => v.clone(),
             ImageChoice::Pg(m) => m.to_string(),
+            ImageChoice::Citus(v) => v.to_string(),
         }
     }
 }
@@ -149,6 +228,7 @@ impl FromStr for ImageChoice {
             "pg" | "postgres" | "postgresql" => PgMajor::from_number(value)
                 .map(ImageChoice::Pg)
                 .ok_or_else(|| ImageSetError::UnsupportedPgMajor { value: value.to_string() }),
+            "citus" => value.parse().map(ImageChoice::Citus),
             _ => Err(ImageSetError::UnknownKey { key: key.to_string() }),
         }
     }
@@ -191,6 +271,36 @@ pub enum ImageSetError {
         /// The value given.
         value: String,
     },
+    /// Not `major.minor`.
+    #[error("invalid Citus version `citus={value}`: expected a release line major.minor, e.g. 12.1 or 13.2")]
+    BadCitusVersion {
+        /// The value given.
+        value: String,
+    },
+    /// A Citus release the Citus project does not ship for the set's PostgreSQL major.
+    #[error(
+        "Citus {citus} does not support PostgreSQL {pg}: Citus 11.1-11.3 and 12.x run on 15, 13.x on 15 and 17 \
+         (Patroni recommends Citus >= 11.2)"
+    )]
+    CitusUnsupported {
+        /// The release asked for.
+        citus: CitusVersion,
+        /// The set's major.
+        pg: PgMajor,
+    },
+    /// A Citus release other than the one the stand-in imitates, without `--citus real`.
+    #[error(
+        "citus={citus} needs `--citus real`: the stand-in (NOT Citus) imitates Citus {} only; the real image \
+         installs {}",
+        CitusVersion::STANDIN,
+        .citus.package(*.pg)
+    )]
+    StandinIsNotThatVersion {
+        /// The release asked for.
+        citus: CitusVersion,
+        /// The set's major.
+        pg: PgMajor,
+    },
     /// The same key twice with different values (also `--patroni-version` against `patroni=`).
     #[error("conflicting image choices: {key}={first} and {key}={second}; give {key} once")]
     Conflict {
@@ -219,6 +329,9 @@ mod tests {
     #[test_case("patroni=4.1.5, pg=17", "patroni=4.1.5,pg=17" ; "spaces")]
     #[test_case("pg=17,patroni=4.0.0rc1", "patroni=4.0.0rc1,pg=17" ; "any order and pre-releases")]
     #[test_case("pg=15,pg=15", "patroni=4.1.5,pg=15" ; "the same choice twice")]
+    #[test_case("citus=13.2", "patroni=4.1.5,pg=15,citus=13.2" ; "a Citus release")]
+    #[test_case("citus=12.1,pg=15", "patroni=4.1.5,pg=15,citus=12.1" ; "12.1 on 15")]
+    #[test_case("pg=17,citus=13.0", "patroni=4.1.5,pg=17,citus=13.0" ; "13.0 on 17")]
     fn valid_sets(text: &str, expected: &str) {
         let choices: Vec<ImageChoice> = text.split(',').filter(|t| !t.is_empty()).map(|t| t.parse().unwrap()).collect();
         let parsed = ImageSet::from_choices(&choices).unwrap();
@@ -235,6 +348,11 @@ mod tests {
     #[test_case("patroni=4.1.5 psycopg2", "invalid Patroni version" ; "a second requirement")]
     #[test_case("patroni=", "invalid Patroni version `patroni=`" ; "empty version")]
     #[test_case("pg=15,pg=17", "conflicting image choices: pg=15 and pg=17; give pg once" ; "conflict")]
+    #[test_case("citus=13", "invalid Citus version `citus=13`: expected a release line major.minor" ; "no minor")]
+    #[test_case("citus=13.2.2", "invalid Citus version `citus=13.2.2`" ; "a patch release")]
+    #[test_case("citus=+1.2", "invalid Citus version `citus=+1.2`" ; "a sign")]
+    #[test_case("pg=17,citus=12.1", "Citus 12.1 does not support PostgreSQL 17" ; "12.1 on 17")]
+    #[test_case("citus=10.2", "Citus 10.2 does not support PostgreSQL 15" ; "too old")]
     fn invalid_sets(text: &str, message: &str) {
         let error = set(text).unwrap_err().to_string();
         assert!(error.starts_with(message), "{error}");
@@ -246,5 +364,13 @@ mod tests {
         assert_eq!(PgMajor::Pg17.suite(), DebianSuite::Trixie);
         assert_eq!(PgMajor::Pg17.bin_dir(), "/usr/lib/postgresql/17/bin");
         assert_eq!(set("pg=17").unwrap().describe(), "Patroni 4.1.5 on PostgreSQL 17 (Debian trixie)");
+    }
+
+    #[test]
+    fn the_citus_release_defaults_to_the_majors_and_names_its_package() {
+        assert_eq!(set("pg=15").unwrap().citus_version().package(PgMajor::Pg15), "postgresql-15-citus-12.1");
+        assert_eq!(set("pg=17").unwrap().citus_version().package(PgMajor::Pg17), "postgresql-17-citus-13.0");
+        assert_eq!(set("citus=13.2").unwrap().citus_version().package(PgMajor::Pg15), "postgresql-15-citus-13.2");
+        assert!(CitusVersion { major: 14, minor: 0 }.supports(PgMajor::Pg17), "newer releases are let through");
     }
 }

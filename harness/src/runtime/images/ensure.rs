@@ -178,5 +178,8 @@ pub(super) fn build_args(name: ImageName, parent: &str, set: &ImageSet) -> BTree
     if name.has_postgres() {
         args.insert("PG_MAJOR".to_string(), set.pg.to_string());
     }
+    if name == ImageName::PatroniCitus {
+        args.insert("CITUS_PACKAGE".to_string(), set.citus_version().package(set.pg));
+    }
     args
 }

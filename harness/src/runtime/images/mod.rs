@@ -22,7 +22,7 @@ mod tags;
 #[cfg(test)]
 mod tests;
 
-pub use super::image_set::{DebianSuite, ImageChoice, ImageSet, ImageSetError, DEFAULT_PATRONI_VERSION};
+pub use super::image_set::{CitusVersion, DebianSuite, ImageChoice, ImageSet, ImageSetError, DEFAULT_PATRONI_VERSION};
 pub use crate::topology::PgMajor;
 pub use ensure::{ensure_images, image_present, planned_tags};
 pub use error::ImageError;

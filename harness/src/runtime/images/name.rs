@@ -2,6 +2,8 @@
 //! ([`CitusFlavor`]).
 use std::fmt;
 
+use crate::runtime::image_set::{CitusVersion, ImageSet, ImageSetError};
+
 /// Label every image built here carries, with the image's name as value.
 pub(super) const LABEL_IMAGE: &str = "org.pgdrill.image";
 
@@ -100,11 +102,24 @@ impl CitusFlavor {
         }
     }
 
-    /// How reports name it.
-    pub fn describe(self) -> &'static str {
+    /// How reports name it, with the release of `set` it is or imitates.
+    pub fn describe(self, set: &ImageSet) -> String {
         match self {
-            CitusFlavor::Standin => "pgdrill Citus stand-in (NOT Citus)",
-            CitusFlavor::Real => "Citus",
+            CitusFlavor::Standin => format!(
+                "pgdrill Citus stand-in (NOT Citus), imitating Citus {}'s catalog and functions as Patroni uses them",
+                CitusVersion::STANDIN
+            ),
+            CitusFlavor::Real => format!("Citus {} ({})", set.citus_version(), set.citus_version().package(set.pg)),
+        }
+    }
+
+    /// Refuses a Citus release the flavour cannot give: the stand-in imitates one release only.
+    pub fn check(self, set: &ImageSet) -> Result<(), ImageSetError> {
+        match (self, set.citus) {
+            (CitusFlavor::Standin, Some(citus)) if citus != CitusVersion::STANDIN => {
+                Err(ImageSetError::StandinIsNotThatVersion { citus, pg: set.pg })
+            }
+            _ => Ok(()),
         }
     }
 }

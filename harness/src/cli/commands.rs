@@ -263,6 +263,7 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
         quiet: args.quiet,
         monitoring: false,
         citus: false,
+        pooler: false,
     };
     let mut code = ExitCode::Success;
     for loaded in &scenarios {
@@ -376,6 +377,7 @@ async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken)
         quiet: false,
         monitoring: false,
         citus: loaded.scenario.topology.kind == crate::scenario::TopologyKind::Citus,
+        pooler: loaded.scenario.topology.pooler.is_some(),
     };
     let images = tokio::select! {
         images = build_images(&runtime, &options, &progress) => match images {
@@ -522,6 +524,7 @@ async fn images(image_options: ImageOptions) -> ExitCode {
         quiet: false,
         monitoring: true,
         citus: true,
+        pooler: true,
     };
     match build_images(&runtime, &options, &progress).await {
         Ok(images) => {

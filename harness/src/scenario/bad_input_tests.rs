@@ -341,7 +341,8 @@ const RECOVERS: &str = "pooler_recovers: {within: 30s}";
 fn a_pooled_scenario_is_valid() {
     parse_scenario("x.yaml", &pooled(POOLER, WORKLOAD, RECOVERS)).unwrap_or_else(|e| panic!("{e}"));
     let tuned = "pooler: {pool_mode: session, pool_size: 5, server_login_retry: 500ms, query_wait_timeout: 10s}";
-    let yaml = pooled(tuned, "workload: {writers: 2, via: haproxy}", "pooler_recovers: {within: 30s, after_primary: 3s}");
+    let yaml =
+        pooled(tuned, "workload: {writers: 2, via: haproxy}", "pooler_recovers: {within: 30s, after_primary: 3s}");
     parse_scenario("x.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
 }
 
@@ -358,7 +359,11 @@ fn pooler_settings(topology_line: &str, at: &str, phrases: &[&str]) {
 #[test]
 fn pooler_things_without_a_pooler_or_a_plain_cluster_are_refused() {
     let no_pooler = pooled("members: 3", WORKLOAD, RECOVERS);
-    assert_refused(&no_pooler, "10:9", &["`pooler_recovers` measures clients behind a pooler, but the topology has no `pooler`"]);
+    assert_refused(
+        &no_pooler,
+        "10:9",
+        &["`pooler_recovers` measures clients behind a pooler, but the topology has no `pooler`"],
+    );
     let via = pooled("members: 3", "workload: {writers: 2, via: pooler}", "new_leader: {within: 30s}");
     assert_refused(&via, "5:29", &["`via: pooler` needs a `topology.pooler`", "via: haproxy"]);
     let citus = pooled(POOLER, WORKLOAD, "new_leader: {within: 30s}")

@@ -145,6 +145,13 @@ pub enum Expectation {
         /// Who must never lead.
         target: Target,
     },
+    /// The target (a named member, e.g. a switchover candidate) is a running primary.
+    LeaderIs {
+        /// Who must lead.
+        target: Target,
+        /// Budget.
+        within: Budget,
+    },
     /// Through `topology.pooler`: the clients are served again (an acknowledged write followed by
     /// a second without a failed one) within `within` of the fault and, optionally, within
     /// `after_primary` of Patroni's new primary. The verdict reports the pooler's error window,
@@ -156,13 +163,6 @@ pub enum Expectation {
         /// Budget from Patroni's new running primary (the pooler's own share).
         #[serde(default)]
         after_primary: Option<Budget>,
-    },
-    /// The target (a named member, e.g. a switchover candidate) is a running primary.
-    LeaderIs {
-        /// Who must lead.
-        target: Target,
-        /// Budget.
-        within: Budget,
     },
 }
 

@@ -7,7 +7,7 @@
 //!
 //! The verdict says, in one line: Patroni's failover time (fault → new running primary), the
 //! pooler's error window (first to last failed write before the clients were served again) with
-//! the errors by kind (read-only 25006 from a demoted primary, refused by the pooler, connection
+//! the errors by kind, each with when its first and last one failed (read-only 25006 from a demoted primary, refused by the pooler, connection
 //! lost, ...), the client-visible unavailability (longest stretch without an acknowledged write)
 //! and what PgBouncer's `SHOW POOLS` showed meanwhile (most clients waiting, longest wait).
 use std::collections::BTreeMap;
@@ -102,8 +102,8 @@ pub struct PoolerWindow {
     pub served_at: Option<Millis>,
     /// The first and last failed write between the fault and `served_at` (or `now`).
     pub errors: Option<(Millis, Millis)>,
-    /// Failed writes in that window, by kind.
-    pub by_kind: BTreeMap<ErrorKind, usize>,
+    /// Failed writes in that window by kind: how many, and the first and last one's time.
+    pub by_kind: BTreeMap<ErrorKind, (usize, Millis, Millis)>,
     /// The longest stretch without an acknowledged write from the fault to `served_at` (or to
     /// the last write), and where it began.
     pub longest_gap: (Millis, Millis),
@@ -147,8 +147,10 @@ pub fn measure(timeline: &Timeline, ctx: &CheckContext) -> PoolerWindow {
     let failed: Vec<(Millis, &str)> =
         attempts.iter().filter_map(|a| a.error.map(|e| (a.ended, e))).filter(|(at, _)| *at <= window_end).collect();
     let mut by_kind = BTreeMap::new();
-    for (_, error) in &failed {
-        *by_kind.entry(ErrorKind::of(error)).or_insert(0) += 1;
+    for (at, error) in &failed {
+        let entry = by_kind.entry(ErrorKind::of(error)).or_insert((0, *at, *at));
+        entry.0 += 1;
+        entry.2 = *at;
     }
     let errors = failed.first().zip(failed.last()).map(|(first, last)| (first.0, last.0));
     let errors_after = served_at
@@ -260,8 +262,14 @@ fn describe(w: &PoolerWindow, anchor: Millis) -> String {
     }
     match w.errors {
         Some((first, last)) => {
-            let total: usize = w.by_kind.values().sum();
-            let kinds: Vec<String> = w.by_kind.iter().map(|(k, n)| format!("{n} {}", k.describe())).collect();
+            let total: usize = w.by_kind.values().map(|(n, _, _)| n).sum();
+            let kinds: Vec<String> = w
+                .by_kind
+                .iter()
+                .map(|(kind, (n, first, last))| {
+                    format!("{n} {} {}–{}", kind.describe(), secs(first - anchor), secs(last - anchor))
+                })
+                .collect();
             parts.push(format!(
                 "error window {} ({}–{} after the fault), {total} failed writes: {}",
                 secs(last - first),
@@ -349,7 +357,7 @@ mod tests {
             "clients served again 22.0s after the fault, 2.0s after the new primary",
             "Patroni failover 20.0s (new primary pg-2)",
             "error window 21.9s (0.0s–21.9s after the fault), 220 failed writes: 210 refused by the pooler \
-             (server_login_retry), 10 connection lost",
+             (server_login_retry) 1.0s–21.9s, 10 connection lost 0.0s–0.9s",
             "longest time without an acknowledged write 22.0s (from 10.0s)",
             "PgBouncer: up to 2 clients waiting, longest wait 1.5s",
         ];
@@ -403,8 +411,8 @@ mod tests {
         let w = measure(&tl.build(), &ctx(15_000));
         assert_eq!(w.served_at, Some(12_600));
         assert_eq!(w.errors, Some((11_500, 12_500)));
-        assert_eq!(w.by_kind.get(&ErrorKind::ReadOnly), Some(&1));
-        assert_eq!(w.by_kind.get(&ErrorKind::ServerShutdown), Some(&1));
+        assert_eq!(w.by_kind.get(&ErrorKind::ReadOnly), Some(&(1, 12_500, 12_500)));
+        assert_eq!(w.by_kind.get(&ErrorKind::ServerShutdown), Some(&(1, 11_500, 11_500)));
         assert_eq!(w.longest_gap, (2_100, 10_000));
     }
 

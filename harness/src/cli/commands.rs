@@ -424,6 +424,9 @@ async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken)
                 cluster.plan.secrets.superuser.expose(),
                 cluster.primary_endpoint().port
             );
+            if let Some(pooler) = cluster.pooler_endpoint() {
+                outln!("through PgBouncer (topology.pooler): the same, with -p {}", pooler.port);
+            }
             outln!(
                 "Patroni REST API (unsafe methods): user {}, password {}",
                 crate::topology::REST_API_USER,

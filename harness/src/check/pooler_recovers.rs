@@ -7,8 +7,9 @@
 //!
 //! The verdict says, in one line: Patroni's failover time (fault → new running primary), the
 //! pooler's error window (first to last failed write before the clients were served again) with
-//! the errors by kind, each with when its first and last one failed (read-only 25006 from a demoted primary, refused by the pooler, connection
-//! lost, ...), the client-visible unavailability (longest stretch without an acknowledged write)
+//! the errors by kind, each with when its first and last one failed (read-only 25006 from a
+//! demoted primary, refused by the pooler, connection lost, ...), the client-visible
+//! unavailability (longest stretch without an acknowledged write)
 //! and what PgBouncer's `SHOW POOLS` showed meanwhile (most clients waiting, longest wait).
 use std::collections::BTreeMap;
 

@@ -7,6 +7,7 @@ use super::never_leader::never_leader;
 use super::new_leader::new_leader;
 use super::no_failover::no_failover;
 use super::pg_dist_node::pg_dist_node;
+use super::pooler_recovers::pooler_recovers;
 use super::primary_demoted::primary_demoted;
 use super::rejoins::rejoins;
 use super::replication_streaming::replication_streaming;
@@ -36,6 +37,7 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
         Expectation::LeaderIs { target, within } => leader_is(target, *within, tl, ctx),
         Expectation::NeverLeader { target } => never_leader(target, tl, ctx),
         Expectation::NoWriteAcked { within } => no_write_acked(*within, tl, ctx),
+        Expectation::PoolerRecovers { within, after_primary } => pooler_recovers(*within, *after_primary, tl, ctx),
         Expectation::PgDistNode { group, within, new_primary } => pg_dist_node(*group, *new_primary, *within, tl, ctx),
         Expectation::WritePause { group, max, errors, resumes_within, others_max } => write_pause(
             WritePauseLimits {

@@ -94,6 +94,7 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
         quiet: !args.verbose,
         monitoring: false,
         citus: false,
+        pooler: false,
     };
     let explore_options = ExploreOptions {
         cases: args.runs,

@@ -261,6 +261,7 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
         quiet: args.quiet,
         monitoring: false,
         citus: false,
+        pooler: false,
     };
     let mut code = ExitCode::Success;
     for loaded in &scenarios {
@@ -374,6 +375,7 @@ async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken)
         quiet: false,
         monitoring: false,
         citus: loaded.scenario.topology.kind == crate::scenario::TopologyKind::Citus,
+        pooler: loaded.scenario.topology.pooler.is_some(),
     };
     let images = tokio::select! {
         images = build_images(&runtime, &options, &progress) => match images {
@@ -420,6 +422,9 @@ async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken)
                 cluster.plan.secrets.superuser.expose(),
                 cluster.primary_endpoint().port
             );
+            if let Some(pooler) = cluster.pooler_endpoint() {
+                outln!("through PgBouncer (topology.pooler): the same, with -p {}", pooler.port);
+            }
             outln!(
                 "Patroni REST API (unsafe methods): user {}, password {}",
                 crate::topology::REST_API_USER,
@@ -520,6 +525,7 @@ async fn images(image_options: ImageOptions) -> ExitCode {
         quiet: false,
         monitoring: true,
         citus: true,
+        pooler: true,
     };
     match build_images(&runtime, &options, &progress).await {
         Ok(images) => {

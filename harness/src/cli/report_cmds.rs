@@ -216,6 +216,7 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
         quiet: args.quiet,
         monitoring: false,
         citus: false,
+        pooler: false,
     };
     let mut code = ExitCode::Success;
     let mut runs: Vec<DrillRun> = Vec::new();

@@ -28,6 +28,12 @@ pub(super) struct EnvFile {
 pub(super) const ENV_FILES: &[EnvFile] = &[
     EnvFile { env: "PATRONI_CONFIG_YAML", path: "/etc/patroni/patroni.yml", image: "patroni", points_at: None },
     EnvFile { env: "HAPROXY_CONFIG", path: "/etc/haproxy/haproxy.cfg", image: "haproxy", points_at: None },
+    EnvFile {
+        env: "PGBOUNCER_CONFIG",
+        path: "/etc/pgbouncer/pgdrill/pgbouncer.ini",
+        image: "pgbouncer",
+        points_at: None,
+    },
     EnvFile { env: "PROMETHEUS_CONFIG", path: "/etc/prometheus/prometheus.yml", image: "prometheus", points_at: None },
     EnvFile {
         env: "ALERTMANAGER_CONFIG",

@@ -14,7 +14,8 @@ use crate::monitoring::config::{ALERTMANAGER_NAME, ALERTMANAGER_PORT, PROMETHEUS
 use crate::runtime::images::ResolvedImages;
 use crate::topology::configs::SUPERUSER;
 use crate::topology::{
-    member_group, ContainerSpec, Plan, ETCD_CLIENT_PORT, HAPROXY_PRIMARY_PORT, PATRONI_PORT, POSTGRES_PORT,
+    member_group, ContainerSpec, Plan, ETCD_CLIENT_PORT, HAPROXY_PRIMARY_PORT, PATRONI_PORT, PGBOUNCER_PORT,
+    POSTGRES_PORT,
 };
 
 /// The Compose file's name in the output folder.
@@ -182,6 +183,7 @@ pub fn compose_project(input: &ComposeInput<'_>) -> Result<ComposeProject, Compo
         let depends_on = match spec.component.as_str() {
             "patroni" => plan.etcd.iter().map(|s| s.name.clone()).collect(),
             "haproxy" => plan.member_names(),
+            "pgbouncer" => vec![plan.haproxy.name.clone()],
             _ => Vec::new(),
         };
         services.push(Service { spec, image_var: var, env, mounts, ports, depends_on });
@@ -242,11 +244,12 @@ fn cluster_yaml(input: &ComposeInput<'_>, ports: &[PublishedPort]) -> String {
             q(&format!("127.0.0.1:{}", host(&member.name, POSTGRES_PORT))),
         );
     }
-    let dsn = format!(
-        "postgresql://{SUPERUSER}@127.0.0.1:{}/{}",
-        host(&plan.haproxy.name, HAPROXY_PRIMARY_PORT),
-        plan.database()
-    );
+    // Clients connect where the scenario's workload does: through the pooler when there is one.
+    let client_port = match &plan.pooler {
+        Some(pooler) => host(&pooler.name, PGBOUNCER_PORT),
+        None => host(&plan.haproxy.name, HAPROXY_PRIMARY_PORT),
+    };
+    let dsn = format!("postgresql://{SUPERUSER}@127.0.0.1:{client_port}/{}", plan.database());
     let _ = writeln!(out, "client_dsn: {}", q(&dsn));
     out.push_str("etcd:\n");
     for etcd in &plan.etcd {

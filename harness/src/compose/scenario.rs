@@ -17,6 +17,9 @@ pub fn images_for(loaded: &LoadedScenario, options: &ImageOptions) -> Vec<ImageN
     if topology.kind == TopologyKind::Citus {
         wanted.push(options.citus.image());
     }
+    if topology.pooler.is_some() {
+        wanted.push(ImageName::Pgbouncer);
+    }
     wanted
 }
 

@@ -5,8 +5,9 @@ use std::time::Duration;
 use super::EngineError;
 use crate::observe::LiveView;
 use crate::runtime::{RunningContainer, Runtime, RuntimeError};
+use crate::scenario::Via;
 use crate::timeline::{describe_dist_nodes, primaries_by_group, EventKind, MemberView, Millis, TimelineWriter};
-use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT};
+use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT, PGBOUNCER_PORT};
 use crate::wait::{try_poll_until, Probe};
 use crate::workload::{AuditMember, AuditPlan, PgEndpoint};
 
@@ -114,6 +115,29 @@ impl Cluster {
     pub fn primary_endpoint(&self) -> PgEndpoint {
         let port = self.containers.get("haproxy").and_then(|c| c.host_port(HAPROXY_PRIMARY_PORT)).unwrap_or_default();
         self.endpoint(port)
+    }
+
+    /// PgBouncer's port (`topology.pooler`) as a PostgreSQL endpoint in the workload's database;
+    /// `None` without a pooler.
+    pub fn pooler_endpoint(&self) -> Option<PgEndpoint> {
+        let spec = self.plan.pooler.as_ref()?;
+        let port = self.containers.get(&spec.name)?.host_port(PGBOUNCER_PORT)?;
+        Some(self.endpoint(port))
+    }
+
+    /// PgBouncer's admin console (database `pgbouncer`, as the superuser, an admin user), for
+    /// the pooler observer's `SHOW POOLS` and `SHOW STATS`.
+    pub fn pooler_console(&self) -> Option<PgEndpoint> {
+        self.pooler_endpoint().map(|endpoint| PgEndpoint { dbname: "pgbouncer".into(), ..endpoint })
+    }
+
+    /// Where the scenario's clients connect: the pooler when the workload goes through it, else
+    /// HAProxy's primary port.
+    pub fn client_endpoint(&self, via: Via) -> PgEndpoint {
+        match via {
+            Via::Pooler => self.pooler_endpoint().unwrap_or_else(|| self.primary_endpoint()),
+            Via::Haproxy => self.primary_endpoint(),
+        }
     }
 
     /// Fails with the container's log tail if any container of the run is not running.

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{judge, names, Status};
-use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver, WritableProbe};
+use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver, PoolerObserver, WritableProbe};
 use crate::report::{harness_usage, PhaseTiming, RunReport, Timings, WriteReportError};
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub monitoring: bool,
     /// Also build the Citus image (set from the scenario by `run_scenario`).
     pub citus: bool,
+    /// Also build the PgBouncer image (set from the scenario's `topology.pooler` by `run_scenario`).
+    pub pooler: bool,
 }
 
 /// A finished run.
@@ -100,6 +102,9 @@ pub async fn build_images(
     }
     if options.citus {
         wanted.push(options.images.citus.image());
+    }
+    if options.pooler {
+        wanted.push(ImageName::Pgbouncer);
     }
     Ok(ensure_images(runtime.docker(), &wanted, &options.images, &|line: &str| progress.say(line)).await?)
 }
@@ -199,7 +204,8 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         }
     }
     let citus = scenario.topology.kind == crate::scenario::TopologyKind::Citus;
-    let options = &RunOptions { monitoring: monitoring.is_some(), citus, ..options.clone() };
+    let pooler = scenario.topology.pooler.is_some();
+    let options = &RunOptions { monitoring: monitoring.is_some(), citus, pooler, ..options.clone() };
     let images = match build_images(&runtime, options, &progress).await {
         Ok(images) => images,
         Err(e) => {
@@ -247,6 +253,13 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
             timeline.clone(),
             observer_cancel.clone(),
         );
+        if let Some(console) = cluster.pooler_console() {
+            PoolerObserver::new(console, cluster.plan.database()).spawn(
+                &mut observers,
+                timeline.clone(),
+                observer_cancel.clone(),
+            );
+        }
         if cluster.plan.groups.is_some() {
             DistNodeObserver::new(cluster.coordinator_endpoints()).spawn(
                 &mut observers,

@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 use crate::fault::{apply, fault_by_name, undo, ActiveFault, FaultContext, FaultRequest, Resolver};
 use crate::fault::{Fault, TargetMemory};
 use crate::observe::LiveView;
-use crate::scenario::{variant_name, Expectation, OptionKind, Scenario, Step, Target, TargetRule, WaitFor};
+use crate::scenario::{variant_name, Expectation, OptionKind, Scenario, Step, Target, TargetRule, Via, WaitFor};
 use crate::timeline::{EventKind, Millis, TimelineWriter};
 use crate::topology::{etcd_names, member_group, member_names};
 use crate::workload::{buckets_by_group, prepare_table, WorkloadHandle, WriterConfig, BUCKETS};
@@ -169,7 +169,11 @@ impl<'a> StepDriver<'a> {
         } else {
             None
         };
+        let route = workload.route(&scenario.topology);
+        let pooled = route == Via::Pooler;
+        let client = self.cluster.client_endpoint(route);
         let config = WriterConfig {
+            pooled,
             writers: workload.writers,
             rate_per_second: workload.rate.per_second,
             // A Citus write waits (by design) while Patroni switches its worker group over, and
@@ -181,9 +185,15 @@ impl<'a> StepDriver<'a> {
             },
             routes,
         };
-        let via = if citus { "the coordinator (HAProxy), into a distributed table" } else { "HAProxy" };
+        let via = match (citus, &scenario.topology.pooler) {
+            (true, _) => "the coordinator (HAProxy), into a distributed table".to_string(),
+            (false, Some(pooler)) if pooled => {
+                format!("PgBouncer ({} pooling) in front of HAProxy", pooler.pool_mode.as_str())
+            }
+            (false, _) => "HAProxy".to_string(),
+        };
         self.progress.say(&format!("workload: {} writers at {} through {via}", workload.writers, workload.rate));
-        self.workload = Some(WorkloadHandle::start(&config, endpoint, self.timeline.clone()));
+        self.workload = Some(WorkloadHandle::start(&config, client, self.timeline.clone()));
         Ok(())
     }
 
@@ -413,6 +423,7 @@ fn budget_of(expectation: &Expectation) -> Duration {
         | Expectation::LeaderIs { within, .. }
         | Expectation::NoWriteAcked { within }
         | Expectation::PgDistNode { within, .. }
+        | Expectation::PoolerRecovers { within, .. }
         | Expectation::Alert { within, .. } => within.0,
         // Judged over the rest of the run (write_pause needs the end-of-run shard placements);
         // nothing to wait for here.

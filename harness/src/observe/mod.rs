@@ -4,6 +4,7 @@ mod citus_log;
 mod dist_node;
 mod live;
 mod patroni;
+mod pooler;
 mod writable;
 
 pub use citus_log::{citus_transactions, LoggedTransaction};
@@ -11,4 +12,5 @@ pub use dist_node::{DistNodeObserver, DIST_NODE_QUERY};
 pub use live::LiveView;
 pub(crate) use patroni::short_error;
 pub use patroni::{parse_patroni_status, PatroniObserver};
+pub use pooler::PoolerObserver;
 pub use writable::WritableProbe;

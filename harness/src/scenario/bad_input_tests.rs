@@ -314,3 +314,62 @@ fn one_problem_on_a_long_line_is_shown_in_a_window() {
     assert!(rendered.contains("no such member") && rendered.contains("…}, {sleep: 1s}"), "{rendered}");
     assert!(rendered.lines().all(|line| line.chars().count() < 200), "{rendered}");
 }
+
+/// A valid scenario with a pooler whose clients are judged by `pooler_recovers`; `topology_line`
+/// (line 4), `workload` (line 5) and `expectation` (line 10) replace their lines.
+fn pooled(topology_line: &str, workload: &str, expectation: &str) -> String {
+    formatdoc! {"
+        name: x
+        topology:
+          kind: patroni
+          {topology_line}
+        {workload}
+        steps:
+          - fault: kill
+            target: primary
+          - expect:
+              - {expectation}
+        "
+    }
+}
+
+const POOLER: &str = "pooler: {pool_mode: transaction}";
+const WORKLOAD: &str = "workload: {writers: 2, rate: 100/s}";
+const RECOVERS: &str = "pooler_recovers: {within: 30s}";
+
+#[test]
+fn a_pooled_scenario_is_valid() {
+    parse_scenario("x.yaml", &pooled(POOLER, WORKLOAD, RECOVERS)).unwrap_or_else(|e| panic!("{e}"));
+    let tuned = "pooler: {pool_mode: session, pool_size: 5, server_login_retry: 500ms, query_wait_timeout: 10s}";
+    let yaml =
+        pooled(tuned, "workload: {writers: 2, via: haproxy}", "pooler_recovers: {within: 30s, after_primary: 3s}");
+    parse_scenario("x.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test_case("pooler: {pool_mode: statement}", "4:23", &["statement", "transaction", "session"] ; "statement pooling")]
+#[test_case("pooler: {pool_mode: transaction, pool_size: 0}", "4:47", &["`pool_size: 0` is out of range: PgBouncer gets 1 to 90 server connections per pool", "max_connections"] ; "empty pool")]
+#[test_case("pooler: {pool_mode: transaction, pool_size: 100000}", "4:47", &["for `pool_size`: expected a whole number from 1 to 90"] ; "pool beyond the integer type")]
+#[test_case("pooler: {pool_mode: transaction, server_login_retry: 0s}", "4:56", &["`server_login_retry` must be longer than zero"] ; "zero login retry")]
+#[test_case("pooler: {pool_mode: transaction, server_login_retries: 2s}", "4:36", &["server_login_retries", "server_login_retry"] ; "misspelt setting")]
+#[test_case("pooler: {pool_mode: transaction, query_wait_timeout: \"2\"}", "4:56", &["invalid duration `2`"] ; "duration without a unit")]
+fn pooler_settings(topology_line: &str, at: &str, phrases: &[&str]) {
+    assert_refused(&pooled(topology_line, WORKLOAD, RECOVERS), at, phrases);
+}
+
+#[test]
+fn pooler_things_without_a_pooler_or_a_plain_cluster_are_refused() {
+    let no_pooler = pooled("members: 3", WORKLOAD, RECOVERS);
+    assert_refused(
+        &no_pooler,
+        "10:9",
+        &["`pooler_recovers` measures clients behind a pooler, but the topology has no `pooler`"],
+    );
+    let via = pooled("members: 3", "workload: {writers: 2, via: pooler}", "new_leader: {within: 30s}");
+    assert_refused(&via, "5:29", &["`via: pooler` needs a `topology.pooler`", "via: haproxy"]);
+    let citus = pooled(POOLER, WORKLOAD, "new_leader: {within: 30s}")
+        .replace("kind: patroni", "kind: citus")
+        .replace("target: primary", "target: {member: coord-1}");
+    assert_refused(&citus, "4:3", &["a pooler is drilled only in front of a plain Patroni cluster", "kind: patroni"]);
+    let no_workload = pooled(POOLER, "", RECOVERS);
+    assert_refused(&no_workload, "10:9", &["`pooler_recovers` measures the workload's writes"]);
+}

@@ -152,6 +152,18 @@ pub enum Expectation {
         /// Budget.
         within: Budget,
     },
+    /// Through `topology.pooler`: the clients are served again (an acknowledged write followed by
+    /// a second without a failed one) within `within` of the fault and, optionally, within
+    /// `after_primary` of Patroni's new primary. The verdict reports the pooler's error window,
+    /// the errors by kind and the longest time without an acknowledged write beside Patroni's
+    /// failover time.
+    PoolerRecovers {
+        /// Budget from the fault.
+        within: Budget,
+        /// Budget from Patroni's new running primary (the pooler's own share).
+        #[serde(default)]
+        after_primary: Option<Budget>,
+    },
 }
 
 impl Expectation {
@@ -162,6 +174,7 @@ impl Expectation {
             Expectation::MaxWriteUnavailability { .. } => Some("max_write_unavailability"),
             Expectation::WritePause { .. } => Some("write_pause"),
             Expectation::NoWriteAcked { .. } => Some("no_write_acked"),
+            Expectation::PoolerRecovers { .. } => Some("pooler_recovers"),
             // Spelled out, so a new expectation has to say whether it reads the writes.
             Expectation::NewLeader { .. }
             | Expectation::Timeline { .. }

@@ -7,6 +7,7 @@ mod expect;
 mod fault_spec;
 mod load;
 mod model;
+mod pooler;
 mod schema;
 mod snippet;
 mod source;
@@ -32,6 +33,7 @@ pub use fault_spec::{
 };
 pub use load::{load_scenario, load_scenario_with, parse_scenario, parse_scenario_with, LoadOptions};
 pub use model::*;
+pub use pooler::{PoolMode, Pooler};
 pub use schema::scenario_json_schema;
 pub use source::LoadedScenario;
 pub use step::{option_value, FaultOptions, Step, WaitFor};

@@ -71,6 +71,9 @@ pub struct Topology {
     /// `tags:` as Patroni reads them.
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, MemberTags>,
+    /// PgBouncer in the clients' path, in front of HAProxy's primary port (`kind: patroni` only).
+    #[serde(default)]
+    pub pooler: Option<super::pooler::Pooler>,
 }
 
 /// The Patroni tags a scenario may set on a member (Patroni's `tags:` section). Which member may
@@ -227,9 +230,17 @@ pub struct Workload {
     /// Total insert rate, e.g. `100/s`.
     #[serde(default = "default_rate")]
     pub rate: Rate,
-    /// Where the writers connect.
+    /// Where the writers connect: through `topology.pooler` when there is one, else HAProxy.
     #[serde(default)]
-    pub via: Via,
+    pub via: Option<Via>,
+}
+
+impl Workload {
+    /// Where the writers connect in `topology`: what `via` says, else the pooler when the topology
+    /// has one, else HAProxy.
+    pub fn route(&self, topology: &Topology) -> Via {
+        self.via.unwrap_or(if topology.pooler.is_some() { Via::Pooler } else { Via::Haproxy })
+    }
 }
 
 fn default_writers() -> u16 {
@@ -246,4 +257,6 @@ pub enum Via {
     /// HAProxy's primary port (follows Patroni's `/primary` health check).
     #[default]
     Haproxy,
+    /// PgBouncer (`topology.pooler`), which connects to HAProxy's primary port.
+    Pooler,
 }

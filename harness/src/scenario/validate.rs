@@ -18,6 +18,7 @@ mod exec;
 mod expectation;
 mod fault;
 mod limits;
+mod pooler;
 mod rules;
 mod tags;
 mod topology;
@@ -109,6 +110,7 @@ impl Checker<'_> {
         if let Some(workload) = &scenario.workload {
             self.workload(workload);
         }
+        self.pooler(scenario);
         if scenario.steps.is_empty() && scenario.chaos.is_none() {
             self.report(
                 "steps",

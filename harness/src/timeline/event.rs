@@ -96,6 +96,38 @@ pub struct DistNodeRow {
     pub active: bool,
 }
 
+/// One line of PgBouncer's `SHOW POOLS` (the workload's pool): who waits for what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolerPools {
+    /// Clients linked to a server connection or idle with nothing waiting (`cl_active`).
+    pub cl_active: i64,
+    /// Clients that sent a query and have no server connection yet (`cl_waiting`).
+    pub cl_waiting: i64,
+    /// Server connections linked to a client (`sv_active`).
+    pub sv_active: i64,
+    /// Server connections unused and ready (`sv_idle`).
+    pub sv_idle: i64,
+    /// Server connections idle past `server_check_delay`, to be checked before reuse (`sv_used`).
+    pub sv_used: i64,
+    /// Server connections running `server_reset_query` or `server_check_query` (`sv_tested`).
+    pub sv_tested: i64,
+    /// Server connections logging in (`sv_login`).
+    pub sv_login: i64,
+    /// How long the oldest waiting client has waited, in ms (`maxwait` + `maxwait_us`).
+    pub maxwait_ms: u64,
+}
+
+/// Counters of PgBouncer's `SHOW STATS` for the workload's database, since PgBouncer started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolerStats {
+    /// Transactions pooled (`total_xact_count`).
+    pub xact_count: i64,
+    /// Queries pooled (`total_query_count`).
+    pub query_count: i64,
+    /// Time clients spent waiting for a server connection, in µs (`total_wait_time`).
+    pub wait_time_us: i64,
+}
+
 /// Everything the timeline can hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -309,6 +341,21 @@ pub enum EventKind {
         /// The last attempt's combined output, bounded (see `check::EXEC_OUTPUT_LIMIT`).
         output: String,
         /// Why the last attempt gave no exit code (the executor failed, or `within` ran out).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// What PgBouncer's admin console said (`SHOW POOLS`, `SHOW STATS`), recorded when the pool
+    /// line or the console's answer changes, and at least every 2 s meanwhile.
+    Pooler {
+        /// The pooled database.
+        database: String,
+        /// The pool's `SHOW POOLS` line (`None` when the console did not answer).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pools: Option<PoolerPools>,
+        /// The database's `SHOW STATS` counters.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stats: Option<PoolerStats>,
+        /// Why the console did not answer.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },

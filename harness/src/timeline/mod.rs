@@ -7,5 +7,5 @@ mod log;
 
 pub use audit::{AuditRead, AuditRole};
 pub use dist_node::{describe_dist_nodes, primaries_by_group};
-pub use event::{DistNodeRow, Event, EventKind, MemberView, Millis, Role, WriteOutcome};
+pub use event::{DistNodeRow, Event, EventKind, MemberView, Millis, PoolerPools, PoolerStats, Role, WriteOutcome};
 pub use log::{Timeline, TimelineWriter};

@@ -1,6 +1,9 @@
 //! Turns a scenario's topology into container specs: names, images, commands, configs and the
 //! ports the harness needs on loopback.
-use super::configs::{etcd_command, haproxy_cfg, patroni_secret_env, patroni_yaml, PatroniConfigInput, CITUS_DATABASE};
+use super::configs::{
+    etcd_command, haproxy_cfg, patroni_secret_env, patroni_yaml, pgbouncer_ini, pgbouncer_secret_env,
+    PatroniConfigInput, CITUS_DATABASE,
+};
 use super::pg_major::PgMajor;
 use super::secrets::Secrets;
 use super::spec::ContainerSpec;
@@ -16,6 +19,10 @@ pub const HAPROXY_PRIMARY_PORT: u16 = 5000;
 pub const HAPROXY_REPLICA_PORT: u16 = 5001;
 /// etcd client port.
 pub const ETCD_CLIENT_PORT: u16 = 2379;
+/// PgBouncer's port (`topology.pooler`): clients and the admin console.
+pub use super::configs::PGBOUNCER_PORT;
+/// The pooler's container name.
+pub const POOLER_NAME: &str = "pgbouncer";
 
 /// Image tags the plan uses.
 #[derive(Debug, Clone)]
@@ -26,6 +33,8 @@ pub struct PlanImages {
     pub patroni: String,
     /// HAProxy image.
     pub haproxy: String,
+    /// PgBouncer image (empty unless the topology has a pooler).
+    pub pgbouncer: String,
     /// Patroni + Citus image (stand-in or real) for `kind: citus` members.
     pub citus: String,
     /// The PostgreSQL major in the Patroni and Citus images (where Patroni finds its binaries).
@@ -43,6 +52,8 @@ pub struct Plan {
     pub members: Vec<ContainerSpec>,
     /// HAProxy in front of the members (of the coordinator group, for Citus).
     pub haproxy: ContainerSpec,
+    /// PgBouncer in front of HAProxy's primary port (`topology.pooler`), started after it.
+    pub pooler: Option<ContainerSpec>,
     /// Citus groups with their members; `None` for a plain Patroni topology.
     pub groups: Option<Vec<(u32, Vec<String>)>>,
     /// The run's passwords (in the members' environment; everything that connects reads them here).
@@ -79,7 +90,7 @@ impl Plan {
 
     /// All specs in start order (etcd first: Patroni needs the DCS).
     pub fn all(&self) -> impl Iterator<Item = &ContainerSpec> {
-        self.etcd.iter().chain(&self.members).chain(std::iter::once(&self.haproxy))
+        self.etcd.iter().chain(&self.members).chain(std::iter::once(&self.haproxy)).chain(&self.pooler)
     }
 
     /// The bootstrapping members' specs.
@@ -87,10 +98,11 @@ impl Plan {
         self.members.iter().filter(|m| self.bootstrap.iter().any(|b| b.member == m.name))
     }
 
-    /// Every other member, then HAProxy: what starts once each cluster's bootstrap is claimed.
+    /// Every other member, then HAProxy and the pooler: what starts once each cluster's bootstrap
+    /// is claimed.
     pub fn after_bootstrap_specs(&self) -> impl Iterator<Item = &ContainerSpec> {
         let others = self.members.iter().filter(|m| self.bootstrap.iter().all(|b| b.member != m.name));
-        others.chain(std::iter::once(&self.haproxy))
+        others.chain(std::iter::once(&self.haproxy)).chain(&self.pooler)
     }
 }
 
@@ -228,8 +240,19 @@ pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str, secrets: Sec
         component: "haproxy".into(),
         ..Default::default()
     };
+    let database = if citus { CITUS_DATABASE } else { "postgres" };
+    let pooler = topology.pooler.as_ref().map(|pooler| ContainerSpec {
+        name: POOLER_NAME.into(),
+        image: images.pgbouncer.clone(),
+        env: std::iter::once(("PGBOUNCER_CONFIG".to_string(), pgbouncer_ini(pooler, database)))
+            .chain(pgbouncer_secret_env(&secrets))
+            .collect(),
+        ports: vec![PGBOUNCER_PORT],
+        component: "pgbouncer".into(),
+        ..Default::default()
+    });
     let bootstrap = bootstrappers(topology, &scope);
-    Plan { scope, etcd, members, haproxy, groups: citus_groups(topology), secrets, bootstrap }
+    Plan { scope, etcd, members, haproxy, pooler, groups: citus_groups(topology), secrets, bootstrap }
 }
 
 #[cfg(test)]
@@ -246,6 +269,7 @@ mod tests {
             patroni: PatroniSettings::default(),
             monitoring: None,
             tags: Default::default(),
+            pooler: None,
         }
     }
 
@@ -305,6 +329,7 @@ mod tests {
             etcd: "e".into(),
             patroni: "p".into(),
             haproxy: "h".into(),
+            pgbouncer: "b".into(),
             citus: "c".into(),
             postgres: PgMajor::Pg17,
         };
@@ -325,5 +350,29 @@ mod tests {
             assert!(!member.env[0].1.contains(secrets.superuser.expose()), "{}", member.name);
         }
         assert_eq!(plan.secrets, secrets);
+        assert!(plan.pooler.is_none());
+    }
+
+    #[test]
+    fn a_pooler_is_started_last_with_its_password_in_the_environment_only() {
+        let mut t = topology(TopologyKind::Patroni, None);
+        t.pooler = Some(crate::scenario::Pooler::with_defaults(crate::scenario::PoolMode::Transaction));
+        let images = PlanImages {
+            etcd: "e".into(),
+            patroni: "p".into(),
+            haproxy: "h".into(),
+            pgbouncer: "b".into(),
+            citus: "c".into(),
+            postgres: PgMajor::Pg15,
+        };
+        let secrets = Secrets::generate().unwrap();
+        let plan = plan(&t, &images, "run", secrets.clone());
+        let last = plan.all().last().unwrap();
+        assert_eq!((last.name.as_str(), last.image.as_str(), last.ports.as_slice()), ("pgbouncer", "b", &[6432][..]));
+        let get = |var: &str| last.env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()).unwrap();
+        assert!(get("PGBOUNCER_CONFIG").contains("postgres = host=haproxy port=5000 dbname=postgres"));
+        assert!(!get("PGBOUNCER_CONFIG").contains(secrets.superuser.expose()));
+        assert_eq!(get("PGBOUNCER_PASSWORD"), secrets.superuser.expose());
+        assert!(!format!("{plan:?}").contains(secrets.superuser.expose()), "Debug shows no password");
     }
 }

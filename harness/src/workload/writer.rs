@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 use tokio::task::JoinSet;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +21,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How much traffic.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
+    /// The writers talk to a pooler (`topology.pooler`): each insert is then one round trip with
+    /// an unnamed statement, as clients of a transaction-mode PgBouncer must (1.18, Debian
+    /// bookworm's, does not carry a named prepared statement over to the next transaction's
+    /// server connection).
+    pub pooled: bool,
     /// Concurrent writers.
     pub writers: u16,
     /// Total inserts per second.
@@ -71,6 +77,7 @@ impl WorkloadHandle {
                 endpoint: endpoint.clone(),
                 period,
                 statement_timeout: config.statement_timeout,
+                pooled: config.pooled,
                 next_id: next_id.clone(),
                 timeline: timeline.clone(),
             };
@@ -92,6 +99,7 @@ struct Writer {
     endpoint: PgEndpoint,
     period: Duration,
     statement_timeout: Duration,
+    pooled: bool,
     next_id: Arc<AtomicU64>,
     timeline: TimelineWriter,
 }
@@ -147,7 +155,15 @@ impl Writer {
         if let Some(bucket) = &bucket {
             params.push(bucket);
         }
-        let execute = c.execute(statement, &params);
+        let execute = async {
+            if self.pooled {
+                let types = [Type::INT8, Type::INT4, Type::INT4];
+                let typed: Vec<_> = params.iter().copied().zip(types).collect();
+                c.execute_typed(statement, &typed).await
+            } else {
+                c.execute(statement, &params).await
+            }
+        };
         match within("the insert", self.statement_timeout, execute).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(WriteFailure::Statement(e)),

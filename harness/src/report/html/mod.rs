@@ -20,6 +20,7 @@ mod geometry;
 mod lanes;
 mod member_lanes;
 mod page;
+mod pooler_lanes;
 mod run_lanes;
 mod style;
 mod suite;

@@ -329,6 +329,42 @@ fn describe_exec(record: &ExecRecord<'_>) -> String {
     )
 }
 
+/// One line of PgBouncer's admin console as the event log shows it.
+fn describe_pooler(
+    database: &str,
+    pools: &Option<crate::timeline::PoolerPools>,
+    stats: &Option<crate::timeline::PoolerStats>,
+    error: &Option<String>,
+) -> String {
+    if let Some(error) = error {
+        return format!("PgBouncer console did not answer: {error}");
+    }
+    let mut text = match pools {
+        Some(p) => format!(
+            "{database}: clients {} active, {} waiting (longest {:.1}s); servers {} active, {} idle, {} used, {} tested, \
+             {} logging in",
+            p.cl_active,
+            p.cl_waiting,
+            p.maxwait_ms as f64 / 1000.0,
+            p.sv_active,
+            p.sv_idle,
+            p.sv_used,
+            p.sv_tested,
+            p.sv_login
+        ),
+        None => format!("{database}: no pool yet"),
+    };
+    if let Some(s) = stats {
+        text.push_str(&format!(
+            "; {} transactions, {} queries, {:.1}s waited in all",
+            s.xact_count,
+            s.query_count,
+            s.wait_time_us as f64 / 1e6
+        ));
+    }
+    text
+}
+
 /// Every event except single writes (those are drawn as buckets), capped at [`MAX_LOG_ROWS`].
 fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
     let mut rows = Vec::new();
@@ -403,6 +439,9 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
             EventKind::FaultLeftover { container, fault, what } => ("audit", format!("{container}: {what} ({fault})")),
             EventKind::DistNodes { source, rows } => {
                 ("pg_dist_node", format!("on {source}: {}", describe_dist_nodes(rows)))
+            }
+            EventKind::Pooler { database, pools, stats, error } => {
+                ("pooler", describe_pooler(database, pools, stats, error))
             }
             EventKind::CitusTransaction { member, began_at, outcome, statements } => (
                 "citus",

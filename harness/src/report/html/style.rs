@@ -64,6 +64,8 @@ svg .am-none { stroke: #a0aec0; stroke-dasharray: 1 3; }
 .dist-inactive { fill: var(--dist-a); fill-opacity: .4; background: var(--dist-a); }
 svg .dist-missing { fill: #fff; stroke: var(--down); stroke-dasharray: 2 2; }
 .citus-tx { fill: var(--tx); fill-opacity: .28; stroke: var(--tx); stroke-width: 1; background: var(--tx); opacity: .6; }
+.pooler-waiting { fill: var(--nack); fill-opacity: .7; background: var(--nack); } .pooler-login { fill: var(--pause); background: var(--pause); }
+.pooler-down { fill: var(--fault); fill-opacity: .18; background: var(--fault); }
 svg .citus-tx.demoting { fill: var(--demoted); fill-opacity: .45; stroke: var(--tx); stroke-dasharray: 3 2; }
 svg .tx-guide { fill: var(--tx); fill-opacity: .07; }
 table.coverage td.cell { text-align: center; color: var(--firing); }

@@ -18,6 +18,8 @@ pub enum ImageName {
     Patroni,
     /// HAProxy routing to the primary by Patroni health checks.
     Haproxy,
+    /// PgBouncer (Debian's) in front of HAProxy's primary port, for `topology.pooler`.
+    Pgbouncer,
     /// Prometheus 2.42 with promtool (alert rules: checked, then evaluated during drills).
     Prometheus,
     /// Alertmanager 0.25, receiving the alerts Prometheus sends.
@@ -32,11 +34,12 @@ pub enum ImageName {
 
 impl ImageName {
     /// Every image, base first.
-    pub const ALL: [ImageName; 8] = [
+    pub const ALL: [ImageName; 9] = [
         ImageName::Base,
         ImageName::Etcd,
         ImageName::Patroni,
         ImageName::Haproxy,
+        ImageName::Pgbouncer,
         ImageName::Prometheus,
         ImageName::Alertmanager,
         ImageName::PostgresExporter,
@@ -54,6 +57,7 @@ impl ImageName {
             ImageName::Etcd => "etcd",
             ImageName::Patroni => "patroni",
             ImageName::Haproxy => "haproxy",
+            ImageName::Pgbouncer => "pgbouncer",
             ImageName::Prometheus => "prometheus",
             ImageName::Alertmanager => "alertmanager",
             ImageName::PostgresExporter => "postgres-exporter",

@@ -46,6 +46,8 @@ pub struct ResolvedImages {
     pub patroni: String,
     /// HAProxy image tag (empty unless asked for).
     pub haproxy: String,
+    /// PgBouncer image tag (empty unless asked for).
+    pub pgbouncer: String,
     /// Prometheus image tag (empty unless asked for).
     pub prometheus: String,
     /// Alertmanager image tag (empty unless asked for).
@@ -67,6 +69,7 @@ impl ResolvedImages {
             etcd: self.etcd.clone(),
             patroni: self.patroni.clone(),
             haproxy: self.haproxy.clone(),
+            pgbouncer: self.pgbouncer.clone(),
             citus: self.citus.clone(),
             postgres: self.set.pg,
         }
@@ -78,6 +81,7 @@ impl ResolvedImages {
             ("etcd", &self.etcd),
             ("patroni", &self.patroni),
             ("haproxy", &self.haproxy),
+            ("pgbouncer", &self.pgbouncer),
             ("citus", &self.citus),
             ("prometheus", &self.prometheus),
             ("alertmanager", &self.alertmanager),

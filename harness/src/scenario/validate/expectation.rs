@@ -95,6 +95,21 @@ impl Checker<'_> {
             Expectation::PrimaryDemoted { within } => ("primary_demoted", within),
             Expectation::WritableAgain { within } => ("writable_again", within),
             Expectation::NoWriteAcked { within } => ("no_write_acked", within),
+            Expectation::PoolerRecovers { within, after_primary } => {
+                if topology.pooler.is_none() {
+                    self.report(
+                        &format!("{path}.pooler_recovers"),
+                        At::Key,
+                        "`pooler_recovers` measures clients behind a pooler, but the topology has no `pooler`",
+                        "no pooler",
+                        Some("add `pooler: {pool_mode: transaction}` to the topology".into()),
+                    );
+                }
+                if let Some(after) = after_primary {
+                    self.budget(&format!("{path}.pooler_recovers.after_primary"), after);
+                }
+                ("pooler_recovers", within)
+            }
             Expectation::ReplicationStreaming { within } => ("replication_streaming", within),
             Expectation::MaxWriteUnavailability { max } => {
                 self.budget(&format!("{path}.max_write_unavailability.max"), max);

@@ -122,6 +122,9 @@ pub(in crate::scenario) fn limit_of(path: &str) -> Option<String> {
         ["topology", "patroni", "ttl"] => format!("a whole number, at least {}", super::MIN_TTL),
         ["topology", "patroni", "loop_wait"] => format!("a whole number, at least {}", super::MIN_LOOP_WAIT),
         ["topology", "patroni", "retry_timeout"] => format!("a whole number, at least {}", super::MIN_RETRY_TIMEOUT),
+        ["topology", "pooler", "pool_size"] => {
+            format!("a whole number from {} to {}", super::pooler::POOL_SIZE.start(), super::pooler::POOL_SIZE.end())
+        }
         ["workload", "writers"] => format!("a whole number from 1 to {}", super::MAX_WRITERS),
         ["chaos", "count", "min" | "max"] => {
             format!("a whole number from 1 to {}", crate::scenario::chaos::MAX_CHAOS_FAULTS)

@@ -151,6 +151,7 @@ mod tests {
             notes: Vec::new(),
             monitoring: None,
             images: Default::default(),
+            configuration: Vec::new(),
             timeline: Timeline::from_events(events),
         }
     }

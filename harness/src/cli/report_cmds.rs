@@ -469,6 +469,7 @@ mod tests {
             notes: Vec::new(),
             monitoring: None,
             images: Default::default(),
+            configuration: Vec::new(),
             timeline: Default::default(),
         };
         let report_dir = reports.join(run_id);

@@ -10,6 +10,7 @@ use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{judge, names, Status};
 use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver, WritableProbe};
+use crate::report::member_configurations;
 use crate::report::{harness_usage, PhaseTiming, RunReport, Timings, WriteReportError};
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
@@ -372,6 +373,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         notes,
         monitoring: monitoring_summary,
         images: run_images(&images, options),
+        configuration: logs_of.as_ref().map(|cluster| member_configurations(&cluster.plan)).unwrap_or_default(),
         timeline: final_timeline,
     };
     let write_error = crate::report::write_all(&report, &report_dir).err();

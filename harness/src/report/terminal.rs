@@ -282,6 +282,7 @@ pub(crate) mod tests {
             notes: vec!["containers kept (--keep)".into()],
             monitoring: None,
             images: Default::default(),
+            configuration: Vec::new(),
             timeline: Timeline::from_events(events),
         }
     }

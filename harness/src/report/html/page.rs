@@ -345,9 +345,12 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
             EventKind::StepFinished { index, ok, detail } => {
                 ("step", format!("{} {}: {detail}", index + 1, if *ok { "ok" } else { "FAILED" }))
             }
-            EventKind::ExpectOpened { step, anchor, leader_at_anchor, old_primary, group } => {
+            EventKind::ExpectOpened { step, anchor, leader_at_anchor, old_primary, group, highest_priority } => {
                 let name = |m: &Option<String>| m.clone().unwrap_or_else(|| "none".into());
-                let group = group.map(|g| format!(", group {g}")).unwrap_or_default();
+                let mut group = group.map(|g| format!(", group {g}")).unwrap_or_default();
+                if let Some(member) = highest_priority {
+                    group.push_str(&format!(", highest priority {member}"));
+                }
                 let (at, leader, old) = (*anchor as f64 / 1000.0, name(leader_at_anchor), name(old_primary));
                 ("step", format!("{} expect from {at:.3}s: leader then {leader}, old primary {old}{group}", step + 1))
             }

@@ -128,6 +128,7 @@ fn synthetic_report() -> RunReport {
         notes: vec!["containers kept (--keep)".into()],
         monitoring: None,
         images: Default::default(),
+        configuration: Vec::new(),
         timeline: Timeline::from_events(events),
     }
 }

@@ -142,7 +142,7 @@ impl Topology {
             .filter(|(tags, _)| !tags.never_promoted())
             .map(|(tags, m)| (tags.failover_priority.unwrap_or(1), m))
             .collect();
-        ranked.sort_by(|a, b| b.0.cmp(&a.0));
+        ranked.sort_by_key(|(priority, _)| std::cmp::Reverse(*priority));
         match ranked.as_slice() {
             [(best, member), rest @ ..] if rest.first().is_none_or(|(next, _)| next < best) => Some((*member).clone()),
             _ => None,

@@ -210,6 +210,18 @@ struct LogRow {
 </table>
 </section>
 {%- endif %}
+{%- if !configuration.is_empty() %}
+<section>
+<h2>Patroni configuration</h2>
+<details id="configuration">
+<summary>each member's configuration as pgdrill wrote it (the scenario's own Patroni keys merged in; secret-looking values redacted)</summary>
+{%- for (member, text) in configuration %}
+<h3>{{ member }}</h3>
+<pre>{{ text }}</pre>
+{%- endfor %}
+</details>
+</section>
+{%- endif %}
 <section>
 <h2>Events</h2>
 <details>
@@ -242,6 +254,8 @@ struct Page<'a> {
     log_note: String,
     version: &'static str,
     monitoring: Option<MonitoringView>,
+    /// Each member's effective Patroni configuration, pretty-printed.
+    configuration: Vec<(String, String)>,
 }
 
 impl<'a> Page<'a> {
@@ -291,7 +305,13 @@ impl<'a> Page<'a> {
         ];
         let (log, log_note) = event_log(report);
         let (coverage, scaling) = coverage(report.monitoring.as_ref());
+        let configuration = report
+            .configuration
+            .iter()
+            .map(|c| (c.member.clone(), serde_json::to_string_pretty(&c.patroni).unwrap_or_default()))
+            .collect();
         Page {
+            configuration,
             css: CSS,
             report,
             result: if report.passed { "PASSED" } else { "FAILED" },

@@ -129,6 +129,7 @@ fn synthetic_report() -> RunReport {
         monitoring: None,
         images: Default::default(),
         configuration: Vec::new(),
+        dynamic_configuration: None,
         timeline: Timeline::from_events(events),
     }
 }

@@ -152,6 +152,7 @@ mod tests {
             monitoring: None,
             images: Default::default(),
             configuration: Vec::new(),
+            dynamic_configuration: None,
             timeline: Timeline::from_events(events),
         }
     }

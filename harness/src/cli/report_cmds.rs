@@ -470,6 +470,7 @@ mod tests {
             monitoring: None,
             images: Default::default(),
             configuration: Vec::new(),
+            dynamic_configuration: None,
             timeline: Default::default(),
         };
         let report_dir = reports.join(run_id);

@@ -206,6 +206,9 @@ pub struct ConfigChange {
     pub b: Option<String>,
 }
 
+/// The "member" name of Patroni's dynamic configuration in configuration changes.
+const DCS: &str = "the DCS (GET /config)";
+
 /// Every leaf of a JSON value by dotted path (list items numbered).
 fn leaves(value: &serde_json::Value, path: String, out: &mut BTreeMap<String, String>) {
     let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
@@ -229,6 +232,11 @@ fn config_changes(a: &RunReport, b: &RunReport) -> Vec<ConfigChange> {
             leaves(&member.patroni, String::new(), &mut out);
             members.insert(member.member.clone(), out);
         }
+        if let Some(dynamic) = &report.dynamic_configuration {
+            let mut out = BTreeMap::new();
+            leaves(dynamic, String::new(), &mut out);
+            members.insert(DCS.to_string(), out);
+        }
         members
     };
     let (a, b) = (flat(a), flat(b));
@@ -237,8 +245,11 @@ fn config_changes(a: &RunReport, b: &RunReport) -> Vec<ConfigChange> {
         names.iter().flat_map(|name| a[*name].keys().chain(b[*name].keys())).collect();
     let mut changes = Vec::new();
     for key in keys {
-        let pairs: Vec<(&String, Option<&String>, Option<&String>)> =
-            names.iter().map(|name| (*name, a[*name].get(key), b[*name].get(key))).collect();
+        let pairs: Vec<(&String, Option<&String>, Option<&String>)> = names
+            .iter()
+            .map(|name| (*name, a[*name].get(key), b[*name].get(key)))
+            .filter(|(_, x, y)| x.is_some() || y.is_some())
+            .collect();
         let differing: Vec<_> = pairs.iter().filter(|(_, x, y)| x != y).collect();
         if differing.is_empty() {
             continue;
@@ -521,11 +532,14 @@ mod tests {
         a.configuration = vec![member("pg-1", 20, 1), member("pg-2", 20, 1)];
         let mut b = passing();
         b.configuration = vec![member("pg-1", 30, 1), member("pg-2", 30, 5)];
+        a.dynamic_configuration = Some(serde_json::json!({"ttl": 20}));
+        b.dynamic_configuration = Some(serde_json::json!({"ttl": 30}));
         let comparison = compare_runs("a", &runs(a), "b", &runs(b), Tolerance::default());
         let changes = &comparison.scenarios[0].configuration;
-        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert_eq!(changes.len(), 3, "{changes:?}");
         assert_eq!((changes[0].key.as_str(), changes[0].members.as_str()), ("bootstrap.dcs.ttl", "every member"));
         assert_eq!((changes[1].key.as_str(), changes[1].members.as_str()), ("tags.failover_priority", "pg-2"));
+        assert_eq!((changes[2].key.as_str(), changes[2].members.as_str()), ("ttl", DCS));
         let text = render_comparison(&comparison);
         assert!(text.contains("Patroni configuration changed:\n"), "{text}");
         assert!(text.contains("bootstrap.dcs.ttl (every member): 20 → 30\n"), "{text}");

@@ -56,6 +56,10 @@ pub struct RunReport {
     /// configuration next to timings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub configuration: Vec<MemberConfiguration>,
+    /// Patroni's dynamic configuration as the cluster held it at the end of the run (`GET
+    /// /config`: what bootstrap.dcs became in etcd, with any change Patroni made), redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_configuration: Option<serde_json::Value>,
     /// The full timeline the verdicts were judged on, so any verdict can be re-derived and drawn.
     pub timeline: Timeline,
 }

@@ -256,6 +256,7 @@ invariants: [single_primary, no_acked_write_lost]
             monitoring: None,
             images: Default::default(),
             configuration: Vec::new(),
+            dynamic_configuration: None,
             timeline,
         }
     }

@@ -283,6 +283,7 @@ pub(crate) mod tests {
             monitoring: None,
             images: Default::default(),
             configuration: Vec::new(),
+            dynamic_configuration: None,
             timeline: Timeline::from_events(events),
         }
     }

@@ -204,7 +204,9 @@ impl ConfigValue {
                 pairs
                     .iter()
                     .map(|(key, value)| {
-                        let secret = SECRET_WORDS.iter().any(|word| key.to_lowercase().contains(word));
+                        let lower = key.to_lowercase();
+                        let secret = SECRET_WORDS.iter().any(|word| lower.contains(word))
+                            && !NOT_SECRET.contains(&lower.as_str());
                         (key.clone(), if secret && value.is_scalar() { Self::str(REDACTED) } else { value.redacted() })
                     })
                     .collect(),
@@ -219,6 +221,8 @@ impl ConfigValue {
 /// What a redacted value reads as.
 pub const REDACTED: &str = "<redacted>";
 const SECRET_WORDS: [&str; 5] = ["password", "passwd", "secret", "token", "passphrase"];
+/// Keys with those words whose values are settings, not secrets (PostgreSQL's hashing method).
+const NOT_SECRET: [&str; 1] = ["password_encryption"];
 
 /// `host=a password=x user=b` → `host=a password=<redacted> user=b`.
 fn redact_conninfo(text: &str) -> String {
@@ -411,6 +415,7 @@ mod tests {
               ssl_passphrase_command: echo x
               primary_conninfo: host=a password=hunter2 user=b
             restapi_password: hunter2
+            password_encryption: scram-sha-256
             keep: 1
         "});
         let json = serde_json::to_string(&value.redacted()).unwrap();
@@ -418,5 +423,6 @@ mod tests {
         assert!(json.contains("password=<redacted> user=b"), "{json}");
         assert!(json.contains(r#""ssl_passphrase_command":"<redacted>""#), "{json}");
         assert!(json.contains(r#""keep":1"#), "{json}");
+        assert!(json.contains(r#""password_encryption":"scram-sha-256""#), "a setting, not a secret: {json}");
     }
 }

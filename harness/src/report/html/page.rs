@@ -309,6 +309,12 @@ impl<'a> Page<'a> {
             .configuration
             .iter()
             .map(|c| (c.member.clone(), serde_json::to_string_pretty(&c.patroni).unwrap_or_default()))
+            .chain(report.dynamic_configuration.iter().map(|dynamic| {
+                (
+                    "the DCS (GET /config at the end)".to_string(),
+                    serde_json::to_string_pretty(dynamic).unwrap_or_default(),
+                )
+            }))
             .collect();
         Page {
             configuration,

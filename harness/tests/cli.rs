@@ -147,6 +147,8 @@ fn write_run(dir: &Path, run_id: &str, scenario: &str, ms: u64) -> PathBuf {
         notes: Vec::new(),
         monitoring: None,
         images: Default::default(),
+        configuration: Vec::new(),
+        dynamic_configuration: None,
         timeline: Default::default(),
     };
     let run_dir = dir.join(run_id);

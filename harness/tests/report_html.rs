@@ -128,6 +128,8 @@ fn synthetic_report() -> RunReport {
         notes: vec!["containers kept (--keep)".into()],
         monitoring: None,
         images: Default::default(),
+        configuration: Vec::new(),
+        dynamic_configuration: None,
         timeline: Timeline::from_events(events),
     }
 }

@@ -176,19 +176,23 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("scenario values serialise")
 }
 
-/// The topology, with monitoring rule files made absolute: the replay file is written
-/// elsewhere than the scenario it came from.
+/// The topology, with monitoring rule files and the user's Patroni file made absolute: the
+/// replay file is written elsewhere than the scenario it came from.
 fn topology_value(base: &LoadedScenario) -> Value {
     let mut value = to_value(&base.scenario.topology);
     let dir = base.path.parent().map(Path::to_path_buf).unwrap_or_default();
-    if let Some(rules) = value.pointer_mut("/monitoring/rules").and_then(Value::as_array_mut) {
-        for rule in rules.iter_mut() {
-            if let Some(text) = rule.as_str() {
-                let joined = dir.join(text);
-                let absolute: PathBuf = std::fs::canonicalize(&joined).unwrap_or(joined);
-                *rule = Value::String(absolute.display().to_string());
-            }
+    let absolute = |path: &mut Value| {
+        if let Some(text) = path.as_str() {
+            let joined = dir.join(text);
+            let absolute: PathBuf = std::fs::canonicalize(&joined).unwrap_or(joined);
+            *path = Value::String(absolute.display().to_string());
         }
+    };
+    if let Some(rules) = value.pointer_mut("/monitoring/rules").and_then(Value::as_array_mut) {
+        rules.iter_mut().for_each(&absolute);
+    }
+    if let Some(file) = value.pointer_mut("/patroni/file") {
+        absolute(file);
     }
     value
 }

@@ -151,6 +151,8 @@ mod tests {
             notes: Vec::new(),
             monitoring: None,
             images: Default::default(),
+            configuration: Vec::new(),
+            dynamic_configuration: None,
             timeline: Timeline::from_events(events),
         }
     }

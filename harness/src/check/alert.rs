@@ -125,7 +125,15 @@ mod tests {
     }
 
     fn ctx(now: Millis) -> CheckContext {
-        CheckContext { step: 2, anchor: 10_000, now, leader_at_anchor: None, old_primary: None, group: None }
+        CheckContext {
+            step: 2,
+            anchor: 10_000,
+            now,
+            leader_at_anchor: None,
+            old_primary: None,
+            group: None,
+            highest_priority: None,
+        }
     }
 
     fn check(state: AlertExpect, secs: u64, tl: &Timeline, now: Millis) -> Verdict {

@@ -103,6 +103,7 @@ mod tests {
             leader_at_anchor: Some("pg-1".into()),
             old_primary: Some("pg-1".into()),
             group: None,
+            highest_priority: None,
         };
         let expectations = [
             Expectation::NewLeader { within: budget(45) },
@@ -131,6 +132,7 @@ mod tests {
             leader_at_anchor: Some("pg-1".into()),
             old_primary: None,
             group: None,
+            highest_priority: None,
         };
         let early = evaluate_expectation(&exp, &tl, &ctx);
         ctx.now = tl.end();
@@ -151,6 +153,7 @@ mod tests {
                 leader_at_anchor: Some("pg-1".into()),
                 old_primary: None,
                 group: None,
+                highest_priority: None,
             };
             evaluate_expectation(&exp, &tl, &ctx).status
         };

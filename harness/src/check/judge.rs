@@ -112,6 +112,7 @@ invariants: [single_primary, no_acked_write_lost]
             leader_at_anchor: Some("pg-1".into()),
             old_primary: Some("pg-1".into()),
             group: None,
+            highest_priority: None,
         };
         ctx.opened_event()
     }
@@ -304,6 +305,7 @@ invariants: [single_primary, no_acked_write_lost]
             leader_at_anchor: Some("worker1-1".into()),
             old_primary: None,
             group: Some(1),
+            highest_priority: None,
         };
         assert_eq!(CheckContext::from_event(&ctx.opened_event(), 99), Some(ctx.clone()));
         assert_eq!(CheckContext::from_event(&finished(7), 99), None);

@@ -219,6 +219,7 @@ pub(crate) mod testkit {
             leader_at_anchor: Some("pg-1".into()),
             old_primary: None,
             group: None,
+            highest_priority: None,
         }
     }
 

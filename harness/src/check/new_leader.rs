@@ -48,6 +48,7 @@ mod tests {
             leader_at_anchor: Some("pg-1".into()),
             old_primary: Some("pg-1".into()),
             group: None,
+            highest_priority: None,
         }
     }
 
@@ -84,6 +85,7 @@ mod tests {
             leader_at_anchor: Some("worker1-1".into()),
             old_primary: None,
             group: Some(1),
+            highest_priority: None,
         };
         let v = new_leader(secs(10), &tl, &ctx);
         assert_eq!(v.status, Status::Pass, "{v:?}");

@@ -124,6 +124,7 @@ mod tests {
             leader_at_anchor: Some(leader.into()),
             old_primary: None,
             group: Some(group),
+            highest_priority: None,
         }
     }
 

@@ -75,6 +75,7 @@ mod tests {
             leader_at_anchor: Some("pg-2".into()),
             old_primary: Some("pg-1".into()),
             group: None,
+            highest_priority: None,
         }
     }
 

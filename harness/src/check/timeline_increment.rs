@@ -66,6 +66,7 @@ mod tests {
             leader_at_anchor: Some("pg-1".into()),
             old_primary: None,
             group: None,
+            highest_priority: None,
         }
     }
 

@@ -51,6 +51,8 @@ pub struct CheckContext {
     /// Citus: the group the checks look at (members of other groups are ignored); `None` looks
     /// at every member (plain Patroni topologies).
     pub group: Option<u32>,
+    /// What `highest_priority` named when the expect step opened (`None`: no unique member).
+    pub highest_priority: Option<String>,
 }
 
 impl CheckContext {
@@ -63,13 +65,15 @@ impl CheckContext {
             leader_at_anchor: self.leader_at_anchor.clone(),
             old_primary: self.old_primary.clone(),
             group: self.group,
+            highest_priority: self.highest_priority.clone(),
         }
     }
 
     /// The context an [`EventKind::ExpectOpened`] records, judged at `now`; `None` for any other
     /// event.
     pub fn from_event(kind: &EventKind, now: Millis) -> Option<Self> {
-        let EventKind::ExpectOpened { step, anchor, leader_at_anchor, old_primary, group } = kind else {
+        let EventKind::ExpectOpened { step, anchor, leader_at_anchor, old_primary, group, highest_priority } = kind
+        else {
             return None;
         };
         Some(Self {
@@ -79,6 +83,7 @@ impl CheckContext {
             leader_at_anchor: leader_at_anchor.clone(),
             old_primary: old_primary.clone(),
             group: *group,
+            highest_priority: highest_priority.clone(),
         })
     }
 
@@ -87,6 +92,7 @@ impl CheckContext {
         match target {
             Target::Primary => self.leader_at_anchor.clone(),
             Target::OldPrimary => self.old_primary.clone(),
+            Target::HighestPriority => self.highest_priority.clone(),
             Target::Member(name) => Some(name.clone()),
             _ => None,
         }

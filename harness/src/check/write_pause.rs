@@ -229,7 +229,15 @@ mod tests {
     use crate::check::member_history::testkit::*;
 
     fn ctx(now: Millis) -> CheckContext {
-        CheckContext { step: 3, anchor: 10_000, now, leader_at_anchor: None, old_primary: None, group: Some(1) }
+        CheckContext {
+            step: 3,
+            anchor: 10_000,
+            now,
+            leader_at_anchor: None,
+            old_primary: None,
+            group: Some(1),
+            highest_priority: None,
+        }
     }
 
     fn limits(max_ms: u64) -> WritePauseLimits {

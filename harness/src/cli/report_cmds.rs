@@ -470,6 +470,8 @@ mod tests {
             notes: Vec::new(),
             monitoring: None,
             images: Default::default(),
+            configuration: Vec::new(),
+            dynamic_configuration: None,
             timeline: Default::default(),
         };
         let report_dir = reports.join(run_id);

@@ -10,6 +10,7 @@ use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{judge, names, Status};
 use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver, PoolerObserver, WritableProbe};
+use crate::report::member_configurations;
 use crate::report::{harness_usage, PhaseTiming, RunReport, Timings, WriteReportError};
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
 use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
@@ -123,6 +124,18 @@ pub async fn start_cluster(
     Ok(Cluster::start(runtime.clone(), plan).await?)
 }
 
+/// Patroni's dynamic configuration as the cluster holds it at the end of the run (`GET /config`
+/// of the first member that answers within 2 s), redacted; `None` when none answers.
+async fn patroni_dynamic_configuration(endpoints: &[(String, u16)]) -> Option<serde_json::Value> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).no_proxy().build().ok()?;
+    for (_, port) in endpoints {
+        let Ok(answer) = client.get(format!("http://127.0.0.1:{port}/config")).send().await else { continue };
+        let Ok(value) = answer.json::<crate::scenario::ConfigValue>().await else { continue };
+        return serde_json::to_value(value.redacted()).ok();
+    }
+    None
+}
+
 /// What the report says about the images of the run.
 fn run_images(images: &ResolvedImages, options: &RunOptions) -> crate::report::RunImages {
     crate::report::RunImages {
@@ -230,6 +243,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     let mut observers = JoinSet::new();
     let mut driver_state = None;
     let mut first_healthy_at = None;
+    let mut dynamic_configuration = None;
     let mut logs_of: Option<Cluster> = None;
 
     let body = async {
@@ -292,6 +306,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
             ));
             phases.push("audit", t, origin);
         }
+        dynamic_configuration = patroni_dynamic_configuration(&cluster.patroni_endpoints()).await;
         Ok::<(), EngineError>(())
     };
     let (run_error, interrupted) = tokio::select! {
@@ -385,6 +400,8 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         notes,
         monitoring: monitoring_summary,
         images: run_images(&images, options),
+        configuration: logs_of.as_ref().map(|cluster| member_configurations(&cluster.plan)).unwrap_or_default(),
+        dynamic_configuration,
         timeline: final_timeline,
     };
     let write_error = crate::report::write_all(&report, &report_dir).err();

@@ -139,7 +139,9 @@ impl<'a> StepDriver<'a> {
         }
         if let Some(expectations) = &step.expect {
             let expectations: Vec<Expectation> = expectations.iter().map(|e| e.value.clone()).collect();
-            return self.run_expect(index, expectations, step.group.as_ref().map(|g| g.value)).await;
+            return self
+                .run_expect(index, expectations, step.group.as_ref().map(|g| g.value), &scenario.topology)
+                .await;
         }
         if let Some(duration) = step.sleep {
             tokio::time::sleep(duration.0).await;
@@ -373,6 +375,7 @@ impl<'a> StepDriver<'a> {
         index: usize,
         expectations: Vec<Expectation>,
         group: Option<u32>,
+        topology: &crate::scenario::Topology,
     ) -> Result<String, EngineError> {
         let last = self.last_fault.clone().unwrap_or_default();
         let anchor = last.at;
@@ -382,13 +385,20 @@ impl<'a> StepDriver<'a> {
             Some(g) if last.group != Some(g) => self.leader_of(Some(g)),
             _ => last.leader,
         };
+        let group = group.or(last.group);
+        let others: Vec<String> = crate::topology::member_names(topology)
+            .into_iter()
+            .filter(|m| group.is_none_or(|g| crate::topology::member_group(m) == Some(g)))
+            .filter(|m| Some(m) != leader_at_anchor.as_ref())
+            .collect();
         let context = CheckContext {
             step: index,
             anchor,
             now: 0,
+            highest_priority: topology.highest_priority(&others),
             leader_at_anchor,
             old_primary: self.memory.old_primary.clone(),
-            group: group.or(last.group),
+            group,
         };
         // Recorded, so the final verdicts can be judged from the timeline alone.
         self.timeline.record(context.opened_event());

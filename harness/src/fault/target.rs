@@ -85,6 +85,9 @@ impl Resolver<'_> {
                     Ok(members)
                 }
             }
+            Target::HighestPriority => {
+                Err("`highest_priority` names a member for expectations only; aim a fault at a member by name".into())
+            }
             Target::Member(name) => Err(format!(
                 "no container named {name}; this run has {}",
                 self.containers.keys().cloned().collect::<Vec<_>>().join(", ")

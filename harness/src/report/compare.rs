@@ -188,6 +188,94 @@ pub struct ScenarioComparison {
     pub b_images: RunImages,
     /// Verdicts in B's order, then those only A has.
     pub verdicts: Vec<VerdictChange>,
+    /// Patroni configuration keys that differ between A's and B's members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configuration: Vec<ConfigChange>,
+}
+
+/// One Patroni configuration key that differs between two runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigChange {
+    /// Which members it differs on: a member's name, or `every member` when all differ alike.
+    pub members: String,
+    /// The dotted key, e.g. `bootstrap.dcs.ttl`.
+    pub key: String,
+    /// A's value (JSON), `None` when A's members lack the key.
+    pub a: Option<String>,
+    /// B's value.
+    pub b: Option<String>,
+}
+
+/// The "member" name of Patroni's dynamic configuration in configuration changes.
+const DCS: &str = "the DCS (GET /config)";
+
+/// Every leaf of a JSON value by dotted path (list items numbered).
+fn leaves(value: &serde_json::Value, path: String, out: &mut BTreeMap<String, String>) {
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match value {
+        serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| leaves(v, join(k), out)),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().for_each(|(i, v)| leaves(v, join(&i.to_string()), out))
+        }
+        leaf => {
+            out.insert(path, leaf.to_string());
+        }
+    }
+}
+
+/// The configuration keys that differ between A's and B's members (by member name).
+fn config_changes(a: &RunReport, b: &RunReport) -> Vec<ConfigChange> {
+    let flat = |report: &RunReport| -> BTreeMap<String, BTreeMap<String, String>> {
+        let mut members = BTreeMap::new();
+        for member in &report.configuration {
+            let mut out = BTreeMap::new();
+            leaves(&member.patroni, String::new(), &mut out);
+            members.insert(member.member.clone(), out);
+        }
+        if let Some(dynamic) = &report.dynamic_configuration {
+            let mut out = BTreeMap::new();
+            leaves(dynamic, String::new(), &mut out);
+            members.insert(DCS.to_string(), out);
+        }
+        members
+    };
+    let (a, b) = (flat(a), flat(b));
+    let names: Vec<&String> = b.keys().filter(|name| a.contains_key(*name)).collect();
+    let keys: std::collections::BTreeSet<&String> =
+        names.iter().flat_map(|name| a[*name].keys().chain(b[*name].keys())).collect();
+    let mut changes = Vec::new();
+    for key in keys {
+        let pairs: Vec<(&String, Option<&String>, Option<&String>)> = names
+            .iter()
+            .map(|name| (*name, a[*name].get(key), b[*name].get(key)))
+            .filter(|(_, x, y)| x.is_some() || y.is_some())
+            .collect();
+        let differing: Vec<_> = pairs.iter().filter(|(_, x, y)| x != y).collect();
+        if differing.is_empty() {
+            continue;
+        }
+        let alike = differing.len() == pairs.len()
+            && differing.iter().all(|(_, x, y)| (x, y) == (&differing[0].1, &differing[0].2));
+        if alike && pairs.len() > 1 {
+            let (_, x, y) = differing[0];
+            changes.push(ConfigChange {
+                members: "every member".into(),
+                key: key.clone(),
+                a: x.cloned(),
+                b: y.cloned(),
+            });
+        } else {
+            for (member, x, y) in differing {
+                changes.push(ConfigChange {
+                    members: (*member).clone(),
+                    key: key.clone(),
+                    a: x.cloned(),
+                    b: y.cloned(),
+                });
+            }
+        }
+    }
+    changes
 }
 
 /// Everything `compare` found; what it writes as `compare.json`.
@@ -270,6 +358,7 @@ pub fn compare_reports(a: &RunReport, b: &RunReport, tolerance: Tolerance) -> Sc
         a_images: a.images.clone(),
         b_images: b.images.clone(),
         verdicts,
+        configuration: config_changes(a, b),
     }
 }
 
@@ -347,6 +436,23 @@ pub fn render_comparison(comparison: &Comparison) -> String {
             out.push('\n');
         }
     }
+    let changed: Vec<String> = comparison
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.configuration.iter().map(move |c| {
+                let side = |v: &Option<String>| v.clone().unwrap_or_else(|| "absent".into());
+                format!("  {} {} ({}): {} → {}", s.scenario, c.key, c.members, side(&c.a), side(&c.b))
+            })
+        })
+        .collect();
+    if !changed.is_empty() {
+        out.push_str("Patroni configuration changed:\n");
+        for line in changed {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
     for (side, names) in [("A", &comparison.only_in_a), ("B", &comparison.only_in_b)] {
         if !names.is_empty() {
             out.push_str(&format!("only in {side}: {}\n", names.join(", ")));
@@ -413,6 +519,32 @@ mod tests {
 
     fn runs(report: RunReport) -> BTreeMap<String, LoadedRun> {
         BTreeMap::from([(report.scenario.clone(), LoadedRun { dir: PathBuf::from("x"), report })])
+    }
+
+    #[test]
+    fn configuration_differences_are_listed_next_to_timings() {
+        use crate::report::MemberConfiguration;
+        let member = |name: &str, ttl: u32, priority: u32| MemberConfiguration {
+            member: name.into(),
+            patroni: serde_json::json!({"bootstrap": {"dcs": {"ttl": ttl}}, "tags": {"failover_priority": priority}}),
+        };
+        let mut a = passing();
+        a.configuration = vec![member("pg-1", 20, 1), member("pg-2", 20, 1)];
+        let mut b = passing();
+        b.configuration = vec![member("pg-1", 30, 1), member("pg-2", 30, 5)];
+        a.dynamic_configuration = Some(serde_json::json!({"ttl": 20}));
+        b.dynamic_configuration = Some(serde_json::json!({"ttl": 30}));
+        let comparison = compare_runs("a", &runs(a), "b", &runs(b), Tolerance::default());
+        let changes = &comparison.scenarios[0].configuration;
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        assert_eq!((changes[0].key.as_str(), changes[0].members.as_str()), ("bootstrap.dcs.ttl", "every member"));
+        assert_eq!((changes[1].key.as_str(), changes[1].members.as_str()), ("tags.failover_priority", "pg-2"));
+        assert_eq!((changes[2].key.as_str(), changes[2].members.as_str()), ("ttl", DCS));
+        let text = render_comparison(&comparison);
+        assert!(text.contains("Patroni configuration changed:\n"), "{text}");
+        assert!(text.contains("bootstrap.dcs.ttl (every member): 20 → 30\n"), "{text}");
+        assert!(text.contains("tags.failover_priority (pg-2): 1 → 5\n"), "{text}");
+        assert_eq!(comparison.regressions, 0, "a configuration change is shown, not judged");
     }
 
     #[test]

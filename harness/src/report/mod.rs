@@ -25,8 +25,8 @@ pub use html::{render_html, render_suite_index, write_html, SuiteRun, HTML_FILE}
 pub use json::{read_json, write_json, ReadReportError, ReadReportErrorKind, REPORT_FILE};
 pub use junit::{junit_report, junit_suite, render_junit, render_junit_runs, write_junit, JUNIT_FILE};
 pub use model::{
-    harness_usage, run_duration, AlertLatency, CoverageRow, HarnessUsage, MonitoringSummary, PhaseTiming, RunImages,
-    RunReport, Timings, SCHEMA_VERSION,
+    harness_usage, member_configurations, run_duration, AlertLatency, CoverageRow, HarnessUsage, MemberConfiguration,
+    MonitoringSummary, PhaseTiming, RunImages, RunReport, Timings, SCHEMA_VERSION,
 };
 pub use rejudge::{rejudge, render_rejudgement, RejudgedVerdict, Rejudgement};
 pub use run_dir::{write_all, WriteReportError};

@@ -51,6 +51,15 @@ pub struct RunReport {
     /// What ran: images and versions (pre-upgrade comparisons need to know).
     #[serde(default)]
     pub images: RunImages,
+    /// Each Patroni member's configuration as pgdrill wrote it (the users' own keys merged in;
+    /// secret-looking values redacted; passwords are never in it), so `compare` shows
+    /// configuration next to timings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configuration: Vec<MemberConfiguration>,
+    /// Patroni's dynamic configuration as the cluster held it at the end of the run (`GET
+    /// /config`: what bootstrap.dcs became in etcd, with any change Patroni made), redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_configuration: Option<serde_json::Value>,
     /// The full timeline the verdicts were judged on, so any verdict can be re-derived and drawn.
     pub timeline: Timeline,
 }
@@ -87,6 +96,28 @@ impl RunImages {
         let postgres = self.postgres_major.map_or_else(|| "?".to_string(), |m| m.to_string());
         format!("Patroni {patroni}, PostgreSQL {postgres}")
     }
+}
+
+/// One member's effective Patroni configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberConfiguration {
+    /// Member name (pg-1, coord-1, ...).
+    pub member: String,
+    /// Its Patroni YAML as a JSON value, secrets redacted.
+    pub patroni: serde_json::Value,
+}
+
+/// The Patroni configuration of every member of `plan`, redacted.
+pub fn member_configurations(plan: &crate::topology::Plan) -> Vec<MemberConfiguration> {
+    plan.members
+        .iter()
+        .filter_map(|member| {
+            let yaml = member.env.iter().find(|(key, _)| key == "PATRONI_CONFIG_YAML")?;
+            let value: crate::scenario::ConfigValue = serde_saphyr::from_str(&yaml.1).ok()?;
+            let patroni = serde_json::to_value(value.redacted()).ok()?;
+            Some(MemberConfiguration { member: member.name.clone(), patroni })
+        })
+        .collect()
 }
 
 /// One run phase.

@@ -186,6 +186,7 @@ invariants: [single_primary, no_acked_write_lost]
             leader_at_anchor: Some("pg-1".into()),
             old_primary: Some("pg-1".into()),
             group: None,
+            highest_priority: None,
         };
         ctx.opened_event()
     }
@@ -254,6 +255,8 @@ invariants: [single_primary, no_acked_write_lost]
             notes: Vec::new(),
             monitoring: None,
             images: Default::default(),
+            configuration: Vec::new(),
+            dynamic_configuration: None,
             timeline,
         }
     }

@@ -282,6 +282,8 @@ pub(crate) mod tests {
             notes: vec!["containers kept (--keep)".into()],
             monitoring: None,
             images: Default::default(),
+            configuration: Vec::new(),
+            dynamic_configuration: None,
             timeline: Timeline::from_events(events),
         }
     }

@@ -122,6 +122,10 @@ fn absurd_durations(more: &str, at: &str, phrases: &[&str]) {
 #[test_case("etcd: 1000", "4:9", &["invalid value `1000` for `etcd`: expected 1, 3, 5 or 7"] ; "etcd beyond the integer type")]
 #[test_case("patroni: {ttl: -5}", "4:18", &["`ttl`: expected a whole number, at least 20"] ; "negative ttl")]
 #[test_case("groups: {workers: [300]}", "4:22", &["for `workers`: expected a whole number from 1 to 5"] ; "group size beyond the integer type")]
+#[test_case("patroni: {postgresql: {data_dir: /data}}", "4:26", &["`data_dir` collides with a key pgdrill owns", "remove this key"] ; "a Patroni key pgdrill owns")]
+#[test_case("patroni: {bootstrap: {dcs: {synchronous_mode: quorum}}}", "4:49", &["`synchronous_mode: quorum` is not drilled"] ; "quorum commit")]
+#[test_case("patroni: {tags: {replicatefrom: pg-2}}", "4:20", &["tag `replicatefrom` changes how members replicate"] ; "a cascading tag")]
+#[test_case("patroni: {postgresql: {parameters: {wal_level: logical}}}", "4:39", &["Patroni ignores `wal_level` in a local `postgresql.parameters`", "bootstrap.dcs.postgresql.parameters.wal_level"] ; "a DCS-only parameter set locally")]
 fn absurd_topologies(topology: &str, at: &str, phrases: &[&str]) {
     let yaml = format!("name: x\ntopology:\n  kind: patroni\n  {topology}\nsteps:\n  - sleep: 1s\n");
     let error = parse_scenario("scenarios/x.yaml", &yaml).expect_err("must be refused");

@@ -51,14 +51,15 @@ fn parse_scenario_at(path: PathBuf, text: &str, options: LoadOptions) -> Result<
     // Spans are counted after the byte-order mark (the YAML parser skips it), so drop it here
     // and the snippets line up.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let scenario = serde_saphyr::from_str_with_options::<Scenario>(text, yaml_options())
+    let mut scenario = serde_saphyr::from_str_with_options::<Scenario>(text, yaml_options())
         .map_err(|error| ScenarioError::parse(&path, text, parse_problem(&error, text)))?;
+    super::user_patroni::resolve_user_patroni(&path, text, &mut scenario, options)?;
     let loaded = LoadedScenario { path, source: text.to_owned(), scenario };
     validate_with(&loaded, options)?;
     Ok(loaded)
 }
 
-fn read_limited(path: &Path) -> std::io::Result<String> {
+pub(super) fn read_limited(path: &Path) -> std::io::Result<String> {
     let file = std::fs::File::open(path)?;
     let mut text = String::new();
     // Reading one byte past the limit tells "exactly at the limit" from "over it" without
@@ -78,7 +79,7 @@ fn read_limited(path: &Path) -> std::io::Result<String> {
 
 /// Rewrites a serde-saphyr error into a [`Problem`] that names the key it is about (found via
 /// the span index, which parses even when the typed model does not) and lists allowed values.
-fn parse_problem(error: &YamlError, text: &str) -> Problem {
+pub(super) fn parse_problem(error: &YamlError, text: &str) -> Problem {
     let (inner, defined) = match error.without_snippet() {
         YamlError::AliasError { error, locations, .. } => (error.as_ref(), Some(locations.defined_location)),
         other => (other, None),

@@ -1,6 +1,7 @@
 //! Scenario files: the YAML a user writes, its typed model, loading with precise errors, and
 //! validation against the topology. Nothing here starts containers.
 mod chaos;
+mod config_value;
 mod error;
 mod exec;
 mod expect;
@@ -13,6 +14,7 @@ mod snippet;
 mod source;
 mod step;
 mod target;
+mod user_patroni;
 mod validate;
 mod values;
 
@@ -21,9 +23,12 @@ mod bad_input_tests;
 #[cfg(test)]
 mod mutation_tests;
 #[cfg(test)]
+mod patroni_config_tests;
+#[cfg(test)]
 mod unknown_keys_tests;
 
 pub use chaos::{chaos_faults, Chaos, ChaosFault, ChaosInvariant, CountRange, DurationRange, MAX_CHAOS_FAULTS};
+pub use config_value::{ConfigValue, Scalar, ScalarKind, REDACTED};
 pub use error::{Problem, ScenarioError, ScenarioErrorKind, MAX_SHOWN_PROBLEMS};
 pub use exec::{command_line, ExecStep};
 pub use expect::{AlertExpect, AlertSourceName, Expectation, Invariant};
@@ -38,5 +43,6 @@ pub use schema::scenario_json_schema;
 pub use source::LoadedScenario;
 pub use step::{option_value, FaultOptions, Step, WaitFor};
 pub use target::Target;
+pub use user_patroni::SHORT_KEYS;
 pub use validate::{resolve_rule_path, rule_root, validate, validate_with, MAX_NAME_CHARS};
 pub use values::{variant_name, Budget, Rate};

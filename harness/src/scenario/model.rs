@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::config_value::ConfigValue;
 use super::expect::Invariant;
 use super::step::Step;
 use super::values::{Budget, Rate};
@@ -114,6 +115,44 @@ impl MemberTags {
     }
 }
 
+impl Topology {
+    /// The tags Patroni runs `member` with: the cluster-wide tags (`topology.patroni.tags`, the
+    /// user's file), then the member's own from `topology.tags`.
+    pub fn member_tags(&self, member: &str) -> MemberTags {
+        let cluster = &self.patroni.user.tags;
+        let flag = |key: &str| cluster.get(key).and_then(ConfigValue::as_bool);
+        let mut tags = MemberTags {
+            nofailover: flag("nofailover"),
+            failover_priority: cluster.get("failover_priority").and_then(ConfigValue::as_i64).map(|p| p as u32),
+            noloadbalance: flag("noloadbalance"),
+            nosync: flag("nosync"),
+        };
+        if let Some(own) = self.tags.get(member) {
+            tags.nofailover = own.nofailover.or(tags.nofailover);
+            tags.failover_priority = own.failover_priority.or(tags.failover_priority);
+            tags.noloadbalance = own.noloadbalance.or(tags.noloadbalance);
+            tags.nosync = own.nosync.or(tags.nosync);
+        }
+        tags
+    }
+
+    /// The member `topology.tags`' `failover_priority` prefers among `candidates` (Patroni's
+    /// default priority is 1; members never promoted are left out); `None` on a tie.
+    pub fn highest_priority<'a>(&self, candidates: impl IntoIterator<Item = &'a String>) -> Option<String> {
+        let mut ranked: Vec<(u32, &String)> = candidates
+            .into_iter()
+            .map(|m| (self.member_tags(m), m))
+            .filter(|(tags, _)| !tags.never_promoted())
+            .map(|(tags, m)| (tags.failover_priority.unwrap_or(1), m))
+            .collect();
+        ranked.sort_by_key(|(priority, _)| std::cmp::Reverse(*priority));
+        match ranked.as_slice() {
+            [(best, member), rest @ ..] if rest.first().is_none_or(|(next, _)| next < best) => Some((*member).clone()),
+            _ => None,
+        }
+    }
+}
+
 /// The groups of a Citus topology.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -171,7 +210,11 @@ fn default_etcd() -> u8 {
     3
 }
 
-/// Patroni settings the drill depends on (timings decide the budgets).
+/// Patroni settings the drill depends on (timings decide the budgets), and the users' own
+/// Patroni configuration (`file` and the inline `bootstrap`, `postgresql` and `tags`), which
+/// pgdrill merges into every member's file. The six short keys written here win over the same
+/// keys of `bootstrap.dcs` (so one production file serves drills with short timings); unwritten,
+/// they take the user's values, else pgdrill's defaults.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatroniSettings {
@@ -195,6 +238,50 @@ pub struct PatroniSettings {
     /// Keep the primary running while the DCS is unreachable, if all members agree.
     #[serde(default)]
     pub failsafe_mode: bool,
+    /// The users' own patroni.yml, relative to the scenario file (inside its repository). Its
+    /// `bootstrap.dcs`, `postgresql.parameters`, `postgresql.pg_hba` and `tags` are used; keys
+    /// pgdrill owns (names, addresses, DCS endpoints, REST API, data directory, credentials) are
+    /// errors at their line and column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub file: Option<Spanned<String>>,
+    /// Patroni's `bootstrap` section (only `dcs`), merged over the file's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<ConfigValue>,
+    /// Patroni's local `postgresql` section (only `parameters` and `pg_hba`), merged over the file's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgresql: Option<ConfigValue>,
+    /// Patroni tags of every member, merged over the file's; `topology.tags` of a member wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<ConfigValue>,
+    /// The file and the inline keys merged and checked, when the scenario was loaded (not
+    /// written back: a report carries each member's effective configuration instead).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub user: UserPatroni,
+}
+
+/// The users' Patroni configuration, merged (file, then inline keys) and checked at load time.
+/// The six keys the scenario's short keys carry are not in `dcs`: they live in
+/// [`PatroniSettings`]' fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserPatroni {
+    /// `bootstrap.dcs` without ttl, loop_wait, retry_timeout, synchronous_mode,
+    /// synchronous_mode_strict and failsafe_mode.
+    pub dcs: ConfigValue,
+    /// Local `postgresql.parameters`.
+    pub parameters: ConfigValue,
+    /// Local `postgresql.pg_hba` lines, when given.
+    pub pg_hba: Option<Vec<String>>,
+    /// Tags of every member (the four pgdrill knows and any custom ones).
+    pub tags: ConfigValue,
+}
+
+impl UserPatroni {
+    /// Whether the user configured anything.
+    pub fn is_empty(&self) -> bool {
+        self.dcs.is_empty_map() && self.parameters.is_empty_map() && self.pg_hba.is_none() && self.tags.is_empty_map()
+    }
 }
 
 fn default_ttl() -> u32 {
@@ -216,6 +303,11 @@ impl Default for PatroniSettings {
             synchronous_mode: false,
             synchronous_mode_strict: false,
             failsafe_mode: false,
+            file: None,
+            bootstrap: None,
+            postgresql: None,
+            tags: None,
+            user: UserPatroni::default(),
         }
     }
 }

@@ -25,6 +25,10 @@ pub enum Target {
     Etcd,
     /// A container by name (pg-1 .. pg-N, etcd-1 .. etcd-N, haproxy).
     Member(String),
+    /// Expectations only: the member Patroni prefers among the others when the fault ran — the
+    /// highest `failover_priority` tag (Patroni's default is 1; members never promoted are left
+    /// out), e.g. `leader_is: {target: highest_priority}` after a switchover without candidate.
+    HighestPriority,
     /// Citus: every member of a group (0 = the coordinator), e.g. `peers: {group: 0}` to cut a
     /// worker group off from the coordinator.
     Group(u32),

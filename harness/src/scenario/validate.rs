@@ -18,6 +18,7 @@ mod exec;
 mod expectation;
 mod fault;
 mod limits;
+mod patroni_config;
 mod pooler;
 mod rules;
 mod tags;
@@ -25,6 +26,7 @@ mod topology;
 
 pub(super) use limits::limit_of;
 pub use limits::MAX_NAME_CHARS;
+pub(super) use patroni_config::check_patroni_file;
 pub use rules::{resolve_rule_path, rule_root};
 
 /// Patroni members pgdrill will start: one host, one container each.

@@ -166,6 +166,10 @@ pub enum EventKind {
         old_primary: Option<String>,
         /// Citus: the group the expectations look at; `None` looks at every member.
         group: Option<u32>,
+        /// The member `highest_priority` names: the highest `failover_priority` among the
+        /// members other than `leader_at_anchor` that may be promoted (`None` on a tie).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        highest_priority: Option<String>,
     },
     /// The observers stopped: nothing later was observed, so final verdicts are judged up to
     /// this event's time (a state seen last is not assumed to last through teardown).

@@ -5,7 +5,7 @@
 //! Everything refers to other containers by name (`pg-1`, `etcd-2`): they resolve through
 //! Docker's DNS on the run's network, and keep resolving when a restarted container gets a new
 //! address.
-use crate::scenario::{MemberTags, Pooler};
+use crate::scenario::{ConfigValue, MemberTags, Pooler, UserPatroni};
 
 use super::secrets::{Secrets, REST_API_USER};
 
@@ -84,8 +84,82 @@ pub struct PatroniConfigInput<'a> {
     /// Where the image's PostgreSQL binaries are (`/usr/lib/postgresql/<major>/bin`): Patroni
     /// runs initdb, pg_ctl, pg_rewind and pg_basebackup from there.
     pub bin_dir: &'a str,
-    /// The scenario's Patroni tags for this member, if any.
+    /// The scenario's Patroni tags for this member (`topology.tags`), if any.
     pub tags: Option<&'a MemberTags>,
+    /// The users' own Patroni configuration (empty unless the scenario has one).
+    pub user: &'a UserPatroni,
+}
+
+/// pg_hba lines pgdrill needs whatever the user's say: local connections (commands run inside
+/// members), replication and the harness's superuser over the network. pg_hba.conf is read
+/// first match first, so these go before the user's lines.
+const PGDRILL_HBA: [&str; 3] =
+    ["local all all trust", "local replication all trust", "host replication {replication} 0.0.0.0/0 scram-sha-256"];
+
+/// The `bootstrap.dcs` section: pgdrill's defaults, the user's keys over them, the drill's
+/// short keys last.
+fn dcs_section(p: &PatroniConfigInput, wal_level: &str) -> ConfigValue {
+    let mut parameters = ConfigValue::default();
+    parameters.set("wal_level", ConfigValue::str(wal_level));
+    parameters.set("wal_log_hints", ConfigValue::str("on"));
+    parameters.set("max_wal_senders", ConfigValue::int(10));
+    parameters.set("max_replication_slots", ConfigValue::int(10));
+    parameters.set("wal_keep_size", ConfigValue::str("128MB"));
+    parameters.set("hot_standby", ConfigValue::str("on"));
+    let mut postgresql = ConfigValue::default();
+    postgresql.set("use_pg_rewind", ConfigValue::bool(true));
+    postgresql.set("use_slots", ConfigValue::bool(true));
+    postgresql.set("parameters", parameters);
+    let mut dcs = ConfigValue::default();
+    dcs.set("ttl", ConfigValue::int(p.ttl));
+    dcs.set("loop_wait", ConfigValue::int(p.loop_wait));
+    dcs.set("retry_timeout", ConfigValue::int(p.retry_timeout));
+    dcs.set("maximum_lag_on_failover", ConfigValue::int(1_048_576));
+    dcs.set("synchronous_mode", ConfigValue::bool(p.synchronous_mode));
+    dcs.set("synchronous_mode_strict", ConfigValue::bool(p.synchronous_mode_strict));
+    dcs.set("failsafe_mode", ConfigValue::bool(p.failsafe_mode));
+    dcs.set("postgresql", postgresql);
+    dcs.merge(&p.user.dcs);
+    if p.citus_group.is_some() {
+        // Patroni forces logical decoding in Citus mode whatever the user wrote; the file says so.
+        let mut wal_level = ConfigValue::default();
+        wal_level.set("wal_level", ConfigValue::str("logical"));
+        let mut parameters = ConfigValue::default();
+        parameters.set("parameters", wal_level);
+        let mut patch = ConfigValue::default();
+        patch.set("postgresql", parameters);
+        dcs.merge(&patch);
+    }
+    dcs
+}
+
+/// The member's `tags:`: the user's tags of every member, then the member's own.
+fn tags_section(p: &PatroniConfigInput) -> ConfigValue {
+    let mut tags = p.user.tags.clone();
+    if let Some(own) = p.tags {
+        let flags = [("nofailover", own.nofailover), ("noloadbalance", own.noloadbalance), ("nosync", own.nosync)];
+        for (key, value) in flags {
+            if let Some(value) = value {
+                tags.set(key, ConfigValue::bool(value));
+            }
+        }
+        if let Some(priority) = own.failover_priority {
+            tags.set("failover_priority", ConfigValue::int(priority));
+        }
+    }
+    tags
+}
+
+fn pg_hba_lines(p: &PatroniConfigInput) -> Vec<String> {
+    let pgdrill = PGDRILL_HBA.iter().map(|line| line.replace("{replication}", REPLICATION_USER));
+    match &p.user.pg_hba {
+        // The harness connects as the superuser: its line comes before the user's too.
+        Some(user) => pgdrill
+            .chain(std::iter::once(format!("host all {SUPERUSER} 0.0.0.0/0 scram-sha-256")))
+            .chain(user.iter().cloned())
+            .collect(),
+        None => pgdrill.chain(std::iter::once("host all all 0.0.0.0/0 scram-sha-256".to_string())).collect(),
+    }
 }
 
 /// Patroni's YAML configuration for one member. It holds no password: those are in the
@@ -108,19 +182,25 @@ pub fn patroni_yaml(p: &PatroniConfigInput) -> String {
         ),
         None => ("", String::new(), "replica"),
     };
-    let tags: String = match p.tags.map(MemberTags::yaml_lines) {
-        Some(lines) if !lines.is_empty() => {
-            std::iter::once("tags:".to_string())
-                .chain(lines.iter().map(|l| format!("  {l}")))
-                .collect::<Vec<_>>()
-                .join("\n")
-                + "\n"
-        }
-        _ => String::new(),
+    let tags = match tags_section(p) {
+        tags if tags.is_empty_map() => String::new(),
+        tags => format!("tags:\n{}\n", tags.yaml_lines(2).join("\n")),
+    };
+    let dcs = dcs_section(p, wal_level).yaml_lines(4).join("\n");
+    let mut parameters = ConfigValue::default();
+    parameters.set("unix_socket_directories", ConfigValue::str("/tmp"));
+    parameters.merge(&p.user.parameters);
+    let parameters = parameters.yaml_lines(4).join("\n");
+    let pg_hba: String = pg_hba_lines(p).iter().map(|line| format!("\n    - {}", q(line))).collect();
+    let user_note = if p.user.is_empty() {
+        ""
+    } else {
+        "# bootstrap.dcs, postgresql.parameters, postgresql.pg_hba and tags include the scenario's own\n\
+         # Patroni configuration (topology.patroni); pgdrill's keys win where pgdrill owns them.\n"
     };
     format!(
         "# Patroni configuration of member {member} (generated by pgdrill).
-scope: {scope}
+{user_note}scope: {scope}
 name: {name}
 {tags}log:
   level: INFO{loggers}
@@ -139,23 +219,7 @@ watchdog:
   mode: 'off'
 bootstrap:
   dcs:
-    ttl: {ttl}
-    loop_wait: {loop_wait}
-    retry_timeout: {retry_timeout}
-    maximum_lag_on_failover: 1048576
-    synchronous_mode: {synchronous_mode}
-    synchronous_mode_strict: {synchronous_mode_strict}
-    failsafe_mode: {failsafe_mode}
-    postgresql:
-      use_pg_rewind: true
-      use_slots: true
-      parameters:
-        wal_level: '{wal_level}'
-        wal_log_hints: 'on'
-        max_wal_senders: 10
-        max_replication_slots: 10
-        wal_keep_size: '128MB'
-        hot_standby: 'on'
+{dcs}
   initdb:
     - encoding: 'UTF8'
     - 'data-checksums'
@@ -165,11 +229,7 @@ postgresql:
   data_dir: {data_dir}
   bin_dir: {bin_dir}
   pgpass: '/tmp/pgpass'
-  pg_hba:
-    - 'local all all trust'
-    - 'local replication all trust'
-    - 'host replication {replication_user} 0.0.0.0/0 scram-sha-256'
-    - 'host all all 0.0.0.0/0 scram-sha-256'
+  pg_hba:{pg_hba}
   authentication:
     superuser:
       username: {superuser}
@@ -185,23 +245,16 @@ postgresql:
   bin_name:
     initdb: '/opt/pgdrill/initdb-no-sync'
   parameters:
-    unix_socket_directories: '/tmp'
+{parameters}
 ",
         scope = q(p.scope),
         name = q(member),
         rest_listen = q(&format!("0.0.0.0:{PATRONI_REST_PORT}")),
         rest_connect = q(&format!("{member}:{PATRONI_REST_PORT}")),
-        ttl = p.ttl,
-        loop_wait = p.loop_wait,
-        retry_timeout = p.retry_timeout,
-        synchronous_mode = p.synchronous_mode,
-        synchronous_mode_strict = p.synchronous_mode_strict,
-        failsafe_mode = p.failsafe_mode,
         pg_listen = q(&format!("0.0.0.0:{POSTGRES_PORT}")),
         pg_connect = q(&format!("{member}:{POSTGRES_PORT}")),
         data_dir = q(DATA_DIR),
         bin_dir = q(p.bin_dir),
-        replication_user = REPLICATION_USER,
         superuser = q(SUPERUSER),
         replication_user_q = q(REPLICATION_USER),
         rest_user = q(REST_API_USER),
@@ -352,6 +405,8 @@ mod tests {
 
     use super::*;
 
+    static NO_USER: std::sync::LazyLock<UserPatroni> = std::sync::LazyLock::new(UserPatroni::default);
+
     fn names(prefix: &str, n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("{prefix}-{i}")).collect()
     }
@@ -370,6 +425,7 @@ mod tests {
             citus_group: None,
             bin_dir: "/usr/lib/postgresql/17/bin",
             tags: None,
+            user: &NO_USER,
         }
     }
 

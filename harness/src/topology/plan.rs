@@ -216,6 +216,7 @@ pub fn plan(topology: &Topology, images: &PlanImages, run_id: &str, secrets: Sec
                 failsafe_mode: settings.failsafe_mode,
                 bin_dir: &bin_dir,
                 tags: topology.tags.get(name),
+                user: &settings.user,
             });
             ContainerSpec {
                 name: name.clone(),

@@ -210,6 +210,18 @@ struct LogRow {
 </table>
 </section>
 {%- endif %}
+{%- if !configuration.is_empty() %}
+<section>
+<h2>Patroni configuration</h2>
+<details id="configuration">
+<summary>each member's configuration as pgdrill wrote it (the scenario's own Patroni keys merged in; secret-looking values redacted)</summary>
+{%- for (member, text) in configuration %}
+<h3>{{ member }}</h3>
+<pre>{{ text }}</pre>
+{%- endfor %}
+</details>
+</section>
+{%- endif %}
 <section>
 <h2>Events</h2>
 <details>
@@ -242,6 +254,8 @@ struct Page<'a> {
     log_note: String,
     version: &'static str,
     monitoring: Option<MonitoringView>,
+    /// Each member's effective Patroni configuration, pretty-printed.
+    configuration: Vec<(String, String)>,
 }
 
 impl<'a> Page<'a> {
@@ -291,7 +305,19 @@ impl<'a> Page<'a> {
         ];
         let (log, log_note) = event_log(report);
         let (coverage, scaling) = coverage(report.monitoring.as_ref());
+        let configuration = report
+            .configuration
+            .iter()
+            .map(|c| (c.member.clone(), serde_json::to_string_pretty(&c.patroni).unwrap_or_default()))
+            .chain(report.dynamic_configuration.iter().map(|dynamic| {
+                (
+                    "the DCS (GET /config at the end)".to_string(),
+                    serde_json::to_string_pretty(dynamic).unwrap_or_default(),
+                )
+            }))
+            .collect();
         Page {
+            configuration,
             css: CSS,
             report,
             result: if report.passed { "PASSED" } else { "FAILED" },
@@ -381,9 +407,12 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
             EventKind::StepFinished { index, ok, detail } => {
                 ("step", format!("{} {}: {detail}", index + 1, if *ok { "ok" } else { "FAILED" }))
             }
-            EventKind::ExpectOpened { step, anchor, leader_at_anchor, old_primary, group } => {
+            EventKind::ExpectOpened { step, anchor, leader_at_anchor, old_primary, group, highest_priority } => {
                 let name = |m: &Option<String>| m.clone().unwrap_or_else(|| "none".into());
-                let group = group.map(|g| format!(", group {g}")).unwrap_or_default();
+                let mut group = group.map(|g| format!(", group {g}")).unwrap_or_default();
+                if let Some(member) = highest_priority {
+                    group.push_str(&format!(", highest priority {member}"));
+                }
                 let (at, leader, old) = (*anchor as f64 / 1000.0, name(leader_at_anchor), name(old_primary));
                 ("step", format!("{} expect from {at:.3}s: leader then {leader}, old primary {old}{group}", step + 1))
             }

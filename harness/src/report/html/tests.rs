@@ -355,3 +355,17 @@ fn an_exec_step_shows_its_command_answer_and_output_in_the_event_log() {
         html.lines().filter(|l| l.contains("patronictl")).collect::<Vec<_>>().join("\n")
     );
 }
+
+#[test]
+fn each_members_configuration_is_on_the_page_escaped() {
+    assert!(!render_html(&sample()).contains("Patroni configuration"), "no section without a configuration");
+    let configuration = vec![crate::report::MemberConfiguration {
+        member: "pg-2".into(),
+        patroni: serde_json::json!({"tags": {"failover_priority": 2}, "postgresql": {"pg_hba": ["host all all 0.0.0.0/0 <reject>"]}}),
+    }];
+    let html = render_html(&RunReport { configuration, ..sample() });
+    let section = html.split("<details id=\"configuration\">").nth(1).expect("a configuration section");
+    assert!(section.contains("<h3>pg-2</h3>"), "{section}");
+    assert!(section.contains("&#34;failover_priority&#34;: 2"), "{section}");
+    assert!(section.contains("&#60;reject&#62;") && !section.contains("<reject>"), "escaped: {section}");
+}

@@ -51,7 +51,12 @@ impl Checker<'_> {
                 ("rejoins", within)
             }
             Expectation::LeaderIs { target, within } => {
-                self.one_patroni_member(&format!("{path}.leader_is.target"), "leader_is", n, target, topology, history);
+                let target_path = format!("{path}.leader_is.target");
+                if *target == Target::HighestPriority {
+                    self.highest_priority_target(&target_path, topology);
+                } else {
+                    self.one_patroni_member(&target_path, "leader_is", n, target, topology, history);
+                }
                 ("leader_is", within)
             }
             Expectation::NeverLeader { target } => {
@@ -139,6 +144,44 @@ impl Checker<'_> {
         self.budget(&format!("{path}.{variant}.within"), within);
     }
 
+    /// `highest_priority` names one member whichever member leads at the fault: the others'
+    /// `failover_priority` tags (default 1) have one highest.
+    fn highest_priority_target(&mut self, path: &str, topology: &Topology) {
+        let clusters = crate::topology::citus_groups(topology)
+            .map_or_else(|| vec![crate::topology::member_names(topology)], |g| g.into_iter().map(|(_, m)| m).collect());
+        for members in clusters {
+            let leaders = members.iter().filter(|m| !topology.member_tags(m).never_promoted());
+            for leader in leaders {
+                let others: Vec<&String> = members.iter().filter(|m| *m != leader).collect();
+                if topology.highest_priority(others.iter().copied()).is_some() {
+                    continue;
+                }
+                let ranks: Vec<String> = others
+                    .iter()
+                    .map(|m| {
+                        let tags = topology.member_tags(m);
+                        let priority = if tags.never_promoted() { 0 } else { tags.failover_priority.unwrap_or(1) };
+                        format!("{m}: {priority}")
+                    })
+                    .collect();
+                self.report(
+                    path,
+                    At::Value,
+                    format!(
+                        "`highest_priority` would name no member with {leader} leading: the others' failover_priority has no single highest ({})",
+                        ranks.join(", ")
+                    ),
+                    "no single member",
+                    Some(
+                        "give the members distinct `failover_priority` tags in `topology.tags` (Patroni's default is 1), e.g. pg-1: 3, pg-2: 2, pg-3: 1"
+                            .into(),
+                    ),
+                );
+                return;
+            }
+        }
+    }
+
     /// An expectation about a Patroni member (`rejoins`, `leader_is`) names one, not etcd or
     /// HAProxy, which have no role to rejoin with or lead.
     fn patroni_member(&mut self, path: &str, variant: &str, target: &Target, topology: &Topology) {
@@ -222,6 +265,13 @@ impl Checker<'_> {
                 }
             }
             Target::Group(group) => self.group_number(&format!("{path}.group"), *group, topology, false),
+            Target::HighestPriority if !path.contains(".expect.") => self.report(
+                path,
+                At::Value,
+                format!("`highest_priority` in step {n} is for expectations (`leader_is`): a fault aims at a member"),
+                "expectations only",
+                Some("name the member, e.g. `{member: pg-2}`, or aim at `replica`".into()),
+            ),
             Target::OldPrimary if !history.primary_fault => self.report(
                 path,
                 At::Value,

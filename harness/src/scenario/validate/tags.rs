@@ -47,7 +47,7 @@ impl Checker<'_> {
             None => vec![("the cluster".to_string(), crate::topology::member_names(topology))],
         };
         for (what, members) in clusters {
-            let never = |m: &String| topology.tags.get(m).is_some_and(|t| t.never_promoted());
+            let never = |m: &String| topology.member_tags(m).never_promoted();
             if let Some(last) = members.iter().rev().find(|m| never(m)).filter(|_| members.iter().all(never)) {
                 self.report(
                     &format!("topology.tags.{last}"),

@@ -43,6 +43,8 @@ impl Checker<'_> {
         }
         self.citus_groups(topology);
         self.member_tags(topology);
+        self.patroni_inline(&topology.patroni);
+        self.synchronous_node_count(topology);
         let patroni = &topology.patroni;
         let minimums = [
             ("ttl", patroni.ttl, MIN_TTL, "the leader key expires after ttl seconds; Patroni's default is 30"),

@@ -12,15 +12,7 @@ pub const NAME: &str = "never_leader";
 
 /// Evaluates `never_leader: {target}` from `ctx.anchor` to `ctx.now`.
 pub fn never_leader(target: &Target, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
-    let verdict = |status, observed: String, observed_ms| Verdict {
-        check: NAME.into(),
-        step: Some(ctx.step),
-        status,
-        observed,
-        budget: "never a running primary".into(),
-        observed_ms,
-        budget_ms: None,
-    };
+    let verdict = ctx.verdicts(NAME, "never a running primary".into(), None);
     let Some(member) = ctx.resolve(target) else {
         return verdict(Status::Fail, format!("target {target:?} does not name one member").to_lowercase(), None);
     };

@@ -208,15 +208,7 @@ pub fn pooler_recovers(
     if let Some(after) = after_primary {
         budget.push_str(&format!(", ≤ {after} after the new primary"));
     }
-    let verdict = |status, observed: String, observed_ms| Verdict {
-        check: NAME.to_string(),
-        step: Some(ctx.step),
-        status,
-        observed,
-        budget: budget.clone(),
-        observed_ms,
-        budget_ms: Some(within.as_millis()),
-    };
+    let verdict = ctx.verdicts(NAME, budget.clone(), Some(within.as_millis()));
     let text = describe(&window, ctx.anchor);
     let Some(served) = window.served_at else {
         let deadline = ctx.anchor + within.as_millis() + SETTLED_MS;

@@ -56,6 +56,25 @@ pub struct CheckContext {
 }
 
 impl CheckContext {
+    /// This expectation's verdicts: `check`, the step and the budget are fixed; each call gives
+    /// the status, what was observed and the measured value (ms) where there is one.
+    pub fn verdicts<'a>(
+        &'a self,
+        check: &'a str,
+        budget: String,
+        budget_ms: Option<u64>,
+    ) -> impl Fn(Status, String, Option<u64>) -> Verdict + 'a {
+        move |status, observed, observed_ms| Verdict {
+            check: check.to_string(),
+            step: Some(self.step),
+            status,
+            observed,
+            budget: budget.clone(),
+            observed_ms,
+            budget_ms,
+        }
+    }
+
     /// The timeline record of this context, made when its expect step opens (`now` is not part
     /// of it: that is when the context is judged).
     pub fn opened_event(&self) -> EventKind {

@@ -49,15 +49,7 @@ impl Gap {
 /// Evaluates `write_pause` for `limits.group` from `ctx.anchor`.
 pub fn write_pause(limits: WritePauseLimits, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
     let budget = budget_text(&limits);
-    let verdict = |status, observed: String, observed_ms| Verdict {
-        check: NAME.to_string(),
-        step: Some(ctx.step),
-        status,
-        observed,
-        budget: budget.clone(),
-        observed_ms,
-        budget_ms: Some(limits.max.as_millis()),
-    };
+    let verdict = ctx.verdicts(NAME, budget.clone(), Some(limits.max.as_millis()));
     let writes: Vec<(Option<u32>, Millis, &WriteOutcome)> = timeline
         .events
         .iter()

@@ -136,15 +136,7 @@ pub fn no_write_acked(within: Budget, timeline: &Timeline, ctx: &CheckContext) -
     let end = ctx.anchor + within.as_millis();
     let first = acks(timeline, ctx.now).into_iter().find(|(sent, acked)| *sent >= effective && *acked <= end);
     let budget = format!("none for {}", budget_text(within).trim_start_matches("≤ "));
-    let verdict = |status, observed: String, observed_ms| Verdict {
-        check: NO_WRITE_ACKED.into(),
-        step: Some(ctx.step),
-        status,
-        observed,
-        budget: budget.clone(),
-        observed_ms,
-        budget_ms: Some(within.as_millis()),
-    };
+    let verdict = ctx.verdicts(NO_WRITE_ACKED, budget.clone(), Some(within.as_millis()));
     let sent_since = timeline
         .events
         .iter()

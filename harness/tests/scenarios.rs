@@ -60,6 +60,7 @@ fn drill_with(path: &Path, images: ImageOptions) -> Result<RunOutcome, Failed> {
             quiet: false,
             monitoring: false,
             citus: false,
+            attach: None,
         };
         let outcome = run_scenario(&loaded, &options).await.map_err(|e| Failed::from(format!("{e}")))?;
         assert_nothing_left(&outcome.report.run_id).await?;

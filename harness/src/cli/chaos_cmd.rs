@@ -94,6 +94,7 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
         quiet: !args.verbose,
         monitoring: false,
         citus: false,
+        attach: None,
     };
     let explore_options = ExploreOptions {
         cases: args.runs,

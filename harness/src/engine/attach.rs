@@ -164,7 +164,9 @@ pub fn attach(
     let Some(section) = &file.executor else {
         return Err(fail("an attached run needs an `executor:` section (at least its `allow:` list)".into()));
     };
-    let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    // `cluster.yaml` alone has the empty path as parent: commands run in the current folder.
+    let base =
+        path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let superuser = file.superuser.value.password(&base).map_err(|e| fail(format!("superuser: {e}")))?;
     let rest_password = file.rest_api.value.password(&base).map_err(|e| fail(format!("rest_api: {e}")))?;
     let client = client_endpoint(&file.client_dsn.value, &file.superuser.value.user.value, &superuser).map_err(fail)?;
@@ -237,7 +239,106 @@ pub fn attach(
 
 #[cfg(test)]
 mod tests {
-    use super::client_endpoint;
+    use std::path::Path;
+
+    use super::{attach, client_endpoint};
+    use crate::cluster::parse_cluster_file;
+    use crate::fault::{ActionLog, Executor};
+    use crate::scenario::parse_scenario;
+
+    const SCENARIO: &str = "name: t
+description: kill then switch over
+topology: {kind: patroni, members: 3, etcd: 1}
+steps:
+  - wait: healthy
+    within: 90s
+  - fault: kill
+    target: primary
+  - fault: switchover
+";
+
+    fn cluster(members: &[&str], templates: &str) -> String {
+        let members: String = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                format!(
+                    "  - {{name: {m}, patroni: 'http://127.0.0.1:{}', postgres: '127.0.0.1:{}'}}\n",
+                    8008 + i,
+                    5432 + i
+                )
+            })
+            .collect();
+        format!(
+            "environment: t\nmembers:\n{members}client_dsn: 'postgresql://postgres@127.0.0.1:5000/postgres'\n\
+             etcd: ['http://127.0.0.1:2379']\nsuperuser: {{user: postgres, password_env: PATH}}\n\
+             rest_api: {{user: pgdrill, password_env: PATH}}\n\
+             executor:\n  kind: command\n  allow: [pg-1, pg-2]\n  templates:\n{templates}"
+        )
+    }
+
+    /// Attaches `SCENARIO` to `cluster_text`, logging into a fresh folder of the caller's (which
+    /// the caller removes).
+    fn try_attach(cluster_text: &str, dir: &Path) -> Result<super::Attached, String> {
+        let loaded = parse_scenario("s.yaml", SCENARIO).expect("scenario");
+        let file = parse_cluster_file(Path::new("c.yaml"), cluster_text).map_err(|e| e.to_string())?;
+        let log = ActionLog::create(&dir.join("audit-log.jsonl")).expect("log");
+        attach(&loaded, Path::new("c.yaml"), &file, log, "t").map(|(a, _)| a).map_err(|e| e.to_string())
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("pgdrill-attach-unit-{name}-{}", std::process::id()))
+    }
+
+    #[test]
+    fn a_fault_without_its_template_is_refused_naming_the_template_and_the_step() {
+        let dir = scratch("missing");
+        let error =
+            try_attach(&cluster(&["pg-1", "pg-2", "pg-3"], "    state: 'echo running'\n    start: 'true'\n"), &dir)
+                .expect_err("no kill template");
+        assert!(
+            error.contains("s.yaml:7:5: step 2: fault `kill` needs the command executor's `kill` template, which c.yaml does not have"),
+            "{error}"
+        );
+        // The switchover needs no template: Patroni's REST API.
+        assert!(!error.contains("switchover"), "{error}");
+        let templates = "    kill: 'true'\n    state: 'echo running'\n    start: 'true'\n";
+        assert!(try_attach(&cluster(&["pg-1", "pg-2", "pg-3"], templates), &dir).is_ok());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_topology_must_name_the_same_members() {
+        let templates = "    kill: 'true'\n    state: 'echo running'\n    start: 'true'\n";
+        let dir = scratch("topology");
+        let error = try_attach(&cluster(&["pg-1", "pg-2"], templates), &dir).expect_err("two members");
+        let _ = std::fs::remove_dir_all(dir);
+        assert!(
+            error.contains("the scenario's topology has 3 members (pg-1, pg-2, pg-3), the cluster file 2 (pg-1, pg-2)"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn members_off_the_allow_list_are_never_acted_on_and_every_action_is_logged() {
+        let templates =
+            "    kill: 'echo killed {member} >> killed.txt'\n    state: 'echo running 0'\n    start: 'true'\n";
+        let dir = scratch("allow");
+        let attached = try_attach(&cluster(&["pg-1", "pg-2", "pg-3"], templates), &dir).expect("attach");
+        let executor = attached.executor.clone();
+        let refused = executor.signal("pg-3", "SIGKILL").await.expect_err("pg-3 is not allowed");
+        assert!(refused.to_string().contains("refused: pg-3 is not on the cluster file's allow-list"), "{refused}");
+        assert!(executor.patroni("pg-3").is_none());
+        let state = executor.state("pg-3").await.expect("reads may look at any member");
+        assert!(state.running);
+        let log = std::fs::read_to_string(executor.log().path()).unwrap_or_default();
+        let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert!(lines.iter().any(|l| l["action"] == "kill"
+            && l["target"] == "pg-3"
+            && l["result"].as_str().unwrap().starts_with("refused")));
+        assert!(lines.iter().any(|l| l["action"] == "state" && l["result"] == "ok: running 0"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn the_client_dsn_becomes_the_workload_endpoint() {

@@ -4,12 +4,13 @@
 //! calling `docker`) — a dry run that must leave the cluster as it was, then switchover,
 //! partition and kill-primary drills that must pass the same checks as when pgdrill starts the
 //! containers, then a kill whose failed-writes stop condition (2 s) must abort the run and start
-//! the killed member again. pgdrill must create no container; the Compose project is removed at
+//! the killed member again, and a partition interrupted by SIGINT that must heal before pgdrill
+//! exits. pgdrill must create no container; the Compose project is removed at
 //! the end (from a guard, also when the test fails).
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use pgdrill::cluster::load_cluster_file;
@@ -217,6 +218,84 @@ async fn lead_with(rest: &str, password: &str, to: &str) {
     }
 }
 
+/// Runs partition-primary-replicas, sends SIGINT once the cut is installed, and checks that the
+/// run stopped, healed the cut (proven by no pgdrill rule left in the member) and said why.
+fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str) -> Drill {
+    let before: BTreeSet<PathBuf> =
+        std::fs::read_dir(reports).expect("reports").map(|e| e.expect("entry").path()).collect();
+    let mut child = Command::new(PGDRILL)
+        .current_dir(repo())
+        .args(["run", "--yes", "--cluster"])
+        .arg(cluster)
+        .arg("--reports-dir")
+        .arg(reports)
+        .arg("scenarios/partition-primary-replicas.yaml")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pgdrill runs");
+    let cut_in = |dir: &Path| {
+        std::fs::read_to_string(dir.join("audit-log.jsonl")).is_ok_and(|log| log.contains("PGDRILL_OUT -d"))
+    };
+    let mut run_dir = None;
+    for _ in 0..240 {
+        let new = std::fs::read_dir(reports)
+            .expect("reports")
+            .map(|e| e.expect("entry").path())
+            .find(|p| !before.contains(p));
+        if let Some(dir) = new.filter(|d| cut_in(d)) {
+            run_dir = Some(dir);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let run_dir = run_dir.expect("the cut installed within 60 s");
+    run(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let mut status = None;
+    for _ in 0..240 {
+        status = child.try_wait().expect("wait");
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let status = status.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("pgdrill did not exit within 60 s of SIGINT")
+    });
+    assert!(!status.success());
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).expect("report.json"))
+            .expect("JSON");
+    let error = report["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("stopped: a signal"), "{error}");
+    let audit: Vec<Value> = std::fs::read_to_string(run_dir.join("audit-log.jsonl"))
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let install = audit.iter().find(|a| a["command"].as_str().unwrap_or("").contains("PGDRILL_OUT -d")).expect("cut");
+    let member = install["target"].as_str().expect("target").to_string();
+    let stop_at = audit.iter().position(|a| a["action"] == "stop-condition").expect("the stop recorded");
+    let healed = audit[stop_at..]
+        .iter()
+        .any(|a| a["target"] == member && a["command"].as_str().unwrap_or("").contains("-F PGDRILL_IN"));
+    assert!(healed, "no heal of {member} after the signal: {audit:?}");
+    let id = text(
+        &run(Command::new("docker")
+            .args(["ps", "-aq", "--filter"])
+            .arg(format!("label=com.docker.compose.project={project}"))
+            .args(["--filter"])
+            .arg(format!("label=com.docker.compose.service={member}")))
+        .stdout,
+    );
+    let script = "IPT=iptables; $IPT -w 10 -L -n >/dev/null 2>&1 || IPT=iptables-legacy; \
+                  ( $IPT -S PGDRILL_IN 2>/dev/null; $IPT -S PGDRILL_OUT 2>/dev/null ) | grep -c -- '^-A' || true";
+    let rules = run(Command::new("docker").args(["exec", "--user", "root", id.trim(), "sh", "-c", script]));
+    assert_eq!(text(&rules.stdout).trim(), "0", "pgdrill rules left in {member}");
+    Drill { code: status.code().unwrap_or(-1), stdout: String::new(), report, audit }
+}
+
 #[test]
 fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     let docker = block_on(Runtime::connect()).expect("a Docker engine");
@@ -310,10 +389,14 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     assert!(healed_after < Duration::from_secs(30), "healed within the deadline: {healed_after:?}");
     block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
 
+    // Ctrl-C heals before exiting: interrupt a partition drill once its cut is in.
+    let interrupted = interrupt_a_partition(&cluster_file, &reports, &project.name);
+    block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
+
     // pgdrill created no container: the project's five are all there are of it, and none carries
     // pgdrill's run label.
     assert_eq!(containers(&project.name).len(), 5);
-    for d in [&switchover, &partition, &kill, &stopped] {
+    for d in [&switchover, &partition, &kill, &stopped, &interrupted] {
         let run_id = d.report["run_id"].as_str().expect("run id");
         let mine =
             run(Command::new("docker").args(["ps", "-aq", "--filter"]).arg(format!("label=org.pgdrill.run={run_id}")));

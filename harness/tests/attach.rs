@@ -326,6 +326,8 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     let stop_text = mine.replace("failed_writes_for: \"30s\"", "failed_writes_for: \"2s\"");
     assert_ne!(stop_text, mine, "the generated safety section");
     std::fs::write(&stop_file, stop_text).expect("write cluster-stop.yaml");
+    let deadline_file = dir.join("cluster-deadline.yaml");
+    std::fs::write(&deadline_file, mine.replace("fault_deadline: \"120s\"", "fault_deadline: \"3s\"")).expect("write");
 
     run(project.compose().args(["up", "-d"]));
     let cluster = load_cluster_file(&cluster_file).unwrap_or_else(|e| panic!("{e}"));
@@ -389,6 +391,18 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     assert!(healed_after < Duration::from_secs(30), "healed within the deadline: {healed_after:?}");
     block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
 
+    // The fault deadline: a cut without duration is undone 3 s after it was applied.
+    let fixture = repo().join("harness/tests/fixtures/attach-fault-deadline.yaml");
+    let deadline = drill(&deadline_file, fixture.to_str().expect("UTF-8 path"), &reports);
+    assert_passed(&deadline, "fault deadline");
+    let exec_at = |needle: &str| {
+        let line = deadline.audit.iter().find(|a| a["command"].as_str().unwrap_or("").contains(needle)).expect(needle);
+        at(line["time"].as_str().expect("time"))
+    };
+    let cut_for = exec_at("-F PGDRILL_IN").duration_since(exec_at("PGDRILL_OUT -d")).expect("order");
+    eprintln!("the cut was undone {cut_for:?} after it was installed (deadline 3 s)");
+    assert!(cut_for >= Duration::from_secs(3) && cut_for < Duration::from_secs(7), "{cut_for:?}");
+
     // Ctrl-C heals before exiting: interrupt a partition drill once its cut is in.
     let interrupted = interrupt_a_partition(&cluster_file, &reports, &project.name);
     block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
@@ -396,7 +410,7 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     // pgdrill created no container: the project's five are all there are of it, and none carries
     // pgdrill's run label.
     assert_eq!(containers(&project.name).len(), 5);
-    for d in [&switchover, &partition, &kill, &stopped, &interrupted] {
+    for d in [&switchover, &partition, &kill, &stopped, &deadline, &interrupted] {
         let run_id = d.report["run_id"].as_str().expect("run id");
         let mine =
             run(Command::new("docker").args(["ps", "-aq", "--filter"]).arg(format!("label=org.pgdrill.run={run_id}")));

@@ -361,5 +361,20 @@ fn an_attached_run_refuses_faults_without_templates_and_asks_first() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("about to drill environment `staging`"), "{stderr}");
     assert!(stderr.contains("not confirmed: nothing was done"), "{stderr}");
+
+    // A suite's dry run (nobody answers at the file's addresses: no leader is seen, nothing is
+    // asked, every action is printed and logged).
+    let list = dir.join("suite.txt");
+    fs::write(&list, format!("{}\n", repo().join("scenarios/switchover-to-candidate.yaml").display())).expect("list");
+    let reports = dir.join("reports");
+    let args =
+        ["drill", list.to_str().unwrap(), "--cluster", path, "--dry-run", "--reports-dir", reports.to_str().unwrap()];
+    let out = pgdrill(&args, Stdio::piped());
+    let (code, stderr) = quiet_stop(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code, 0, "{stderr}\n{stdout}");
+    assert!(stdout.contains("dry run on environment staging") && stdout.contains("nothing is changed"), "{stdout}");
+    assert!(stdout.contains("step 2: fault switchover"), "{stdout}");
+    assert!(!stderr.contains("type the environment's name"), "a dry run asks nothing: {stderr}");
     let _ = fs::remove_dir_all(dir);
 }

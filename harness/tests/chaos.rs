@@ -83,6 +83,7 @@ fn chaos_finds_shrinks_and_replays_the_planted_weakness() {
         monitoring: false,
         citus: false,
         pooler: false,
+        attach: None,
     };
     let command =
         format!("cargo nextest run --test chaos (seed {seed}, cases {cases}, shrink steps {max_shrink_steps})");

@@ -348,3 +348,55 @@ fn a_citus_release_the_images_cannot_give_is_bad_input() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+/// An attached run checks before it asks, and asks before it acts: a scenario whose fault has no
+/// template is refused naming the template; otherwise, without `--yes`, anything but the
+/// environment's name on stdin (here: none) does nothing and exits 2. No cluster exists at the
+/// file's addresses: nothing may be contacted before the answer.
+#[test]
+fn an_attached_run_refuses_faults_without_templates_and_asks_first() {
+    let dir = std::env::temp_dir().join(format!("pgdrill-cli-attach-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("cluster.yaml");
+    let members: String = (1..=3)
+        .map(|i| format!("  - {{name: pg-{i}, patroni: 'http://127.0.0.1:9', postgres: '127.0.0.1:9'}}\n"))
+        .collect();
+    fs::write(
+        &file,
+        format!(
+            "environment: staging\nmembers:\n{members}client_dsn: 'postgresql://postgres@127.0.0.1:9/postgres'\n\
+             etcd: ['http://127.0.0.1:9']\nsuperuser: {{user: postgres, password_env: PATH}}\n\
+             rest_api: {{user: pgdrill, password_env: PATH}}\n\
+             executor:\n  kind: command\n  allow: [pg-1, pg-2, pg-3]\n  templates:\n    state: 'echo running'\n    start: 'true'\n"
+        ),
+    )
+    .expect("cluster file");
+    let path = file.to_str().expect("UTF-8 path");
+    let out = pgdrill(&["run", "--cluster", path, "scenarios/patroni-kill-primary.yaml"], Stdio::piped());
+    let (code, stderr) = quiet_stop(&out);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("step 3: fault `kill` needs the command executor's `kill` template"), "{stderr}");
+    assert!(!stderr.contains("type the environment's name"), "refused before asking: {stderr}");
+
+    let out = pgdrill(&["run", "--cluster", path, "scenarios/switchover-to-candidate.yaml"], Stdio::piped());
+    let (code, stderr) = quiet_stop(&out);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("about to drill environment `staging`"), "{stderr}");
+    assert!(stderr.contains("not confirmed: nothing was done"), "{stderr}");
+
+    // A suite's dry run (nobody answers at the file's addresses: no leader is seen, nothing is
+    // asked, every action is printed and logged).
+    let list = dir.join("suite.txt");
+    fs::write(&list, format!("{}\n", repo().join("scenarios/switchover-to-candidate.yaml").display())).expect("list");
+    let reports = dir.join("reports");
+    let args =
+        ["drill", list.to_str().unwrap(), "--cluster", path, "--dry-run", "--reports-dir", reports.to_str().unwrap()];
+    let out = pgdrill(&args, Stdio::piped());
+    let (code, stderr) = quiet_stop(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code, 0, "{stderr}\n{stdout}");
+    assert!(stdout.contains("dry run on environment staging") && stdout.contains("nothing is changed"), "{stdout}");
+    assert!(stdout.contains("step 2: fault switchover"), "{stdout}");
+    assert!(!stderr.contains("type the environment's name"), "a dry run asks nothing: {stderr}");
+    let _ = fs::remove_dir_all(dir);
+}

@@ -61,6 +61,7 @@ fn drill_with(path: &Path, images: ImageOptions) -> Result<RunOutcome, Failed> {
             monitoring: false,
             citus: false,
             pooler: false,
+            attach: None,
         };
         let outcome = run_scenario(&loaded, &options).await.map_err(|e| Failed::from(format!("{e}")))?;
         assert_nothing_left(&outcome.report.run_id).await?;

@@ -95,6 +95,7 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
         monitoring: false,
         citus: false,
         pooler: false,
+        attach: None,
     };
     let explore_options = ExploreOptions {
         cases: args.runs,

@@ -138,6 +138,16 @@ struct RunArgs {
     /// Fewer progress lines.
     #[arg(long, short)]
     quiet: bool,
+    /// Drill the cluster this cluster file describes instead of starting one (attach mode:
+    /// nothing is started or removed; faults act through the file's executor templates).
+    #[arg(long, value_name = "FILE")]
+    cluster: Option<PathBuf>,
+    /// With --cluster: print every action the run would take and change nothing.
+    #[arg(long, requires = "cluster")]
+    dry_run: bool,
+    /// With --cluster: do not ask for confirmation before drilling the environment.
+    #[arg(long, requires = "cluster")]
+    yes: bool,
     #[command(flatten)]
     images: ImageArgs,
 }
@@ -262,9 +272,28 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
         monitoring: false,
         citus: false,
         pooler: false,
+        attach: None,
     };
+    if let Some(file) = &args.cluster {
+        let attach = crate::engine::AttachOptions { file: file.clone(), dry_run: args.dry_run };
+        match super::attach_cmd::prepare(&attach, &scenarios, &args.reports_dir, args.yes).await {
+            Ok(true) => {}
+            Ok(false) => return ExitCode::Success,
+            Err(code) => return code,
+        }
+        return run_all(&scenarios, &RunOptions { attach: Some(attach), ..options }, &cancel).await;
+    }
+    run_all(&scenarios, &options, &cancel).await
+}
+
+async fn run_all(
+    scenarios: &[crate::scenario::LoadedScenario],
+    options: &RunOptions,
+    cancel: &CancellationToken,
+) -> ExitCode {
+    let options = options.clone();
     let mut code = ExitCode::Success;
-    for loaded in &scenarios {
+    for loaded in scenarios {
         match run_scenario(loaded, &options).await {
             Ok(outcome) => {
                 // The verdicts first: a report that cannot be written must not take them along.
@@ -376,6 +405,7 @@ async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken)
         monitoring: false,
         citus: loaded.scenario.topology.kind == crate::scenario::TopologyKind::Citus,
         pooler: loaded.scenario.topology.pooler.is_some(),
+        attach: None,
     };
     let images = tokio::select! {
         images = build_images(&runtime, &options, &progress) => match images {
@@ -409,7 +439,7 @@ async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken)
         Ok(cluster) => {
             guard.disarm();
             outln!("cluster of run {run_id} is starting; endpoints on 127.0.0.1:");
-            for (name, container) in &cluster.containers {
+            for (name, container) in cluster.started().map(|(_, c)| c).into_iter().flatten() {
                 let mut ports: Vec<_> = container.ports.iter().collect();
                 ports.sort();
                 let ports: Vec<String> = ports.iter().map(|(c, h)| format!("{c}→{h}")).collect();
@@ -526,6 +556,7 @@ async fn images(image_options: ImageOptions) -> ExitCode {
         monitoring: true,
         citus: true,
         pooler: true,
+        attach: None,
     };
     match build_images(&runtime, &options, &progress).await {
         Ok(images) => {

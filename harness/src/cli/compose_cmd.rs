@@ -71,7 +71,8 @@ fn say_written(project: &ComposeProject, dir: &Path) {
         "wrote {}: {COMPOSE_FILE}, {CLUSTER_FILE}, {ENV_FILE} and {configs} configuration files under config/",
         dir.display()
     );
-    outln!("fresh passwords: in {ENV_FILE} and {} (the superuser's), readable by you only", project.password_file.path);
+    let files: Vec<&str> = project.password_files.iter().map(|f| f.path.as_str()).collect();
+    outln!("fresh passwords: in {ENV_FILE} and {} (for the cluster file), readable by you only", files.join(", "));
     outln!("ports on 127.0.0.1:");
     for port in &project.ports {
         outln!("  {:<16} {:>5} -> 127.0.0.1:{}", port.service, port.container, port.host);

@@ -55,6 +55,8 @@ impl ExitCode {
         match error {
             EngineError::Runtime(_) | EngineError::Images(_) => Self::Environment,
             EngineError::Interrupted(_) => Self::Interrupted,
+            // The cluster file does not fit the scenario: nothing was touched.
+            EngineError::Attach(_) => Self::InvalidScenario,
             // The users' rule files are input: promtool rejecting them (or one unreadable) is bad input.
             EngineError::Monitoring(MonitoringError::Promtool(PromtoolError::Rejected { .. }))
             | EngineError::Monitoring(MonitoringError::RuleFile(_)) => Self::InvalidScenario,

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
+use super::executor::{ExecutorSection, Safety};
+
 /// Cluster files are small and hand-written (or generated): anything bigger is refused.
 const MAX_FILE_BYTES: usize = 256 * 1024;
 
@@ -29,6 +31,15 @@ pub struct ClusterFile {
     pub alertmanager: Option<Spanned<String>>,
     /// The PostgreSQL superuser pgdrill connects as (the workload, the observers).
     pub superuser: Spanned<Credential>,
+    /// The user Patroni's REST API asks of unsafe methods (`restapi.authentication`), for
+    /// switchover, failover and maintenance mode.
+    pub rest_api: Spanned<Credential>,
+    /// How faults act on the members (absent: only Patroni REST faults can run).
+    #[serde(default)]
+    pub executor: Option<Spanned<ExecutorSection>>,
+    /// Stop conditions and fault deadlines of attached runs.
+    #[serde(default)]
+    pub safety: Safety,
 }
 
 /// One Patroni member.
@@ -44,6 +55,20 @@ pub struct Member {
     /// Citus group (0: coordinator); absent on every member of a plain Patroni cluster.
     #[serde(default)]
     pub group: Option<Spanned<u32>>,
+    /// What `{host}` means in command templates (an ssh host, a node); default: the host part
+    /// of `postgres`.
+    #[serde(default)]
+    pub host: Option<Spanned<String>>,
+}
+
+impl Member {
+    /// The value of `{host}` in command templates.
+    pub fn host(&self) -> &str {
+        match &self.host {
+            Some(host) => &host.value,
+            None => self.postgres.value.rsplit_once(':').map_or(&self.postgres.value, |(h, _)| h),
+        }
+    }
 }
 
 /// A user and where its password is: an environment variable or a file, never the cluster file.

@@ -3,11 +3,13 @@
 //! Citus groups on every member or on none.
 use std::collections::BTreeSet;
 
-use super::file::{ClusterFile, Problem};
+use serde_saphyr::Spanned;
+
+use super::file::{ClusterFile, Credential, Problem};
 
 /// Letters, digits, `.`, `_`, `-`, starting with a letter or digit: safe as a shell word and a
 /// Docker or Kubernetes name.
-pub(super) fn plain_identifier(s: &str) -> bool {
+pub fn plain_identifier(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
@@ -23,6 +25,32 @@ fn host_port(s: &str) -> bool {
     !host.is_empty()
         && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
         && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
+/// A credential names exactly one place for its password, never the password itself.
+fn credential_problems(what: &str, credential: &Spanned<Credential>, out: &mut Vec<Problem>) {
+    let c = &credential.value;
+    if let Some(inline) = &c.password {
+        out.push(Problem::at(
+            inline.referenced,
+            "an inline password is refused: name an environment variable (password_env) or a file (password_file)",
+        ));
+    }
+    match (&c.password_env, &c.password_file) {
+        (Some(_), Some(file)) => out.push(Problem::at(file.referenced, "give password_env or password_file, not both")),
+        (None, None) if c.password.is_none() => {
+            out.push(Problem::at(credential.referenced, format!("{what} needs password_env or password_file")))
+        }
+        (Some(var), None)
+            if !var.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || var.value.is_empty() =>
+        {
+            out.push(Problem::at(
+                var.referenced,
+                format!("password_env {:?} is not an environment variable name", var.value),
+            ))
+        }
+        _ => {}
+    }
 }
 
 /// Everything wrong with `file`, in file order.
@@ -52,6 +80,9 @@ pub(super) fn problems(file: &ClusterFile) -> Vec<Problem> {
         }
         if !host_port(&m.postgres.value) {
             out.push(Problem::at(m.postgres.referenced, format!("postgres {:?} is not host:port", m.postgres.value)));
+        }
+        if let Some(host) = m.host.as_ref().filter(|h| !plain_identifier(&h.value)) {
+            out.push(Problem::at(host.referenced, format!("host {:?} is not a plain identifier (letters, digits, `.`, `_`, `-`): it is substituted into commands", host.value)));
         }
         if m.group.is_none() && grouped > 0 {
             out.push(Problem::at(
@@ -102,28 +133,9 @@ pub(super) fn problems(file: &ClusterFile) -> Vec<Problem> {
             ));
         }
     }
-    let su = &file.superuser;
-    if let Some(inline) = &su.value.password {
-        out.push(Problem::at(
-            inline.referenced,
-            "an inline password is refused: name an environment variable (password_env) or a file (password_file)",
-        ));
-    }
-    match (&su.value.password_env, &su.value.password_file) {
-        (Some(_), Some(file)) => out.push(Problem::at(file.referenced, "give password_env or password_file, not both")),
-        (None, None) if su.value.password.is_none() => {
-            out.push(Problem::at(su.referenced, "superuser needs password_env or password_file"))
-        }
-        (Some(var), None)
-            if !var.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || var.value.is_empty() =>
-        {
-            out.push(Problem::at(
-                var.referenced,
-                format!("password_env {:?} is not an environment variable name", var.value),
-            ))
-        }
-        _ => {}
-    }
+    credential_problems("superuser", &file.superuser, &mut out);
+    credential_problems("rest_api", &file.rest_api, &mut out);
+    super::executor::problems(file, &mut out);
     out
 }
 
@@ -142,6 +154,12 @@ members:
 client_dsn: 'postgresql://postgres@haproxy:5000/postgres'
 etcd: ['http://10.0.0.9:2379']
 superuser: {user: postgres, password_env: PGPASSWORD}
+rest_api: {user: pgdrill, password_file: rest-password}
+executor:
+  kind: command
+  allow: [pg-1, pg-2]
+  templates:
+    kill: 'ssh {host} sudo systemctl kill -s KILL patroni'
 ";
 
     fn errors(text: &str) -> String {
@@ -164,6 +182,12 @@ superuser: {user: postgres, password_env: PGPASSWORD}
     #[test_case("password_env: PGPASSWORD", "password_env: PGPASSWORD, password_file: pw", "c.yaml:7:70: give password_env or password_file, not both"; "two password sources")]
     #[test_case("etcd: [", "etcdd: [", "c.yaml:6:1: unknown field"; "an unknown key")]
     #[test_case("postgres: '10.0.0.1:5432'}", "postgres: '10.0.0.1:5432', group: 1}", "c.yaml:4:5: member pg-2 has no group"; "groups on some members only")]
+    #[test_case("allow: [pg-1, pg-2]", "allow: [pg-1, pg-9]", "c.yaml:11:17: allow names \"pg-9\", which is not a member"; "an allow-list naming no member")]
+    #[test_case("kind: command", "kind: ansible", "c.yaml:10:9: executor kind \"ansible\" is not known; allowed: command"; "an unknown executor")]
+    #[test_case("kill: 'ssh", "kil: 'ssh", "c.yaml:13:5: unknown field `kil`, expected one of"; "a misspelt template")]
+    #[test_case("systemctl kill", "systemctl {sig}", "template kill uses {sig}, which is not a placeholder"; "an unknown placeholder")]
+    #[test_case("rest_api: {user: pgdrill, password_file: rest-password}", "rest_api: {user: pgdrill}", "c.yaml:8:11: rest_api needs password_env or password_file"; "a REST credential without a source")]
+    #[test_case("postgres: '10.0.0.1:5432'}", "postgres: '10.0.0.1:5432', host: 'a b'}", "host \"a b\" is not a plain identifier"; "a host that is no identifier")]
     fn bad_files_point_at_the_problem(from: &str, to: &str, expected: &str) {
         let text = GOOD.replacen(from, to, 1);
         let message = errors(&text);

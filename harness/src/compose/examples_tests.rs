@@ -79,7 +79,7 @@ fn the_generated_cluster_files_are_valid_and_match_the_topology() {
         let pg1 = &file.members[0].value;
         let rest = project.ports.iter().find(|p| p.service == pg1.name.value && p.container == 8008).unwrap();
         assert_eq!(pg1.patroni.value, format!("http://127.0.0.1:{}", rest.host));
-        assert_eq!(project.password_file.path, PASSWORD_FILE);
+        assert_eq!(project.password_files[0].path, PASSWORD_FILE);
     }
 }
 
@@ -117,7 +117,8 @@ fn passwords_are_only_in_env_and_the_password_file() {
     ] {
         assert!(project.env_file.contains(&format!("\n{var}={}\n", secret.expose())), "{var} in .env");
     }
-    assert_eq!(project.password_file.content, format!("{}\n", secrets.superuser.expose()));
+    assert_eq!(project.password_files[0].content, format!("{}\n", secrets.superuser.expose()));
+    assert_eq!(project.password_files[1].content, format!("{}\n", secrets.rest_api.expose()));
 }
 
 #[test]

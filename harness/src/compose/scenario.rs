@@ -57,7 +57,9 @@ pub fn write_project(project: &ComposeProject, dir: &Path, env: bool) -> std::io
     }
     if env {
         write_file(&dir.join(ENV_FILE), &project.env_file, true)?;
-        write_file(&dir.join(&project.password_file.path), &project.password_file.content, true)?;
+        for file in &project.password_files {
+            write_file(&dir.join(&file.path), &file.content, true)?;
+        }
     }
     Ok(())
 }

@@ -1,7 +1,11 @@
-//! A started topology: its containers, their loopback ports, the live view, and health waits.
+//! The cluster a run drills: a topology pgdrill started (its containers and their loopback ports)
+//! or one it attached to (the cluster file's endpoints and command executor), with the endpoints
+//! observers, the workload and the audit use, the executor faults act through, and health waits.
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::attach::Attached;
 use super::EngineError;
 use crate::observe::LiveView;
 use crate::runtime::{RunningContainer, Runtime, RuntimeError};
@@ -11,15 +15,28 @@ use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT, PGBOUNCER_PORT};
 use crate::wait::{try_poll_until, Probe};
 use crate::workload::{AuditMember, AuditPlan, PgEndpoint};
 
-/// The run's containers once started.
+/// The cluster of a run.
 #[derive(Debug, Clone)]
 pub struct Cluster {
-    /// Docker side of the run.
-    pub runtime: Runtime,
-    /// What was planned.
+    /// The scenario's topology as planned (attached: the names and groups the cluster file was
+    /// checked against; its passwords are the cluster file's).
     pub plan: Plan,
-    /// Started containers by short name.
-    pub containers: BTreeMap<String, RunningContainer>,
+    /// Where the cluster is.
+    pub site: Site,
+}
+
+/// Started or attached.
+#[derive(Debug, Clone)]
+pub enum Site {
+    /// Containers pgdrill started (and removes).
+    Started {
+        /// Docker side of the run.
+        runtime: Runtime,
+        /// Started containers by short name.
+        containers: BTreeMap<String, RunningContainer>,
+    },
+    /// A cluster pgdrill did not start, described by a cluster file.
+    Attached(Arc<Attached>),
 }
 
 /// One Patroni cluster's members all answer: one running primary, the rest healthy replicas (one
@@ -42,16 +59,70 @@ impl Cluster {
     pub async fn start(runtime: Runtime, plan: Plan) -> Result<Self, RuntimeError> {
         runtime.create_network().await?;
         let containers = super::start_order::start_in_order(&runtime, &plan).await?;
-        Ok(Self { runtime, plan, containers })
+        Ok(Self { plan, site: Site::Started { runtime, containers } })
     }
 
-    /// (member, REST port on loopback) for the Patroni observer.
-    pub fn patroni_endpoints(&self) -> Vec<(String, u16)> {
-        self.plan
-            .member_names()
-            .into_iter()
-            .filter_map(|m| self.containers.get(&m).and_then(|c| c.host_port(PATRONI_PORT)).map(|p| (m, p)))
-            .collect()
+    /// The attached cluster, if this is one.
+    pub fn attached(&self) -> Option<&Attached> {
+        match &self.site {
+            Site::Attached(a) => Some(a),
+            Site::Started { .. } => None,
+        }
+    }
+
+    /// The runtime and containers of a started cluster.
+    pub fn started(&self) -> Option<(&Runtime, &BTreeMap<String, RunningContainer>)> {
+        match &self.site {
+            Site::Started { runtime, containers } => Some((runtime, containers)),
+            Site::Attached(_) => None,
+        }
+    }
+
+    /// Every name a scenario target may resolve to: the containers, or the attached members.
+    pub fn names(&self) -> Vec<String> {
+        match &self.site {
+            Site::Started { containers, .. } => containers.keys().cloned().collect(),
+            Site::Attached(a) => a.members.keys().cloned().collect(),
+        }
+    }
+
+    /// (etcd member name, client URL) for the etcd-leader target.
+    pub fn etcd_urls(&self) -> Vec<(String, String)> {
+        let names = self.plan.etcd.iter().map(|s| s.name.clone());
+        match &self.site {
+            Site::Started { containers, .. } => names
+                .filter_map(|n| {
+                    let port = containers.get(&n)?.host_port(crate::topology::ETCD_CLIENT_PORT)?;
+                    Some((n, format!("http://127.0.0.1:{port}")))
+                })
+                .collect(),
+            Site::Attached(a) => names.zip(a.etcd.iter().cloned()).collect(),
+        }
+    }
+
+    /// A member's Patroni REST API base URL.
+    fn rest_url(&self, member: &str) -> Option<String> {
+        match &self.site {
+            Site::Started { containers, .. } => {
+                containers.get(member)?.host_port(PATRONI_PORT).map(|p| format!("http://127.0.0.1:{p}"))
+            }
+            Site::Attached(a) => a.members.get(member).map(|m| m.rest_url.clone()),
+        }
+    }
+
+    /// A member's own PostgreSQL as a superuser endpoint in the workload's database.
+    fn member_pg(&self, member: &str) -> Option<PgEndpoint> {
+        match &self.site {
+            Site::Started { containers, .. } => {
+                containers.get(member)?.host_port(crate::topology::POSTGRES_PORT).map(|p| self.endpoint(p))
+            }
+            Site::Attached(a) => a.members.get(member).map(|m| m.pg.clone()),
+        }
+    }
+
+    /// (member, REST API base URL) for the Patroni observer.
+    pub fn patroni_endpoints(&self) -> Vec<(String, String)> {
+        self.plan.member_names().into_iter().filter_map(|m| self.rest_url(&m).map(|u| (m, u))).collect()
     }
 
     /// The coordinator group's members with their PostgreSQL endpoints on loopback (Citus; empty
@@ -59,25 +130,13 @@ impl Cluster {
     pub fn coordinator_endpoints(&self) -> Vec<(String, PgEndpoint)> {
         let Some(groups) = &self.plan.groups else { return Vec::new() };
         let coordinators = groups.iter().filter(|(g, _)| *g == 0).flat_map(|(_, members)| members);
-        coordinators
-            .filter_map(|m| {
-                let port = self.containers.get(m)?.host_port(crate::topology::POSTGRES_PORT)?;
-                Some((m.clone(), self.endpoint(port)))
-            })
-            .collect()
+        coordinators.filter_map(|m| Some((m.clone(), self.member_pg(m)?))).collect()
     }
 
     /// Every Patroni member with its own PostgreSQL endpoint on loopback, for the split-brain
     /// probe.
     pub fn member_pg_endpoints(&self) -> Vec<(String, PgEndpoint)> {
-        self.plan
-            .member_names()
-            .into_iter()
-            .filter_map(|m| {
-                let port = self.containers.get(&m)?.host_port(crate::topology::POSTGRES_PORT)?;
-                Some((m, self.endpoint(port)))
-            })
-            .collect()
+        self.plan.member_names().into_iter().filter_map(|m| Some((m.clone(), self.member_pg(&m)?))).collect()
     }
 
     /// What the end-of-run write audit reads: the members of the Patroni cluster holding the
@@ -91,10 +150,9 @@ impl Cluster {
         let members = members
             .into_iter()
             .filter_map(|name| {
-                let container = self.containers.get(&name)?;
-                let pg = self.endpoint(container.host_port(crate::topology::POSTGRES_PORT)?);
-                let rest_port = container.host_port(PATRONI_PORT)?;
-                Some(AuditMember { name, pg, rest_port })
+                let pg = self.member_pg(&name)?;
+                let rest_url = self.rest_url(&name)?;
+                Some(AuditMember { name, pg, rest_url })
             })
             .collect();
         AuditPlan { members, compare_replicas: self.plan.groups.is_none(), within }
@@ -111,17 +169,26 @@ impl Cluster {
         }
     }
 
-    /// HAProxy's primary port as a PostgreSQL endpoint.
+    /// The path clients take to the primary: HAProxy's primary port, or the cluster file's
+    /// client DSN.
     pub fn primary_endpoint(&self) -> PgEndpoint {
-        let port = self.containers.get("haproxy").and_then(|c| c.host_port(HAPROXY_PRIMARY_PORT)).unwrap_or_default();
-        self.endpoint(port)
+        match &self.site {
+            Site::Started { containers, .. } => {
+                let port =
+                    containers.get("haproxy").and_then(|c| c.host_port(HAPROXY_PRIMARY_PORT)).unwrap_or_default();
+                self.endpoint(port)
+            }
+            Site::Attached(a) => a.client.clone(),
+        }
     }
 
     /// PgBouncer's port (`topology.pooler`) as a PostgreSQL endpoint in the workload's database;
-    /// `None` without a pooler.
+    /// `None` without a pooler, and on an attached cluster (its client DSN is the clients' path,
+    /// whatever pooler it goes through).
     pub fn pooler_endpoint(&self) -> Option<PgEndpoint> {
         let spec = self.plan.pooler.as_ref()?;
-        let port = self.containers.get(&spec.name)?.host_port(PGBOUNCER_PORT)?;
+        let (_, containers) = self.started()?;
+        let port = containers.get(&spec.name)?.host_port(PGBOUNCER_PORT)?;
         Some(self.endpoint(port))
     }
 
@@ -141,19 +208,21 @@ impl Cluster {
     }
 
     /// Fails with the container's log tail if any container of the run is not running.
-    /// `expected_down` lists containers a fault stopped on purpose.
+    /// `expected_down` lists containers a fault stopped on purpose. An attached cluster's
+    /// members are watched through Patroni (and the stop conditions) instead.
     pub async fn ensure_running(&self, phase: &str, expected_down: &[String]) -> Result<(), RuntimeError> {
-        for name in self.containers.keys() {
+        let Some((runtime, containers)) = self.started() else { return Ok(()) };
+        for name in containers.keys() {
             if expected_down.contains(name) {
                 continue;
             }
-            let (status, running, exit_code) = self.runtime.state(name).await?;
+            let (status, running, exit_code) = runtime.state(name).await?;
             if !running && status != "paused" {
                 return Err(RuntimeError::ContainerExited {
-                    container: self.runtime.docker_name(name),
+                    container: runtime.docker_name(name),
                     phase: phase.to_string(),
                     exit_code,
-                    log_tail: self.runtime.log_tail(name, 30).await,
+                    log_tail: runtime.log_tail(name, 30).await,
                 });
             }
         }
@@ -240,27 +309,41 @@ impl Cluster {
     }
 
     /// The executor faults act through: the run's containers, and Patroni's REST API with the
-    /// run's REST password.
-    pub fn executor(&self) -> crate::fault::DockerExecutor {
-        let rest = crate::fault::RestAuth::new(crate::topology::REST_API_USER, self.plan.secrets.rest_api.clone());
-        crate::fault::DockerExecutor::new(self.runtime.clone(), self.containers.clone(), rest)
+    /// run's REST password; or the attached cluster's command executor.
+    pub fn executor(&self) -> Arc<dyn crate::fault::Executor> {
+        match &self.site {
+            Site::Started { runtime, containers } => {
+                let rest =
+                    crate::fault::RestAuth::new(crate::topology::REST_API_USER, self.plan.secrets.rest_api.clone());
+                Arc::new(crate::fault::DockerExecutor::new(runtime.clone(), containers.clone(), rest))
+            }
+            Site::Attached(a) => a.executor.clone(),
+        }
     }
 
     /// Records, for every container, whether a fault left it paused, off the network or with
-    /// pgdrill iptables rules (the `faults_undone` check reads these events).
+    /// pgdrill iptables rules (the `faults_undone` check reads these events). Attached: every
+    /// member the executor can read the state of (and look into, with an `exec` template).
     pub async fn audit_containers(&self, timeline: &crate::timeline::TimelineWriter) {
         let executor = self.executor();
-        let with_iptables: Vec<String> = self.plan.all().filter(|s| s.net_admin).map(|s| s.name.clone()).collect();
-        crate::fault::audit_leftovers(&executor, &with_iptables, timeline).await;
+        let with_iptables: Vec<String> = match &self.site {
+            Site::Started { .. } => self.plan.all().filter(|s| s.net_admin).map(|s| s.name.clone()).collect(),
+            Site::Attached(a) if executor.supports(crate::fault::Operation::Exec) => a.allowed_members(),
+            Site::Attached(_) => Vec::new(),
+        };
+        if executor.supports(crate::fault::Operation::State) {
+            crate::fault::audit_leftovers(executor.as_ref(), &with_iptables, timeline).await;
+        }
     }
 
     /// Writes the last lines of every container's log to `dir/logs/<name>.log` (for the reader
     /// of a failed drill: the containers are gone after teardown).
     pub async fn save_logs(&self, dir: &std::path::Path, lines: usize) -> std::io::Result<()> {
+        let Some((runtime, containers)) = self.started() else { return Ok(()) };
         let logs = dir.join("logs");
         std::fs::create_dir_all(&logs)?;
-        for name in self.containers.keys() {
-            let text = self.runtime.raw_log_tail(name, lines).await;
+        for name in containers.keys() {
+            let text = runtime.raw_log_tail(name, lines).await;
             std::fs::write(logs.join(format!("{name}.log")), text)?;
         }
         Ok(())

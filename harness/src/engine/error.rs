@@ -43,6 +43,13 @@ pub enum EngineError {
     /// Ctrl-C or SIGTERM.
     #[error("interrupted by {0}; the cluster was torn down")]
     Interrupted(String),
+    /// The cluster file does not fit the scenario, or the attached cluster cannot be drilled.
+    #[error("attach: {0}")]
+    Attach(String),
+    /// A stop condition of an attached run fired (or a signal came): the run was aborted and
+    /// its faults undone.
+    #[error("stopped: {0}; active faults were undone")]
+    Stopped(String),
 }
 
 /// Why the monitoring stack of a run could not be prepared or started.

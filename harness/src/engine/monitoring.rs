@@ -136,14 +136,15 @@ impl MonitoringSetup {
         tasks: &mut JoinSet<()>,
         cancel: CancellationToken,
     ) -> Result<u16, EngineError> {
-        let runtime = cluster.runtime.clone();
         let specs = self.specs(images, &cluster.plan)?;
+        let super::cluster::Site::Started { runtime, containers } = &mut cluster.site else {
+            return Err(EngineError::Attach("monitoring drills cannot run on an attached cluster yet".into()));
+        };
         for spec in &specs {
-            cluster.containers.insert(spec.name.clone(), runtime.start(spec).await?);
+            containers.insert(spec.name.clone(), runtime.start(spec).await?);
         }
-        let prom_port =
-            cluster.containers.get(PROMETHEUS_NAME).and_then(|c| c.host_port(PROMETHEUS_PORT)).unwrap_or_default();
-        let am_port = cluster.containers.get(ALERTMANAGER_NAME).and_then(|c| c.host_port(ALERTMANAGER_PORT));
+        let prom_port = containers.get(PROMETHEUS_NAME).and_then(|c| c.host_port(PROMETHEUS_PORT)).unwrap_or_default();
+        let am_port = containers.get(ALERTMANAGER_NAME).and_then(|c| c.host_port(ALERTMANAGER_PORT));
         let sink_timeline = timeline.clone();
         let sink = Arc::new(move |change: AlertChange| {
             sink_timeline.record(EventKind::Alert {

@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub citus: bool,
     /// Also build the PgBouncer image (set from the scenario's `topology.pooler` by `run_scenario`).
     pub pooler: bool,
+    /// Drill a cluster pgdrill did not start instead of starting one.
+    pub attach: Option<super::AttachOptions>,
 }
 
 /// A finished run.
@@ -74,19 +76,19 @@ pub fn new_run_id() -> String {
 
 /// Measured phase boundaries.
 #[derive(Debug, Default)]
-struct Phases {
-    list: Vec<PhaseTiming>,
+pub(super) struct Phases {
+    pub(super) list: Vec<PhaseTiming>,
 }
 
 impl Phases {
-    fn push(&mut self, name: &str, started: Instant, origin: Instant) {
+    pub(super) fn push(&mut self, name: &str, started: Instant, origin: Instant) {
         self.list.push(PhaseTiming {
             name: name.to_string(),
             started_ms: started.duration_since(origin).as_millis() as u64,
             duration_ms: started.elapsed().as_millis() as u64,
         });
     }
-    fn duration(&self, name: &str) -> u64 {
+    pub(super) fn duration(&self, name: &str) -> u64 {
         self.list.iter().find(|p| p.name == name).map_or(0, |p| p.duration_ms)
     }
 }
@@ -126,10 +128,10 @@ pub async fn start_cluster(
 
 /// Patroni's dynamic configuration as the cluster holds it at the end of the run (`GET /config`
 /// of the first member that answers within 2 s), redacted; `None` when none answers.
-async fn patroni_dynamic_configuration(endpoints: &[(String, u16)]) -> Option<serde_json::Value> {
+pub(super) async fn patroni_dynamic_configuration(endpoints: &[(String, String)]) -> Option<serde_json::Value> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).no_proxy().build().ok()?;
-    for (_, port) in endpoints {
-        let Ok(answer) = client.get(format!("http://127.0.0.1:{port}/config")).send().await else { continue };
+    for (_, base) in endpoints {
+        let Ok(answer) = client.get(format!("{base}/config")).send().await else { continue };
         let Ok(value) = answer.json::<crate::scenario::ConfigValue>().await else { continue };
         return serde_json::to_value(value.redacted()).ok();
     }
@@ -149,8 +151,9 @@ fn run_images(images: &ResolvedImages, options: &RunOptions) -> crate::report::R
 /// Citus: puts the transactions Patroni's citus handler ran on each coordinator member (from
 /// their logs, before teardown removes them) on the timeline, at the time they ended.
 async fn record_citus_transactions(cluster: &Cluster, timeline: &crate::timeline::TimelineWriter) {
+    let Some((runtime, _)) = cluster.started() else { return };
     for (member, _) in cluster.coordinator_endpoints() {
-        let log = cluster.runtime.full_log(&member).await;
+        let log = runtime.full_log(&member).await;
         for t in citus_transactions(&log) {
             let (Some(began_at), Some(ended_at)) = (timeline.at_wall(t.began), timeline.at_wall(t.ended)) else {
                 continue;
@@ -187,8 +190,114 @@ async fn teardown(runtime: &Runtime, keep: bool, progress: &Progress) -> Vec<Str
     }
 }
 
+/// Spawns the observers every run has: Patroni's REST API, the writable probe, and for Citus
+/// pg_dist_node.
+pub(super) fn spawn_observers(
+    cluster: &Cluster,
+    timeline: &TimelineWriter,
+    live: &LiveView,
+    observers: &mut JoinSet<()>,
+    cancel: &CancellationToken,
+) {
+    PatroniObserver::new(cluster.patroni_endpoints()).spawn(observers, timeline.clone(), live.clone(), cancel.clone());
+    WritableProbe::new(cluster.member_pg_endpoints()).spawn(observers, timeline.clone(), cancel.clone());
+    if let Some(console) = cluster.pooler_console() {
+        PoolerObserver::new(console, cluster.plan.database()).spawn(observers, timeline.clone(), cancel.clone());
+    }
+    if cluster.plan.groups.is_some() {
+        DistNodeObserver::new(cluster.coordinator_endpoints()).spawn(
+            observers,
+            timeline.clone(),
+            live.clone(),
+            cancel.clone(),
+        );
+    }
+}
+
+/// Stops the workload and audits what it wrote (the audit phase of every run).
+pub(super) async fn audit_workload(
+    cluster: &Cluster,
+    workload: Option<crate::workload::WorkloadHandle>,
+    timeline: &TimelineWriter,
+    progress: &Progress,
+    phases: &mut Phases,
+) -> Result<(), EngineError> {
+    let Some(workload) = workload else { return Ok(()) };
+    workload.stop().await;
+    let t = Instant::now();
+    timeline.record(EventKind::Phase { name: "audit".into() });
+    let summary = audit_writes(&cluster.audit_plan(AUDIT_WITHIN), timeline).await.map_err(EngineError::Workload)?;
+    progress.say(&format!(
+        "audit: {} rows on {} (the DCS's leader), {} replicas read, {} not readable",
+        summary.rows, summary.leader, summary.replicas, summary.skipped
+    ));
+    phases.push("audit", t, timeline.zero());
+    Ok(())
+}
+
+/// What a finished run's report is made of, besides the timeline.
+pub(super) struct Finished<'a> {
+    pub(super) loaded: &'a LoadedScenario,
+    pub(super) run_id: String,
+    pub(super) started_at: String,
+    pub(super) phases: Phases,
+    pub(super) first_healthy_at: Option<crate::timeline::Millis>,
+    pub(super) run_error: Option<EngineError>,
+    pub(super) notes: Vec<String>,
+    pub(super) monitoring: Option<crate::report::MonitoringSummary>,
+    pub(super) images: crate::report::RunImages,
+    pub(super) configuration: Vec<crate::report::MemberConfiguration>,
+    pub(super) dynamic_configuration: Option<serde_json::Value>,
+}
+
+/// Judges the run from the scenario and the timeline alone (as `pgdrill report --rejudge`
+/// does), builds its report and writes it into `report_dir`.
+pub(super) fn finish(done: Finished<'_>, timeline: &TimelineWriter, report_dir: PathBuf) -> RunOutcome {
+    let scenario = &done.loaded.scenario;
+    let final_timeline = timeline.snapshot();
+    let verdicts = judge(scenario, &final_timeline);
+    let detection = verdicts.iter().find(|v| v.check == names::NEW_LEADER).and_then(|v| v.observed_ms);
+    let phases = done.phases;
+    let healthy_ms = done.first_healthy_at.map(|at| {
+        let start_phase_end =
+            phases.list.iter().find(|p| p.name == "start").map_or(0, |p| p.started_ms + p.duration_ms);
+        at.saturating_sub(start_phase_end)
+    });
+    let passed = done.run_error.is_none() && !verdicts.is_empty() && verdicts.iter().all(|v| v.status == Status::Pass);
+    let report = RunReport {
+        schema_version: 1,
+        run_id: done.run_id,
+        scenario: scenario.name.clone(),
+        scenario_file: done.loaded.path.display().to_string(),
+        started_at: done.started_at,
+        passed,
+        verdicts,
+        timings: Timings {
+            image_build_ms: phases.duration("images"),
+            containers_start_ms: phases.duration("start"),
+            time_to_healthy_ms: healthy_ms,
+            detection_latency_ms: detection,
+            teardown_ms: phases.duration("teardown"),
+        },
+        phases: phases.list,
+        harness: harness_usage(),
+        error: done.run_error.as_ref().map(ToString::to_string),
+        notes: done.notes,
+        monitoring: done.monitoring,
+        images: done.images,
+        configuration: done.configuration,
+        dynamic_configuration: done.dynamic_configuration,
+        timeline: final_timeline,
+    };
+    let write_error = crate::report::write_all(&report, &report_dir).err();
+    RunOutcome { report, report_dir, write_error }
+}
+
 /// Runs a loaded (validated) scenario and writes its report.
 pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunOutcome, EngineError> {
+    if let Some(attach) = &options.attach {
+        return super::attached_run::run_attached(loaded, options, attach).await;
+    }
     let scenario = &loaded.scenario;
     let run_id = new_run_id();
     let progress = Progress::new("", options.quiet);
@@ -256,32 +365,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         }
         logs_of = Some(cluster.clone());
         phases.push("start", t, origin);
-        PatroniObserver::new(cluster.patroni_endpoints()).spawn(
-            &mut observers,
-            timeline.clone(),
-            live.clone(),
-            observer_cancel.clone(),
-        );
-        WritableProbe::new(cluster.member_pg_endpoints()).spawn(
-            &mut observers,
-            timeline.clone(),
-            observer_cancel.clone(),
-        );
-        if let Some(console) = cluster.pooler_console() {
-            PoolerObserver::new(console, cluster.plan.database()).spawn(
-                &mut observers,
-                timeline.clone(),
-                observer_cancel.clone(),
-            );
-        }
-        if cluster.plan.groups.is_some() {
-            DistNodeObserver::new(cluster.coordinator_endpoints()).spawn(
-                &mut observers,
-                timeline.clone(),
-                live.clone(),
-                observer_cancel.clone(),
-            );
-        }
+        spawn_observers(&cluster, &timeline, &live, &mut observers, &observer_cancel);
         timeline.record(EventKind::Phase { name: "steps".into() });
         let t = Instant::now();
         let mut driver = StepDriver::new(&cluster, &timeline, &live, &progress);
@@ -294,18 +378,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         cluster.audit_containers(&timeline).await;
         driver_state = Some(heal_problems);
         result?;
-        if let Some(workload) = workload {
-            workload.stop().await;
-            let t = Instant::now();
-            timeline.record(EventKind::Phase { name: "audit".into() });
-            let summary =
-                audit_writes(&cluster.audit_plan(AUDIT_WITHIN), &timeline).await.map_err(EngineError::Workload)?;
-            progress.say(&format!(
-                "audit: {} rows on {} (the DCS's leader), {} replicas read, {} not readable",
-                summary.rows, summary.leader, summary.replicas, summary.skipped
-            ));
-            phases.push("audit", t, origin);
-        }
+        audit_workload(&cluster, workload, &timeline, &progress, &mut phases).await?;
         dynamic_configuration = patroni_dynamic_configuration(&cluster.patroni_endpoints()).await;
         Ok::<(), EngineError>(())
     };
@@ -369,41 +442,18 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     guard.disarm();
     notes.extend(driver_state.unwrap_or_default());
 
-    // Judge: from the scenario and the timeline alone, as `pgdrill report --rejudge` does.
-    let final_timeline = timeline.snapshot();
-    let verdicts = judge(scenario, &final_timeline);
-    let detection = verdicts.iter().find(|v| v.check == names::NEW_LEADER).and_then(|v| v.observed_ms);
-    let healthy_ms = first_healthy_at.map(|at| {
-        let start_phase_end =
-            phases.list.iter().find(|p| p.name == "start").map_or(0, |p| p.started_ms + p.duration_ms);
-        at.saturating_sub(start_phase_end)
-    });
-    let passed = run_error.is_none() && !verdicts.is_empty() && verdicts.iter().all(|v| v.status == Status::Pass);
-    let report = RunReport {
-        schema_version: 1,
-        run_id: run_id.clone(),
-        scenario: scenario.name.clone(),
-        scenario_file: loaded.path.display().to_string(),
+    let done = Finished {
+        loaded,
+        run_id,
         started_at,
-        passed,
-        verdicts,
-        timings: Timings {
-            image_build_ms: phases.duration("images"),
-            containers_start_ms: phases.duration("start"),
-            time_to_healthy_ms: healthy_ms,
-            detection_latency_ms: detection,
-            teardown_ms: phases.duration("teardown"),
-        },
-        phases: phases.list,
-        harness: harness_usage(),
-        error: run_error.as_ref().map(ToString::to_string),
+        phases,
+        first_healthy_at,
+        run_error,
         notes,
         monitoring: monitoring_summary,
         images: run_images(&images, options),
         configuration: logs_of.as_ref().map(|cluster| member_configurations(&cluster.plan)).unwrap_or_default(),
         dynamic_configuration,
-        timeline: final_timeline,
     };
-    let write_error = crate::report::write_all(&report, &report_dir).err();
-    Ok(RunOutcome { report, report_dir, write_error })
+    Ok(finish(done, &timeline, report_dir))
 }

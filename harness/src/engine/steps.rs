@@ -56,6 +56,18 @@ pub struct StepDriver<'a> {
     pub first_healthy_at: Option<Millis>,
     /// The monitoring stack and Prometheus's port, when the scenario has one.
     pub monitoring: Option<(&'a super::monitoring::MonitoringSetup, u16)>,
+    /// Attached runs: the rails (stop signal checked at every wait, fault deadline, undo of every
+    /// fault at the end).
+    pub rails: Option<Rails>,
+}
+
+/// What an attached run adds to the driver.
+#[derive(Debug, Clone)]
+pub struct Rails {
+    /// Fired by a stop condition or a signal: the steps end at their next wait.
+    pub stop: super::safety::StopSignal,
+    /// Every lasting fault is undone at the latest this long after it was applied.
+    pub fault_deadline: Duration,
 }
 
 /// What expectations after a fault count from.
@@ -79,14 +91,33 @@ impl<'a> StepDriver<'a> {
             active: Arc::new(Mutex::new(Vec::new())),
             heal_tasks: JoinSet::new(),
             heal_cancel: tokio_util::sync::CancellationToken::new(),
-            faults: FaultContext {
-                executor: Arc::new(cluster.executor()),
-                live: live.clone(),
-                timeline: timeline.clone(),
-            },
+            faults: FaultContext { executor: cluster.executor(), live: live.clone(), timeline: timeline.clone() },
             workload: None,
             first_healthy_at: None,
             monitoring: None,
+            rails: None,
+        }
+    }
+
+    /// Fails with the stop condition's reason once one has fired.
+    fn check_stop(&self) -> Result<(), EngineError> {
+        match self.rails.as_ref().and_then(|r| r.stop.fired()) {
+            Some(reason) => Err(EngineError::Stopped(reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `wait` unless the stop signal fires first.
+    async fn or_stop<T>(
+        &self,
+        wait: impl std::future::Future<Output = Result<T, EngineError>>,
+    ) -> Result<T, EngineError> {
+        match &self.rails {
+            None => wait.await,
+            Some(rails) => tokio::select! {
+                result = wait => result,
+                reason = rails.stop.wait() => Err(EngineError::Stopped(reason)),
+            },
         }
     }
 
@@ -96,6 +127,7 @@ impl<'a> StepDriver<'a> {
         for (index, step) in scenario.steps.iter().enumerate() {
             let step = &step.value;
             let description = describe_step(step);
+            self.check_stop()?;
             self.progress.say(&format!("step {}: {description}", index + 1));
             self.timeline.record(EventKind::StepStarted { index, description });
             let result = self.run_step(index, step, scenario).await;
@@ -116,7 +148,8 @@ impl<'a> StepDriver<'a> {
         if let Some(WaitFor::Healthy) = step.wait {
             let within = step.within.map_or(DEFAULT_HEALTHY_WITHIN, |b| b.0);
             let sync = scenario.topology.patroni.synchronous_mode;
-            self.cluster.wait_healthy(self.live, self.timeline, within, &self.down(), sync).await?;
+            let down = self.down();
+            self.or_stop(self.cluster.wait_healthy(self.live, self.timeline, within, &down, sync)).await?;
             let at = self.timeline.now();
             if self.first_healthy_at.is_none() {
                 self.first_healthy_at = Some(at);
@@ -144,7 +177,11 @@ impl<'a> StepDriver<'a> {
                 .await;
         }
         if let Some(duration) = step.sleep {
-            tokio::time::sleep(duration.0).await;
+            self.or_stop(async {
+                tokio::time::sleep(duration.0).await;
+                Ok(())
+            })
+            .await?;
             return Ok(String::new());
         }
         if let Some(spec) = &step.exec {
@@ -157,6 +194,10 @@ impl<'a> StepDriver<'a> {
         let Some(workload) = &scenario.workload else { return Ok(()) };
         let endpoint = self.cluster.primary_endpoint();
         let citus = self.cluster.plan.groups.is_some();
+        if self.rails.is_some() {
+            // An attached cluster keeps the table of an earlier run: start from an empty one.
+            crate::workload::drop_table(&endpoint, Duration::from_secs(10)).await.map_err(EngineError::Workload)?;
+        }
         prepare_table(&endpoint, citus, Duration::from_secs(30)).await.map_err(EngineError::Workload)?;
         let routes = if citus {
             let routes = buckets_by_group(&endpoint).await.map_err(EngineError::Workload)?;
@@ -212,12 +253,15 @@ impl<'a> StepDriver<'a> {
             members.retain(|m| member_group(m) == Some(group));
         }
         let etcd = etcd_names(&scenario.topology);
+        let names = self.cluster.names();
+        let etcd_urls = self.cluster.etcd_urls();
         let resolver = Resolver {
             live: self.live,
             memory: &self.memory,
             members: &members,
             etcd: &etcd,
-            containers: &self.cluster.containers,
+            names: &names,
+            etcd_urls: &etcd_urls,
         };
         resolver.resolve(target).await
     }
@@ -265,8 +309,14 @@ impl<'a> StepDriver<'a> {
         }
         self.forget_ended(fault, &targets);
         if let Some(active) = active {
-            if let Some(duration) = step.duration {
-                self.schedule_heal(active.clone(), duration.0);
+            // Attached: no fault outlives the cluster file's deadline, whatever the scenario says.
+            let deadline = self.rails.as_ref().map(|r| r.fault_deadline);
+            let after = match (step.duration.map(|d| d.0), deadline) {
+                (Some(d), Some(limit)) => Some(d.min(limit)),
+                (d, limit) => d.or(limit),
+            };
+            if let Some(after) = after {
+                self.schedule_heal(active.clone(), after);
             }
             self.active.lock().expect("active faults lock").push(active);
         }
@@ -362,7 +412,10 @@ impl<'a> StepDriver<'a> {
         }
         let remaining: Vec<ActiveFault> = self.active.lock().expect("active faults lock").drain(..).collect();
         let mut problems = Vec::new();
-        for fault in remaining.iter().filter(|f| f.undo_at_end()) {
+        // A started cluster is removed after the run, so a killed container need not be started
+        // again; an attached cluster stays, so every fault still in effect is undone.
+        let attached = self.rails.is_some();
+        for fault in remaining.iter().filter(|f| attached || f.undo_at_end()) {
             if let Err(e) = undo(&self.faults, fault).await {
                 problems.push(format!("could not undo {} at the end: {e}", fault.fault.name()));
             }
@@ -413,6 +466,7 @@ impl<'a> StepDriver<'a> {
             if settled || ctx.now >= deadline {
                 break verdicts;
             }
+            self.check_stop()?;
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let summary: Vec<String> =

@@ -24,7 +24,10 @@ pub async fn audit_leftovers(executor: &dyn Executor, with_iptables: &[String], 
             on_network,
             iptables_rules,
         });
-        for fault in all_faults().into_iter().filter(|f| running && f.lasting().is_some()) {
+        // Faults the executor cannot perform cannot have left anything (and their probes would
+        // only be refused).
+        let possible = |f: &&'static dyn super::Fault| f.needs().iter().all(|op| executor.supports(*op));
+        for fault in all_faults().into_iter().filter(|f| running && f.lasting().is_some()).filter(possible) {
             if let Some(what) = fault.leftover(executor, &name).await {
                 let fault = fault.name().to_string();
                 timeline.record(EventKind::FaultLeftover { container: name.clone(), fault, what });

@@ -98,6 +98,6 @@ impl Executor for DockerExecutor {
 
     fn patroni(&self, member: &str) -> Option<PatroniApi> {
         let port = self.containers.get(member).and_then(|c| c.host_port(PATRONI_PORT))?;
-        Some(PatroniApi::new(port, self.rest.clone()))
+        Some(PatroniApi::on_port(port, self.rest.clone()))
     }
 }

@@ -46,6 +46,60 @@ pub struct CommandOutput {
     pub output: String,
 }
 
+/// One kind of thing an executor can be asked to do. Every fault declares the operations it acts
+/// and proves itself through ([`Fault::needs`](super::Fault::needs)), so an executor lacking one
+/// refuses the scenario before anything runs instead of failing half-way through a drill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Operation {
+    /// [`Executor::signal`] (SIGKILL).
+    Signal,
+    /// [`Executor::stop`].
+    Stop,
+    /// [`Executor::start`].
+    Start,
+    /// [`Executor::pause`].
+    Pause,
+    /// [`Executor::unpause`].
+    Unpause,
+    /// [`Executor::state`] (the proofs of lifecycle faults).
+    State,
+    /// [`Executor::exec`] (process faults, iptables cuts).
+    Exec,
+    /// [`Executor::address`].
+    Address,
+    /// [`Executor::disconnect`].
+    Disconnect,
+    /// [`Executor::reconnect`].
+    Reconnect,
+    /// [`Executor::limit_cpus`].
+    LimitCpus,
+    /// [`Executor::cpu_limit`].
+    CpuLimit,
+    /// [`Executor::patroni`]: Patroni's REST API.
+    PatroniApi,
+}
+
+impl Operation {
+    /// The command executor's template key for it (`None`: not a template, Patroni's REST API).
+    pub fn template(self) -> Option<&'static str> {
+        Some(match self {
+            Operation::Signal => "kill",
+            Operation::Stop => "stop",
+            Operation::Start => "start",
+            Operation::Pause => "pause",
+            Operation::Unpause => "unpause",
+            Operation::State => "state",
+            Operation::Exec => "exec",
+            Operation::Address => "address",
+            Operation::Disconnect => "disconnect",
+            Operation::Reconnect => "reconnect",
+            Operation::LimitCpus => "limit_cpus",
+            Operation::CpuLimit => "cpu_limit",
+            Operation::PatroniApi => return None,
+        })
+    }
+}
+
 /// Everything a fault may do to a cluster.
 #[async_trait]
 pub trait Executor: Send + Sync + std::fmt::Debug {
@@ -79,6 +133,10 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     async fn cpu_limit(&self, container: &str) -> Result<Option<f64>, ExecutorError>;
     /// The member's Patroni REST API (`None` for containers without one).
     fn patroni(&self, member: &str) -> Option<PatroniApi>;
+    /// Whether it can perform `operation` at all (the Docker executor can do everything).
+    fn supports(&self, _operation: Operation) -> bool {
+        true
+    }
 }
 
 /// Runs `command` in `container` and returns (exit code, output); errors as text, for proofs.

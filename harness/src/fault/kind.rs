@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::error::FaultError;
-use super::executor::Executor;
+use super::executor::{Executor, Operation};
 use crate::observe::LiveView;
 use crate::scenario::{option_value, FaultOptions, FaultSpec};
 use crate::timeline::{EventKind, TimelineWriter};
@@ -94,6 +94,10 @@ pub trait Fault: FaultSpec {
     /// Acts on the request's targets, records the action with [`FaultCx::applied`], and proves
     /// the effect (or fails with "fault had no effect" and what was seen).
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError>;
+
+    /// The executor operations its action, proof and undo use (an executor lacking one refuses
+    /// the fault when the scenario is checked against the cluster).
+    fn needs(&self) -> &'static [Operation];
 
     /// Undoes a lasting fault and proves the undo; returns what was done, for the timeline.
     async fn undo(&self, _cx: &FaultCx<'_>, active: &ActiveFault) -> Result<Vec<String>, FaultError> {

@@ -1,8 +1,10 @@
 //! Faults: each family in `kinds/` declares, acts, proves and undoes itself behind the
 //! [`Fault`] trait, acting only through an [`Executor`]; targets are resolved from what the
 //! observers last saw. Faults never read the observers' internals beyond the live view.
+mod action_log;
 mod apply;
 mod audit;
+mod command;
 mod container;
 mod docker;
 mod error;
@@ -18,12 +20,14 @@ mod kinds {
     automod::dir!("src/fault/kinds");
 }
 
+pub use action_log::ActionLog;
 pub use apply::{apply, undo, FaultContext};
 pub use audit::audit_leftovers;
+pub use command::{parse_state, quote_words, CommandConfig, CommandExecutor, CommandMember};
 pub use container::{verify_state, ContainerCondition};
 pub use docker::DockerExecutor;
 pub use error::FaultError;
-pub use executor::{CommandOutput, ContainerState, Executor, ExecutorError};
+pub use executor::{CommandOutput, ContainerState, Executor, ExecutorError, Operation};
 pub use kind::{all_faults, fault_by_name, ActiveFault, Applied, Fault, FaultCx, FaultRequest, RegisteredFault};
 pub use rest::RestAuth;
 pub use target::{Resolver, TargetMemory};

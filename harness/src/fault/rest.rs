@@ -61,26 +61,56 @@ pub struct PatroniApi {
     client: reqwest::Client,
     base: String,
     auth: RestAuth,
+    /// Attached runs: every unsafe call goes to the run's audit log, with the member's name.
+    log: Option<(super::ActionLog, String)>,
 }
 
 impl PatroniApi {
-    /// A client for `http://127.0.0.1:port` that sends `auth` with unsafe methods. Switchovers
-    /// answer only once done, so the bound is long.
-    pub fn new(port: u16, auth: RestAuth) -> Self {
+    /// A client for `http://127.0.0.1:port` that sends `auth` with unsafe methods.
+    pub fn on_port(port: u16, auth: RestAuth) -> Self {
+        Self::new(&format!("http://127.0.0.1:{port}"), auth)
+    }
+
+    /// A client for the REST API at `base` (`http://host:8008`) that sends `auth` with unsafe
+    /// methods. Switchovers answer only once done, so the bound is long.
+    pub fn new(base: &str, auth: RestAuth) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .no_proxy()
             .build()
             .expect("a plain HTTP client always builds");
-        Self { client, base: format!("http://127.0.0.1:{port}"), auth }
+        Self { client, base: base.trim_end_matches('/').to_string(), auth, log: None }
+    }
+
+    /// The same client, recording every unsafe call of `member` in `log`.
+    pub fn logged(mut self, log: super::ActionLog, member: &str) -> Self {
+        self.log = Some((log, member.to_string()));
+        self
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<(u16, String), RestError> {
+        let answer = self.send_unlogged(method.clone(), path, &body).await;
+        if let Some((log, member)) = &self.log {
+            let result = match &answer {
+                Ok((status, text)) => format!("HTTP {status}: {text}"),
+                Err(e) => format!("failed: {e}"),
+            };
+            log.record(&format!("{method} {path}"), member, &format!("{method} {}{path} {body}", self.base), &result);
+        }
+        answer
+    }
+
+    async fn send_unlogged(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<(u16, String), RestError> {
         let response = self
             .client
             .request(method, format!("{}{path}", self.base))
             .basic_auth(&self.auth.user, Some(self.auth.password.expose()))
-            .json(&body)
+            .json(body)
             .send()
             .await
             .map_err(|source| RestError::Request { path: path.to_string(), source })?;

@@ -1,13 +1,10 @@
 //! Resolving a scenario target to container names at the moment a fault runs.
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::observe::LiveView;
-use crate::runtime::RunningContainer;
 use crate::scenario::Target;
-use crate::topology::ETCD_CLIENT_PORT;
 
 /// What earlier faults resolved, for targets that refer back (`old_primary`).
 #[derive(Debug, Clone, Default)]
@@ -27,8 +24,10 @@ pub struct Resolver<'a> {
     pub members: &'a [String],
     /// etcd member names.
     pub etcd: &'a [String],
-    /// All containers (for etcd's published ports and name checks).
-    pub containers: &'a BTreeMap<String, RunningContainer>,
+    /// Every name a `member:` target may name (the run's containers, or the attached members).
+    pub names: &'a [String],
+    /// (etcd member, client URL), for the etcd-leader target.
+    pub etcd_urls: &'a [(String, String)],
 }
 
 impl Resolver<'_> {
@@ -71,11 +70,11 @@ impl Resolver<'_> {
             Target::Members => Ok(self.members.to_vec()),
             Target::Etcd => Ok(self.etcd.to_vec()),
             Target::EtcdLeader => self.etcd_leader().await.map(|m| vec![m]),
-            Target::Member(name) if self.containers.contains_key(name) => Ok(vec![name.clone()]),
+            Target::Member(name) if self.names.contains(name) => Ok(vec![name.clone()]),
             Target::Group(group) => {
                 let members: Vec<String> = self
-                    .containers
-                    .keys()
+                    .names
+                    .iter()
                     .filter(|name| crate::topology::member_group(name) == Some(*group))
                     .cloned()
                     .collect();
@@ -88,10 +87,7 @@ impl Resolver<'_> {
             Target::HighestPriority => {
                 Err("`highest_priority` names a member for expectations only; aim a fault at a member by name".into())
             }
-            Target::Member(name) => Err(format!(
-                "no container named {name}; this run has {}",
-                self.containers.keys().cloned().collect::<Vec<_>>().join(", ")
-            )),
+            Target::Member(name) => Err(format!("no container named {name}; this run has {}", self.names.join(", "))),
         }
     }
 
@@ -101,8 +97,8 @@ impl Resolver<'_> {
             reqwest::Client::builder().timeout(Duration::from_secs(2)).no_proxy().build().map_err(|e| e.to_string())?;
         let mut seen = Vec::new();
         for name in self.etcd {
-            let Some(port) = self.containers.get(name).and_then(|c| c.host_port(ETCD_CLIENT_PORT)) else { continue };
-            let url = format!("http://127.0.0.1:{port}/v3/maintenance/status");
+            let Some((_, base)) = self.etcd_urls.iter().find(|(n, _)| n == name) else { continue };
+            let url = format!("{}/v3/maintenance/status", base.trim_end_matches('/'));
             let status: Value = match client.post(&url).body("{}").send().await {
                 Ok(r) => r.json().await.map_err(|e| e.to_string())?,
                 Err(e) => {

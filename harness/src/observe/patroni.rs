@@ -8,11 +8,11 @@ use tokio_util::sync::CancellationToken;
 use super::LiveView;
 use crate::timeline::{EventKind, MemberView, Role, TimelineWriter};
 
-/// Polls members' REST APIs published on loopback.
+/// Polls members' REST APIs.
 #[derive(Debug, Clone)]
 pub struct PatroniObserver {
-    /// (member name, loopback port of its REST API).
-    pub members: Vec<(String, u16)>,
+    /// (member name, base URL of its REST API, `http://127.0.0.1:32771`).
+    pub members: Vec<(String, String)>,
     /// Time between polls of one member (100 ms gives the ≥ 10 Hz the checks rely on).
     pub interval: Duration,
     /// Bound for one request: a paused container must not stall the poller.
@@ -21,7 +21,7 @@ pub struct PatroniObserver {
 
 impl PatroniObserver {
     /// An observer polling at 10 Hz with a 400 ms request bound.
-    pub fn new(members: Vec<(String, u16)>) -> Self {
+    pub fn new(members: Vec<(String, String)>) -> Self {
         Self { members, interval: Duration::from_millis(100), timeout: Duration::from_millis(400) }
     }
 
@@ -33,10 +33,10 @@ impl PatroniObserver {
             .no_proxy()
             .build()
             .expect("a plain HTTP client always builds");
-        for (member, port) in &self.members {
+        for (member, base) in &self.members {
             let poller = MemberPoller {
                 member: member.clone(),
-                url: format!("http://127.0.0.1:{port}/patroni"),
+                url: format!("{}/patroni", base.trim_end_matches('/')),
                 client: client.clone(),
                 interval: self.interval,
             };

@@ -27,6 +27,11 @@ impl Secret {
         Ok(Self(bytes.iter().map(|b| format!("{b:02x}")).collect()))
     }
 
+    /// A password read from where a cluster file names it (an environment variable, a file).
+    pub fn from_source(value: String) -> Self {
+        Self(value)
+    }
+
     /// The password itself, for the one place that must pass it on (a config, a DSN, a header).
     pub fn expose(&self) -> &str {
         &self.0

@@ -13,5 +13,5 @@ pub use audit::{audit_writes, compress_ids, AuditMember, AuditPlan, AuditSummary
 // The set-up and audit functions still return this error's text: the engine's call sites
 // (steps, run) take `String` until they move to `WorkloadError`.
 pub use error::WorkloadError;
-pub use pg::{buckets_by_group, prepare_table, BUCKETS, WORKLOAD_TABLE};
+pub use pg::{buckets_by_group, drop_table, prepare_table, BUCKETS, WORKLOAD_TABLE};
 pub use writer::{WorkloadHandle, WriterConfig};

@@ -23,6 +23,17 @@ pub async fn prepare_table(endpoint: &PgEndpoint, distributed: bool, deadline: D
     try_prepare_table(endpoint, distributed, deadline).await.map_err(|e| e.to_string())
 }
 
+/// Drops the workload table (an attached cluster outlives the run: each run starts with an empty
+/// table and leaves none behind).
+pub async fn drop_table(endpoint: &PgEndpoint, timeout: Duration) -> Result<(), String> {
+    let client = connect(endpoint, timeout).await.map_err(|e| e.to_string())?;
+    let sql = format!("DROP TABLE IF EXISTS {WORKLOAD_TABLE}");
+    within("dropping the workload table", timeout, client.batch_execute(&sql))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| statement_failed("drop the workload table", e).to_string())
+}
+
 /// [`prepare_table`], typed.
 async fn try_prepare_table(endpoint: &PgEndpoint, distributed: bool, deadline: Duration) -> Result<(), WorkloadError> {
     let what = format!("the workload table {WORKLOAD_TABLE} to be created");

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::fault::{ActiveFault, Applied, Fault, FaultCx, FaultError, FaultRequest};
+use crate::fault::executor::Operation;
 use crate::register_fault;
 use crate::scenario::{Ends, FaultSpec, Lasting, OnOffPair};
 
@@ -55,6 +56,10 @@ impl Cable {
 
 #[async_trait]
 impl Fault for Cable {
+    fn needs(&self) -> &'static [Operation] {
+        &[Operation::Disconnect, Operation::Reconnect, Operation::Address]
+    }
+
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError> {
         let plugged = !self.0;
         self.plug(cx, &request.targets, plugged).await?;

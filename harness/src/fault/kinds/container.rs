@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::fault::container::{verify_state, ContainerCondition};
 use crate::fault::{Applied, Fault, FaultCx, FaultError, FaultRequest, ActiveFault};
+use crate::fault::executor::Operation;
 use crate::register_fault;
 use crate::scenario::{Ends, FaultSpec, Lasting};
 
@@ -71,6 +72,15 @@ impl FaultSpec for Lifecycle {
 
 #[async_trait]
 impl Fault for Lifecycle {
+    fn needs(&self) -> &'static [Operation] {
+        match self.0 {
+            Action::Kill => &[Operation::Signal, Operation::State, Operation::Start],
+            Action::Stop => &[Operation::Stop, Operation::State, Operation::Start],
+            Action::Start => &[Operation::Start, Operation::State],
+            Action::Restart => &[Operation::Stop, Operation::Start, Operation::State],
+        }
+    }
+
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError> {
         let ex = cx.executor;
         for target in &request.targets {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::fault::container::{verify_state, ContainerCondition};
 use crate::fault::{ActiveFault, Applied, Fault, FaultCx, FaultError, FaultRequest};
+use crate::fault::executor::Operation;
 use crate::register_fault;
 use crate::scenario::{Ends, FaultSpec, Lasting, OnOffPair};
 
@@ -66,6 +67,10 @@ impl Freeze {
 
 #[async_trait]
 impl Fault for Freeze {
+    fn needs(&self) -> &'static [Operation] {
+        &[Operation::Pause, Operation::Unpause, Operation::State]
+    }
+
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError> {
         self.set(cx, &request.targets, self.0).await?;
         cx.applied(self, &request.targets);

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::fault::iptables::{self, Cut};
 use crate::fault::{ActiveFault, Applied, Fault, FaultCx, FaultError, FaultRequest};
+use crate::fault::executor::Operation;
 use crate::register_fault;
 use crate::scenario::{FaultSpec, Lasting, OptionKind, OptionSpec};
 
@@ -81,6 +82,10 @@ impl FaultSpec for Network {
 
 #[async_trait]
 impl Fault for Network {
+    fn needs(&self) -> &'static [Operation] {
+        &[Operation::Exec, Operation::Address]
+    }
+
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError> {
         let targets = &request.targets;
         // Without peers a cut separates the targets from every other container.

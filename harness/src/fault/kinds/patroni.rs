@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use crate::fault::rest::PatroniApi;
 use crate::fault::{ActiveFault, Applied, Fault, FaultCx, FaultError, FaultRequest};
 use crate::observe::LiveView;
+use crate::fault::executor::Operation;
 use crate::register_fault;
 use crate::scenario::{ActsOn, Ends, FaultSpec, Lasting, OptionKind, OptionSpec, TargetRule};
 
@@ -142,6 +143,10 @@ impl Rest {
 
 #[async_trait]
 impl Fault for Rest {
+    fn needs(&self) -> &'static [Operation] {
+        &[Operation::PatroniApi]
+    }
+
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError> {
         if matches!(self.0, Call::Switchover | Call::Failover) {
             return self.leader_change(cx, request).await;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::fault::process;
 use crate::fault::{ActiveFault, Applied, Fault, FaultCx, FaultError, FaultRequest};
+use crate::fault::executor::Operation;
 use crate::register_fault;
 use crate::scenario::{ActsOn, FaultSpec, Lasting};
 
@@ -37,6 +38,10 @@ impl FaultSpec for KillPostgres {
 
 #[async_trait]
 impl Fault for KillPostgres {
+    fn needs(&self) -> &'static [Operation] {
+        &[Operation::Exec]
+    }
+
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError> {
         let mut pids = Vec::new();
         for target in &request.targets {
@@ -74,6 +79,10 @@ impl FaultSpec for KillPatroni {
 
 #[async_trait]
 impl Fault for KillPatroni {
+    fn needs(&self) -> &'static [Operation] {
+        &[Operation::Exec]
+    }
+
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError> {
         for target in &request.targets {
             let killed = process::kill_patroni(cx.executor, target, PATRONI_HOLD_FILE).await;

@@ -9,6 +9,7 @@ use tokio::time::{timeout, Instant};
 
 use crate::fault::rest::PatroniApi;
 use crate::fault::{ActiveFault, Applied, Executor, Fault, FaultCx, FaultError, FaultRequest};
+use crate::fault::executor::Operation;
 use crate::register_fault;
 use crate::scenario::{FaultSpec, Lasting, OptionKind, OptionSpec};
 
@@ -59,6 +60,10 @@ impl FaultSpec for Throttle {
 
 #[async_trait]
 impl Fault for Throttle {
+    fn needs(&self) -> &'static [Operation] {
+        &[Operation::CpuLimit, Operation::LimitCpus, Operation::PatroniApi]
+    }
+
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError> {
         let cpus: f64 = request.option(CPUS.key).ok_or_else(|| FaultError::failed(self.name(), "-", "no `cpus`"))?;
         let mut baselines = Vec::new();

@@ -70,10 +70,10 @@ impl DcsView {
 }
 
 /// Asks each member's REST API in turn for `GET /cluster`; the first answer counts.
-pub(super) async fn read_cluster(client: &reqwest::Client, members: &[(String, u16)]) -> Result<DcsView, String> {
+pub(super) async fn read_cluster(client: &reqwest::Client, members: &[(String, String)]) -> Result<DcsView, String> {
     let mut errors = Vec::new();
-    for (name, port) in members {
-        let url = format!("http://127.0.0.1:{port}/cluster");
+    for (name, base) in members {
+        let url = format!("{}/cluster", base.trim_end_matches('/'));
         let answer = match client.get(&url).send().await {
             Ok(response) => response.json::<Value>().await,
             Err(e) => Err(e),

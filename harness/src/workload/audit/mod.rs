@@ -21,10 +21,10 @@ pub use ids::compress_ids;
 pub struct AuditMember {
     /// Member name.
     pub name: String,
-    /// Its own PostgreSQL port on loopback (never through HAProxy: a misroute must show).
+    /// Its own PostgreSQL endpoint (never through HAProxy: a misroute must show).
     pub pg: PgEndpoint,
-    /// Its Patroni REST port on loopback (for `GET /cluster`).
-    pub rest_port: u16,
+    /// Its Patroni REST API's base URL (for `GET /cluster`).
+    pub rest_url: String,
 }
 
 /// What to audit.

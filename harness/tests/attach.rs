@@ -1,0 +1,421 @@
+//! Attach mode against a cluster pgdrill did not start: `pgdrill compose` writes a topology and
+//! its cluster file, Debian's docker-compose starts it under a project of the test's own, and
+//! `pgdrill run --cluster` drills it through the cluster file's `command` executor (templates
+//! calling `docker`) — a dry run that must leave the cluster as it was, then switchover,
+//! partition and kill-primary drills that must pass the same checks as when pgdrill starts the
+//! containers, then a kill whose failed-writes stop condition (2 s) must abort the run and start
+//! the killed member again, and a partition interrupted by SIGINT that must heal before pgdrill
+//! exits. pgdrill must create no container; the Compose project is removed at
+//! the end (from a guard, also when the test fails).
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use pgdrill::cluster::load_cluster_file;
+use pgdrill::runtime::images::{ensure_images, ImageName, ImageOptions, Recipes};
+use pgdrill::runtime::Runtime;
+use pgdrill::wait::{poll_until, Probe};
+use serde_json::Value;
+
+const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
+/// Ports the partition-primary-replicas topology publishes: etcd, 3 members x 2, HAProxy x 2.
+const PORTS: u16 = 9;
+/// The project name `pgdrill compose` writes into the cluster file's templates.
+const GENERATED_PROJECT: &str = "com.docker.compose.project=pgdrill-partition-primary-replicas";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port_base() -> u16 {
+    let seed = (std::process::id() as u16).wrapping_mul(7);
+    for attempt in 0..200u16 {
+        let base = 20000 + (seed.wrapping_add(attempt.wrapping_mul(97)) % 40000);
+        if (base..base + PORTS).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("found no {PORTS} consecutive free loopback ports in 200 tries");
+}
+
+fn output(command: &mut Command) -> Output {
+    command.output().unwrap_or_else(|e| panic!("failed to run {command:?}: {e}"))
+}
+
+fn run(command: &mut Command) -> Output {
+    let out = output(command);
+    assert!(out.status.success(), "{command:?} failed ({}):\n{}\n{}", out.status, text(&out.stdout), text(&out.stderr));
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `docker-compose -p PROJECT -f FILE down -v` when dropped.
+struct Project {
+    name: String,
+    file: PathBuf,
+}
+
+impl Project {
+    fn compose(&self) -> Command {
+        let mut command = Command::new("docker-compose");
+        command.arg("-p").arg(&self.name).arg("-f").arg(&self.file);
+        command
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = self.compose().args(["down", "-v", "--remove-orphans", "-t", "5"]).output();
+    }
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(future)
+}
+
+/// Every container of the project: id, status, start time, restart count, pid.
+fn containers(project: &str) -> BTreeMap<String, String> {
+    let ids = run(Command::new("docker")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=com.docker.compose.project={project}")));
+    let mut out = BTreeMap::new();
+    for id in text(&ids.stdout).split_whitespace() {
+        let inspect = run(Command::new("docker").args([
+            "inspect",
+            "--format",
+            "{{.Name}} {{.State.Status}} {{.State.StartedAt}} {{.RestartCount}} {{.State.Pid}}",
+            id,
+        ]));
+        out.insert(id.to_string(), text(&inspect.stdout).trim().to_string());
+    }
+    out
+}
+
+/// Patroni's `/cluster` (leader, each member's role, state and timeline) and the iptables rules
+/// of every member: what a dry run must not change.
+async fn cluster_state(rest: &str, project: &str) -> (String, BTreeMap<String, String>) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().expect("client");
+    let body: Value =
+        client.get(format!("{rest}/cluster")).send().await.expect("GET /cluster").json().await.expect("JSON");
+    let mut members: Vec<String> = body["members"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| format!("{} {} {} tl {}", m["name"], m["role"], m["state"], m["timeline"]))
+        .collect();
+    members.sort();
+    (members.join("; "), containers(project))
+}
+
+/// Waits until `/cluster` at `rest` lists a leader and `members` running members; the leader.
+async fn wait_leader(rest: &str, members: usize, within: Duration) -> String {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("client");
+    let url = format!("{rest}/cluster");
+    let what = format!("a Patroni leader and {members} running members at {url}");
+    poll_until(&what, within, Duration::from_millis(500), || {
+        let request = client.get(&url).send();
+        async move {
+            let body: Value = match request.await {
+                Ok(response) => match response.json().await {
+                    Ok(body) => body,
+                    Err(e) => return Probe::not_yet(format!("an unreadable answer: {e}")),
+                },
+                Err(e) => return Probe::not_yet(format!("no answer: {e}")),
+            };
+            let list = body["members"].as_array().cloned().unwrap_or_default();
+            let running = list.iter().filter(|m| matches!(m["state"].as_str(), Some("running" | "streaming"))).count();
+            match list.iter().find(|m| m["role"] == "leader") {
+                Some(leader) if running == members => Probe::Done(leader["name"].as_str().unwrap_or("").to_string()),
+                _ => Probe::not_yet(body),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One attached drill: its exit code, stdout, report and audit log lines.
+struct Drill {
+    code: i32,
+    stdout: String,
+    report: Value,
+    audit: Vec<Value>,
+}
+
+fn drill(cluster: &Path, scenario: &str, reports: &Path) -> Drill {
+    let out = output(
+        Command::new(PGDRILL)
+            .current_dir(repo())
+            .args(["run", "--yes", "--cluster"])
+            .arg(cluster)
+            .arg("--reports-dir")
+            .arg(reports)
+            .arg(scenario),
+    );
+    let stdout = text(&out.stdout);
+    eprintln!("--- {scenario}\n{stdout}\n{}", text(&out.stderr));
+    let report_line =
+        stdout.lines().find_map(|l| l.strip_prefix("report: ")).unwrap_or_else(|| panic!("no report line"));
+    let report_path = PathBuf::from(report_line.trim());
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).expect("report.json")).expect("JSON");
+    let audit_path = report_path.parent().expect("report dir").join("audit-log.jsonl");
+    let audit = std::fs::read_to_string(&audit_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", audit_path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
+        .collect();
+    Drill { code: out.status.code().unwrap_or(-1), stdout, report, audit }
+}
+
+fn assert_passed(d: &Drill, scenario: &str) {
+    assert_eq!(d.code, 0, "{scenario} failed:\n{}", d.stdout);
+    assert_eq!(d.report["passed"], true, "{scenario}: {}", d.report["verdicts"]);
+    let verdicts = d.report["verdicts"].as_array().expect("verdicts");
+    assert!(verdicts.len() >= 3, "{scenario}: {verdicts:?}");
+    assert!(verdicts.iter().all(|v| v["status"] == "pass"), "{scenario}: {verdicts:?}");
+}
+
+fn actions<'a>(d: &'a Drill, action: &str) -> Vec<&'a Value> {
+    d.audit.iter().filter(|a| a["action"] == action).collect()
+}
+
+/// Sets Patroni's `synchronous_mode` through the REST API with the cluster file's credential.
+async fn set_synchronous(rest: &str, password: &str, on: bool) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    let response = client
+        .patch(format!("{rest}/config"))
+        .basic_auth("pgdrill", Some(password))
+        .json(&serde_json::json!({ "synchronous_mode": on }))
+        .send()
+        .await
+        .expect("PATCH /config");
+    assert!(response.status().is_success(), "PATCH /config: {}", response.status());
+}
+
+/// Moves the leadership from pg-3 to `to` when pg-3 has it: the switchover drill names pg-3 as
+/// its candidate, and in a Compose cluster any member may have bootstrapped.
+async fn lead_with(rest: &str, password: &str, to: &str) {
+    let leader = wait_leader(rest, 3, Duration::from_secs(60)).await;
+    if leader == "pg-3" {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        let response = client
+            .post(format!("{rest}/switchover"))
+            .basic_auth("pgdrill", Some(password))
+            .json(&serde_json::json!({ "leader": leader, "candidate": to }))
+            .send()
+            .await
+            .expect("POST /switchover");
+        assert!(response.status().is_success(), "POST /switchover: {}", response.status());
+        // Patroni answers once the switchover is done; then the old leader rejoins.
+        assert_eq!(wait_leader(rest, 3, Duration::from_secs(90)).await, to);
+    }
+}
+
+/// Runs partition-primary-replicas, sends SIGINT once the cut is installed, and checks that the
+/// run stopped, healed the cut (proven by no pgdrill rule left in the member) and said why.
+fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str) -> Drill {
+    let before: BTreeSet<PathBuf> =
+        std::fs::read_dir(reports).expect("reports").map(|e| e.expect("entry").path()).collect();
+    let mut child = Command::new(PGDRILL)
+        .current_dir(repo())
+        .args(["run", "--yes", "--cluster"])
+        .arg(cluster)
+        .arg("--reports-dir")
+        .arg(reports)
+        .arg("scenarios/partition-primary-replicas.yaml")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pgdrill runs");
+    let cut_in = |dir: &Path| {
+        std::fs::read_to_string(dir.join("audit-log.jsonl")).is_ok_and(|log| log.contains("PGDRILL_OUT -d"))
+    };
+    let mut run_dir = None;
+    for _ in 0..240 {
+        let new = std::fs::read_dir(reports)
+            .expect("reports")
+            .map(|e| e.expect("entry").path())
+            .find(|p| !before.contains(p));
+        if let Some(dir) = new.filter(|d| cut_in(d)) {
+            run_dir = Some(dir);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let run_dir = run_dir.expect("the cut installed within 60 s");
+    run(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let mut status = None;
+    for _ in 0..240 {
+        status = child.try_wait().expect("wait");
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let status = status.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("pgdrill did not exit within 60 s of SIGINT")
+    });
+    assert!(!status.success());
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).expect("report.json"))
+            .expect("JSON");
+    let error = report["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("stopped: a signal"), "{error}");
+    let audit: Vec<Value> = std::fs::read_to_string(run_dir.join("audit-log.jsonl"))
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let install = audit.iter().find(|a| a["command"].as_str().unwrap_or("").contains("PGDRILL_OUT -d")).expect("cut");
+    let member = install["target"].as_str().expect("target").to_string();
+    let stop_at = audit.iter().position(|a| a["action"] == "stop-condition").expect("the stop recorded");
+    let healed = audit[stop_at..]
+        .iter()
+        .any(|a| a["target"] == member && a["command"].as_str().unwrap_or("").contains("-F PGDRILL_IN"));
+    assert!(healed, "no heal of {member} after the signal: {audit:?}");
+    let id = text(
+        &run(Command::new("docker")
+            .args(["ps", "-aq", "--filter"])
+            .arg(format!("label=com.docker.compose.project={project}"))
+            .args(["--filter"])
+            .arg(format!("label=com.docker.compose.service={member}")))
+        .stdout,
+    );
+    let script = "IPT=iptables; $IPT -w 10 -L -n >/dev/null 2>&1 || IPT=iptables-legacy; \
+                  ( $IPT -S PGDRILL_IN 2>/dev/null; $IPT -S PGDRILL_OUT 2>/dev/null ) | grep -c -- '^-A' || true";
+    let rules = run(Command::new("docker").args(["exec", "--user", "root", id.trim(), "sh", "-c", script]));
+    assert_eq!(text(&rules.stdout).trim(), "0", "pgdrill rules left in {member}");
+    Drill { code: status.code().unwrap_or(-1), stdout: String::new(), report, audit }
+}
+
+#[test]
+fn attach_mode_drills_a_compose_cluster_through_command_templates() {
+    let docker = block_on(Runtime::connect()).expect("a Docker engine");
+    block_on(ensure_images(
+        &docker,
+        &[ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy],
+        &ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() },
+        &|line| eprintln!("{line}"),
+    ))
+    .expect("images");
+    let dir = std::env::temp_dir().join(format!("pgdrill-attach-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let base = free_port_base();
+    run(Command::new(PGDRILL)
+        .current_dir(repo())
+        .args(["compose", "scenarios/partition-primary-replicas.yaml", "-o"])
+        .arg(&dir)
+        .args(["--port-base", &base.to_string()]));
+    let project =
+        Project { name: format!("pgdrill-attach-test-{}", std::process::id()), file: dir.join("docker-compose.yml") };
+    // The test's own project name (another run of the test may hold the generated one).
+    let cluster_file = dir.join("cluster.yaml");
+    let generated = std::fs::read_to_string(&cluster_file).expect("cluster.yaml");
+    assert!(generated.contains(GENERATED_PROJECT), "{generated}");
+    let mine = generated.replace(GENERATED_PROJECT, &format!("com.docker.compose.project={}", project.name));
+    std::fs::write(&cluster_file, &mine).expect("write cluster.yaml");
+    let stop_file = dir.join("cluster-stop.yaml");
+    let stop_text = mine.replace("failed_writes_for: \"30s\"", "failed_writes_for: \"2s\"");
+    assert_ne!(stop_text, mine, "the generated safety section");
+    std::fs::write(&stop_file, stop_text).expect("write cluster-stop.yaml");
+    let deadline_file = dir.join("cluster-deadline.yaml");
+    std::fs::write(&deadline_file, mine.replace("fault_deadline: \"120s\"", "fault_deadline: \"3s\"")).expect("write");
+
+    run(project.compose().args(["up", "-d"]));
+    let cluster = load_cluster_file(&cluster_file).unwrap_or_else(|e| panic!("{e}"));
+    let rest = cluster.members[0].value.patroni.value.clone();
+    let rest_password = cluster.rest_api.value.password(&dir).expect("the REST password file");
+    block_on(wait_leader(&rest, 3, Duration::from_secs(180)));
+    let reports = dir.join("reports");
+    let before_runs = containers(&project.name).len();
+    assert_eq!(before_runs, 5, "etcd, 3 members, HAProxy");
+
+    // A dry run prints what it would do and changes nothing.
+    let before = block_on(cluster_state(&rest, &project.name));
+    let dry = run(Command::new(PGDRILL)
+        .current_dir(repo())
+        .args(["run", "--dry-run", "--cluster"])
+        .arg(&cluster_file)
+        .arg("--reports-dir")
+        .arg(&reports)
+        .arg("scenarios/patroni-kill-primary.yaml"));
+    let said = text(&dry.stdout);
+    eprintln!("{said}");
+    assert!(said.contains("nothing is changed") && said.contains("docker kill --signal KILL"), "{said}");
+    std::thread::sleep(Duration::from_secs(3));
+    let after = block_on(cluster_state(&rest, &project.name));
+    assert_eq!(before, after, "the dry run changed the cluster");
+
+    // The same drills as pgdrill-started ones, same checks.
+    block_on(lead_with(&rest, &rest_password, "pg-1"));
+    let switchover = drill(&cluster_file, "scenarios/switchover-to-candidate.yaml", &reports);
+    assert_passed(&switchover, "switchover");
+    assert!(!actions(&switchover, "POST /switchover").is_empty(), "{:?}", switchover.audit);
+
+    let partition = drill(&cluster_file, "scenarios/partition-primary-replicas.yaml", &reports);
+    assert_passed(&partition, "partition");
+    let execs = actions(&partition, "exec");
+    assert!(execs.iter().any(|a| a["command"].as_str().unwrap_or("").contains("PGDRILL_OUT")), "{execs:?}");
+
+    block_on(set_synchronous(&rest, &rest_password, true));
+    let kill = drill(&cluster_file, "scenarios/patroni-kill-primary.yaml", &reports);
+    assert_passed(&kill, "kill-primary");
+    assert_eq!(actions(&kill, "kill").len(), 1, "{:?}", kill.audit);
+    assert!(!actions(&kill, "start").is_empty());
+    block_on(set_synchronous(&rest, &rest_password, false));
+
+    // The stop condition: 2 s of failed writes during a kill aborts the run and starts the member.
+    let fixture = repo().join("harness/tests/fixtures/attach-stop-on-failed-writes.yaml");
+    let stopped = drill(&stop_file, fixture.to_str().expect("UTF-8 path"), &reports);
+    assert_ne!(stopped.code, 0);
+    let error = stopped.report["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("stopped: writes have failed for"), "{error}");
+    let kill_at = actions(&stopped, "kill")[0]["time"].as_str().expect("time").to_string();
+    let fired = actions(&stopped, "stop-condition");
+    assert_eq!(fired.len(), 1, "{:?}", stopped.audit);
+    let start = actions(&stopped, "start");
+    let start = start.iter().find(|a| a["result"].as_str().unwrap_or("").starts_with("ok")).expect("the kill undone");
+    let at = |t: &str| humantime::parse_rfc3339(t).expect("RFC 3339");
+    let stop_after = at(fired[0]["time"].as_str().unwrap()).duration_since(at(&kill_at)).expect("order");
+    let healed_after = at(start["time"].as_str().unwrap()).duration_since(at(&kill_at)).expect("order");
+    eprintln!("stop condition {stop_after:?} after the kill, member started {healed_after:?} after it");
+    assert!(stop_after < Duration::from_secs(15), "{stop_after:?}");
+    assert!(healed_after < Duration::from_secs(30), "healed within the deadline: {healed_after:?}");
+    block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
+
+    // The fault deadline: a cut without duration is undone 3 s after it was applied.
+    let fixture = repo().join("harness/tests/fixtures/attach-fault-deadline.yaml");
+    let deadline = drill(&deadline_file, fixture.to_str().expect("UTF-8 path"), &reports);
+    assert_passed(&deadline, "fault deadline");
+    let exec_at = |needle: &str| {
+        let line = deadline.audit.iter().find(|a| a["command"].as_str().unwrap_or("").contains(needle)).expect(needle);
+        at(line["time"].as_str().expect("time"))
+    };
+    let cut_for = exec_at("-F PGDRILL_IN").duration_since(exec_at("PGDRILL_OUT -d")).expect("order");
+    eprintln!("the cut was undone {cut_for:?} after it was installed (deadline 3 s)");
+    assert!(cut_for >= Duration::from_secs(3) && cut_for < Duration::from_secs(7), "{cut_for:?}");
+
+    // Ctrl-C heals before exiting: interrupt a partition drill once its cut is in.
+    let interrupted = interrupt_a_partition(&cluster_file, &reports, &project.name);
+    block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
+
+    // pgdrill created no container: the project's five are all there are of it, and none carries
+    // pgdrill's run label.
+    assert_eq!(containers(&project.name).len(), 5);
+    for d in [&switchover, &partition, &kill, &stopped, &deadline, &interrupted] {
+        let run_id = d.report["run_id"].as_str().expect("run id");
+        let mine =
+            run(Command::new("docker").args(["ps", "-aq", "--filter"]).arg(format!("label=org.pgdrill.run={run_id}")));
+        assert!(text(&mine.stdout).trim().is_empty(), "run {run_id} created containers");
+    }
+    drop(project);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -388,6 +388,45 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn blind_spots_print_per_fault_step_with_the_remedy() {
+        use crate::monitoring::blind_spots::{FaultBlindSpots, Finding, RuleAtFault, WindowEnd};
+        let monitoring = crate::report::MonitoringSummary {
+            blind_spots: vec![FaultBlindSpots {
+                step: 2,
+                fault: "kill".into(),
+                acted_on: vec!["pg-1".into()],
+                targets: vec!["pg-1".into()],
+                window_ms: 14_600,
+                window_end: WindowEnd::RunEnd,
+                rules: vec![
+                    RuleAtFault {
+                        alert: "PostgreSQLDown".into(),
+                        finding: Finding::CannotDetect { stale: vec![] },
+                        reason: "its series went stale".into(),
+                        remedy: Some("add a companion rule: `up{job=\"patroni\"} == 0`".into()),
+                    },
+                    RuleAtFault {
+                        alert: "PatroniScrapeFailed".into(),
+                        finding: Finding::Fired { after_ms: 6_000 },
+                        reason: "6.0s after the fault".into(),
+                        remedy: None,
+                    },
+                ],
+            }],
+            ..Default::default()
+        };
+        let text = render_summary(&RunReport { monitoring: Some(monitoring), ..sample() });
+        assert!(
+            text.contains(
+                "  step 3 kill pg-1 (14.6s window, until the steps ended):\n    PostgreSQLDown             CANNOT DETECT: \
+                 its series went stale\n                               remedy: add a companion rule: `up{job=\"patroni\"} == 0`\n    \
+                 PatroniScrapeFailed        fired: 6.0s after the fault\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn passed_run_without_detection() {
         let mut report = sample();
         report.passed = true;

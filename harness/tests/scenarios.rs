@@ -119,8 +119,17 @@ fn expect_pass(path: &Path) -> Result<(), Failed> {
 
 /// Blind spots a drill's report.json must name: (scenario file stem, alert, fault, the alert's
 /// selector whose series of the faulted member went stale, a companion rule that fired instead).
-const BLIND_SPOTS: &[(&str, &str, &str, &str, &str)] =
-    &[("alerts-seed000-kill-primary", "PostgreSQLDown", "kill", "patroni_postgres_running", "PatroniScrapeFailed")];
+const BLIND_SPOTS: &[(&str, &str, &str, &str, &str)] = &[
+    ("alerts-seed000-kill-primary", "PostgreSQLDown", "kill", "patroni_postgres_running", "PatroniScrapeFailed"),
+    ("alerts-seed000-citus-kill-worker", "PostgreSQLDown", "kill", "patroni_postgres_running", "PatroniScrapeFailed"),
+    (
+        "alerts-seed000-citus-pause-worker-replica",
+        "PostgreSQLDown",
+        "pause",
+        "patroni_postgres_running",
+        "PatroniScrapeFailed",
+    ),
+];
 
 /// Every monitoring drill's report.json has the rules' findings for every fault step; the
 /// drills of [`BLIND_SPOTS`] name that rule as unable to detect that fault, say why (its series

@@ -226,7 +226,9 @@ impl MonitoringSetup {
             Ok(rows) => {
                 let windows = fault_windows(timeline, unix_ms(zero));
                 let interval_ms = self.interval.as_millis() as u64;
-                match blind_spots(&api, &self.alerts, &rows, &windows, (unix(start), end), interval_ms).await {
+                let eval: BTreeMap<String, u64> =
+                    self.timings.iter().map(|(name, t)| (name.clone(), t.interval_ms)).collect();
+                match blind_spots(&api, &self.alerts, &rows, &windows, (unix(start), end), &eval, interval_ms).await {
                     Ok(spots) => summary.blind_spots = spots,
                     Err(e) => summary.blind_spots_error = Some(e.to_string()),
                 }

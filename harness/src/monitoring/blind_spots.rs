@@ -49,6 +49,9 @@ pub struct FaultWindow {
     pub fault: String,
     /// What the fault acted on, as recorded (`pg-1`, `peers: pg-2`, `pg-1 (0.5 CPUs)`).
     pub acted_on: Vec<String>,
+    /// When its step began (the `StepStarted` event, before the act): nothing the fault caused
+    /// can precede it.
+    pub started: UnixMillis,
     /// When it was applied (the `FaultApplied` event, after the act).
     pub at: UnixMillis,
     /// When its window ends.
@@ -73,6 +76,8 @@ pub struct RuleSamples {
     pub alert: String,
     /// Selectors that matched no series at all in the run (from coverage).
     pub missing: Vec<String>,
+    /// Its group's (scaled) evaluation interval, in ms: how far apart its `ALERTS` samples are.
+    pub eval_interval_ms: u64,
     /// The rule's `ALERTS` samples, per instance and state.
     pub alerts: Vec<AlertSamples>,
     /// Every selector's samples.
@@ -223,6 +228,12 @@ pub fn fault_windows(timeline: &Timeline, zero: UnixMillis) -> Vec<FaultWindow> 
                 EventKind::FaultHealed { step: s, .. } if s == step => Some(e.at),
                 _ => None,
             });
+            let started = timeline
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.at <= at && matches!(e.kind, EventKind::StepStarted { index, .. } if index == step))
+                .map_or(at, |e| e.at);
             let next = applied.iter().find(|(t, s, ..)| *t >= at && *s != step).map(|(t, ..)| *t);
             let mut ends = vec![(steps_end.max(at), WindowEnd::RunEnd)];
             ends.extend(healed.map(|t| (t, WindowEnd::Healed)));
@@ -232,6 +243,7 @@ pub fn fault_windows(timeline: &Timeline, zero: UnixMillis) -> Vec<FaultWindow> 
                 step,
                 fault: fault.clone(),
                 acted_on: targets.clone(),
+                started: zero + started,
                 at: zero + at,
                 until: zero + until,
                 end,
@@ -285,25 +297,30 @@ pub fn classify_rule(window: &FaultWindow, targets: &[String], rule: &RuleSample
     // fault, what fires is that fault's.
     let slack = if window.end == WindowEnd::NextFault { 0 } else { timing.grace_ms };
     let (from, until) = (window.at, window.until + slack);
-    // An instance already active just before the fault belongs to an earlier cause.
+    // The fault is recorded after it acted: an evaluation may see its effect before `from`
+    // (measured: pending 79 ms before the kill's record), but not before its step began. An
+    // instance active right then (a sample within one evaluation interval before) belongs to
+    // an earlier cause; one that ended before and starts again is a new activation.
+    let since = window.started.min(from);
+    let continuing = rule.eval_interval_ms + 1_000;
     let earlier: Vec<&BTreeMap<String, String>> = rule
         .alerts
         .iter()
-        .filter(|a| a.times.iter().any(|&t| t < from && t + timing.grace_ms >= from))
+        .filter(|a| a.times.iter().any(|&t| t < since && t + continuing >= since))
         .map(|a| &a.labels)
         .collect();
     let first_in = |state: &str| {
         rule.alerts
             .iter()
             .filter(|a| a.alertstate == state && !earlier.contains(&&a.labels))
-            .filter_map(|a| a.times.iter().copied().find(|&t| t >= from && t <= until))
+            .filter_map(|a| a.times.iter().copied().find(|&t| t >= since && t <= until))
             .min()
     };
     if let Some(t) = first_in("firing") {
-        return Finding::Fired { after_ms: t - from };
+        return Finding::Fired { after_ms: t.saturating_sub(from) };
     }
     if let Some(t) = first_in("pending") {
-        return Finding::WentPending { after_ms: t - from };
+        return Finding::WentPending { after_ms: t.saturating_sub(from) };
     }
     if !rule.missing.is_empty() {
         return Finding::SeriesAbsent { missing: rule.missing.clone() };
@@ -399,8 +416,8 @@ fn explain(finding: &Finding, targets: &[String], window: &FaultWindow) -> (Stri
         Finding::CannotDetect { stale } => {
             let series: Vec<String> = stale.iter().map(|s| format!("{} of {}", s.selector, s.target)).collect();
             let reason = format!(
-                "its series {} went stale at the fault (no sample after it until the \
-                 window ended), so the expression never evaluated for {}",
+                "its series {} went stale at the fault (no sample from a scrape after it to \
+                 the end of its window), so the expression never evaluated for {}",
                 series.join(", "),
                 stale
                     .iter()

@@ -15,13 +15,15 @@ use super::rules::AlertRule;
 type RawSeries = Vec<(BTreeMap<String, String>, Vec<UnixMillis>)>;
 
 /// Every alert of `alerts` against every fault window, from Prometheus's samples between
-/// `start` and `end` (Unix seconds). `coverage` gives the selectors with no series at all.
+/// `start` and `end` (Unix seconds). `coverage` gives the selectors with no series at all;
+/// `eval_interval_ms` each alert's (scaled) group interval, `interval_ms` the scrape interval.
 pub async fn blind_spots(
     api: &PrometheusApi,
     alerts: &[AlertRule],
     coverage: &[AlertCoverage],
     windows: &[FaultWindow],
     (start, end): (f64, f64),
+    eval_interval_ms: &BTreeMap<String, u64>,
     interval_ms: u64,
 ) -> Result<Vec<FaultBlindSpots>, ApiError> {
     if windows.is_empty() {
@@ -62,7 +64,13 @@ pub async fn blind_spots(
                 AlertSamples { alert: alert.name.clone(), alertstate, labels, times }
             })
             .collect();
-        rules.push(RuleSamples { alert: alert.name.clone(), missing, alerts: states, selectors: samples });
+        rules.push(RuleSamples {
+            alert: alert.name.clone(),
+            missing,
+            eval_interval_ms: eval_interval_ms.get(&alert.name).copied().unwrap_or(interval_ms),
+            alerts: states,
+            selectors: samples,
+        });
     }
     let timing = Timing::for_interval(interval_ms);
     Ok(windows.iter().map(|w| classify_fault(w, &members, &rules, timing)).collect())

@@ -12,6 +12,7 @@ fn window(until_s: u64) -> FaultWindow {
         step: 2,
         fault: "kill".into(),
         acted_on: vec!["pg-1".into()],
+        started: FAULT - 400,
         at: FAULT,
         until: FAULT + until_s * 1000,
         end: WindowEnd::RunEnd,
@@ -34,6 +35,7 @@ fn postgres_down() -> RuleSamples {
     RuleSamples {
         alert: "PostgreSQLDown".into(),
         missing: vec![],
+        eval_interval_ms: 1_000,
         alerts: vec![],
         selectors: vec![SelectorSamples {
             selector: "patroni_postgres_running".into(),
@@ -163,6 +165,57 @@ fn an_alert_after_the_next_fault_began_is_that_faults() {
 }
 
 #[test]
+fn a_pending_evaluated_just_before_the_fault_was_recorded_is_this_faults() {
+    // Measured: the kill's effect was evaluated 79 ms before its FaultApplied was recorded.
+    let mut rule = postgres_down();
+    rule.alerts = vec![
+        AlertSamples {
+            alert: "PostgreSQLDown".into(),
+            alertstate: "pending".into(),
+            labels: BTreeMap::new(),
+            times: vec![FAULT - 79, FAULT + 921, FAULT + 1_921],
+        },
+        AlertSamples {
+            alert: "PostgreSQLDown".into(),
+            alertstate: "firing".into(),
+            labels: BTreeMap::new(),
+            times: vec![FAULT + 5_921],
+        },
+    ];
+    assert_eq!(classify_rule(&window(25), &["pg-1".into()], &rule, timing()), Finding::Fired { after_ms: 5_921 });
+}
+
+#[test]
+fn an_instance_that_ended_before_the_fault_and_starts_again_is_this_faults() {
+    // Measured: PatroniScrapeFailed of worker1-2 flapped pending during start-up, ended 5s before
+    // the freeze, and fired for it.
+    let mut rule = postgres_down();
+    let alert = |state: &str, times: Vec<UnixMillis>| AlertSamples {
+        alert: "PostgreSQLDown".into(),
+        alertstate: state.into(),
+        labels: BTreeMap::from([("member".into(), "pg-1".into())]),
+        times,
+    };
+    rule.alerts = vec![
+        alert("pending", vec![FAULT - 8_000, FAULT - 7_000, FAULT - 6_000, FAULT + 2_000]),
+        alert("firing", vec![FAULT + 8_000]),
+    ];
+    assert_eq!(classify_rule(&window(25), &["pg-1".into()], &rule, timing()), Finding::Fired { after_ms: 8_000 });
+}
+
+#[test]
+fn a_pending_before_the_faults_step_began_is_not_its() {
+    let mut rule = postgres_down();
+    rule.alerts = vec![AlertSamples {
+        alert: "PostgreSQLDown".into(),
+        alertstate: "pending".into(),
+        labels: BTreeMap::new(),
+        times: vec![FAULT - 1_200, FAULT - 200],
+    }];
+    assert!(matches!(classify_rule(&window(25), &["pg-1".into()], &rule, timing()), Finding::CannotDetect { .. }));
+}
+
+#[test]
 fn an_instance_already_active_before_the_fault_is_not_this_faults_detection() {
     let mut rule = postgres_down();
     rule.alerts = vec![AlertSamples {
@@ -179,6 +232,7 @@ fn a_selector_without_series_in_the_run_cannot_fire_at_all() {
     let rule = RuleSamples {
         alert: "FailoverDetected".into(),
         missing: vec!["patroni_timeline".into()],
+        eval_interval_ms: 1_000,
         alerts: vec![],
         selectors: vec![SelectorSamples { selector: "patroni_timeline".into(), series: vec![] }],
     };
@@ -203,6 +257,7 @@ fn exporter_series_get_their_job_and_many_series_of_a_member_are_one_finding() {
     let rule = RuleSamples {
         alert: "HighConnectionUsage".into(),
         missing: vec![],
+        eval_interval_ms: 1_000,
         alerts: vec![],
         selectors: vec![SelectorSamples {
             selector: "pg_stat_database_numbackends".into(),

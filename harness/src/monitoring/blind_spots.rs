@@ -14,6 +14,12 @@
 //! timeout, the scrape fails and `pg_up` goes stale with the rest (measured on a kill), so
 //! `pg_up == 0` only sees a PostgreSQL that is down while its host still answers.
 //!
+//! The questions, in order, for a rule and a fault step: did an instance begin pending or firing
+//! after the step began (an instance active right then is an earlier cause's)? Does a selector
+//! match no series in the whole run? Did a series it reads for a faulted member have samples
+//! before the fault and none after it (a scrape interval + 1 s of grace at either end of the
+//! window)? Did it read any series of a faulted member at all?
+//!
 //! Everything here is pure: `monitoring::blind_spots_query` fetches the samples (raw samples of
 //! every selector of every rule, and `ALERTS`, over the run) and passes them in.
 use std::collections::{BTreeMap, BTreeSet};
@@ -144,6 +150,7 @@ pub enum Finding {
     CouldHaveFired {
         /// The longest stretch in the window without a sample of any of those series, in ms
         /// (a scrape interval when nothing was missed; longer when scrapes failed in between).
+        #[serde(default)]
         longest_gap_ms: u64,
     },
     /// The rule reads no series of what the fault acted on (an etcd node, or a member without

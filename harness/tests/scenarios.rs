@@ -115,7 +115,71 @@ fn expect_pass(path: &Path) -> Result<(), Failed> {
         return Err(format!("drill failed (report: {}):\n{summary}", outcome.report_dir.display()).into());
     }
     check_citus_release(&outcome)?;
-    check_monitoring(&outcome)
+    check_monitoring(&outcome)?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    check_blind_spots(&stem, &outcome)
+}
+
+/// Blind spots a drill's report.json must name: (scenario file stem, alert, fault, the alert's
+/// selector whose series of the faulted member went stale, a companion rule that fired instead).
+const BLIND_SPOTS: &[(&str, &str, &str, &str, &str)] = &[
+    ("alerts-seed000-kill-primary", "PostgreSQLDown", "kill", "patroni_postgres_running", "PatroniScrapeFailed"),
+    ("alerts-seed000-citus-kill-worker", "PostgreSQLDown", "kill", "patroni_postgres_running", "PatroniScrapeFailed"),
+    (
+        "alerts-seed000-citus-pause-worker-replica",
+        "PostgreSQLDown",
+        "pause",
+        "patroni_postgres_running",
+        "PatroniScrapeFailed",
+    ),
+];
+
+/// Every monitoring drill's report.json has the rules' findings for every fault step; the
+/// drills of [`BLIND_SPOTS`] name that rule as unable to detect that fault, say why (its series
+/// of the killed member went stale), give the remedy, and the companion rule detected it.
+fn check_blind_spots(stem: &str, outcome: &RunOutcome) -> Result<(), Failed> {
+    let written = read_json(&outcome.report_dir.join(REPORT_FILE)).map_err(|e| Failed::from(format!("{e}")))?;
+    let Some(monitoring) = &written.monitoring else { return Ok(()) };
+    if let Some(error) = &monitoring.blind_spots_error {
+        return Err(format!("blind spots not computed: {error}").into());
+    }
+    let faults = written
+        .timeline
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, pgdrill::timeline::EventKind::FaultApplied { .. }))
+        .count();
+    if monitoring.blind_spots.len() != faults {
+        return Err(format!("{} fault steps but {} in blind_spots", faults, monitoring.blind_spots.len()).into());
+    }
+    for (_, alert, fault, selector, companion) in BLIND_SPOTS.iter().filter(|b| b.0 == stem) {
+        let spot = monitoring.blind_spots.iter().find(|s| s.fault == *fault).ok_or(format!("no {fault} step"))?;
+        let target = spot.targets.first().ok_or(format!("the {fault} step names no member"))?;
+        let rule = spot.rules.iter().find(|r| r.alert == *alert).ok_or(format!("no finding for {alert}"))?;
+        let stale_ok = match &rule.finding {
+            pgdrill::monitoring::blind_spots::Finding::CannotDetect { stale } => {
+                stale.iter().any(|s| s.selector == *selector && s.target == *target && s.job == "patroni")
+            }
+            _ => false,
+        };
+        let why = format!("its series {selector} of {target} went stale at the fault");
+        let remedy_ok = rule.remedy.as_deref().is_some_and(|r| r.contains("`up{job=\"patroni\"} == 0`"));
+        let companion_ok = spot.rules.iter().any(|r| r.alert == *companion && r.finding.name() == "fired");
+        if !(stale_ok && rule.reason.contains(&why) && remedy_ok && companion_ok) {
+            return Err(format!(
+                "{alert} should be reported unable to detect the {fault} of {target} ({why}), with the remedy, \
+                 and {companion} should have fired; got {:#?}",
+                spot.rules
+            )
+            .into());
+        }
+        println!(
+            "blind spot confirmed: {alert} on {fault} {target}: {}; {}",
+            rule.reason,
+            rule.remedy.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
 }
 
 /// A Citus drill's report says what ran: here always the stand-in, with the release it imitates.

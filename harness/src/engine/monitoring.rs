@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Cluster, EngineError, MonitoringError, Progress};
 use crate::monitoring::api::{PrometheusApi, UnixMillis};
+use crate::monitoring::blind_spots::fault_windows;
 use crate::monitoring::config::{
     citus_only_metrics, render_rule_files, RenderedRuleFile, ALERTMANAGER_NAME, ALERTMANAGER_PORT, PROMETHEUS_NAME,
     PROMETHEUS_PORT,
@@ -18,8 +19,8 @@ use crate::monitoring::known_metrics::{check_list, unknown_metrics, KnownMetrics
 use crate::monitoring::latency::{measure, AlertSamples, RuleTiming, SeenChange, LATENCY_BAR_MS};
 use crate::monitoring::stack::{stack_specs, Stack, StackImages};
 use crate::monitoring::{
-    check_rules, coverage, load_rule_file, wait_targets_up, AlertChange, AlertObserver, AlertOutcome, AlertRule,
-    RuleFile, ScaleOptions, ScaledValue,
+    blind_spots, check_rules, coverage, load_rule_file, wait_targets_up, AlertChange, AlertCoverage, AlertObserver,
+    AlertOutcome, AlertRule, RuleFile, ScaleOptions, ScaledValue,
 };
 use crate::report::{AlertLatency, CoverageRow, MonitoringSummary};
 use crate::runtime::images::ResolvedImages;
@@ -174,13 +175,15 @@ impl MonitoringSetup {
         Ok(())
     }
 
-    /// What every alert did between `start` and now, for the report: coverage, observation
-    /// latency of every alert change on `timeline`, and the shipped metric list checked against
-    /// what Prometheus saw (only with the default Patroni version, `check_metric_list`).
+    /// What every alert did between `start` and now, for the report: coverage, the blind spots
+    /// of every rule per fault step of `timeline` (whose zero is the wall time `zero`),
+    /// observation latency of every alert change on `timeline`, and the shipped metric list
+    /// checked against what Prometheus saw (only with the default Patroni version,
+    /// `check_metric_list`).
     pub async fn summary(
         &self,
         prom_port: Option<u16>,
-        start: SystemTime,
+        (start, zero): (SystemTime, SystemTime),
         timeline: &Timeline,
         check_metric_list: bool,
     ) -> MonitoringSummary {
@@ -219,27 +222,23 @@ impl MonitoringSetup {
                 Err(e) => summary.metric_list_skipped = Some(format!("failed to read metric names: {e}")),
             }
         }
-        match coverage(&api, &self.alerts, unix(start), unix(SystemTime::now())).await {
+        let end = unix(SystemTime::now());
+        match coverage(&api, &self.alerts, unix(start), end).await {
             Ok(rows) => {
-                summary.coverage = rows
-                    .into_iter()
-                    .map(|row| {
-                        let (outcome, missing) = match &row.outcome {
-                            AlertOutcome::Fired => ("fired", Vec::new()),
-                            AlertOutcome::WentPending => ("went_pending", Vec::new()),
-                            AlertOutcome::StayedInactive => ("stayed_inactive", Vec::new()),
-                            AlertOutcome::SeriesAbsent { missing } => ("series_absent", missing.clone()),
-                        };
-                        CoverageRow {
-                            alert: row.alert,
-                            defined_at: format!("{}:{}", row.file.display(), row.line),
-                            outcome: outcome.to_string(),
-                            missing,
-                        }
-                    })
-                    .collect()
+                let windows = fault_windows(timeline, unix_ms(zero));
+                let interval_ms = self.interval.as_millis() as u64;
+                let eval: BTreeMap<String, u64> =
+                    self.timings.iter().map(|(name, t)| (name.clone(), t.interval_ms)).collect();
+                match blind_spots(&api, &self.alerts, &rows, &windows, (unix(start), end), &eval, interval_ms).await {
+                    Ok(spots) => summary.blind_spots = spots,
+                    Err(e) => summary.blind_spots_error = Some(e.to_string()),
+                }
+                summary.coverage = rows.into_iter().map(coverage_row).collect();
             }
-            Err(e) => summary.coverage_error = Some(e.to_string()),
+            Err(e) => {
+                summary.coverage_error = Some(e.to_string());
+                summary.blind_spots_error = Some(format!("no coverage: {e}"));
+            }
         }
         summary
     }
@@ -293,6 +292,21 @@ impl MonitoringSetup {
             latency.error = Some(errors.join("; "));
         }
         latency
+    }
+}
+
+fn coverage_row(row: AlertCoverage) -> CoverageRow {
+    let (outcome, missing) = match row.outcome {
+        AlertOutcome::Fired => ("fired", Vec::new()),
+        AlertOutcome::WentPending => ("went_pending", Vec::new()),
+        AlertOutcome::StayedInactive => ("stayed_inactive", Vec::new()),
+        AlertOutcome::SeriesAbsent { missing } => ("series_absent", missing),
+    };
+    CoverageRow {
+        alert: row.alert,
+        defined_at: format!("{}:{}", row.file.display(), row.line),
+        outcome: outcome.to_string(),
+        missing,
     }
 }
 

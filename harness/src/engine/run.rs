@@ -420,7 +420,11 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         Some(setup) if !interrupted => {
             // The shipped metric list was read off the default image set.
             let default_patroni = options.images.set == crate::runtime::images::ImageSet::default();
-            Some(setup.summary(prom_port, wall_start, &timeline.snapshot(), default_patroni).await)
+            Some(
+                setup
+                    .summary(prom_port, (wall_start, timeline.wall_zero()), &timeline.snapshot(), default_patroni)
+                    .await,
+            )
         }
         _ => None,
     };

@@ -3,11 +3,13 @@
 //! promtool, time-compressed for a drill (`for_scale`), and observed while faults happen.
 //!
 //! This module provides the pieces (rule files, configuration, container specs, the promtool
-//! check, readiness waits, the alert observer, coverage); the engine decides when to start and
+//! check, readiness waits, the alert observer, coverage, blind spots per fault); the engine decides when to start and
 //! stop them. Like the other observers, the alert observer only reports what it sees: it never
 //! acts on the cluster.
 mod alerts;
 pub mod api;
+pub mod blind_spots;
+mod blind_spots_query;
 pub mod config;
 mod coverage;
 mod error;
@@ -23,6 +25,7 @@ pub mod stack;
 mod live_tests;
 
 pub use alerts::{AlertChange, AlertObserver, AlertSink, AlertSource, AlertState};
+pub use blind_spots_query::blind_spots;
 pub use coverage::{classify, coverage, AlertCoverage, AlertOutcome};
 pub use error::{ApiError, PromtoolError, PromtoolProblem, RuleFileError, RuleFileErrorKind};
 pub use promtool::{check_rules, PromtoolReport};

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::check::Verdict;
+use crate::monitoring::blind_spots::FaultBlindSpots;
 use crate::monitoring::known_metrics::{ListCheck, UnknownMetric};
 use crate::monitoring::latency::{LatencyRow, LatencyStats};
 use crate::timeline::{Millis, Timeline};
@@ -225,6 +226,13 @@ pub struct MonitoringSummary {
     /// Why coverage is missing, if it could not be computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage_error: Option<String>,
+    /// For every fault step: which rules detected it, could have, or cannot detect it (their
+    /// series for the faulted member went stale), with the remedy.
+    #[serde(default)]
+    pub blind_spots: Vec<FaultBlindSpots>,
+    /// Why the blind spots are missing, if they could not be computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blind_spots_error: Option<String>,
     /// Rules reading a metric no exporter of the topology produces (warned before the start).
     #[serde(default)]
     pub unknown_metrics: Vec<UnknownMetric>,

@@ -138,6 +138,7 @@ fn render_coverage(monitoring: &crate::report::MonitoringSummary) -> String {
         };
         out.push_str(&format!("  alert {:<28} {what}  ({})\n", row.alert, row.defined_at));
     }
+    out.push_str(&render_blind_spots(monitoring));
     out.push_str(&render_latency(&monitoring.alert_latency));
     for unknown in &monitoring.unknown_metrics {
         out.push_str(&format!("warning: {unknown}\n"));
@@ -159,6 +160,47 @@ fn render_coverage(monitoring: &crate::report::MonitoringSummary) -> String {
         }
     }
     out
+}
+
+/// Per fault step: what each rule did about it, blind spots in capitals with their remedy.
+fn render_blind_spots(monitoring: &crate::report::MonitoringSummary) -> String {
+    let mut out = String::new();
+    if let Some(error) = &monitoring.blind_spots_error {
+        out.push_str(&format!("alert blind spots unavailable: {error}\n"));
+    }
+    if monitoring.blind_spots.is_empty() {
+        return out;
+    }
+    out.push_str("alert rules per fault step (can each rule see the fault?):\n");
+    for spot in &monitoring.blind_spots {
+        out.push_str(&format!(
+            "  step {} {} {} ({} window, until {}):\n",
+            spot.step + 1,
+            spot.fault,
+            spot.acted_on.join(", "),
+            secs(spot.window_ms),
+            window_end(spot.window_end)
+        ));
+        for rule in &spot.rules {
+            let finding = rule.finding.name().replace('_', " ");
+            let finding = if rule.finding.name() == "cannot_detect" { finding.to_uppercase() } else { finding };
+            out.push_str(&format!("    {:<26} {finding}: {}\n", rule.alert, rule.reason));
+            if let Some(remedy) = &rule.remedy {
+                out.push_str(&format!("    {:<26} remedy: {remedy}\n", ""));
+            }
+        }
+    }
+    out
+}
+
+/// How a fault's window ended, in words.
+pub(crate) fn window_end(end: crate::monitoring::blind_spots::WindowEnd) -> &'static str {
+    use crate::monitoring::blind_spots::WindowEnd;
+    match end {
+        WindowEnd::Healed => "it was undone",
+        WindowEnd::NextFault => "the next fault",
+        WindowEnd::RunEnd => "the steps ended",
+    }
 }
 
 /// One line per source: max and median of the observation latency, against the bar.
@@ -345,6 +387,45 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(!render_summary(&sample()).contains("runbook commands"));
+    }
+
+    #[test]
+    fn blind_spots_print_per_fault_step_with_the_remedy() {
+        use crate::monitoring::blind_spots::{FaultBlindSpots, Finding, RuleAtFault, WindowEnd};
+        let monitoring = crate::report::MonitoringSummary {
+            blind_spots: vec![FaultBlindSpots {
+                step: 2,
+                fault: "kill".into(),
+                acted_on: vec!["pg-1".into()],
+                targets: vec!["pg-1".into()],
+                window_ms: 14_600,
+                window_end: WindowEnd::RunEnd,
+                rules: vec![
+                    RuleAtFault {
+                        alert: "PostgreSQLDown".into(),
+                        finding: Finding::CannotDetect { stale: vec![] },
+                        reason: "its series went stale".into(),
+                        remedy: Some("add a companion rule: `up{job=\"patroni\"} == 0`".into()),
+                    },
+                    RuleAtFault {
+                        alert: "PatroniScrapeFailed".into(),
+                        finding: Finding::Fired { after_ms: 6_000 },
+                        reason: "6.0s after the fault".into(),
+                        remedy: None,
+                    },
+                ],
+            }],
+            ..Default::default()
+        };
+        let text = render_summary(&RunReport { monitoring: Some(monitoring), ..sample() });
+        assert!(
+            text.contains(
+                "  step 3 kill pg-1 (14.6s window, until the steps ended):\n    PostgreSQLDown             CANNOT DETECT: \
+                 its series went stale\n                               remedy: add a companion rule: `up{job=\"patroni\"} == 0`\n    \
+                 PatroniScrapeFailed        fired: 6.0s after the fault\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

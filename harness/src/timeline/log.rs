@@ -56,6 +56,11 @@ impl TimelineWriter {
         wall.duration_since(self.wall_start).ok().map(|d| d.as_millis() as Millis)
     }
 
+    /// The wall-clock time of the timeline's zero.
+    pub fn wall_zero(&self) -> std::time::SystemTime {
+        self.wall_start
+    }
+
     /// The most recent event for which `pick` returns something, and that something.
     pub fn latest<T>(&self, pick: impl Fn(&EventKind) -> Option<T>) -> Option<(Millis, T)> {
         let events = self.events.lock().expect("timeline lock poisoned");

@@ -1,7 +1,9 @@
 //! The alert sections of a run with monitoring: the coverage matrix (what every alert of the rule
-//! files did) with the sentence on time scaling, and the monitoring section (observation
+//! files did) with the sentence on time scaling, the fault × rule matrix (which rule could see
+//! which fault step, blind spots with their remedy), and the monitoring section (observation
 //! latency, warnings).
 use super::format::count;
+use crate::monitoring::blind_spots::FaultBlindSpots;
 use crate::report::model::MonitoringSummary;
 
 /// The monitoring section: coverage, observation latency, warnings.
@@ -103,4 +105,91 @@ pub(super) fn coverage(monitoring: Option<&MonitoringSummary>) -> (Vec<CoverageL
         )
     };
     (rows, scaling)
+}
+
+/// The fault × rule matrix: a column per fault step, a row per alert rule.
+pub(super) struct FaultMatrix {
+    /// Column heads: `step 3: kill pg-1`.
+    pub(super) faults: Vec<String>,
+    pub(super) rows: Vec<MatrixRow>,
+    /// One line per blind spot: the rule, the fault, why, and the remedy.
+    pub(super) blind: Vec<String>,
+}
+
+/// A row of the fault × rule matrix.
+pub(super) struct MatrixRow {
+    pub(super) alert: String,
+    pub(super) cells: Vec<MatrixCell>,
+}
+
+/// A cell: symbol, CSS class and the full sentence as its tooltip.
+pub(super) struct MatrixCell {
+    pub(super) symbol: &'static str,
+    pub(super) class: &'static str,
+    pub(super) title: String,
+}
+
+/// Symbols and classes of each finding, in the order of the legend.
+pub(super) const MATRIX_LEGEND: [(&str, &str, &str); 6] = [
+    ("●", "m-fired", "fired"),
+    ("◐", "m-pending", "went pending"),
+    ("○", "m-could", "could have fired: its series for the target stayed live"),
+    ("✕", "m-blind", "cannot detect: its series for the target went stale at the fault"),
+    ("∅", "m-absent", "cannot fire at all: a series it reads never existed"),
+    ("·", "m-unwatched", "reads no series of the target"),
+];
+
+/// The matrix of a run's blind spots; `None` without monitoring or fault steps.
+pub(super) fn fault_matrix(monitoring: Option<&MonitoringSummary>) -> Option<FaultMatrix> {
+    let columns: Vec<(String, &FaultBlindSpots)> = monitoring?.blind_spots.iter().map(|s| (String::new(), s)).collect();
+    fault_matrix_of(&columns)
+}
+
+/// The matrix of fault steps of one or more runs; each column head starts with its prefix (the
+/// scenario's name on a drill's index). `None` without any fault step.
+pub(super) fn fault_matrix_of(columns: &[(String, &FaultBlindSpots)]) -> Option<FaultMatrix> {
+    if columns.is_empty() {
+        return None;
+    }
+    let faults = columns
+        .iter()
+        .map(|(prefix, s)| format!("{prefix}step {}: {} {}", s.step + 1, s.fault, s.acted_on.join(", ")))
+        .collect();
+    let mut alerts: Vec<&str> = Vec::new();
+    for rule in columns.iter().flat_map(|(_, s)| &s.rules) {
+        if !alerts.contains(&rule.alert.as_str()) {
+            alerts.push(&rule.alert);
+        }
+    }
+    let mut blind = Vec::new();
+    let rows = alerts
+        .iter()
+        .map(|alert| {
+            let cells = columns
+                .iter()
+                .map(|(prefix, spot)| match spot.rules.iter().find(|r| r.alert == *alert) {
+                    None => MatrixCell { symbol: "", class: "", title: String::new() },
+                    Some(rule) => {
+                        let index = ["fired", "went_pending", "could_have_fired", "cannot_detect", "series_absent"]
+                            .iter()
+                            .position(|n| *n == rule.finding.name())
+                            .unwrap_or(5);
+                        let (symbol, class, what) = MATRIX_LEGEND[index];
+                        if let Some(remedy) = &rule.remedy {
+                            blind.push(format!(
+                                "{alert} cannot detect {prefix}step {} ({} {}): {}; {remedy}",
+                                spot.step + 1,
+                                spot.fault,
+                                spot.acted_on.join(", "),
+                                rule.reason
+                            ));
+                        }
+                        MatrixCell { symbol, class, title: format!("{what}: {}", rule.reason) }
+                    }
+                })
+                .collect();
+            MatrixRow { alert: alert.to_string(), cells }
+        })
+        .collect();
+    Some(FaultMatrix { faults, rows, blind })
 }

@@ -71,6 +71,9 @@ svg .tx-guide { fill: var(--tx); fill-opacity: .07; }
 table.coverage td.cell { text-align: center; color: var(--firing); }
 table.coverage tr.absent { background: #fffaf0; } table.coverage tr.absent td.cell { color: var(--demoted); }
 table.coverage tr.inactive td.cell { color: #718096; }
+table.fault-matrix td.m-blind { color: #fff; background: var(--down); font-weight: bold; }
+table.fault-matrix td.m-absent { color: var(--demoted); } table.fault-matrix td.m-could, table.fault-matrix td.m-unwatched { color: #718096; }
+ul.blind-spots { font-size: 13px; }
 ul.scaled { font-family: ui-monospace, monospace; font-size: 12px; margin: 4px 0; }
 footer { margin-top: 24px; color: #a0aec0; font-size: 12px; }
 "#;

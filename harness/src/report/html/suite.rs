@@ -1,9 +1,12 @@
-//! The drill's index page: one row per run of a drill, linking each run's report.
+//! The drill's index page: one row per run of a drill, linking each run's report, and the fault ×
+//! rule matrix of every run's fault steps (which fault each alert rule detects).
 use askama::Template;
 
+use super::coverage::{fault_matrix_of, FaultMatrix, MATRIX_LEGEND};
 use super::format::secs;
 use super::style::CSS;
 use crate::check::Status;
+use crate::monitoring::blind_spots::FaultBlindSpots;
 use crate::report::model::{run_duration, RunReport};
 
 /// One run of a drill, as the suite index lists it.
@@ -57,6 +60,26 @@ struct SuiteRow {
 {%- endfor %}
 </tbody>
 </table>
+{%- if let Some(matrix) = matrix %}
+<h2>Alert rules × faults, whole drill</h2>
+<p class="note">Which fault step of which run each alert rule saw. ✕: the rule cannot detect that fault — the series it reads for the faulted member went stale at the fault.</p>
+<table class="coverage fault-matrix" id="fault-matrix">
+<thead><tr><th>alert</th>{% for fault in matrix.faults %}<th>{{ fault }}</th>{% endfor %}</tr></thead>
+<tbody>
+{%- for row in matrix.rows %}
+<tr><td>{{ row.alert }}</td>{% for cell in row.cells %}<td class="cell {{ cell.class }}" title="{{ cell.title }}">{{ cell.symbol }}</td>{% endfor %}</tr>
+{%- endfor %}
+</tbody>
+</table>
+<p class="note">{% for item in legend %}{{ item.0 }} {{ item.2 }}{% if !loop.last %} · {% endif %}{% endfor %}</p>
+{%- if !matrix.blind.is_empty() %}
+<ul class="blind-spots" id="blind-spots">
+{%- for line in matrix.blind %}
+<li>{{ line }}</li>
+{%- endfor %}
+</ul>
+{%- endif %}
+{%- endif %}
 <footer>pgdrill {{ version }} · reports/history.jsonl holds every drill's key timings</footer>
 </body>
 </html>
@@ -69,6 +92,8 @@ struct SuiteIndex {
     result_class: &'static str,
     passed: usize,
     rows: Vec<SuiteRow>,
+    matrix: Option<FaultMatrix>,
+    legend: [(&'static str, &'static str, &'static str); 6],
     version: &'static str,
 }
 
@@ -95,6 +120,13 @@ pub fn render_suite_index(title: &str, runs: &[SuiteRun<'_>]) -> String {
             }
         })
         .collect();
+    let columns: Vec<(String, &FaultBlindSpots)> = runs
+        .iter()
+        .filter_map(|run| run.report)
+        .filter_map(|r| r.monitoring.as_ref().map(|m| (r, m)))
+        .flat_map(|(r, m)| m.blind_spots.iter().map(move |s| (format!("{} ", r.scenario), s)))
+        .collect();
+    let matrix = fault_matrix_of(&columns);
     let passed = rows.iter().filter(|r| r.class == "pass").count();
     let all = passed == rows.len() && !rows.is_empty();
     SuiteIndex {
@@ -104,6 +136,8 @@ pub fn render_suite_index(title: &str, runs: &[SuiteRun<'_>]) -> String {
         result_class: if all { "passed" } else { "failed" },
         passed,
         rows,
+        matrix,
+        legend: MATRIX_LEGEND,
         version: env!("CARGO_PKG_VERSION"),
     }
     .render()

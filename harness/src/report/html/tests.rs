@@ -224,6 +224,77 @@ fn the_coverage_matrix_has_one_mark_per_alert() {
     assert!(!render_html(&sample()).contains("Alert coverage"));
 }
 
+/// Blind spots of two rules on a kill: one column per fault step, ✕ where the rule cannot detect
+/// it, and the remedy listed under the matrix.
+fn blind_spots() -> Vec<crate::monitoring::blind_spots::FaultBlindSpots> {
+    use crate::monitoring::blind_spots::{FaultBlindSpots, Finding, RuleAtFault, StaleSeries, WindowEnd};
+    let rule = |alert: &str, finding: Finding, remedy: Option<&str>| RuleAtFault {
+        alert: alert.into(),
+        reason: format!("reason of {alert}"),
+        finding,
+        remedy: remedy.map(String::from),
+    };
+    let stale = StaleSeries {
+        target: "pg-1".into(),
+        selector: "patroni_postgres_running".into(),
+        job: "patroni".into(),
+        last_sample_ms: -400,
+    };
+    vec![FaultBlindSpots {
+        step: 2,
+        fault: "kill".into(),
+        acted_on: vec!["pg-1".into()],
+        targets: vec!["pg-1".into()],
+        window_ms: 20_000,
+        window_end: WindowEnd::RunEnd,
+        rules: vec![
+            rule(
+                "PostgreSQLDown",
+                Finding::CannotDetect { stale: vec![stale] },
+                Some("add `up{job=\"patroni\"} == 0`"),
+            ),
+            rule("PatroniScrapeFailed", Finding::Fired { after_ms: 7_000 }, None),
+            rule("FailoverDetected", Finding::SeriesAbsent { missing: vec!["patroni_timeline".into()] }, None),
+        ],
+    }]
+}
+
+#[test]
+fn the_fault_matrix_marks_blind_spots_and_names_the_remedy() {
+    let monitoring = MonitoringSummary { blind_spots: blind_spots(), ..MonitoringSummary::default() };
+    let html = render_html(&RunReport { monitoring: Some(monitoring), ..sample() });
+    let matrix = html.split("id=\"fault-matrix\">").nth(1).unwrap().split("</table>").next().unwrap();
+    assert!(matrix.contains("<th>step 3: kill pg-1</th>"), "{matrix}");
+    assert!(
+        matrix.contains("<tr><td>PostgreSQLDown</td><td class=\"cell m-blind\" title=\"cannot detect: its series for the target went stale at the fault: reason of PostgreSQLDown\">✕</td></tr>"),
+        "{matrix}"
+    );
+    assert!(matrix.contains("<td>PatroniScrapeFailed</td><td class=\"cell m-fired\""), "{matrix}");
+    assert!(matrix.contains("<td>FailoverDetected</td><td class=\"cell m-absent\""), "{matrix}");
+    assert!(
+        html.contains("<li>PostgreSQLDown cannot detect step 3 (kill pg-1): reason of PostgreSQLDown; add `up{job=&#34;patroni&#34;} == 0`</li>")
+            || html.contains("<li>PostgreSQLDown cannot detect step 3 (kill pg-1): reason of PostgreSQLDown; add `up{job=&quot;patroni&quot;} == 0`</li>"),
+        "{html}"
+    );
+    assert!(!render_html(&sample()).contains("id=\"fault-matrix\""));
+}
+
+#[test]
+fn the_suite_index_has_the_matrix_of_every_run() {
+    let monitoring = MonitoringSummary { blind_spots: blind_spots(), ..MonitoringSummary::default() };
+    let report = RunReport { monitoring: Some(monitoring), scenario: "kill-drill".into(), ..sample() };
+    let runs = [crate::report::SuiteRun {
+        scenario_file: "kill.yaml".into(),
+        report: Some(&report),
+        href: None,
+        problem: None,
+        versus_previous: String::new(),
+    }];
+    let html = crate::report::render_suite_index("seed 000", &runs);
+    assert!(html.contains("<th>kill-drill step 3: kill pg-1</th>"), "{html}");
+    assert_eq!(html.matches("class=\"cell m-blind\"").count(), 1, "{html}");
+}
+
 #[test]
 fn the_page_has_the_header_and_the_verdicts() {
     let html = render_html(&sample());

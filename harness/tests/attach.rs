@@ -7,8 +7,9 @@
 //! the killed member again, and a partition interrupted by SIGINT that must heal before pgdrill
 //! exits. pgdrill must create no container; the Compose project is removed at
 //! the end (from a guard, also when the test fails).
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use pgdrill::cluster::load_cluster_file;
 use pgdrill::runtime::images::{ensure_images, ImageName, ImageOptions, Recipes};
 use pgdrill::runtime::Runtime;
-use pgdrill::wait::{poll_until, Probe};
+use common::{block_on, free_port_base, output, repo, run, text, wait_leader, Project};
 use serde_json::Value;
 
 const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
@@ -24,59 +25,6 @@ const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
 const PORTS: u16 = 9;
 /// The project name `pgdrill compose` writes into the cluster file's templates.
 const GENERATED_PROJECT: &str = "com.docker.compose.project=pgdrill-partition-primary-replicas";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port_base() -> u16 {
-    let seed = (std::process::id() as u16).wrapping_mul(7);
-    for attempt in 0..200u16 {
-        let base = 20000 + (seed.wrapping_add(attempt.wrapping_mul(97)) % 40000);
-        if (base..base + PORTS).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("found no {PORTS} consecutive free loopback ports in 200 tries");
-}
-
-fn output(command: &mut Command) -> Output {
-    command.output().unwrap_or_else(|e| panic!("failed to run {command:?}: {e}"))
-}
-
-fn run(command: &mut Command) -> Output {
-    let out = output(command);
-    assert!(out.status.success(), "{command:?} failed ({}):\n{}\n{}", out.status, text(&out.stdout), text(&out.stderr));
-    out
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `docker-compose -p PROJECT -f FILE down -v` when dropped.
-struct Project {
-    name: String,
-    file: PathBuf,
-}
-
-impl Project {
-    fn compose(&self) -> Command {
-        let mut command = Command::new("docker-compose");
-        command.arg("-p").arg(&self.name).arg("-f").arg(&self.file);
-        command
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = self.compose().args(["down", "-v", "--remove-orphans", "-t", "5"]).output();
-    }
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(future)
-}
 
 /// Every container of the project: id, status, start time, restart count, pid.
 fn containers(project: &str) -> BTreeMap<String, String> {
@@ -111,33 +59,6 @@ async fn cluster_state(rest: &str, project: &str) -> (String, BTreeMap<String, S
         .collect();
     members.sort();
     (members.join("; "), containers(project))
-}
-
-/// Waits until `/cluster` at `rest` lists a leader and `members` running members; the leader.
-async fn wait_leader(rest: &str, members: usize, within: Duration) -> String {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("client");
-    let url = format!("{rest}/cluster");
-    let what = format!("a Patroni leader and {members} running members at {url}");
-    poll_until(&what, within, Duration::from_millis(500), || {
-        let request = client.get(&url).send();
-        async move {
-            let body: Value = match request.await {
-                Ok(response) => match response.json().await {
-                    Ok(body) => body,
-                    Err(e) => return Probe::not_yet(format!("an unreadable answer: {e}")),
-                },
-                Err(e) => return Probe::not_yet(format!("no answer: {e}")),
-            };
-            let list = body["members"].as_array().cloned().unwrap_or_default();
-            let running = list.iter().filter(|m| matches!(m["state"].as_str(), Some("running" | "streaming"))).count();
-            match list.iter().find(|m| m["role"] == "leader") {
-                Some(leader) if running == members => Probe::Done(leader["name"].as_str().unwrap_or("").to_string()),
-                _ => Probe::not_yet(body),
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One attached drill: its exit code, stdout, report and audit log lines.
@@ -308,14 +229,14 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     .expect("images");
     let dir = std::env::temp_dir().join(format!("pgdrill-attach-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let base = free_port_base();
+    let base = free_port_base(PORTS, 7);
     run(Command::new(PGDRILL)
         .current_dir(repo())
         .args(["compose", "scenarios/partition-primary-replicas.yaml", "-o"])
         .arg(&dir)
         .args(["--port-base", &base.to_string()]));
     let project =
-        Project { name: format!("pgdrill-attach-test-{}", std::process::id()), file: dir.join("docker-compose.yml") };
+        Project { name: format!("pgdrill-attach-test-{}", std::process::id()), file: dir.join("docker-compose.yml"), down: false };
     // The test's own project name (another run of the test may hold the generated one).
     let cluster_file = dir.join("cluster.yaml");
     let generated = std::fs::read_to_string(&cluster_file).expect("cluster.yaml");

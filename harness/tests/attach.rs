@@ -11,13 +11,13 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::{block_on, free_port_base, output, repo, run, text, wait_leader, Project};
 use pgdrill::cluster::load_cluster_file;
 use pgdrill::runtime::images::{ensure_images, ImageName, ImageOptions, Recipes};
 use pgdrill::runtime::Runtime;
-use common::{block_on, free_port_base, output, repo, run, text, wait_leader, Project};
 use serde_json::Value;
 
 const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
@@ -235,8 +235,11 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
         .args(["compose", "scenarios/partition-primary-replicas.yaml", "-o"])
         .arg(&dir)
         .args(["--port-base", &base.to_string()]));
-    let project =
-        Project { name: format!("pgdrill-attach-test-{}", std::process::id()), file: dir.join("docker-compose.yml"), down: false };
+    let project = Project {
+        name: format!("pgdrill-attach-test-{}", std::process::id()),
+        file: dir.join("docker-compose.yml"),
+        down: false,
+    };
     // The test's own project name (another run of the test may hold the generated one).
     let cluster_file = dir.join("cluster.yaml");
     let generated = std::fs::read_to_string(&cluster_file).expect("cluster.yaml");

@@ -9,10 +9,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};
+use common::{block_on, free_port_base, repo, run, wait_leader, Project};
 use pgdrill::cluster::load_cluster_file;
 use pgdrill::runtime::images::{ensure_images, ImageName, ImageOptions, Recipes};
 use pgdrill::runtime::Runtime;
-use common::{block_on, free_port_base, repo, run, wait_leader, Project};
 
 const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
 /// Ports the patroni-kill-primary topology publishes: 3 etcd, 3 members x 2, HAProxy x 2.

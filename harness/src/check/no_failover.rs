@@ -14,7 +14,11 @@ pub const NAME: &str = "no_failover";
 pub fn no_failover(within: Budget, timeline: &Timeline, ctx: &CheckContext) -> Verdict {
     let history = MemberHistory::for_context(timeline, ctx);
     let end = ctx.anchor + within.as_millis();
-    let verdict = ctx.verdicts(NAME, format!("no change for {}", budget_text(within).trim_start_matches("≤ ")), Some(within.as_millis()));
+    let verdict = ctx.verdicts(
+        NAME,
+        format!("no change for {}", budget_text(within).trim_start_matches("≤ ")),
+        Some(within.as_millis()),
+    );
     let Some(leader) = ctx.leader_at_anchor.as_deref() else {
         return verdict(Status::Fail, "no running primary was observed when the fault was applied".into(), None);
     };

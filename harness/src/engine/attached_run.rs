@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::attach::{attach, AttachOptions};
 use super::cluster::Site;
-use super::run::{audit_workload, finish, new_run_id, patroni_dynamic_configuration, spawn_observers, Finished, Phases};
+use super::run::{
+    audit_workload, finish, new_run_id, patroni_dynamic_configuration, spawn_observers, Finished, Phases,
+};
 use super::safety::{StopSignal, Watch};
 use super::steps::{describe_step, Rails, StepDriver};
 use super::{Cluster, EngineError, Progress, RunOptions, RunOutcome};

@@ -2,6 +2,8 @@
 //! files did) with the sentence on time scaling, the fault × rule matrix (which rule could see
 //! which fault step, blind spots with their remedy), and the monitoring section (observation
 //! latency, warnings).
+use askama::Template;
+
 use super::format::count;
 use crate::monitoring::blind_spots::FaultBlindSpots;
 use crate::report::model::MonitoringSummary;
@@ -130,6 +132,40 @@ pub(super) struct MatrixCell {
 }
 
 /// Symbols and classes of each finding, in the order of the legend.
+/// The fault × rule table with its legend and the blind spots' remedies: the same markup on a
+/// run's page and on a drill's index.
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r##"<table class="coverage fault-matrix" id="fault-matrix">
+<thead><tr><th>alert</th>{% for fault in matrix.faults %}<th>{{ fault }}</th>{% endfor %}</tr></thead>
+<tbody>
+{%- for row in matrix.rows %}
+<tr><td>{{ row.alert }}</td>{% for cell in row.cells %}<td class="cell {{ cell.class }}" title="{{ cell.title }}">{{ cell.symbol }}</td>{% endfor %}</tr>
+{%- endfor %}
+</tbody>
+</table>
+<p class="note">{% for item in legend %}{{ item.0 }} {{ item.2 }}{% if !loop.last %} · {% endif %}{% endfor %}</p>
+{%- if !matrix.blind.is_empty() %}
+<ul class="blind-spots" id="blind-spots">
+{%- for line in matrix.blind %}
+<li>{{ line }}</li>
+{%- endfor %}
+</ul>
+{%- endif %}"##
+)]
+struct FaultMatrixTable<'a> {
+    matrix: &'a FaultMatrix,
+    legend: [(&'static str, &'static str, &'static str); 6],
+}
+
+impl FaultMatrix {
+    /// The matrix as HTML (escaped here; the page templates insert it as it is).
+    pub(super) fn html(&self) -> String {
+        FaultMatrixTable { matrix: self, legend: MATRIX_LEGEND }.render().expect("rendering into a String cannot fail")
+    }
+}
+
 pub(super) const MATRIX_LEGEND: [(&str, &str, &str); 6] = [
     ("●", "m-fired", "fired"),
     ("◐", "m-pending", "went pending"),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use askama::Template;
 
-use super::coverage::{coverage, fault_matrix, CoverageLine, FaultMatrix, MonitoringView, MATRIX_LEGEND};
+use super::coverage::{coverage, fault_matrix, CoverageLine, FaultMatrix, MonitoringView};
 use super::format::secs;
 use super::style::CSS;
 use super::svg::Svg;
@@ -178,22 +178,7 @@ struct LogRow {
 <section>
 <h2>Alert rules × faults</h2>
 <p class="note">For every fault step, whether each rule saw it. ✕ is a blind spot: the series the rule reads for the faulted member went stale at the fault (its scrape failed or the series vanished), so an expression such as <code>metric == 0</code> never evaluated for it.</p>
-<table class="coverage fault-matrix" id="fault-matrix">
-<thead><tr><th>alert</th>{% for fault in matrix.faults %}<th>{{ fault }}</th>{% endfor %}</tr></thead>
-<tbody>
-{%- for row in matrix.rows %}
-<tr><td>{{ row.alert }}</td>{% for cell in row.cells %}<td class="cell {{ cell.class }}" title="{{ cell.title }}">{{ cell.symbol }}</td>{% endfor %}</tr>
-{%- endfor %}
-</tbody>
-</table>
-<p class="note">{% for item in legend %}{{ item.0 }} {{ item.2 }}{% if !loop.last %} · {% endif %}{% endfor %}</p>
-{%- if !matrix.blind.is_empty() %}
-<ul class="blind-spots" id="blind-spots">
-{%- for line in matrix.blind %}
-<li>{{ line }}</li>
-{%- endfor %}
-</ul>
-{%- endif %}
+{{ matrix.html()|safe }}
 </section>
 {%- endif %}
 {%- if let Some(error) = blind_error %}
@@ -276,7 +261,6 @@ struct Page<'a> {
     coverage: Vec<CoverageLine>,
     scaling: String,
     matrix: Option<FaultMatrix>,
-    legend: [(&'static str, &'static str, &'static str); 6],
     blind_error: Option<String>,
     log: Vec<LogRow>,
     log_note: String,
@@ -358,7 +342,6 @@ impl<'a> Page<'a> {
             coverage,
             scaling,
             matrix: fault_matrix(report.monitoring.as_ref()),
-            legend: MATRIX_LEGEND,
             blind_error: report.monitoring.as_ref().and_then(|m| m.blind_spots_error.clone()),
             log,
             log_note,

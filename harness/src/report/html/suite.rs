@@ -2,7 +2,7 @@
 //! rule matrix of every run's fault steps (which fault each alert rule detects).
 use askama::Template;
 
-use super::coverage::{fault_matrix_of, FaultMatrix, MATRIX_LEGEND};
+use super::coverage::{fault_matrix_of, FaultMatrix};
 use super::format::secs;
 use super::style::CSS;
 use crate::check::Status;
@@ -63,22 +63,7 @@ struct SuiteRow {
 {%- if let Some(matrix) = matrix %}
 <h2>Alert rules × faults, whole drill</h2>
 <p class="note">Which fault step of which run each alert rule saw. ✕: the rule cannot detect that fault — the series it reads for the faulted member went stale at the fault.</p>
-<table class="coverage fault-matrix" id="fault-matrix">
-<thead><tr><th>alert</th>{% for fault in matrix.faults %}<th>{{ fault }}</th>{% endfor %}</tr></thead>
-<tbody>
-{%- for row in matrix.rows %}
-<tr><td>{{ row.alert }}</td>{% for cell in row.cells %}<td class="cell {{ cell.class }}" title="{{ cell.title }}">{{ cell.symbol }}</td>{% endfor %}</tr>
-{%- endfor %}
-</tbody>
-</table>
-<p class="note">{% for item in legend %}{{ item.0 }} {{ item.2 }}{% if !loop.last %} · {% endif %}{% endfor %}</p>
-{%- if !matrix.blind.is_empty() %}
-<ul class="blind-spots" id="blind-spots">
-{%- for line in matrix.blind %}
-<li>{{ line }}</li>
-{%- endfor %}
-</ul>
-{%- endif %}
+{{ matrix.html()|safe }}
 {%- endif %}
 <footer>pgdrill {{ version }} · reports/history.jsonl holds every drill's key timings</footer>
 </body>
@@ -93,7 +78,6 @@ struct SuiteIndex {
     passed: usize,
     rows: Vec<SuiteRow>,
     matrix: Option<FaultMatrix>,
-    legend: [(&'static str, &'static str, &'static str); 6],
     version: &'static str,
 }
 
@@ -137,7 +121,6 @@ pub fn render_suite_index(title: &str, runs: &[SuiteRun<'_>]) -> String {
         passed,
         rows,
         matrix,
-        legend: MATRIX_LEGEND,
         version: env!("CARGO_PKG_VERSION"),
     }
     .render()

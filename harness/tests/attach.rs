@@ -14,10 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{block_on, free_port_base, output, repo, run, text, wait_leader, Project};
+use common::{block_on, ensure_patroni_images, free_port_base, output, repo, run, text, wait_leader, Project};
 use pgdrill::cluster::load_cluster_file;
-use pgdrill::runtime::images::{ensure_images, ImageName, ImageOptions, Recipes};
-use pgdrill::runtime::Runtime;
 use serde_json::Value;
 
 const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
@@ -219,14 +217,7 @@ fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str) -> Drill
 
 #[test]
 fn attach_mode_drills_a_compose_cluster_through_command_templates() {
-    let docker = block_on(Runtime::connect()).expect("a Docker engine");
-    block_on(ensure_images(
-        &docker,
-        &[ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy],
-        &ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() },
-        &|line| eprintln!("{line}"),
-    ))
-    .expect("images");
+    ensure_patroni_images();
     let dir = std::env::temp_dir().join(format!("pgdrill-attach-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let base = free_port_base(PORTS, 7);

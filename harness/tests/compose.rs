@@ -9,9 +9,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};
-use common::{block_on, free_port_base, repo, run, wait_leader, Project};
+use common::{block_on, ensure_patroni_images, free_port_base, repo, run, wait_leader, Project};
 use pgdrill::cluster::load_cluster_file;
-use pgdrill::runtime::images::{ensure_images, ImageName, ImageOptions, Recipes};
 use pgdrill::runtime::Runtime;
 
 const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
@@ -33,14 +32,8 @@ async fn project_resources(docker: &bollard::Docker, name: &str) -> (usize, usiz
 
 #[test]
 fn a_generated_compose_file_starts_a_cluster_with_a_leader_and_leaves_nothing() {
+    ensure_patroni_images();
     let docker = block_on(Runtime::connect()).expect("a Docker engine");
-    block_on(ensure_images(
-        &docker,
-        &[ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy],
-        &ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() },
-        &|line| eprintln!("{line}"),
-    ))
-    .expect("images");
     let dir = std::env::temp_dir().join(format!("pgdrill-compose-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let base = free_port_base(PORTS, 1);

@@ -138,6 +138,15 @@ struct RunArgs {
     /// Fewer progress lines.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    attach: AttachArgs,
+    #[command(flatten)]
+    images: ImageArgs,
+}
+
+/// Attach mode's options, the same on `run` and `drill`.
+#[derive(Debug, Args)]
+pub(super) struct AttachArgs {
     /// Drill the cluster this cluster file describes instead of starting one (attach mode:
     /// nothing is started or removed; faults act through the file's executor templates).
     #[arg(long, value_name = "FILE")]
@@ -148,8 +157,15 @@ struct RunArgs {
     /// With --cluster: do not ask for confirmation before drilling the environment.
     #[arg(long, requires = "cluster")]
     yes: bool,
-    #[command(flatten)]
-    images: ImageArgs,
+}
+
+impl AttachArgs {
+    /// The engine's attach options, with whether to skip the confirmation; `None` without
+    /// `--cluster`.
+    pub(super) fn options(&self) -> Option<(crate::engine::AttachOptions, bool)> {
+        let file = self.cluster.clone()?;
+        Some((crate::engine::AttachOptions { file, dry_run: self.dry_run }, self.yes))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -274,9 +290,8 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
         pooler: false,
         attach: None,
     };
-    if let Some(file) = &args.cluster {
-        let attach = crate::engine::AttachOptions { file: file.clone(), dry_run: args.dry_run };
-        match super::attach_cmd::prepare(&attach, &scenarios, &args.reports_dir, args.yes).await {
+    if let Some((attach, yes)) = args.attach.options() {
+        match super::attach_cmd::prepare(&attach, &scenarios, &args.reports_dir, yes).await {
             Ok(true) => {}
             Ok(false) => return ExitCode::Success,
             Err(code) => return code,

@@ -68,16 +68,9 @@ pub(super) struct DrillArgs {
     quiet: bool,
     #[command(flatten)]
     load: super::commands::LoadArgs,
-    /// Drill the cluster this cluster file describes instead of starting one per scenario
-    /// (attach mode; every scenario is checked against the file before the first runs).
-    #[arg(long, value_name = "FILE")]
-    cluster: Option<PathBuf>,
-    /// With --cluster: print every action of every scenario and change nothing.
-    #[arg(long, requires = "cluster")]
-    dry_run: bool,
-    /// With --cluster: do not ask for confirmation.
-    #[arg(long, requires = "cluster")]
-    yes: bool,
+    /// Attach mode: every scenario is checked against the cluster file before the first runs.
+    #[command(flatten)]
+    attach: super::commands::AttachArgs,
 }
 
 /// Re-renders report.html and junit.xml from a run's report.json and prints its summary; with
@@ -217,10 +210,9 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
         Ok(scenarios) => scenarios,
         Err(code) => return code,
     };
-    let attach =
-        args.cluster.as_ref().map(|file| crate::engine::AttachOptions { file: file.clone(), dry_run: args.dry_run });
+    let (attach, yes) = args.attach.options().unzip();
     if let Some(attach) = &attach {
-        match super::attach_cmd::prepare(attach, &scenarios, &args.reports_dir, args.yes).await {
+        match super::attach_cmd::prepare(attach, &scenarios, &args.reports_dir, yes.unwrap_or(false)).await {
             Ok(true) => {}
             Ok(false) => return ExitCode::Success,
             Err(code) => return code,

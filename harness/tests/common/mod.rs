@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use pgdrill::runtime::images::{ensure_images, ImageName, ImageOptions, Recipes};
+use pgdrill::runtime::Runtime;
 use pgdrill::wait::{poll_until, Probe};
 
 /// The repository's root.
@@ -48,6 +50,19 @@ pub fn text(bytes: &[u8]) -> String {
 /// Runs `future` on a runtime of its own.
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(future)
+}
+
+/// Builds (or finds) the images a Compose file of a Patroni scenario runs, from the checkout's
+/// recipes.
+pub fn ensure_patroni_images() {
+    let docker = block_on(Runtime::connect()).expect("a Docker engine");
+    block_on(ensure_images(
+        &docker,
+        &[ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy],
+        &ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() },
+        &|line| eprintln!("{line}"),
+    ))
+    .expect("images");
 }
 
 /// A Compose project: `docker-compose -p NAME -f FILE down -v` when dropped (unless

@@ -117,7 +117,53 @@ fn expect_pass(path: &Path) -> Result<(), Failed> {
     check_citus_release(&outcome)?;
     check_monitoring(&outcome)?;
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    check_blind_spots(&stem, &outcome)
+    check_blind_spots(&stem, &outcome)?;
+    if stem == "alerts-seed000-citus-fault-tour" {
+        check_fault_tour(&outcome)?;
+    }
+    Ok(())
+}
+
+/// The fault tour's report.json judges the users' rules on every fault it ran, and an
+/// aggregate over members is not called blind when one member's series ends:
+/// NoPrimaryInCluster (`sum(patroni_primary{…, citus_group="0"}) == 0`) on the kill of the
+/// coordinator's replica kept pooling the coordinator primary's series.
+fn check_fault_tour(outcome: &RunOutcome) -> Result<(), Failed> {
+    use pgdrill::monitoring::blind_spots::Finding;
+    let written = read_json(&outcome.report_dir.join(REPORT_FILE)).map_err(|e| Failed::from(format!("{e}")))?;
+    let spots = written.monitoring.as_ref().map(|m| m.blind_spots.clone()).unwrap_or_default();
+    let tour = [
+        "partition",
+        "isolate",
+        "loss",
+        "throttle",
+        "disconnect",
+        "stop",
+        "kill",
+        "restart",
+        "kill_patroni",
+        "switchover",
+        "failover",
+    ];
+    let judged: Vec<&str> = spots.iter().filter(|s| s.rules.len() >= 10).map(|s| s.fault.as_str()).collect();
+    if judged != tour {
+        return Err(format!("the tour should judge every rule on {tour:?}, judged {judged:?}").into());
+    }
+    let kill = spots.iter().find(|s| s.fault == "kill").ok_or("no kill step")?;
+    let rule = kill.rules.iter().find(|r| r.alert == "NoPrimaryInCluster").ok_or("no NoPrimaryInCluster finding")?;
+    let pools_the_primary =
+        |pooled: &[String]| pooled.iter().any(|m| m.starts_with("coord-") && !kill.targets.contains(m));
+    match &rule.finding {
+        Finding::CouldHaveFired { pooled_over, .. } if pools_the_primary(pooled_over) => {
+            println!("aggregate judged on its pool: NoPrimaryInCluster on kill {:?}: {}", kill.targets, rule.reason);
+            Ok(())
+        }
+        finding => Err(format!(
+            "NoPrimaryInCluster on the kill of {:?} should be could_have_fired pooling the coordinator primary, got {finding:?}",
+            kill.targets
+        )
+        .into()),
+    }
 }
 
 /// Blind spots a drill's report.json must name: (scenario file stem, alert, fault, the alert's

@@ -24,7 +24,7 @@ use crate::monitoring::{
 };
 use crate::report::{AlertLatency, CoverageRow, MonitoringSummary};
 use crate::runtime::images::ResolvedImages;
-use crate::scenario::{variant_name, LoadedScenario};
+use crate::scenario::{variant_name, LoadedScenario, TopologyKind};
 use crate::timeline::{EventKind, Timeline, TimelineWriter};
 use crate::topology::{ContainerSpec, Plan};
 
@@ -43,6 +43,10 @@ pub struct MonitoringSetup {
     unknown: Vec<UnknownMetric>,
     /// Patroni members: the shipped metric list holds for two or more.
     members: u8,
+    /// A Citus topology: the list's Citus section holds, the Citus catalogs' series exist.
+    citus: bool,
+    /// The `cluster_name` label the scenario asks for (default: the Patroni scope).
+    cluster_name: Option<String>,
 }
 
 /// Loads and scales the scenario's rule files (paths relative to the scenario file).
@@ -74,8 +78,11 @@ pub fn prepare(loaded: &LoadedScenario) -> Result<Option<MonitoringSetup>, Engin
             }
         }
     }
-    let hints: BTreeMap<String, String> = citus_only_metrics().into_iter().collect();
-    let unknown = unknown_metrics(&files, &KnownMetrics::shipped(), &hints);
+    let citus = loaded.scenario.topology.kind == TopologyKind::Citus;
+    // On other kinds, say why a rule reading a Citus catalog's series sees none.
+    let hints: BTreeMap<String, String> =
+        if citus { BTreeMap::new() } else { citus_only_metrics().into_iter().collect() };
+    let unknown = unknown_metrics(&files, &KnownMetrics::for_topology(citus), &hints);
     Ok(Some(MonitoringSetup {
         files,
         rendered,
@@ -86,6 +93,8 @@ pub fn prepare(loaded: &LoadedScenario) -> Result<Option<MonitoringSetup>, Engin
         timings,
         unknown,
         members: loaded.scenario.topology.members,
+        citus,
+        cluster_name: monitoring.cluster_name.clone(),
     }))
 }
 
@@ -105,8 +114,10 @@ impl MonitoringSetup {
             postgres_exporter: &images.postgres_exporter,
         };
         let stack = Stack {
-            cluster_name: &plan.scope,
+            cluster_name: self.cluster_name.as_deref().unwrap_or(&plan.scope),
             members: &plan.member_names(),
+            groups: plan.groups.as_deref(),
+            database: plan.database(),
             superuser_password: &plan.secrets.superuser,
             scrape_interval: self.interval,
             rules: &self.rendered,
@@ -217,7 +228,7 @@ impl MonitoringSetup {
             match api.metric_names(unix(start), unix(SystemTime::now())).await {
                 Ok(names) => {
                     let seen: BTreeSet<String> = names.into_iter().collect();
-                    summary.metric_list = Some(check_list(&KnownMetrics::shipped(), &seen));
+                    summary.metric_list = Some(check_list(&KnownMetrics::for_topology(self.citus), &seen));
                 }
                 Err(e) => summary.metric_list_skipped = Some(format!("failed to read metric names: {e}")),
             }

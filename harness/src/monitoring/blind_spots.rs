@@ -18,7 +18,10 @@
 //! after the step began (an instance active right then is an earlier cause's)? Does a selector
 //! match no series in the whole run? Did a series it reads for a faulted member have samples
 //! before the fault and none after it (a scrape interval + 1 s of grace at either end of the
-//! window)? Did it read any series of a faulted member at all?
+//! window)? Did it read any series of a faulted member at all? A selector the rule reads only
+//! inside an aggregation over members (`sum(patroni_primary) == 0`, see `monitoring::pooling`)
+//! is judged on all the series it pools: the faulted member's going stale is what such a rule
+//! is written to see, and it is blind only when every pooled series went stale.
 //!
 //! Everything here is pure: `monitoring::blind_spots_query` fetches the samples (raw samples of
 //! every selector of every rule, and `ALERTS`, over the run) and passes them in.
@@ -71,6 +74,9 @@ pub struct FaultWindow {
 pub struct SelectorSamples {
     /// The selector (`patroni_postgres_running`, `up{job="patroni"}`).
     pub selector: String,
+    /// Read only inside an aggregation that drops the member label (`monitoring::pooling`):
+    /// the rule sees the members together, not one by one.
+    pub pooled: bool,
     /// (labels, sample times ascending) per series.
     pub series: Vec<(BTreeMap<String, String>, Vec<UnixMillis>)>,
 }
@@ -152,6 +158,10 @@ pub enum Finding {
         /// (a scrape interval when nothing was missed; longer when scrapes failed in between).
         #[serde(default)]
         longest_gap_ms: u64,
+        /// For a rule that aggregates over members: the members whose series it kept pooling
+        /// while the faulted member's went stale (empty for a rule read member by member).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pooled_over: Vec<String>,
     },
     /// The rule reads no series of what the fault acted on (an etcd node, or a member without
     /// the series): whether it could fire depends on other members.
@@ -306,27 +316,19 @@ pub fn classify_rule(window: &FaultWindow, targets: &[String], rule: &RuleSample
     let (from, until) = (window.at, window.until + slack);
     // The fault is recorded after it acted: an evaluation may see its effect before `from`
     // (measured: pending 79 ms before the kill's record), but not before its step began. An
-    // instance active right then (a sample within one evaluation interval before) belongs to
-    // an earlier cause; one that ended before and starts again is a new activation.
+    // activation of an instance that began before then belongs to an earlier cause, even when
+    // it lasts into the window; one that begins in the window is this fault's, also when the
+    // same instance was active a moment before (an earlier fault's pending that ended as this
+    // step began).
     let since = window.started.min(from);
-    let continuing = rule.eval_interval_ms + 1_000;
-    let earlier: Vec<&BTreeMap<String, String>> = rule
-        .alerts
-        .iter()
-        .filter(|a| a.times.iter().any(|&t| t < since && t + continuing >= since))
-        .map(|a| &a.labels)
+    let ours: Vec<Activation> = activations(&rule.alerts, rule.eval_interval_ms + 1_000)
+        .into_iter()
+        .filter(|a| a.start >= since && a.start <= until)
         .collect();
-    let first_in = |state: &str| {
-        rule.alerts
-            .iter()
-            .filter(|a| a.alertstate == state && !earlier.contains(&&a.labels))
-            .filter_map(|a| a.times.iter().copied().find(|&t| t >= since && t <= until))
-            .min()
-    };
-    if let Some(t) = first_in("firing") {
+    if let Some(t) = ours.iter().filter_map(|a| a.first_firing.filter(|&t| t <= until)).min() {
         return Finding::Fired { after_ms: t.saturating_sub(from) };
     }
-    if let Some(t) = first_in("pending") {
+    if let Some(t) = ours.iter().map(|a| a.start).min() {
         return Finding::WentPending { after_ms: t.saturating_sub(from) };
     }
     if !rule.missing.is_empty() {
@@ -335,27 +337,45 @@ pub fn classify_rule(window: &FaultWindow, targets: &[String], rule: &RuleSample
     let mut stale = Vec::new();
     let mut watched = false;
     let mut longest_gap_ms = 0;
-    for target in targets {
-        for selector in &rule.selectors {
-            for (labels, times) in &selector.series {
-                if labels.get(MEMBER_LABEL) != Some(target) {
-                    continue;
-                }
-                let before = times.iter().any(|&t| t <= window.at && t + timing.lookback_ms >= window.at);
-                if !before {
-                    continue;
-                }
-                watched = true;
-                longest_gap_ms = longest_gap_ms.max(longest_gap(times, window));
-                if let Some(last) = went_stale(times, window, timing) {
-                    stale.push(StaleSeries {
-                        target: target.clone(),
-                        selector: selector.selector.clone(),
-                        job: labels.get("job").cloned().unwrap_or_default(),
-                        last_sample_ms: last as i64 - window.at as i64,
-                    });
+    let mut pooled_over: Vec<String> = Vec::new();
+    let existed_before =
+        |times: &[UnixMillis]| times.iter().any(|&t| t <= window.at && t + timing.lookback_ms >= window.at);
+    let member_of = |labels: &BTreeMap<String, String>| labels.get(MEMBER_LABEL).cloned().unwrap_or_default();
+    for selector in &rule.selectors {
+        let before: Vec<&(BTreeMap<String, String>, Vec<UnixMillis>)> =
+            selector.series.iter().filter(|(_, times)| existed_before(times)).collect();
+        let of_targets: Vec<_> = before.iter().filter(|(labels, _)| targets.contains(&member_of(labels))).collect();
+        if of_targets.is_empty() {
+            continue;
+        }
+        watched = true;
+        let stale_of = |labels: &BTreeMap<String, String>, times: &[UnixMillis]| {
+            went_stale(times, window, timing).map(|last| StaleSeries {
+                target: member_of(labels),
+                selector: selector.selector.clone(),
+                job: labels.get("job").cloned().unwrap_or_default(),
+                last_sample_ms: last as i64 - window.at as i64,
+            })
+        };
+        if selector.pooled {
+            // The aggregate is computed from every series it pools: blind only when all of
+            // them went stale.
+            let kept: Vec<String> =
+                before.iter().filter(|(l, t)| stale_of(l, t).is_none()).map(|(l, _)| member_of(l)).collect();
+            if kept.is_empty() {
+                stale.extend(of_targets.iter().filter_map(|(l, t)| stale_of(l, t)));
+            } else {
+                for member in kept {
+                    if !pooled_over.contains(&member) {
+                        pooled_over.push(member);
+                    }
                 }
             }
+            continue;
+        }
+        for (labels, times) in of_targets {
+            longest_gap_ms = longest_gap_ms.max(longest_gap(times, window));
+            stale.extend(stale_of(labels, times));
         }
     }
     // One entry per (target, selector): a selector matching many series of a member (one per
@@ -364,10 +384,51 @@ pub fn classify_rule(window: &FaultWindow, targets: &[String], rule: &RuleSample
     if !stale.is_empty() {
         Finding::CannotDetect { stale }
     } else if watched {
-        Finding::CouldHaveFired { longest_gap_ms }
+        pooled_over.sort();
+        Finding::CouldHaveFired { longest_gap_ms, pooled_over }
     } else {
         Finding::NotWatched
     }
+}
+
+/// One stretch of an alert instance being pending or firing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Activation {
+    /// Its first sample, in either state.
+    start: UnixMillis,
+    /// Its first firing sample.
+    first_firing: Option<UnixMillis>,
+}
+
+/// Every instance's activations: its pending and firing samples together, split where none
+/// comes for longer than `continuing` (an evaluation interval and a margin).
+fn activations(alerts: &[AlertSamples], continuing: u64) -> Vec<Activation> {
+    let mut by_instance: BTreeMap<&BTreeMap<String, String>, Vec<(UnixMillis, bool)>> = BTreeMap::new();
+    for samples in alerts {
+        let firing = samples.alertstate == "firing";
+        by_instance.entry(&samples.labels).or_default().extend(samples.times.iter().map(|&t| (t, firing)));
+    }
+    let mut out = Vec::new();
+    for mut samples in by_instance.into_values() {
+        samples.sort_unstable();
+        let mut current: Option<(Activation, UnixMillis)> = None;
+        for (t, firing) in samples {
+            match &mut current {
+                Some((activation, last)) if t <= *last + continuing => {
+                    *last = t;
+                    if firing && activation.first_firing.is_none() {
+                        activation.first_firing = Some(t);
+                    }
+                }
+                _ => {
+                    out.extend(current.take().map(|(a, _)| a));
+                    current = Some((Activation { start: t, first_firing: firing.then_some(t) }, t));
+                }
+            }
+        }
+        out.extend(current.map(|(a, _)| a));
+    }
+    out
 }
 
 /// The last sample of a series that has none from `grace` after the fault to `grace` before the
@@ -412,7 +473,15 @@ fn explain(finding: &Finding, targets: &[String], window: &FaultWindow) -> (Stri
         Finding::SeriesAbsent { missing } => {
             (format!("no series for {} in the whole run, so it cannot fire at all", missing.join(", ")), None)
         }
-        Finding::CouldHaveFired { longest_gap_ms } => (
+        Finding::CouldHaveFired { pooled_over, .. } if !pooled_over.is_empty() => (
+            format!(
+                "it aggregates over members: while the series of {acted_on} went stale it kept pooling those of {}, \
+                 so the expression kept being evaluated; it did not hold",
+                pooled_over.join(", ")
+            ),
+            None,
+        ),
+        Finding::CouldHaveFired { longest_gap_ms, .. } => (
             format!(
                 "its series for {acted_on} kept being scraped (longest gap {}); the expression did not hold",
                 secs(*longest_gap_ms)

@@ -9,6 +9,7 @@ use super::blind_spots::{classify_fault, FaultBlindSpots, FaultWindow, RuleSampl
 use super::coverage::{AlertCoverage, AlertOutcome};
 use super::error::ApiError;
 use super::latency::AlertSamples;
+use super::pooling::pooled_selectors;
 use super::promql::selectors;
 use super::rules::AlertRule;
 
@@ -48,9 +49,10 @@ pub async fn blind_spots(
             })
             .unwrap_or_default();
         let mut samples = Vec::new();
+        let pooled = pooled_selectors(&alert.expr);
         for selector in selectors(&alert.expr) {
             let series = cache.get(&selector).await?;
-            samples.push(SelectorSamples { selector, series });
+            samples.push(SelectorSamples { pooled: pooled.contains(&selector), selector, series });
         }
         let alerts_selector = format!("ALERTS{{alertname={}}}", serde_json::to_string(&alert.name).expect("a string"));
         let states = cache

@@ -38,6 +38,7 @@ fn postgres_down() -> RuleSamples {
         eval_interval_ms: 1_000,
         alerts: vec![],
         selectors: vec![SelectorSamples {
+            pooled: false,
             selector: "patroni_postgres_running".into(),
             series: vec![
                 series("pg-1", "patroni", every_second(-20, 0)),
@@ -88,12 +89,12 @@ fn a_series_still_scraped_could_have_fired() {
     rule.selectors[0].series[0].1 = every_second(-20, 25);
     assert_eq!(
         classify_rule(&window(25), &["pg-1".into()], &rule, timing()),
-        Finding::CouldHaveFired { longest_gap_ms: 1_000 }
+        Finding::CouldHaveFired { longest_gap_ms: 1_000, pooled_over: vec![] }
     );
     // Scrapes failing for 8s in the middle: still live, and the gap says so.
     rule.selectors[0].series[0].1.retain(|t| !(FAULT + 5_000..=FAULT + 13_000).contains(t));
     let spots = classify_fault(&window(25), &members(), &[rule], timing());
-    assert_eq!(spots.rules[0].finding, Finding::CouldHaveFired { longest_gap_ms: 9_000 });
+    assert_eq!(spots.rules[0].finding, Finding::CouldHaveFired { longest_gap_ms: 9_000, pooled_over: vec![] });
     assert!(spots.rules[0].reason.contains("kept being scraped (longest gap 9.0s)"), "{}", spots.rules[0].reason);
 }
 
@@ -123,7 +124,7 @@ fn a_window_too_short_to_tell_is_not_called_stale() {
     // 3s: shorter than twice the grace (2 x 2s).
     assert_eq!(
         classify_rule(&window(3), &["pg-1".into()], &postgres_down(), timing()),
-        Finding::CouldHaveFired { longest_gap_ms: 3_000 }
+        Finding::CouldHaveFired { longest_gap_ms: 3_000, pooled_over: vec![] }
     );
 }
 
@@ -234,7 +235,7 @@ fn a_selector_without_series_in_the_run_cannot_fire_at_all() {
         missing: vec!["patroni_timeline".into()],
         eval_interval_ms: 1_000,
         alerts: vec![],
-        selectors: vec![SelectorSamples { selector: "patroni_timeline".into(), series: vec![] }],
+        selectors: vec![SelectorSamples { selector: "patroni_timeline".into(), pooled: false, series: vec![] }],
     };
     let spots = classify_fault(&window(25), &members(), &[rule], timing());
     assert_eq!(spots.rules[0].finding, Finding::SeriesAbsent { missing: vec!["patroni_timeline".into()] });
@@ -260,6 +261,7 @@ fn exporter_series_get_their_job_and_many_series_of_a_member_are_one_finding() {
         eval_interval_ms: 1_000,
         alerts: vec![],
         selectors: vec![SelectorSamples {
+            pooled: false,
             selector: "pg_stat_database_numbackends".into(),
             series: vec![
                 series("pg-1", "postgres-exporter", every_second(-20, 0)),
@@ -327,5 +329,54 @@ fn findings_serialize_tagged() {
     assert_eq!(json, serde_json::json!({"kind": "fired", "after_ms": 5}));
     let back: Finding =
         serde_json::from_value(serde_json::json!({"kind": "could_have_fired", "longest_gap_ms": 1000})).unwrap();
-    assert_eq!(back, Finding::CouldHaveFired { longest_gap_ms: 1000 });
+    assert_eq!(back, Finding::CouldHaveFired { longest_gap_ms: 1000, pooled_over: vec![] });
+}
+
+/// `sum(patroni_primary) == 0`: the same samples, read as an aggregate over the members.
+fn no_primary() -> RuleSamples {
+    let mut rule = postgres_down();
+    rule.alert = "NoPrimaryInCluster".into();
+    rule.selectors[0].pooled = true;
+    rule.selectors[0].selector = "patroni_primary".into();
+    rule
+}
+
+#[test]
+fn an_aggregate_over_members_still_evaluates_when_one_members_series_ends() {
+    let spots = classify_fault(&window(25), &members(), &[no_primary()], timing());
+    assert_eq!(spots.rules[0].finding, Finding::CouldHaveFired { longest_gap_ms: 0, pooled_over: vec!["pg-2".into()] });
+    assert!(spots.rules[0].reason.contains("aggregates over members"), "{}", spots.rules[0].reason);
+    assert!(spots.rules[0].remedy.is_none());
+}
+
+#[test]
+fn an_aggregate_whose_every_series_ended_cannot_detect_the_fault() {
+    let mut rule = no_primary();
+    rule.selectors[0].series[1] = series("pg-2", "patroni", every_second(-20, 0));
+    let mut both = window(25);
+    both.acted_on = vec!["pg-1".into(), "pg-2".into()];
+    let spots = classify_fault(&both, &members(), &[rule], timing());
+    let Finding::CannotDetect { stale } = &spots.rules[0].finding else {
+        panic!("expected cannot_detect, got {:?}", spots.rules[0].finding)
+    };
+    assert_eq!(stale.iter().map(|s| s.target.as_str()).collect::<Vec<_>>(), ["pg-1", "pg-2"]);
+}
+
+#[test]
+fn an_earlier_faults_pending_ending_as_the_step_begins_does_not_hide_a_new_activation() {
+    // Measured in the fault tour: the disconnect's PatroniScrapeFailed pending of worker1-2 was
+    // still evaluated 1.3 s into the next step (a stop of the same member); the stop's own pending
+    // began 1 s later and fired.
+    let mut rule = postgres_down();
+    let alert = |state: &str, times: Vec<UnixMillis>| AlertSamples {
+        alert: "PostgreSQLDown".into(),
+        alertstate: state.into(),
+        labels: BTreeMap::from([("member".into(), "pg-1".into())]),
+        times,
+    };
+    rule.alerts = vec![
+        alert("pending", vec![FAULT - 3_000, FAULT - 2_000, FAULT - 1_000, FAULT, FAULT + 4_000, FAULT + 5_000]),
+        alert("firing", vec![FAULT + 10_000, FAULT + 11_000]),
+    ];
+    assert_eq!(classify_rule(&window(25), &["pg-1".into()], &rule, timing()), Finding::Fired { after_ms: 10_000 });
 }

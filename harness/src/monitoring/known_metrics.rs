@@ -22,6 +22,10 @@ const SHIPPED: &str = include_str!("exporter_metrics.txt");
 /// The section of names Prometheus writes itself (`up`, `ALERTS`, ...), present whatever it scrapes.
 pub const PROMETHEUS_SECTION: &str = "prometheus";
 
+/// The section of names only a Citus topology's exporters produce: pgdrill's custom queries on
+/// the Citus catalogs (`pg_dist_node`, `pg_dist_placement`, …), which return rows only there.
+pub const CITUS_SECTION: &str = "citus";
+
 /// Metric names by the job (or `prometheus`) that produces them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KnownMetrics {
@@ -33,6 +37,16 @@ impl KnownMetrics {
     /// The list shipped with pgdrill (`kind: patroni` topologies with two or more members).
     pub fn shipped() -> Self {
         Self::parse(SHIPPED)
+    }
+
+    /// The names a topology's targets produce: the shipped list, with its Citus section only
+    /// on a Citus topology.
+    pub fn for_topology(citus: bool) -> Self {
+        let mut known = Self::shipped();
+        if !citus {
+            known.by_job.remove(CITUS_SECTION);
+        }
+        known
     }
 
     /// Parses the list format: `[job]` starts a section, other non-empty lines not starting
@@ -163,8 +177,10 @@ mod tests {
         let known = KnownMetrics::shipped();
         assert_eq!(
             known.by_job.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["patroni", "postgres-exporter", PROMETHEUS_SECTION]
+            [CITUS_SECTION, "patroni", "postgres-exporter", PROMETHEUS_SECTION]
         );
+        assert!(KnownMetrics::for_topology(true).contains("citus_worker_nodes_is_active"));
+        assert!(!KnownMetrics::for_topology(false).contains("citus_worker_nodes_is_active"), "only Citus has it");
         for name in ["patroni_postgres_running", "patroni_postgres_timeline", "pg_up", "up", "ALERTS"] {
             assert!(known.contains(name), "{name}");
         }

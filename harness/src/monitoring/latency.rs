@@ -83,6 +83,10 @@ pub enum MarkedBy {
     /// `activeAt` plus `for` rounded up to whole evaluations (firing without samples): an
     /// estimate.
     ForAfterActiveAt,
+    /// The evaluation after `activeAt`, for a pending seen ending within two evaluations of it
+    /// and no `ALERTS` sample of it found (seen for one-evaluation pendings at start-up): an
+    /// estimate.
+    EvaluationAfterActiveAt,
 }
 
 /// One measured change.
@@ -163,8 +167,16 @@ pub fn marked_at(
         },
         ("alertmanager", "firing") => Some((active_at, MarkedBy::StartsAt)),
         (_, "resolved" | "inactive") => {
-            let last = *of_instance(None).last()?;
-            Some((last + timing?.interval_ms, MarkedBy::EvaluationAfterLastSample))
+            let interval = timing?.interval_ms;
+            match of_instance(None).last() {
+                Some(&last) => Some((last + interval, MarkedBy::EvaluationAfterLastSample)),
+                // It can only have ended at the next evaluation: a later end would have
+                // left a sample in between.
+                None if change.state == "inactive" && change.seen <= active_at + 2 * interval => {
+                    Some((active_at + interval, MarkedBy::EvaluationAfterActiveAt))
+                }
+                None => None,
+            }
         }
         _ => None,
     }
@@ -254,6 +266,15 @@ mod tests {
         let timing = RuleTiming { for_ms: 15_500, interval_ms: 1_000 };
         assert_eq!(marked_at(&c, &[], Some(timing)), Some((26_000, MarkedBy::ForAfterActiveAt)));
         assert_eq!(marked_at(&c, &[], None), None, "no timing, no estimate");
+    }
+
+    #[test]
+    fn a_pending_of_one_evaluation_without_samples_ended_at_the_next_evaluation() {
+        let timing = RuleTiming { for_ms: 6_000, interval_ms: 3_000 };
+        let short = change("prometheus", "inactive", 13_190, 10_000);
+        assert_eq!(marked_at(&short, &[], Some(timing)), Some((13_000, MarkedBy::EvaluationAfterActiveAt)));
+        let long = change("prometheus", "inactive", 17_000, 10_000);
+        assert_eq!(marked_at(&long, &[], Some(timing)), None, "a longer pending must have left samples");
     }
 
     #[test]

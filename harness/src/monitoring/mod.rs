@@ -15,6 +15,7 @@ mod coverage;
 mod error;
 pub mod known_metrics;
 pub mod latency;
+pub mod pooling;
 pub mod promql;
 mod promtool;
 mod ready;

@@ -136,7 +136,7 @@ pub(crate) struct Token {
 }
 
 impl Token {
-    fn text<'a>(&self, source: &'a str) -> &'a str {
+    pub(crate) fn text<'a>(&self, source: &'a str) -> &'a str {
         &source[self.start..self.end]
     }
 }
@@ -344,6 +344,12 @@ const KEYWORDS: &[&str] = &[
     "count_values",
 ];
 
+/// Aggregation operators whose result drops the labels not named in `by (…)` (or named in
+/// `without (…)`). `topk`, `bottomk` and `limitk` are not among them: they return their input
+/// series with all their labels.
+pub(crate) const POOLING_AGGREGATIONS: &[&str] =
+    &["sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "quantile", "count_values"];
+
 /// Keywords whose parenthesised list holds label names, not expressions.
 const GROUPING: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
 
@@ -406,14 +412,26 @@ pub fn metric_names(expr: &str) -> Vec<String> {
 /// `{__name__="x"}`), in order of first use, without duplicates and without range or offset:
 /// what `/api/v1/series?match[]=` takes to tell whether the series an alert needs existed.
 pub fn selectors(expr: &str) -> Vec<String> {
-    let tokens: Vec<Token> = tokenize(expr).into_iter().filter(|t| t.kind != TokenKind::Comment).collect();
-    let names = metric_names(expr);
     let mut out: Vec<String> = Vec::new();
-    let mut push = |s: String| {
-        if !out.contains(&s) {
-            out.push(s);
+    for (selector, _) in selector_positions(expr) {
+        if !out.contains(&selector) {
+            out.push(selector);
         }
-    };
+    }
+    out
+}
+
+/// The tokens of `expr` without comments: what token indices elsewhere in this module count.
+pub(crate) fn code_tokens(expr: &str) -> Vec<Token> {
+    tokenize(expr).into_iter().filter(|t| t.kind != TokenKind::Comment).collect()
+}
+
+/// Every use of a selector in `expr`, in order, with the index of its first token in
+/// [`code_tokens`] (where `monitoring::pooling` looks at what encloses it).
+pub(crate) fn selector_positions(expr: &str) -> Vec<(String, usize)> {
+    let tokens = code_tokens(expr);
+    let names = metric_names(expr);
+    let mut out: Vec<(String, usize)> = Vec::new();
     let braces_end = |from: usize| (from..tokens.len()).find(|&j| tokens[j].kind == TokenKind::RBrace);
     let mut i = 0;
     while i < tokens.len() {
@@ -433,11 +451,11 @@ pub fn selectors(expr: &str) -> Vec<String> {
             match tokens.get(i + 1) {
                 Some(next) if next.kind == TokenKind::LBrace => {
                     let end = braces_end(i + 1).unwrap_or(tokens.len() - 1);
-                    push(selector_text(expr, &tokens[i..=end]));
+                    out.push((selector_text(expr, &tokens[i..=end]), i));
                     i = end + 1;
                 }
                 _ => {
-                    push(token.text(expr).to_string());
+                    out.push((token.text(expr).to_string(), i));
                     i += 1;
                 }
             }
@@ -445,7 +463,7 @@ pub fn selectors(expr: &str) -> Vec<String> {
             let end = braces_end(i).unwrap_or(tokens.len() - 1);
             let inner = &tokens[i..=end];
             if inner.iter().any(|t| t.kind == TokenKind::Ident && t.text(expr) == "__name__") {
-                push(selector_text(expr, inner));
+                out.push((selector_text(expr, inner), i));
             }
             i = end + 1;
         } else {

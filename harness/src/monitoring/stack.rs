@@ -28,6 +28,12 @@ pub struct Stack<'a> {
     pub cluster_name: &'a str,
     /// The members, each with an exporter.
     pub members: &'a [String],
+    /// A Citus topology's groups and their members (`citus_group` and `citus_type` labels);
+    /// `None`: every member is group 0 of a plain cluster.
+    pub groups: Option<&'a [(u32, Vec<String>)]>,
+    /// The database exporters connect to: Patroni's Citus database on Citus (where
+    /// `pg_dist_node` and the other Citus catalogs are), else `postgres`.
+    pub database: &'a str,
     /// The run's superuser password, which the exporters connect with.
     pub superuser_password: &'a Secret,
     /// Prometheus's scrape and evaluation interval.
@@ -38,21 +44,25 @@ pub struct Stack<'a> {
 
 /// The specs in start order: exporters (one per member), Alertmanager, Prometheus.
 ///
-/// Every member is labelled as group 0 of a plain cluster (`citus: false`), as the engine has
-/// always run it.
+/// Members are labelled with their Citus group (and `citus_type`) on a Citus topology, as the
+/// users' relabelling does; on a plain cluster every member is group 0.
 pub fn stack_specs(images: StackImages<'_>, stack: &Stack<'_>) -> Result<Vec<ContainerSpec>, EnvTooLarge> {
     let queries = exporter_queries();
     let mut specs = Vec::new();
     let mut monitored = Vec::new();
     for member in stack.members {
-        let dsn = exporter_dsn(member, POSTGRES_PORT, SUPERUSER, stack.superuser_password.expose(), "postgres");
+        let dsn = exporter_dsn(member, POSTGRES_PORT, SUPERUSER, stack.superuser_password.expose(), stack.database);
         specs.push(exporter_spec(images.postgres_exporter, member, &dsn, &queries));
-        monitored.push(MonitoredMember { member: member.clone(), citus_group: 0, exporter: true });
+        let citus_group = stack
+            .groups
+            .and_then(|groups| groups.iter().find(|(_, names)| names.contains(member)))
+            .map_or(0, |(group, _)| *group);
+        monitored.push(MonitoredMember { member: member.clone(), citus_group, exporter: true });
     }
     specs.push(alertmanager_spec(images.alertmanager, &alertmanager_yml(&AlertmanagerConfigInput::default())));
     let config = prometheus_yml(&PrometheusConfigInput {
         cluster_name: stack.cluster_name,
-        citus: false,
+        citus: stack.groups.is_some(),
         members: &monitored,
         scrape_interval: stack.scrape_interval,
         alertmanager: true,
@@ -74,6 +84,8 @@ mod tests {
         let stack = Stack {
             cluster_name: "pgdrill",
             members: &members,
+            groups: None,
+            database: "postgres",
             superuser_password: &password,
             scrape_interval: Duration::from_secs(1),
             rules: &[],
@@ -86,6 +98,32 @@ mod tests {
         assert!(dsn.starts_with(&expected), "{dsn}");
         let config = &specs[3].env[0].1;
         assert!(config.contains("targets: ['pg-2-exporter:9187']"), "{config}");
+    }
+
+    #[test]
+    fn citus_members_are_labelled_with_their_group() {
+        let images = StackImages { prometheus: "p", alertmanager: "a", postgres_exporter: "e" };
+        let groups = vec![(0, vec!["coord-1".to_string()]), (1, vec!["worker1-1".to_string()])];
+        let members: Vec<String> = groups.iter().flat_map(|(_, m)| m.clone()).collect();
+        let password = Secret::generate().unwrap();
+        let stack = Stack {
+            cluster_name: "citusdemo",
+            members: &members,
+            groups: Some(&groups),
+            database: "citus",
+            superuser_password: &password,
+            scrape_interval: Duration::from_secs(1),
+            rules: &[],
+        };
+        let specs = stack_specs(images, &stack).unwrap();
+        let config = &specs.last().unwrap().env[0].1;
+        let worker = config.split("targets: ['worker1-1:8008']").nth(1).expect("the worker's Patroni target");
+        let labels: String = worker.lines().take(7).collect::<Vec<_>>().join("\n");
+        assert!(labels.contains("citus_group: '1'"), "{labels}");
+        assert!(labels.contains("citus_type: 'worker'"), "{labels}");
+        assert!(labels.contains("cluster_name: 'citusdemo'"), "{labels}");
+        let dsn = &specs[1].env.iter().find(|(k, _)| k == "DATA_SOURCE_NAME").unwrap().1;
+        assert!(dsn.contains("@worker1-1:5432/citus?"), "the exporter reads the Citus database: {dsn}");
     }
 
     #[test]

@@ -194,6 +194,11 @@ pub struct Monitoring {
     /// Scrape and evaluation interval.
     #[serde(default = "default_scrape_interval")]
     pub interval: Budget,
+    /// The `cluster_name` label of every scrape target: the value the users' relabelling gives
+    /// it (their rules select on it, e.g. seed 000's `citusdemo`). Default: the Patroni scope,
+    /// `pgdrill`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
 }
 
 fn default_for_scale() -> f64 {

@@ -133,6 +133,16 @@ impl Checker<'_> {
                 Some("0.1 drills a `for: 2m` alert in 12s; 1 keeps the rules as they are".into()),
             );
         }
+        let plain_label = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if let Some(name) = monitoring.cluster_name.as_deref().filter(|name| !plain_label(name)) {
+            self.report(
+                "topology.monitoring.cluster_name",
+                At::Value,
+                format!("`cluster_name: {}` is not a plain label value", shown(name)),
+                "letters, digits, `_`, `.` and `-`",
+                Some("the value your relabelling gives the `cluster_name` label, e.g. `citusdemo`".into()),
+            );
+        }
         let interval = monitoring.interval;
         if !SCRAPE_INTERVAL.contains(&interval.0) {
             let path = "topology.monitoring.interval";

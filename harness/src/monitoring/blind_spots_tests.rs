@@ -48,6 +48,16 @@ fn postgres_down() -> RuleSamples {
     }
 }
 
+/// PostgreSQLDown's `ALERTS` samples of pg-1 in `state`.
+fn alert(state: &str, times: Vec<UnixMillis>) -> AlertSamples {
+    AlertSamples {
+        alert: "PostgreSQLDown".into(),
+        alertstate: state.into(),
+        labels: BTreeMap::from([("member".into(), "pg-1".into())]),
+        times,
+    }
+}
+
 fn timing() -> Timing {
     Timing::for_interval(1000)
 }
@@ -138,12 +148,6 @@ fn a_series_that_did_not_exist_before_the_fault_is_not_watched() {
 #[test]
 fn firing_and_pending_in_the_window_are_detections() {
     let mut rule = postgres_down();
-    let alert = |state: &str, times: Vec<UnixMillis>| AlertSamples {
-        alert: "PostgreSQLDown".into(),
-        alertstate: state.into(),
-        labels: BTreeMap::from([("member".into(), "pg-1".into())]),
-        times,
-    };
     rule.alerts = vec![alert("pending", vec![FAULT + 2_000, FAULT + 3_000])];
     assert_eq!(classify_rule(&window(25), &["pg-1".into()], &rule, timing()), Finding::WentPending { after_ms: 2_000 });
     rule.alerts.push(alert("firing", vec![FAULT + 9_000]));
@@ -191,12 +195,6 @@ fn an_instance_that_ended_before_the_fault_and_starts_again_is_this_faults() {
     // Measured: PatroniScrapeFailed of worker1-2 flapped pending during start-up, ended 5s before
     // the freeze, and fired for it.
     let mut rule = postgres_down();
-    let alert = |state: &str, times: Vec<UnixMillis>| AlertSamples {
-        alert: "PostgreSQLDown".into(),
-        alertstate: state.into(),
-        labels: BTreeMap::from([("member".into(), "pg-1".into())]),
-        times,
-    };
     rule.alerts = vec![
         alert("pending", vec![FAULT - 8_000, FAULT - 7_000, FAULT - 6_000, FAULT + 2_000]),
         alert("firing", vec![FAULT + 8_000]),
@@ -368,12 +366,6 @@ fn an_earlier_faults_pending_ending_as_the_step_begins_does_not_hide_a_new_activ
     // still evaluated 1.3 s into the next step (a stop of the same member); the stop's own pending
     // began 1 s later and fired.
     let mut rule = postgres_down();
-    let alert = |state: &str, times: Vec<UnixMillis>| AlertSamples {
-        alert: "PostgreSQLDown".into(),
-        alertstate: state.into(),
-        labels: BTreeMap::from([("member".into(), "pg-1".into())]),
-        times,
-    };
     rule.alerts = vec![
         alert("pending", vec![FAULT - 3_000, FAULT - 2_000, FAULT - 1_000, FAULT, FAULT + 4_000, FAULT + 5_000]),
         alert("firing", vec![FAULT + 10_000, FAULT + 11_000]),

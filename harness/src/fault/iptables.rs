@@ -63,10 +63,13 @@ fn counter_script() -> String {
     )
 }
 
-/// Script printing how many pgdrill rules exist (for the teardown check).
+/// Script printing how many pgdrill rules exist (for the teardown check): the cuts' filter
+/// chains and the link proxies' nat chain.
 fn rule_count_script() -> String {
+    let nat = super::link_proxy::route::CHAIN_NAT;
     format!(
-        "{PICK_IPTABLES}; ( $IPT -w 10 -S {CHAIN_IN} 2>/dev/null; $IPT -w 10 -S {CHAIN_OUT} 2>/dev/null ) | grep -c -- '^-A' || true"
+        "{PICK_IPTABLES}; ( $IPT -w 10 -S {CHAIN_IN} 2>/dev/null; $IPT -w 10 -S {CHAIN_OUT} 2>/dev/null; \
+         $IPT -w 10 -t nat -S {nat} 2>/dev/null ) | grep -c -- '^-A' || true"
     )
 }
 
@@ -133,7 +136,7 @@ pub async fn heal(executor: &dyn Executor, container: &str) -> Result<(), String
     }
 }
 
-/// How many pgdrill iptables rules remain in `container`.
+/// How many pgdrill iptables rules remain in `container` (filter and nat).
 pub async fn remaining_rules(executor: &dyn Executor, container: &str) -> Result<usize, String> {
     let (_, output) = run(executor, container, &["sh", "-c", &rule_count_script()]).await?;
     Ok(output.trim().lines().last().unwrap_or("0").trim().parse().unwrap_or(0))

@@ -29,7 +29,7 @@ pub use container::{verify_state, ContainerCondition};
 pub use docker::DockerExecutor;
 pub use error::FaultError;
 pub use executor::{CommandOutput, ContainerState, Executor, ExecutorError, Operation};
-pub use link_proxy::LinkProxies;
 pub use kind::{all_faults, fault_by_name, ActiveFault, Applied, Fault, FaultCx, FaultRequest, RegisteredFault};
+pub use link_proxy::LinkProxies;
 pub use rest::RestAuth;
 pub use target::{Resolver, TargetMemory};

@@ -61,6 +61,7 @@ pub fn render_summary(report: &RunReport) -> String {
         out.push('\n');
     }
     out.push_str(&render_execs(report));
+    out.push_str(&render_links(report));
 
     let t = &report.timings;
     let h = &report.harness;
@@ -110,6 +111,20 @@ fn render_execs(report: &RunReport) -> String {
             r.attempts,
             secs(r.ended_at.saturating_sub(r.started_at))
         ));
+    }
+    out
+}
+
+/// What link faults measured: the link before and during each one.
+fn render_links(report: &RunReport) -> String {
+    let mut out = String::new();
+    for event in &report.timeline.events {
+        if let crate::timeline::EventKind::LinkMeasured { step, source, destination, measured, .. } = &event.kind {
+            if out.is_empty() {
+                out.push_str("link measurements:\n");
+            }
+            out.push_str(&format!("  step {} {source} → {destination}: {measured}\n", step + 1));
+        }
     }
     out
 }

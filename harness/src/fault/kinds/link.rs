@@ -14,11 +14,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::fault::executor::Operation;
-use crate::fault::link_proxy::route::{self, median_ms, Mode, Outcome, Protocol, Sample};
+use crate::fault::link_proxy::route::{self, median_ms, Mode, Outcome, Probe, Protocol, Sample};
 use crate::fault::link_proxy::{Direction, LinkProxy, Toxic};
 use crate::fault::{ActiveFault, Applied, Executor, Fault, FaultCx, FaultError, FaultRequest};
 use crate::register_fault;
 use crate::scenario::{ActsOn, Budget, FaultSpec, Lasting, OptionKind, OptionSpec};
+use crate::timeline::EventKind;
 
 /// Which toxic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +165,10 @@ struct End {
 impl End {
     fn protocol(&self) -> Protocol {
         protocol(self.port)
+    }
+
+    fn probe(&self, mode: Mode, samples: usize, bound_s: f64) -> Probe<'_> {
+        Probe { destination: &self.ip, port: self.port, proto: self.protocol(), mode, samples, bound_s }
     }
 
     fn addr(&self) -> Result<SocketAddr, String> {
@@ -351,9 +356,8 @@ impl Fault for Link {
             let (mode, bound) = measurement(&toxic, end);
             // The baseline is cheap: at least three samples.
             let samples = samples_for(&toxic).clamp(3, SAMPLES);
-            let before = route::probe(cx.executor, &first, end.protocol(), &end.ip, end.port, mode, samples, 5.0f64.max(bound.as_secs_f64()))
-                .await
-                .map_err(failed)?;
+            let bound_s = 5.0f64.max(bound.as_secs_f64());
+            let before = route::probe(cx.executor, &first, &end.probe(mode, samples, bound_s)).await.map_err(failed)?;
             if median_ms(&before, Outcome::Ok).is_none() {
                 return Err(failed(format!("{} does not answer on port {} before the fault", end.container, end.port)));
             }
@@ -385,26 +389,28 @@ impl Fault for Link {
         for (end, before) in ends.iter().zip(&baselines) {
             let accepted_before = accepted(proxies, request.step, end);
             let (mode, bound) = measurement(&toxic, end);
-            let measured = route::probe(
-                cx.executor,
-                &first,
-                end.protocol(),
-                &end.ip,
-                end.port,
-                mode,
-                samples_for(&toxic),
-                bound.as_secs_f64(),
-            )
-            .await;
+            let probe = end.probe(mode, samples_for(&toxic), bound.as_secs_f64());
+            let measured = route::probe(cx.executor, &first, &probe).await;
             let passed = accepted(proxies, request.step, end) - accepted_before;
-            let verdict = match measured {
-                Ok(during) if passed > 0 => judge(&toxic, both_ways, before, &during),
+            let verdict = match &measured {
+                Ok(during) if passed > 0 => judge(&toxic, both_ways, before, during),
                 Ok(_) => Err("the probe's connections did not reach the proxy".to_string()),
-                Err(reason) => Err(reason),
+                Err(reason) => Err(reason.clone()),
             };
+            if let (Ok(text), Ok(during)) = (&verdict, &measured) {
+                cx.timeline().record(EventKind::LinkMeasured {
+                    step: request.step,
+                    source: first.clone(),
+                    destination: format!("{}:{}", end.container, end.port),
+                    toxic: toxic.describe(),
+                    before_ms: median_ms(before, Outcome::Ok).unwrap_or(0.0),
+                    during_ms: median_of_all(during),
+                    measured: text.clone(),
+                });
+            }
             match verdict {
                 Ok(text) => proofs.push(format!(
-                    "{first} → {}:{} through pgdrill's proxy ({}): {text}; {passed} probe connection(s) through the proxy, \
+                    "{first} → {}:{} through pgdrill's proxy ({}): {text}; {passed} connection(s) through the proxy while probing, \
                      {reset} open connection(s) of the link reset to reconnect through it",
                     end.container,
                     end.port,
@@ -439,9 +445,8 @@ impl Fault for Link {
         done.push(format!("{stopped} proxy(ies) stopped"));
         for upstream in upstreams {
             let (ip, port) = (upstream.ip().to_string(), upstream.port());
-            let samples = route::probe(cx.executor, &first, protocol(port), &ip, port, Mode::RoundTrip, 3, 5.0)
-                .await
-                .map_err(failed)?;
+            let probe = Probe { destination: &ip, port, proto: protocol(port), mode: Mode::RoundTrip, samples: 3, bound_s: 5.0 };
+            let samples = route::probe(cx.executor, &first, &probe).await.map_err(failed)?;
             match median_ms(&samples, Outcome::Ok) {
                 Some(rtt) => done.push(format!("{first} → {upstream} answers directly again in {rtt:.1} ms")),
                 None => {
@@ -474,6 +479,13 @@ impl Link {
             proxies.stop(step).await;
         }
     }
+}
+
+/// The median time of every sample, whatever its outcome (a timeout's silence counts as its wait).
+fn median_of_all(samples: &[Sample]) -> f64 {
+    let mut times: Vec<f64> = samples.iter().map(|s| s.ms).collect();
+    times.sort_by(f64::total_cmp);
+    times.get(times.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Connections step `step`'s proxy to `end` accepted so far.

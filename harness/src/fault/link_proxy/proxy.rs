@@ -141,7 +141,10 @@ impl LinkProxies {
     /// Connections accepted by step `step`'s proxies, per destination.
     pub fn accepted(&self, step: usize) -> Vec<(SocketAddr, u64)> {
         let by_step = self.lock();
-        by_step.get(&step).map(|ks| ks.iter().map(|k| (k.proxy.upstream, k.proxy.accepted())).collect()).unwrap_or_default()
+        by_step
+            .get(&step)
+            .map(|ks| ks.iter().map(|k| (k.proxy.upstream, k.proxy.accepted())).collect())
+            .unwrap_or_default()
     }
 
     /// The destinations step `step`'s proxies forward to.
@@ -312,7 +315,11 @@ mod tests {
     async fn stopping_closes_what_it_carries() {
         let up = server(Vec::new()).await;
         let proxies = LinkProxies::default();
-        proxies.keep(3, &["pg-2".to_string()], proxy(up, Toxic::Latency { latency: Duration::ZERO, jitter: Duration::ZERO }).await);
+        proxies.keep(
+            3,
+            &["pg-2".to_string()],
+            proxy(up, Toxic::Latency { latency: Duration::ZERO, jitter: Duration::ZERO }).await,
+        );
         let listen = proxies.by_step.lock().unwrap()[&3][0].proxy.listen;
         let mut conn = TcpStream::connect(listen).await.unwrap();
         round_trip(listen).await;

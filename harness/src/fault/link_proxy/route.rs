@@ -23,7 +23,9 @@ pub fn route_script(destination: &str, port: u16, proxy: SocketAddr) -> String {
         PICK_IPTABLES.to_string(),
         format!("$IPT -w 10 -t nat -N {CHAIN_NAT} 2>/dev/null || true"),
         format!("$IPT -w 10 -t nat -C OUTPUT -j {CHAIN_NAT} 2>/dev/null || $IPT -w 10 -t nat -I OUTPUT -j {CHAIN_NAT}"),
-        format!("$IPT -w 10 -t nat -A {CHAIN_NAT} -d {destination} -p tcp --dport {port} -j DNAT --to-destination {proxy}"),
+        format!(
+            "$IPT -w 10 -t nat -A {CHAIN_NAT} -d {destination} -p tcp --dport {port} -j DNAT --to-destination {proxy}"
+        ),
         // Sockets keep their original peer address under NAT: these are the link's connections.
         format!("ss -K -t -n -H dst {destination} dport = :{port} 2>/dev/null | wc -l"),
     ]
@@ -168,17 +170,26 @@ for _ in range(samples):
     print(one(), flush=True)
 "#;
 
-/// Runs `samples` probes from `source` to `destination:port`, each bounded by `bound_s`.
-pub async fn probe(
-    executor: &dyn Executor,
-    source: &str,
-    proto: Protocol,
-    destination: &str,
-    port: u16,
-    mode: Mode,
-    samples: usize,
-    bound_s: f64,
-) -> Result<Vec<Sample>, String> {
+/// One measurement of a link: `samples` probes to `destination:port`, each bounded by `bound_s`.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'a> {
+    /// The destination's address.
+    pub destination: &'a str,
+    /// Its port.
+    pub port: u16,
+    /// What it speaks.
+    pub proto: Protocol,
+    /// What is timed.
+    pub mode: Mode,
+    /// How many samples.
+    pub samples: usize,
+    /// The longest one sample may wait, in seconds.
+    pub bound_s: f64,
+}
+
+/// Runs `probe` from inside `source`.
+pub async fn probe(executor: &dyn Executor, source: &str, probe: &Probe<'_>) -> Result<Vec<Sample>, String> {
+    let Probe { destination, port, proto, mode, samples, bound_s } = *probe;
     let proto_arg = match proto {
         Protocol::Postgres => "pg",
         Protocol::Http => "http",
@@ -189,8 +200,19 @@ pub async fn probe(
         Mode::Bulk(bytes) => ("bulk", bytes),
     };
     let (port, samples, bound, bulk) = (port.to_string(), samples.to_string(), format!("{bound_s}"), bulk.to_string());
-    let args =
-        ["python3", "-c", PROBE, proto_arg, destination, &port, mode_arg, &samples, &bound, &bulk, crate::topology::configs::SUPERUSER];
+    let args = [
+        "python3",
+        "-c",
+        PROBE,
+        proto_arg,
+        destination,
+        &port,
+        mode_arg,
+        &samples,
+        &bound,
+        &bulk,
+        crate::topology::configs::SUPERUSER,
+    ];
     let (code, output) = run(executor, source, &args).await?;
     let parsed: Vec<Sample> = output.lines().filter_map(parse_sample).collect();
     if code != 0 || parsed.is_empty() {
@@ -228,14 +250,16 @@ mod tests {
     #[test]
     fn route_rewrites_only_the_link_in_pgdrills_chain() {
         let script = route_script("10.0.0.3", 5432, "10.0.0.1:40000".parse().unwrap());
-        assert!(script.contains("-t nat -A PGDRILL_NAT -d 10.0.0.3 -p tcp --dport 5432 -j DNAT --to-destination 10.0.0.1:40000"));
+        assert!(script
+            .contains("-t nat -A PGDRILL_NAT -d 10.0.0.3 -p tcp --dport 5432 -j DNAT --to-destination 10.0.0.1:40000"));
         assert!(script.contains("-t nat -I OUTPUT -j PGDRILL_NAT"));
         assert!(script.contains("ss -K -t -n -H dst 10.0.0.3 dport = :5432"));
     }
 
     #[test]
     fn samples_parse_and_give_a_median() {
-        let samples: Vec<Sample> = "ok 10.5 1\nreset 3.0 0\nok 30.0 1\nok 20.0 1\nnoise\n".lines().filter_map(parse_sample).collect();
+        let samples: Vec<Sample> =
+            "ok 10.5 1\nreset 3.0 0\nok 30.0 1\nok 20.0 1\nnoise\n".lines().filter_map(parse_sample).collect();
         assert_eq!(samples.len(), 4);
         assert_eq!(median_ms(&samples, Outcome::Ok), Some(20.0));
         assert_eq!(median_ms(&samples, Outcome::Silent), None);

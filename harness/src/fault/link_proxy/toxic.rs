@@ -92,7 +92,8 @@ pub async fn pipe(from: ReadHalf<'_>, to: WriteHalf<'_>, toxic: Option<Toxic>) -
             // The first data (or the close) starts the wait; nothing is forwarded.
             let _ = from.read(&mut buf).await;
             sleep(after).await;
-            drop(to);
+            // The caller closes the sockets with a zero linger: a reset.
+            let _keep = to;
             Ended::Connection
         }
         Some(Toxic::SlowClose { delay }) => forward(from, to, Pace::Free, delay).await,
@@ -197,7 +198,8 @@ mod tests {
 
     #[test]
     fn jitter_never_goes_below_zero() {
-        assert!((0..100).all(|_| jittered(Duration::from_millis(5), Duration::from_millis(50)) <= Duration::from_millis(55)));
+        assert!((0..100)
+            .all(|_| jittered(Duration::from_millis(5), Duration::from_millis(50)) <= Duration::from_millis(55)));
     }
 
     #[test]

@@ -429,17 +429,18 @@ impl Fault for Link {
         let first = active.targets.first().cloned().unwrap_or_else(|| "?".into());
         let failed = |reason: String| FaultError::failed(self.name(), &first, reason);
         let proxies = cx.executor.link_proxies().ok_or_else(|| failed("this executor has no link proxies".into()))?;
-        let upstreams = proxies.upstreams(active.step);
+        let routes = proxies.routes(active.step);
         let mut done = Vec::new();
         for source in &active.targets {
-            route::unroute(cx.executor, source).await.map_err(failed)?;
-            let left = route::remaining_rules(cx.executor, source).await.map_err(failed)?;
-            if left > 0 {
-                let seen = format!("{left} nat rules remain in {} after healing", route::CHAIN_NAT);
-                return Err(FaultError::no_effect(self.name(), source, seen));
+            for (upstream, listen) in &routes {
+                let ip = upstream.ip().to_string();
+                route::unroute(cx.executor, source, &ip, upstream.port(), *listen)
+                    .await
+                    .map_err(|seen| FaultError::no_effect(self.name(), source, seen))?;
             }
-            done.push(format!("{source}: nat rules removed"));
+            done.push(format!("{source}: nat rule(s) removed"));
         }
+        let upstreams: Vec<SocketAddr> = routes.iter().map(|(upstream, _)| *upstream).collect();
         // Stopping the proxy closes the connections it carried: their clients reconnect directly.
         let stopped = proxies.stop(active.step).await;
         done.push(format!("{stopped} proxy(ies) stopped"));
@@ -472,12 +473,13 @@ impl Fault for Link {
 impl Link {
     /// Leaves nothing behind when the fault is refused half-way.
     async fn clean(&self, executor: &dyn Executor, step: usize, sources: &[String]) {
+        let Some(proxies) = executor.link_proxies() else { return };
         for source in sources {
-            let _ = route::unroute(executor, source).await;
+            for (upstream, listen) in proxies.routes(step) {
+                let _ = route::unroute(executor, source, &upstream.ip().to_string(), upstream.port(), listen).await;
+            }
         }
-        if let Some(proxies) = executor.link_proxies() {
-            proxies.stop(step).await;
-        }
+        proxies.stop(step).await;
     }
 }
 

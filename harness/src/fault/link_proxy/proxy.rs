@@ -147,9 +147,10 @@ impl LinkProxies {
             .unwrap_or_default()
     }
 
-    /// The destinations step `step`'s proxies forward to.
-    pub fn upstreams(&self, step: usize) -> Vec<SocketAddr> {
-        self.accepted(step).into_iter().map(|(upstream, _)| upstream).collect()
+    /// Step `step`'s routes: (destination, the proxy's address) per proxy.
+    pub fn routes(&self, step: usize) -> Vec<(SocketAddr, SocketAddr)> {
+        let by_step = self.lock();
+        by_step.get(&step).map(|ks| ks.iter().map(|k| (k.proxy.upstream, k.proxy.listen)).collect()).unwrap_or_default()
     }
 
     /// Stops step `step`'s proxies (closing what they carry); returns how many there were.

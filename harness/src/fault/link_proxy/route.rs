@@ -2,7 +2,7 @@
 //! an iptables nat `OUTPUT` rule in pgdrill's own chain (`PGDRILL_NAT`) rewrites the source's
 //! new connections to `destination:port` to the proxy's address; connections already open keep
 //! their path (conntrack), so routing resets them (`ss -K`) and the link's clients reconnect
-//! through the proxy. Healing flushes the chain. The probe is a small Python script run in the
+//! through the proxy. Healing deletes that rule (other links' rules stay). The probe is a small Python script run in the
 //! source (Patroni's image has Python 3): a PostgreSQL SSLRequest or an etcd `GET /health`, timed
 //! from the request to the first byte of the answer, or to the close.
 use std::net::SocketAddr;
@@ -47,22 +47,34 @@ pub async fn route(
     Ok(output.trim().lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0))
 }
 
-/// Removes every pgdrill nat rule in `source`.
-pub async fn unroute(executor: &dyn Executor, source: &str) -> Result<(), String> {
-    let script = format!("{PICK_IPTABLES}; $IPT -w 10 -t nat -F {CHAIN_NAT} 2>/dev/null; true");
-    let (code, output) = run(executor, source, &["sh", "-c", &script]).await?;
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(format!("flushing iptables (nat) in {source} failed: {}", output.trim()))
-    }
+/// The script that removes the rule [`route_script`] installed (other links' rules stay) and
+/// prints how many rules still send to `proxy`.
+pub fn unroute_script(destination: &str, port: u16, proxy: SocketAddr) -> String {
+    [
+        PICK_IPTABLES.to_string(),
+        format!(
+            "while $IPT -w 10 -t nat -D {CHAIN_NAT} -d {destination} -p tcp --dport {port} -j DNAT --to-destination {proxy} 2>/dev/null; do :; done"
+        ),
+        format!("$IPT -w 10 -t nat -S {CHAIN_NAT} 2>/dev/null | grep -c -- '--to-destination {proxy}$' || true"),
+    ]
+    .join("\n")
 }
 
-/// How many pgdrill nat rules remain in `container`.
-pub async fn remaining_rules(executor: &dyn Executor, container: &str) -> Result<usize, String> {
-    let script = format!("{PICK_IPTABLES}; $IPT -w 10 -t nat -S {CHAIN_NAT} 2>/dev/null | grep -c -- '^-A' || true");
-    let (_, output) = run(executor, container, &["sh", "-c", &script]).await?;
-    Ok(output.trim().lines().last().unwrap_or("0").trim().parse().unwrap_or(0))
+/// Removes the link's rule from `source`; fails when one is left.
+pub async fn unroute(
+    executor: &dyn Executor,
+    source: &str,
+    destination: &str,
+    port: u16,
+    proxy: SocketAddr,
+) -> Result<(), String> {
+    let (code, output) = run(executor, source, &["sh", "-c", &unroute_script(destination, port, proxy)]).await?;
+    let left: usize = output.trim().lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(usize::MAX);
+    match (code, left) {
+        (0, 0) => Ok(()),
+        (0, n) if n != usize::MAX => Err(format!("{n} nat rule(s) to {proxy} remain in {source} after removing them")),
+        _ => Err(format!("removing the nat rule in {source} failed (exit {code}): {}", output.trim())),
+    }
 }
 
 /// What the destination speaks, for the probe's request.
@@ -254,6 +266,9 @@ mod tests {
             .contains("-t nat -A PGDRILL_NAT -d 10.0.0.3 -p tcp --dport 5432 -j DNAT --to-destination 10.0.0.1:40000"));
         assert!(script.contains("-t nat -I OUTPUT -j PGDRILL_NAT"));
         assert!(script.contains("ss -K -t -n -H dst 10.0.0.3 dport = :5432"));
+        let undo = unroute_script("10.0.0.3", 5432, "10.0.0.1:40000".parse().unwrap());
+        assert!(undo
+            .contains("-t nat -D PGDRILL_NAT -d 10.0.0.3 -p tcp --dport 5432 -j DNAT --to-destination 10.0.0.1:40000"));
     }
 
     #[test]

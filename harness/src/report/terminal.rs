@@ -405,6 +405,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn link_measurements_are_listed_and_round_trip() {
+        let mut report = sample();
+        report.timeline.events.push(Event {
+            at: 15_500,
+            kind: EventKind::LinkMeasured {
+                step: 1,
+                source: "pg-2".into(),
+                destination: "pg-1:5432".into(),
+                toxic: "latency 300 ms ± 100 ms".into(),
+                before_ms: 4.0,
+                during_ms: 257.0,
+                measured: "round trip 4.0 ms → 257.0 ms (+253.0 ms, median of 5)".into(),
+            },
+        });
+        let text = render_summary(&report);
+        assert!(
+            text.contains("link measurements:\n  step 2 pg-2 → pg-1:5432: round trip 4.0 ms → 257.0 ms (+253.0 ms, median of 5)\n"),
+            "{text}"
+        );
+        let json = serde_json::to_string(&report).unwrap();
+        let back: RunReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.timeline.events.last().map(|e| &e.kind), report.timeline.events.last().map(|e| &e.kind));
+        assert!(!render_summary(&sample()).contains("link measurements"));
+    }
+
+    #[test]
     fn blind_spots_print_per_fault_step_with_the_remedy() {
         use crate::monitoring::blind_spots::{FaultBlindSpots, Finding, RuleAtFault, WindowEnd};
         let monitoring = crate::report::MonitoringSummary {

@@ -113,6 +113,16 @@ pub fn missing_operations(loaded: &LoadedScenario, executor: &dyn Executor, clus
             needs.push(("an exec step".to_string(), Operation::Exec));
         }
         for (what, op) in needs.into_iter().filter(|(_, op)| !executor.supports(*op)) {
+            if op == Operation::LinkProxy {
+                out.push(format!(
+                    "{}:{}:{}: step {}: {what} routes a link through pgdrill's own proxy, which only runs on clusters pgdrill started",
+                    loaded.path.display(),
+                    step.referenced.line(),
+                    step.referenced.column(),
+                    index + 1
+                ));
+                continue;
+            }
             let key = op.template().unwrap_or("rest");
             out.push(format!(
                 "{}:{}:{}: step {}: {what} needs the command executor's `{key}` template, which {} does not have",

@@ -34,6 +34,8 @@ pub enum Site {
         runtime: Runtime,
         /// Started containers by short name.
         containers: BTreeMap<String, RunningContainer>,
+        /// The run's link proxies (in this process; they close with the cluster).
+        proxies: crate::fault::LinkProxies,
     },
     /// A cluster pgdrill did not start, described by a cluster file.
     Attached(Arc<Attached>),
@@ -59,7 +61,7 @@ impl Cluster {
     pub async fn start(runtime: Runtime, plan: Plan) -> Result<Self, RuntimeError> {
         runtime.create_network().await?;
         let containers = super::start_order::start_in_order(&runtime, &plan).await?;
-        Ok(Self { plan, site: Site::Started { runtime, containers } })
+        Ok(Self { plan, site: Site::Started { runtime, containers, proxies: Default::default() } })
     }
 
     /// The attached cluster, if this is one.
@@ -73,7 +75,7 @@ impl Cluster {
     /// The runtime and containers of a started cluster.
     pub fn started(&self) -> Option<(&Runtime, &BTreeMap<String, RunningContainer>)> {
         match &self.site {
-            Site::Started { runtime, containers } => Some((runtime, containers)),
+            Site::Started { runtime, containers, .. } => Some((runtime, containers)),
             Site::Attached(_) => None,
         }
     }
@@ -312,10 +314,10 @@ impl Cluster {
     /// run's REST password; or the attached cluster's command executor.
     pub fn executor(&self) -> Arc<dyn crate::fault::Executor> {
         match &self.site {
-            Site::Started { runtime, containers } => {
+            Site::Started { runtime, containers, proxies } => {
                 let rest =
                     crate::fault::RestAuth::new(crate::topology::REST_API_USER, self.plan.secrets.rest_api.clone());
-                Arc::new(crate::fault::DockerExecutor::new(runtime.clone(), containers.clone(), rest))
+                Arc::new(crate::fault::DockerExecutor::new(runtime.clone(), containers.clone(), rest, proxies.clone()))
             }
             Site::Attached(a) => a.executor.clone(),
         }

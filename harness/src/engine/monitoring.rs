@@ -149,7 +149,7 @@ impl MonitoringSetup {
         cancel: CancellationToken,
     ) -> Result<u16, EngineError> {
         let specs = self.specs(images, &cluster.plan)?;
-        let super::cluster::Site::Started { runtime, containers } = &mut cluster.site else {
+        let super::cluster::Site::Started { runtime, containers, .. } = &mut cluster.site else {
             return Err(EngineError::Attach("monitoring drills cannot run on an attached cluster yet".into()));
         };
         for spec in &specs {

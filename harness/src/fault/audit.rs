@@ -1,6 +1,7 @@
 //! What faults left behind at the end of a run: for every container, whether it is paused, off
-//! the network or still has pgdrill iptables rules, and whatever a lasting fault detects as its own
-//! leftover (the `faults_undone` check reads the events).
+//! the network or still has pgdrill iptables rules (the cuts' filter chains and the link faults'
+//! nat chain, `PGDRILL_NAT`), and whatever a lasting fault detects as its own leftover (a link
+//! proxy still running) — the `faults_undone` check reads the events.
 use super::executor::Executor;
 use super::iptables;
 use super::kind::all_faults;

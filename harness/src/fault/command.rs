@@ -285,7 +285,9 @@ impl Executor for CommandExecutor {
     }
 
     fn supports(&self, operation: Operation) -> bool {
-        operation.template().is_none_or(|key| self.config.templates.contains_key(key))
+        // Link proxies listen inside pgdrill's process on a network pgdrill created.
+        operation != Operation::LinkProxy
+            && operation.template().is_none_or(|key| self.config.templates.contains_key(key))
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::executor::{CommandOutput, ContainerState, Executor, ExecutorError};
+use super::link_proxy::LinkProxies;
 use super::rest::{PatroniApi, RestAuth};
 use crate::runtime::{RunningContainer, Runtime};
 use crate::topology::PATRONI_PORT;
@@ -17,12 +18,19 @@ pub struct DockerExecutor {
     containers: BTreeMap<String, RunningContainer>,
     /// The run's REST API credentials, sent with every unsafe call.
     rest: RestAuth,
+    /// The run's link proxies (shared by every executor of the run: a fault's undo finds them).
+    proxies: LinkProxies,
 }
 
 impl DockerExecutor {
     /// An executor for `containers` of `runtime`'s run, calling Patroni's REST API with `rest`.
-    pub fn new(runtime: Runtime, containers: BTreeMap<String, RunningContainer>, rest: RestAuth) -> Self {
-        Self { runtime, containers, rest }
+    pub fn new(
+        runtime: Runtime,
+        containers: BTreeMap<String, RunningContainer>,
+        rest: RestAuth,
+        proxies: LinkProxies,
+    ) -> Self {
+        Self { runtime, containers, rest, proxies }
     }
 }
 
@@ -94,6 +102,17 @@ impl Executor for DockerExecutor {
 
     async fn cpu_limit(&self, container: &str) -> Result<Option<f64>, ExecutorError> {
         self.runtime.cpu_limit(container).await.map_err(failed(format!("read the CPU limit of {container}")))
+    }
+
+    fn link_proxies(&self) -> Option<&LinkProxies> {
+        Some(&self.proxies)
+    }
+
+    async fn proxy_host(&self) -> Result<std::net::IpAddr, ExecutorError> {
+        let action = || format!("read the gateway of network {}", self.runtime.network());
+        let gateway = self.runtime.gateway().await.map_err(|e| ExecutorError::new(action(), e))?;
+        let gateway = gateway.ok_or_else(|| ExecutorError::new(action(), "the network has no IPv4 gateway"))?;
+        gateway.parse().map_err(|e| ExecutorError::new(action(), format!("{gateway:?}: {e}")))
     }
 
     fn patroni(&self, member: &str) -> Option<PatroniApi> {

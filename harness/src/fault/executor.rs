@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use thiserror::Error;
 
+use super::link_proxy::LinkProxies;
 use super::rest::PatroniApi;
+use std::net::IpAddr;
 
 /// An executor that could not do what it was asked.
 #[derive(Debug, Error)]
@@ -77,10 +79,14 @@ pub enum Operation {
     CpuLimit,
     /// [`Executor::patroni`]: Patroni's REST API.
     PatroniApi,
+    /// [`Executor::link_proxies`] and [`Executor::proxy_host`]: TCP proxies inside pgdrill's
+    /// process that the containers can reach (only for clusters pgdrill started).
+    LinkProxy,
 }
 
 impl Operation {
-    /// The command executor's template key for it (`None`: not a template, Patroni's REST API).
+    /// The command executor's template key for it (`None`: not a template — Patroni's REST API,
+    /// pgdrill's own link proxies).
     pub fn template(self) -> Option<&'static str> {
         Some(match self {
             Operation::Signal => "kill",
@@ -95,7 +101,7 @@ impl Operation {
             Operation::Reconnect => "reconnect",
             Operation::LimitCpus => "limit_cpus",
             Operation::CpuLimit => "cpu_limit",
-            Operation::PatroniApi => return None,
+            Operation::PatroniApi | Operation::LinkProxy => return None,
         })
     }
 }
@@ -133,6 +139,14 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     async fn cpu_limit(&self, container: &str) -> Result<Option<f64>, ExecutorError>;
     /// The member's Patroni REST API (`None` for containers without one).
     fn patroni(&self, member: &str) -> Option<PatroniApi>;
+    /// The run's link proxies (`None`: this executor cannot route links through pgdrill).
+    fn link_proxies(&self) -> Option<&LinkProxies> {
+        None
+    }
+    /// The address the containers reach pgdrill's own process on (link proxies listen there).
+    async fn proxy_host(&self) -> Result<IpAddr, ExecutorError> {
+        Err(ExecutorError::new("find where containers reach pgdrill", "this executor has no link proxies"))
+    }
     /// Whether it can perform `operation` at all (the Docker executor can do everything).
     fn supports(&self, _operation: Operation) -> bool {
         true

@@ -63,10 +63,17 @@ fn counter_script() -> String {
     )
 }
 
-/// Script printing how many pgdrill rules exist (for the teardown check).
-fn rule_count_script() -> String {
+/// Script printing how many pgdrill rules exist: the cuts' filter chains, and with `nat` the
+/// link faults' nat chain too (the end-of-run audit counts both; a cut's undo only its own).
+fn rule_count_script(nat: bool) -> String {
+    let nat = if nat {
+        format!("; $IPT -w 10 -t nat -S {} 2>/dev/null", super::link_proxy::route::CHAIN_NAT)
+    } else {
+        String::new()
+    };
     format!(
-        "{PICK_IPTABLES}; ( $IPT -w 10 -S {CHAIN_IN} 2>/dev/null; $IPT -w 10 -S {CHAIN_OUT} 2>/dev/null ) | grep -c -- '^-A' || true"
+        "{PICK_IPTABLES}; ( $IPT -w 10 -S {CHAIN_IN} 2>/dev/null; $IPT -w 10 -S {CHAIN_OUT} 2>/dev/null{nat} ) \
+         | grep -c -- '^-A' || true"
     )
 }
 
@@ -133,9 +140,18 @@ pub async fn heal(executor: &dyn Executor, container: &str) -> Result<(), String
     }
 }
 
-/// How many pgdrill iptables rules remain in `container`.
+/// How many cut rules remain in `container`.
+pub async fn remaining_cut_rules(executor: &dyn Executor, container: &str) -> Result<usize, String> {
+    count_rules(executor, container, false).await
+}
+
+/// How many pgdrill iptables rules remain in `container`: cuts and link routes.
 pub async fn remaining_rules(executor: &dyn Executor, container: &str) -> Result<usize, String> {
-    let (_, output) = run(executor, container, &["sh", "-c", &rule_count_script()]).await?;
+    count_rules(executor, container, true).await
+}
+
+async fn count_rules(executor: &dyn Executor, container: &str, nat: bool) -> Result<usize, String> {
+    let (_, output) = run(executor, container, &["sh", "-c", &rule_count_script(nat)]).await?;
     Ok(output.trim().lines().last().unwrap_or("0").trim().parse().unwrap_or(0))
 }
 

@@ -61,6 +61,7 @@ pub fn render_summary(report: &RunReport) -> String {
         out.push('\n');
     }
     out.push_str(&render_execs(report));
+    out.push_str(&render_links(report));
 
     let t = &report.timings;
     let h = &report.harness;
@@ -110,6 +111,20 @@ fn render_execs(report: &RunReport) -> String {
             r.attempts,
             secs(r.ended_at.saturating_sub(r.started_at))
         ));
+    }
+    out
+}
+
+/// What link faults measured: the link before and during each one.
+fn render_links(report: &RunReport) -> String {
+    let mut out = String::new();
+    for event in &report.timeline.events {
+        if let crate::timeline::EventKind::LinkMeasured { step, source, destination, measured, .. } = &event.kind {
+            if out.is_empty() {
+                out.push_str("link measurements:\n");
+            }
+            out.push_str(&format!("  step {} {source} → {destination}: {measured}\n", step + 1));
+        }
     }
     out
 }
@@ -387,6 +402,32 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(!render_summary(&sample()).contains("runbook commands"));
+    }
+
+    #[test]
+    fn link_measurements_are_listed_and_round_trip() {
+        let mut report = sample();
+        report.timeline.events.push(Event {
+            at: 15_500,
+            kind: EventKind::LinkMeasured {
+                step: 1,
+                source: "pg-2".into(),
+                destination: "pg-1:5432".into(),
+                toxic: "latency 300 ms ± 100 ms".into(),
+                before_ms: 4.0,
+                during_ms: 257.0,
+                measured: "round trip 4.0 ms → 257.0 ms (+253.0 ms, median of 5)".into(),
+            },
+        });
+        let text = render_summary(&report);
+        assert!(
+            text.contains("link measurements:\n  step 2 pg-2 → pg-1:5432: round trip 4.0 ms → 257.0 ms (+253.0 ms, median of 5)\n"),
+            "{text}"
+        );
+        let json = serde_json::to_string(&report).unwrap();
+        let back: RunReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.timeline.events.last().map(|e| &e.kind), report.timeline.events.last().map(|e| &e.kind));
+        assert!(!render_summary(&sample()).contains("link measurements"));
     }
 
     #[test]

@@ -300,6 +300,22 @@ impl Runtime {
         Ok(info.ncpu.unwrap_or(1).max(1))
     }
 
+    /// The run network's IPv4 gateway: the host's address on it, which its containers reach.
+    pub async fn gateway(&self) -> Result<Option<String>, RuntimeError> {
+        let network = self
+            .docker
+            .inspect_network(&self.network, None::<bollard::query_parameters::InspectNetworkOptions>)
+            .await
+            .map_err(|source| RuntimeError::Docker { action: format!("inspect network {}", self.network), source })?;
+        Ok(network
+            .ipam
+            .and_then(|ipam| ipam.config)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.gateway)
+            .find(|g| g.parse::<std::net::Ipv4Addr>().is_ok()))
+    }
+
     /// The container's address on the run network, if attached and running.
     pub async fn ip(&self, name: &str) -> Result<Option<String>, RuntimeError> {
         let info = self.inspect(name).await?;

@@ -137,6 +137,9 @@ pub enum ActsOn {
     AnyContainer,
     /// Patroni members only (it acts on Patroni or PostgreSQL inside them).
     PatroniMembers,
+    /// Its target must be a Patroni member, its target options may name any container (a link
+    /// fault acts inside the member; the link's other end may be etcd).
+    PatroniMemberTarget,
 }
 
 /// One key a fault takes.
@@ -301,9 +304,10 @@ impl JsonSchema for FaultName {
 
 /// Netem-style faults this host cannot inject (its kernel lacks `sch_netem`); named so that a
 /// scenario asking for them fails validation with a clear message instead of doing nothing.
+/// Delay and jitter exist per link, through pgdrill's TCP proxy: the message says how.
 pub const UNSUPPORTED_FAULTS: &[(&str, &str)] = &[
-    ("delay", "network delay needs tc netem, which this kernel does not support; use `loss` (iptables) instead"),
-    ("jitter", "jitter needs tc netem, which this kernel does not support"),
+    ("delay", "there is no host-wide `delay` (it would need tc netem); delay one link with `link_delay` (`to:`, `latency:`), through pgdrill's TCP proxy"),
+    ("jitter", "there is no host-wide `jitter` (it would need tc netem); use `link_delay` with `jitter:` on one link"),
     ("duplicate", "packet duplication needs tc netem, which this kernel does not support"),
     ("corrupt", "packet corruption needs tc netem, which this kernel does not support"),
     ("reorder", "packet reordering needs tc netem, which this kernel does not support"),

@@ -216,6 +216,24 @@ pub enum EventKind {
         /// The proof (e.g. "pg-1: container state exited").
         proof: String,
     },
+    /// A link fault's measurement: the link timed from inside its source before and during the
+    /// fault (what is timed depends on the toxic: the round trip, the close, a transfer).
+    LinkMeasured {
+        /// Step index.
+        step: usize,
+        /// The container the link starts in.
+        source: String,
+        /// Where it goes (`pg-1:5432`).
+        destination: String,
+        /// The toxic (`latency 300 ms ± 100 ms`).
+        toxic: String,
+        /// The probe's median time before the fault, in milliseconds.
+        before_ms: f64,
+        /// Its median time during the fault.
+        during_ms: f64,
+        /// What was measured, in words.
+        measured: String,
+    },
     /// A fault was undone (explicitly, after its duration, or at teardown).
     FaultHealed {
         /// Step index of the fault.

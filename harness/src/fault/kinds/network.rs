@@ -121,7 +121,7 @@ impl Fault for Network {
         for target in &active.targets {
             let failed = |reason| FaultError::failed(self.name(), target, reason);
             iptables::heal(cx.executor, target).await.map_err(failed)?;
-            let left = iptables::remaining_rules(cx.executor, target).await.map_err(failed)?;
+            let left = iptables::remaining_cut_rules(cx.executor, target).await.map_err(failed)?;
             if left > 0 {
                 return Err(FaultError::no_effect(
                     self.name(),

@@ -458,6 +458,13 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 ("fault", format!("step {}: {}: {proof}", step + 1, if *ok { "verified" } else { "NOT verified" }))
             }
             EventKind::FaultHealed { step, detail } => ("fault", format!("step {}: healed: {detail}", step + 1)),
+            EventKind::LinkMeasured { step, source, destination, toxic, before_ms, during_ms, .. } => (
+                "fault",
+                format!(
+                    "step {}: link {source} → {destination} ({toxic}): {before_ms:.1} ms → {during_ms:.1} ms",
+                    step + 1
+                ),
+            ),
             EventKind::WriteAudit { present, source, read } => {
                 let ids: u64 = present.iter().map(|(a, b)| b.abs_diff(*a) + 1).sum();
                 let why = read.as_ref().map(|r| format!(": {}", r.why)).unwrap_or_default();

@@ -231,7 +231,9 @@ impl Checker<'_> {
             OptionKind::Target => match serde_json::from_value::<Target>(value.clone()) {
                 Ok(target) => {
                     self.target(path, n, &target, topology, history);
-                    self.acts_on(path, spec, &target, topology);
+                    if spec.acts_on() == ActsOn::PatroniMembers {
+                        self.acts_on(path, spec, &target, topology);
+                    }
                 }
                 Err(_) => wrong_type(self),
             },
@@ -270,7 +272,7 @@ impl Checker<'_> {
 
     /// A target the fault can act on (a fault on Patroni or PostgreSQL needs a Patroni member).
     pub(super) fn acts_on(&mut self, path: &str, spec: &dyn FaultSpec, target: &Target, topology: &Topology) {
-        if spec.acts_on() != ActsOn::PatroniMembers {
+        if spec.acts_on() == ActsOn::AnyContainer {
             return;
         }
         let not_member = match target {

@@ -1,0 +1,11 @@
+//! pgdrill's TCP fault proxy: a link (a source container's connections to one destination
+//! port) is sent through a proxy inside pgdrill's process, which forwards through a toxic
+//! (Toxiproxy's latency, bandwidth, timeout, reset_peer, slow_close). `route.rs` sends a
+//! container's connections to it with an iptables DNAT rule and measures the link from inside
+//! the container. Needs no kernel support beyond iptables' nat table (no `tc netem`).
+mod proxy;
+pub mod route;
+mod toxic;
+
+pub use proxy::{Direction, LinkProxies, LinkProxy};
+pub use toxic::Toxic;

@@ -3,7 +3,8 @@
 //! A run: [`scenario`] (parse, validate) → [`topology`] (container specs) → [`runtime`]
 //! (Docker) → [`engine`] drives steps: [`fault`]s act, [`observe`]rs and the [`workload`]
 //! record on the [`timeline`] → [`check`]s judge it → [`report`]s show it.
-//! Observers and the workload reach PostgreSQL through [`pg`].
+//! Observers and the workload reach PostgreSQL through [`pg`]. [`testing`] runs a folder of
+//! scenario files as tests, one per file (a `harness = false` test target).
 #![warn(missing_docs)]
 
 pub mod chaos;
@@ -19,6 +20,7 @@ pub mod pg;
 pub mod report;
 pub mod runtime;
 pub mod scenario;
+pub mod testing;
 pub mod timeline;
 pub mod topology;
 pub mod wait;

@@ -4,7 +4,8 @@
 //! (Docker) → [`engine`] drives steps: [`fault`]s act, [`observe`]rs and the [`workload`]
 //! record on the [`timeline`] → [`check`]s judge it → [`report`]s show it.
 //! Observers and the workload reach PostgreSQL through [`pg`]. [`testing`] runs a folder of
-//! scenario files as tests, one per file (a `harness = false` test target).
+//! scenario files as tests, one per file (a `harness = false` test target); [`init`] scaffolds
+//! such a target, with starter drills, in a user's repository.
 #![warn(missing_docs)]
 
 pub mod chaos;
@@ -14,6 +15,7 @@ pub mod cluster;
 pub mod compose;
 pub mod engine;
 pub mod fault;
+pub mod init;
 pub mod monitoring;
 pub mod observe;
 pub mod pg;

@@ -3,10 +3,11 @@
 //!
 //! Without an engine a drill is never a pass:
 //! - when tests are **listed** (`--list`, which nextest does before it runs anything), the
-//!   drills are flagged ignored: nextest counts them as skipped (`--status-level
-//!   skip` prints a `SKIP` line for each). Nextest does not show ignore reasons
-//!   (nextest-rs/nextest#490), so the harness writes the reason to stderr when it lists them and
-//!   every drill that is run anyway (`--run-ignored`) fails with it;
+//!   drills are flagged ignored: nextest counts them as skipped (`--status-level skip` prints a
+//!   `SKIP` line for each). Nextest shows no ignore reasons (nextest-rs/nextest#490) and no
+//!   stderr of the listing, so one more skipped trial is named by the reason
+//!   ([`reason_trial_name`]: `SKIP … docker-unavailable::no Docker engine; …`), and every drill
+//!   that is run anyway (`--run-ignored`) fails with it;
 //! - under `cargo test` (libtest-mimic runs the trials itself) each drill ends as ignored with the
 //!   reason: `test drill::kill-primary ... ignored, no Docker engine: …`;
 //! - with `PGDRILL_REQUIRE_DOCKER=1` (the CI workflow `pgdrill init` writes sets it) nothing is
@@ -58,6 +59,14 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The name of the skipped trial that carries `reason` into nextest's output (`SKIP …
+/// docker-unavailable::no Docker engine; …`): its first line, with `: ` (which ends a name in
+/// libtest's listing) written `; `.
+pub fn reason_trial_name(reason: &str) -> String {
+    let first = reason.lines().next().unwrap_or_default().trim();
+    format!("docker-unavailable::{}", first.replace(": ", "; ").replace(':', ";"))
+}
+
 /// `PGDRILL_REQUIRE_DOCKER` is set to something other than `0` or empty.
 pub fn required() -> bool {
     std::env::var(REQUIRE_DOCKER_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
@@ -106,6 +115,12 @@ fn without_docker(reason: &str, required: bool, under_nextest: bool) -> Result<C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reason_trial_is_one_line_without_a_colon_and_space() {
+        let name = reason_trial_name("no Docker engine: Socket not found: /x.sock\n  pgdrill starts real containers");
+        assert_eq!(name, "docker-unavailable::no Docker engine; Socket not found; /x.sock");
+    }
 
     #[test]
     fn without_docker_a_drill_is_never_a_pass() {

@@ -212,12 +212,13 @@ impl Drills {
         };
         trials.extend(extra(&self, &args));
         if let Some(reason) = docker::unavailable().filter(|_| !docker::required()) {
-            let skipped = trials.iter().filter(|t| t.has_ignored_flag()).count();
-            if args.list && skipped > 0 {
-                // The only place nextest users can find the reason (it does not print ignore
-                // reasons): the listing's stderr, shown by `cargo nextest list` and `--verbose`.
+            if args.list {
+                let skipped = trials.iter().filter(|t| t.has_ignored_flag()).count();
                 eprintln!("pgdrill::testing: {skipped} drills listed as ignored (skipped): {reason}");
             }
+            // Nextest prints no ignore reasons and swallows the listing's stderr: a skipped trial
+            // named by the reason is how its output says why the drills were skipped.
+            trials.push(self.docker_trial(&args, docker::reason_trial_name(&reason), |_| Ok(())));
         }
         libtest_mimic::run(&args, trials).exit()
     }

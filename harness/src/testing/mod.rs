@@ -20,6 +20,9 @@
 //!   ([`docker`] says how and where the reason shows). `PGDRILL_REQUIRE_DOCKER=1` (CI) makes a
 //!   missing engine a failure instead.
 //!
+//! For a test of your own application, [`Cluster`] starts a scenario's topology, gives the DSN
+//! your application should use, and runs the scenario's steps while it works.
+//!
 //! Stability: this module's names, the trial names (prefix + file stem) and the checks above
 //! change only with a minor version bump of pgdrill, and then in the changelog.
 //!
@@ -29,6 +32,7 @@ pub mod docker;
 mod drill;
 mod drills;
 
+pub use crate::engine::ClusterHandle as Cluster;
 pub use drill::{expect_pass, run_drill, DrillOptions};
 pub use drills::{Check, Drills, DrillsError};
 pub use libtest_mimic::{Arguments, Completion, Failed, Trial};

@@ -74,7 +74,7 @@ const NEEDS_THE_AUDIT: &[&str] = &[names::NO_ACKED_WRITE_LOST];
 /// - The set-up (steps before the schedule) failed: inconclusive, whatever the checks say.
 /// - A step of the schedule failed (e.g. `primary` named nobody because an earlier kill was
 ///   still in effect): the later steps and the audit never ran, so only checks that stand on
-///   what was seen so far ([`JUDGED_WHEN_A_STEP_FAILED`]) can fail the case; otherwise it is
+///   what was seen so far (`JUDGED_WHEN_A_STEP_FAILED`) can fail the case; otherwise it is
 ///   inconclusive.
 /// - Every step ran but the run ended with an error (the audit found no primary): every check
 ///   but the audit's can fail the case.

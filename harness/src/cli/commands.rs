@@ -33,6 +33,9 @@ enum Command {
         #[command(flatten)]
         images: ImageArgs,
     },
+    /// Scaffold drills in your repository: drills/ with starter scenarios, a test target running
+    /// one test per scenario file, nextest configuration and a CI workflow.
+    Init(super::init_cmd::InitArgs),
     /// Check scenario files without Docker.
     Validate {
         /// Scenario files.
@@ -221,6 +224,7 @@ async fn command(cli: Cli, cancel: CancellationToken) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args, cancel).await,
         Command::Chaos { args, images } => super::chaos_cmd::chaos(&args, image_options(&images), cancel).await,
+        Command::Init(args) => super::init_cmd::init(&args),
         Command::Validate { files, load } => validate(&files, load.options(), &cancel),
         Command::Schema => {
             outln!("{}", serde_json::to_string_pretty(&scenario_json_schema()).expect("schema serialises"));

@@ -56,7 +56,7 @@ impl ExitCode {
             EngineError::Runtime(_) | EngineError::Images(_) => Self::Environment,
             EngineError::Interrupted(_) => Self::Interrupted,
             // The cluster file does not fit the scenario: nothing was touched.
-            EngineError::Attach(_) => Self::InvalidScenario,
+            EngineError::Attach(_) | EngineError::Scenario(_) => Self::InvalidScenario,
             // The users' rule files are input: promtool rejecting them (or one unreadable) is bad input.
             EngineError::Monitoring(MonitoringError::Promtool(PromtoolError::Rejected { .. }))
             | EngineError::Monitoring(MonitoringError::RuleFile(_)) => Self::InvalidScenario,

@@ -6,6 +6,7 @@ mod chaos_cmd;
 mod commands;
 mod compose_cmd;
 mod exit;
+mod init_cmd;
 mod load;
 mod output;
 mod report_cmds;

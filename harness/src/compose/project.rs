@@ -95,7 +95,7 @@ pub struct ComposeProject {
     /// `.env`: the project name, the image tags, which depend on the host (the Patroni image
     /// holds the host's extra CA certificates), and the project's passwords.
     pub env_file: String,
-    /// [`PASSWORD_FILE`] with the superuser's password and [`REST_PASSWORD_FILE`] with the REST
+    /// [`PASSWORD_FILE`] with the superuser's password and `REST_PASSWORD_FILE` with the REST
     /// API's, for the cluster file.
     pub password_files: Vec<GeneratedFile>,
     /// The project name `.env` sets (`pgdrill-<scenario>`).

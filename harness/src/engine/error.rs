@@ -46,6 +46,9 @@ pub enum EngineError {
     /// The cluster file does not fit the scenario, or the attached cluster cannot be drilled.
     #[error("attach: {0}")]
     Attach(String),
+    /// The scenario given to a cluster handle is invalid or asks for what a handle does not run.
+    #[error("scenario: {0}")]
+    Scenario(String),
     /// A stop condition of an attached run fired (or a signal came): the run was aborted and
     /// its faults undone.
     #[error("stopped: {0}; active faults were undone")]

@@ -4,6 +4,7 @@ mod attach;
 mod attached_run;
 mod cluster;
 mod error;
+mod handle;
 mod monitoring;
 mod progress;
 mod run;
@@ -17,6 +18,7 @@ pub use attach::{attach, missing_operations, topology_mismatch, AttachOptions, A
 pub use attached_run::{dry_run, AUDIT_LOG};
 pub use cluster::{Cluster, Site};
 pub use error::{EngineError, MonitoringError};
+pub use handle::ClusterHandle;
 pub use monitoring::{prepare as prepare_monitoring, MonitoringSetup};
 pub use progress::Progress;
 pub use run::{build_images, new_run_id, run_scenario, start_cluster, RunOptions, RunOutcome};

@@ -39,7 +39,7 @@ pub enum ReadReportErrorKind {
     /// The file is not a report of a known shape.
     #[error("failed to parse the report")]
     Parse(#[source] serde_json::Error),
-    /// The file is larger than [`MAX_REPORT_BYTES`]: not a report pgdrill wrote, or one no
+    /// The file is larger than `MAX_REPORT_BYTES`: not a report pgdrill wrote, or one no
     /// tool should load whole.
     #[error("the file is larger than {} MiB, the limit for reports", limit >> 20)]
     TooLarge {
@@ -59,7 +59,7 @@ pub enum ReadReportErrorKind {
 /// memory (parsing holds the text and its value tree at once).
 pub const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Reads a report written by [`write_json`], refusing files over [`MAX_REPORT_BYTES`]. The
+/// Reads a report written by [`write_json`], refusing files over `MAX_REPORT_BYTES`. The
 /// version is checked before the rest is parsed, so a report from another pgdrill says so
 /// instead of failing on some field.
 pub fn read_json(path: &Path) -> Result<RunReport, ReadReportError> {

@@ -3,7 +3,7 @@
 //! `pgdrill run --cluster` drills it through the cluster file's `command` executor (templates
 //! calling `docker`) — a dry run that must leave the cluster as it was, then switchover,
 //! partition and kill-primary drills that must pass the same checks as when pgdrill starts the
-//! containers, then a kill whose failed-writes stop condition (2 s) must abort the run and start
+//! containers, Patroni's restart and reinitialize through the REST API alone, then a kill whose failed-writes stop condition (2 s) must abort the run and start
 //! the killed member again, and a partition interrupted by SIGINT that must heal before pgdrill
 //! exits. pgdrill must create no container; the Compose project is removed at
 //! the end (from a guard, also when the test fails).
@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{block_on, ensure_patroni_images, free_port_base, output, repo, run, text, wait_leader, Project};
-use pgdrill::cluster::load_cluster_file;
+use pgdrill::cluster::{load_cluster_file, ClusterFile};
 use serde_json::Value;
 
 const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
@@ -57,6 +57,52 @@ async fn cluster_state(rest: &str, project: &str) -> (String, BTreeMap<String, S
         .collect();
     members.sort();
     (members.join("; "), containers(project))
+}
+
+/// A client of the cluster's client DSN as the cluster file's superuser.
+async fn connect(cluster: &ClusterFile, dir: &Path) -> tokio_postgres::Client {
+    let password = cluster.superuser.value.password(dir).expect("the superuser password file");
+    let mut config: tokio_postgres::Config = cluster.client_dsn.value.parse().expect("client_dsn");
+    config.password(password).connect_timeout(Duration::from_secs(5));
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("connect through client_dsn");
+    tokio::spawn(connection);
+    client
+}
+
+/// The "user's" own table in `public`, made before the drills; pgdrill must never touch it.
+async fn create_user_table(cluster: &ClusterFile, dir: &Path) {
+    let client = connect(cluster, dir).await;
+    client
+        .batch_execute(
+            "DROP TABLE IF EXISTS public.user_orders; \
+             CREATE TABLE public.user_orders (id int PRIMARY KEY, item text NOT NULL); \
+             INSERT INTO public.user_orders SELECT i, 'order ' || i FROM generate_series(1, 500) AS i",
+        )
+        .await
+        .expect("create the user's table");
+}
+
+/// The user's table (row count and a digest of every row), and what is left of pgdrill's: its
+/// drill schema and any `pgdrill_writes` table.
+async fn user_and_drill_state(cluster: &ClusterFile, dir: &Path) -> (String, i64, i64) {
+    let client = connect(cluster, dir).await;
+    let user = client
+        .query_one(
+            "SELECT count(*)::text || ' rows, md5 ' || md5(string_agg(id || ':' || item, ',' ORDER BY id)) \
+             FROM public.user_orders",
+            &[],
+        )
+        .await
+        .expect("read the user's table");
+    let schemas = client
+        .query_one("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgdrill_drills'", &[])
+        .await
+        .expect("pg_namespace");
+    let tables = client
+        .query_one("SELECT count(*) FROM pg_class WHERE relname = 'pgdrill_writes'", &[])
+        .await
+        .expect("pg_class");
+    (user.get(0), schemas.get(0), tables.get(0))
 }
 
 /// One attached drill: its exit code, stdout, report and audit log lines.
@@ -235,7 +281,9 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     let cluster_file = dir.join("cluster.yaml");
     let generated = std::fs::read_to_string(&cluster_file).expect("cluster.yaml");
     assert!(generated.contains(GENERATED_PROJECT), "{generated}");
-    let mine = generated.replace(GENERATED_PROJECT, &format!("com.docker.compose.project={}", project.name));
+    let mut mine = generated.replace(GENERATED_PROJECT, &format!("com.docker.compose.project={}", project.name));
+    // The workload's table in a schema of pgdrill's own.
+    mine.push_str("workload: {schema: pgdrill_drills}\n");
     std::fs::write(&cluster_file, &mine).expect("write cluster.yaml");
     let stop_file = dir.join("cluster-stop.yaml");
     let stop_text = mine.replace("failed_writes_for: \"30s\"", "failed_writes_for: \"2s\"");
@@ -243,12 +291,19 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     std::fs::write(&stop_file, stop_text).expect("write cluster-stop.yaml");
     let deadline_file = dir.join("cluster-deadline.yaml");
     std::fs::write(&deadline_file, mine.replace("fault_deadline: \"120s\"", "fault_deadline: \"3s\"")).expect("write");
+    let lag_file = dir.join("cluster-lag.yaml");
+    let lag_text = mine.replace("fault_deadline: \"120s\"}", "fault_deadline: \"120s\", max_replication_lag: 4MB}");
+    assert_ne!(lag_text, mine, "the generated safety section");
+    std::fs::write(&lag_file, lag_text).expect("write cluster-lag.yaml");
 
     run(project.compose().args(["up", "-d"]));
     let cluster = load_cluster_file(&cluster_file).unwrap_or_else(|e| panic!("{e}"));
     let rest = cluster.members[0].value.patroni.value.clone();
     let rest_password = cluster.rest_api.value.password(&dir).expect("the REST password file");
     block_on(wait_leader(&rest, 3, Duration::from_secs(180)));
+    block_on(create_user_table(&cluster, &dir));
+    let user_before = block_on(user_and_drill_state(&cluster, &dir));
+    eprintln!("the user's table before the drills: {user_before:?}");
     let reports = dir.join("reports");
     let before_runs = containers(&project.name).len();
     assert_eq!(before_runs, 5, "etcd, 3 members, HAProxy");
@@ -279,6 +334,25 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     assert_passed(&partition, "partition");
     let execs = actions(&partition, "exec");
     assert!(execs.iter().any(|a| a["command"].as_str().unwrap_or("").contains("PGDRILL_OUT")), "{execs:?}");
+
+    // Patroni's member operations, REST only: restart the primary, reinitialize a replica.
+    let member_ops = drill(&cluster_file, "scenarios/patroni-restart-reinit.yaml", &reports);
+    assert_passed(&member_ops, "restart-reinit");
+    for call in ["POST /restart", "POST /reinitialize"] {
+        let calls = actions(&member_ops, call);
+        assert_eq!(calls.len(), 1, "{call}: {:?}", member_ops.audit);
+        assert!(calls[0]["result"].as_str().unwrap_or("").starts_with("HTTP 200"), "{call}: {:?}", calls[0]);
+    }
+    let proofs: Vec<&str> = member_ops.report["timeline"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["type"] == "fault_verified" && e["ok"] == true)
+        .filter_map(|e| e["proof"].as_str())
+        .collect();
+    eprintln!("restart/reinit proofs: {proofs:#?}");
+    assert!(proofs.iter().any(|p| p.contains("pg_postmaster_start_time()")), "{proofs:?}");
+    assert!(proofs.iter().any(|p| p.contains("backup_label.old")), "{proofs:?}");
 
     block_on(set_synchronous(&rest, &rest_password, true));
     let kill = drill(&cluster_file, "scenarios/patroni-kill-primary.yaml", &reports);
@@ -318,14 +392,45 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     eprintln!("the cut was undone {cut_for:?} after it was installed (deadline 3 s)");
     assert!(cut_for >= Duration::from_secs(3) && cut_for < Duration::from_secs(7), "{cut_for:?}");
 
+    // The lag stop condition: a replica cut off while the primary's WAL jumps 16 MB.
+    let fixture = repo().join("harness/tests/fixtures/attach-stop-on-lag.yaml");
+    let lagged = drill(&lag_file, fixture.to_str().expect("UTF-8 path"), &reports);
+    assert_ne!(lagged.code, 0);
+    let error = lagged.report["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("stopped: ") && error.contains("safety.max_replication_lag: 4MB"), "{error}");
+    let cut_at = |needle: &str| {
+        let line = lagged.audit.iter().find(|a| a["command"].as_str().unwrap_or("").contains(needle)).expect(needle);
+        at(line["time"].as_str().expect("time"))
+    };
+    let fired = actions(&lagged, "stop-condition");
+    assert_eq!(fired.len(), 1, "{:?}", lagged.audit);
+    let stop_after = at(fired[0]["time"].as_str().unwrap()).duration_since(cut_at("PGDRILL_OUT -d")).expect("order");
+    let healed_after = cut_at("-F PGDRILL_IN").duration_since(at(fired[0]["time"].as_str().unwrap())).expect("order");
+    eprintln!("lag stop condition {stop_after:?} after the cut, healed {healed_after:?} after the stop");
+    assert!(stop_after < Duration::from_secs(30), "stopped before the 40 s sleep ended: {stop_after:?}");
+    block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
+
     // Ctrl-C heals before exiting: interrupt a partition drill once its cut is in.
     let interrupted = interrupt_a_partition(&cluster_file, &reports, &project.name);
     block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
 
+    // Data safety: the user's table is as it was, pgdrill's table and schema are gone, and every
+    // drill with a workload wrote into pgdrill_drills.pgdrill_writes and dropped it and its schema.
+    let user_after = block_on(user_and_drill_state(&cluster, &dir));
+    assert_eq!(user_after.0, user_before.0, "the user's table changed");
+    assert_eq!((user_after.1, user_after.2), (0, 0), "pgdrill's schema or table left behind");
+    for d in [&switchover, &partition, &member_ops, &kill] {
+        let drops = actions(d, "drop-table");
+        assert_eq!(drops.len(), 1, "{:?}", d.audit);
+        assert_eq!(drops[0]["command"], "pgdrill_drills.pgdrill_writes");
+        let result = drops[0]["result"].as_str().unwrap_or_default();
+        assert!(result.contains("and schema pgdrill_drills (pgdrill created it)"), "{result}");
+    }
+
     // pgdrill created no container: the project's five are all there are of it, and none carries
     // pgdrill's run label.
     assert_eq!(containers(&project.name).len(), 5);
-    for d in [&switchover, &partition, &kill, &stopped, &deadline, &interrupted] {
+    for d in [&switchover, &partition, &member_ops, &kill, &stopped, &deadline, &lagged, &interrupted] {
         let run_id = d.report["run_id"].as_str().expect("run id");
         let mine =
             run(Command::new("docker").args(["ps", "-aq", "--filter"]).arg(format!("label=org.pgdrill.run={run_id}")));

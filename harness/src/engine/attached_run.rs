@@ -71,6 +71,8 @@ pub async fn run_attached(
         stop: stop.clone(),
         log: log.clone(),
         signal: options.cancel.clone(),
+        rest: cluster.patroni_endpoints(),
+        alerts_from: attached.alerts_from.clone(),
     };
     watch.spawn(&mut observers, observer_cancel.clone());
 
@@ -97,16 +99,17 @@ pub async fn run_attached(
     let mut notes = Vec::new();
     if had_workload {
         // The cluster is not pgdrill's: leave no table of the run in it.
+        let table = cluster.workload_table();
         let dropped =
-            crate::workload::drop_table(&cluster.primary_endpoint(), std::time::Duration::from_secs(10)).await;
-        log.record(
-            "drop-table",
-            "cluster",
-            crate::workload::WORKLOAD_TABLE,
-            &dropped.clone().err().unwrap_or("ok".into()),
-        );
-        if let Err(e) = dropped {
-            notes.push(format!("could not drop the workload table: {e}"));
+            crate::workload::drop_table(&cluster.primary_endpoint(), &table, std::time::Duration::from_secs(30)).await;
+        let result = match &dropped {
+            Ok(done) => format!("ok: {done}"),
+            Err(e) => format!("failed: {e}"),
+        };
+        log.record("drop-table", "cluster", &table.sql(), &result);
+        match dropped {
+            Ok(done) => notes.push(done),
+            Err(e) => notes.push(format!("could not drop the workload table {table}: {e}")),
         }
     }
     observer_cancel.cancel();
@@ -173,8 +176,12 @@ pub async fn dry_run(
     });
     if let Some(w) = &loaded.scenario.workload {
         lines.push(format!(
-            "workload: {} writers at {} through {}:{} into pgdrill's own table",
-            w.writers, w.rate, attached.client.host, attached.client.port
+            "workload: {} writers at {} through {}:{} into pgdrill's own table {} (created for the run, dropped after it)",
+            w.writers,
+            w.rate,
+            attached.client.host,
+            attached.client.port,
+            attached.workload_table
         ));
     }
     let executor = attached.executor.clone();

@@ -194,13 +194,16 @@ impl<'a> StepDriver<'a> {
         let Some(workload) = &scenario.workload else { return Ok(()) };
         let endpoint = self.cluster.primary_endpoint();
         let citus = self.cluster.plan.groups.is_some();
+        let table = self.cluster.workload_table();
         if self.rails.is_some() {
             // An attached cluster keeps the table of an earlier run: start from an empty one.
-            crate::workload::drop_table(&endpoint, Duration::from_secs(10)).await.map_err(EngineError::Workload)?;
+            crate::workload::drop_table(&endpoint, &table, Duration::from_secs(10))
+                .await
+                .map_err(EngineError::Workload)?;
         }
-        prepare_table(&endpoint, citus, Duration::from_secs(30)).await.map_err(EngineError::Workload)?;
+        prepare_table(&endpoint, &table, citus, Duration::from_secs(30)).await.map_err(EngineError::Workload)?;
         let routes = if citus {
-            let routes = buckets_by_group(&endpoint).await.map_err(EngineError::Workload)?;
+            let routes = buckets_by_group(&endpoint, &table).await.map_err(EngineError::Workload)?;
             let workers = self.cluster.plan.groups.iter().flatten().filter(|(g, _)| *g > 0).count();
             if routes.len() != workers {
                 return Err(EngineError::Workload(format!(
@@ -227,6 +230,7 @@ impl<'a> StepDriver<'a> {
                 Duration::from_secs(2)
             },
             routes,
+            table,
         };
         let via = match (citus, &scenario.topology.pooler) {
             (true, _) => "the coordinator (HAProxy), into a distributed table".to_string(),

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use super::rest::PatroniApi;
+use crate::pg::PgEndpoint;
 
 /// An executor that could not do what it was asked.
 #[derive(Debug, Error)]
@@ -133,6 +134,10 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     async fn cpu_limit(&self, container: &str) -> Result<Option<f64>, ExecutorError>;
     /// The member's Patroni REST API (`None` for containers without one).
     fn patroni(&self, member: &str) -> Option<PatroniApi>;
+    /// The member's own PostgreSQL as the superuser (`None` for containers without one), for
+    /// proofs that read it (`pg_postmaster_start_time()`, the data directory's backup label);
+    /// faults never write through it.
+    fn postgres(&self, member: &str) -> Option<PgEndpoint>;
     /// Whether it can perform `operation` at all (the Docker executor can do everything).
     fn supports(&self, _operation: Operation) -> bool {
         true

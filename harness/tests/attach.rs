@@ -139,6 +139,50 @@ fn drill(cluster: &Path, scenario: &str, reports: &Path) -> Drill {
     Drill { code: out.status.code().unwrap_or(-1), stdout, report, audit }
 }
 
+/// The run folders in `reports` (each holds report.json and audit-log.jsonl).
+fn run_dirs(reports: &Path) -> BTreeSet<PathBuf> {
+    std::fs::read_dir(reports)
+        .map(|entries| entries.map(|e| e.expect("entry").path()).filter(|p| p.join("report.json").is_file()).collect())
+        .unwrap_or_default()
+}
+
+/// A finished run read back from its folder.
+fn read_run(dir: &Path, code: i32, stdout: &str) -> Drill {
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json")).expect("JSON");
+    let audit = std::fs::read_to_string(dir.join("audit-log.jsonl"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
+        .collect();
+    Drill { code, stdout: stdout.to_string(), report, audit }
+}
+
+/// `pgdrill drill LIST --cluster FILE --yes`: the suite's exit code and stdout, and each of its
+/// runs in the order they ran.
+fn drill_suite(cluster: &Path, scenarios: &[&Path], reports: &Path) -> (i32, String, Vec<Drill>) {
+    let list = reports.with_file_name("attached-suite.txt");
+    let lines: Vec<String> = scenarios.iter().map(|s| s.display().to_string()).collect();
+    std::fs::write(&list, lines.join("\n") + "\n").expect("write the suite list");
+    let before = run_dirs(reports);
+    let out = output(
+        Command::new(PGDRILL)
+            .current_dir(repo())
+            .args(["drill"])
+            .arg(&list)
+            .args(["--yes", "--cluster"])
+            .arg(cluster)
+            .arg("--reports-dir")
+            .arg(reports),
+    );
+    let stdout = text(&out.stdout);
+    eprintln!("--- suite {lines:?}\n{stdout}\n{}", text(&out.stderr));
+    let code = out.status.code().unwrap_or(-1);
+    // Run ids start with their start time: sorted, they are in the order the suite ran them.
+    let runs = run_dirs(reports).difference(&before).map(|dir| read_run(dir, code, &stdout)).collect();
+    (code, stdout, runs)
+}
+
 fn assert_passed(d: &Drill, scenario: &str) {
     assert_eq!(d.code, 0, "{scenario} failed:\n{}", d.stdout);
     assert_eq!(d.report["passed"], true, "{scenario}: {}", d.report["verdicts"]);
@@ -183,9 +227,32 @@ async fn lead_with(rest: &str, password: &str, to: &str) {
     }
 }
 
+/// Waits until Patroni's `/cluster` lists a leader and every other member streaming: a member
+/// started again after a kill runs before it streams, and a switchover to it fails until then.
+async fn wait_streaming(rest: &str, within: Duration) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("client");
+    let start = std::time::Instant::now();
+    loop {
+        let body: Value = match client.get(format!("{rest}/cluster")).send().await {
+            Ok(response) => response.json().await.unwrap_or_default(),
+            Err(_) => Value::Null,
+        };
+        let list = body["members"].as_array().cloned().unwrap_or_default();
+        let leader = list.iter().filter(|m| m["role"] == "leader" && m["state"] == "running").count();
+        let streaming = list.iter().filter(|m| m["role"] != "leader" && m["state"] == "streaming").count();
+        if leader == 1 && leader + streaming == 3 {
+            return;
+        }
+        assert!(start.elapsed() < within, "not every replica streaming within {within:?}: {body}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Runs partition-primary-replicas, sends SIGINT once the cut is installed, and checks that the
 /// run stopped, healed the cut (proven by no pgdrill rule left in the member) and said why.
-fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str) -> Drill {
+/// With `twice`, a second SIGINT follows as soon as the stop is in the audit log: the heal must
+/// then stop, say what it left in effect, and leave the cut in place (the caller flushes it).
+fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str, twice: bool) -> Drill {
     let before: BTreeSet<PathBuf> =
         std::fs::read_dir(reports).expect("reports").map(|e| e.expect("entry").path()).collect();
     let mut child = Command::new(PGDRILL)
@@ -196,9 +263,16 @@ fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str) -> Drill
         .arg(reports)
         .arg("scenarios/partition-primary-replicas.yaml")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("pgdrill runs");
+    // The progress lines (what the heal left is said there) go to stderr.
+    let mut stdout_pipe = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout_pipe, &mut text);
+        text
+    });
     let cut_in = |dir: &Path| {
         std::fs::read_to_string(dir.join("audit-log.jsonl")).is_ok_and(|log| log.contains("PGDRILL_OUT -d"))
     };
@@ -216,6 +290,18 @@ fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str) -> Drill
     }
     let run_dir = run_dir.expect("the cut installed within 60 s");
     run(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    if twice {
+        let stopped = |dir: &Path| {
+            std::fs::read_to_string(dir.join("audit-log.jsonl")).is_ok_and(|log| log.contains("\"stop-condition\""))
+        };
+        for _ in 0..500 {
+            if stopped(&run_dir) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        run(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    }
     let mut status = None;
     for _ in 0..240 {
         status = child.try_wait().expect("wait");
@@ -229,23 +315,34 @@ fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str) -> Drill
         panic!("pgdrill did not exit within 60 s of SIGINT")
     });
     assert!(!status.success());
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).expect("report.json"))
-            .expect("JSON");
-    let error = report["error"].as_str().unwrap_or_default();
+    let stdout = reader.join().expect("stdout reader");
+    let d = read_run(&run_dir, status.code().unwrap_or(-1), &stdout);
+    let error = d.report["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("stopped: a signal"), "{error}");
-    let audit: Vec<Value> = std::fs::read_to_string(run_dir.join("audit-log.jsonl"))
-        .expect("audit log")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let audit = &d.audit;
     let install = audit.iter().find(|a| a["command"].as_str().unwrap_or("").contains("PGDRILL_OUT -d")).expect("cut");
     let member = install["target"].as_str().expect("target").to_string();
     let stop_at = audit.iter().position(|a| a["action"] == "stop-condition").expect("the stop recorded");
-    let healed = audit[stop_at..]
-        .iter()
-        .any(|a| a["target"] == member && a["command"].as_str().unwrap_or("").contains("-F PGDRILL_IN"));
-    assert!(healed, "no heal of {member} after the signal: {audit:?}");
+    let healed = audit[stop_at..].iter().any(|a| {
+        a["target"] == member
+            && a["result"].as_str().unwrap_or("").starts_with("ok")
+            && a["command"].as_str().unwrap_or("").contains("-F PGDRILL_IN")
+    });
+    let said = format!("partition on {member} from step 2");
+    if twice {
+        assert!(!healed, "healed after a second signal: {audit:?}");
+        let abandoned =
+            audit.iter().find(|a| a["action"] == "heal-abandoned").expect("heal-abandoned in the audit log");
+        assert!(abandoned["result"].as_str().unwrap_or("").contains(&said), "{abandoned}");
+        assert!(
+            stdout.contains("second signal: the heal stopped; still in effect: ") && stdout.contains(&said),
+            "{stdout}"
+        );
+        let notes = d.report["notes"].to_string();
+        assert!(notes.contains("undo by hand") && notes.contains(&said), "{notes}");
+    } else {
+        assert!(healed, "no heal of {member} after the signal: {audit:?}");
+    }
     let id = text(
         &run(Command::new("docker")
             .args(["ps", "-aq", "--filter"])
@@ -257,8 +354,16 @@ fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str) -> Drill
     let script = "IPT=iptables; $IPT -w 10 -L -n >/dev/null 2>&1 || IPT=iptables-legacy; \
                   ( $IPT -S PGDRILL_IN 2>/dev/null; $IPT -S PGDRILL_OUT 2>/dev/null ) | grep -c -- '^-A' || true";
     let rules = run(Command::new("docker").args(["exec", "--user", "root", id.trim(), "sh", "-c", script]));
-    assert_eq!(text(&rules.stdout).trim(), "0", "pgdrill rules left in {member}");
-    Drill { code: status.code().unwrap_or(-1), stdout: String::new(), report, audit }
+    if twice {
+        assert_ne!(text(&rules.stdout).trim(), "0", "the cut in {member} should still be in");
+        // Undo by hand what pgdrill said it left (as its heal would: flush both chains).
+        let flush = "IPT=iptables; $IPT -w 10 -L -n >/dev/null 2>&1 || IPT=iptables-legacy; \
+                     $IPT -w 10 -F PGDRILL_IN; $IPT -w 10 -F PGDRILL_OUT";
+        run(Command::new("docker").args(["exec", "--user", "root", id.trim(), "sh", "-c", flush]));
+    } else {
+        assert_eq!(text(&rules.stdout).trim(), "0", "pgdrill rules left in {member}");
+    }
+    d
 }
 
 #[test]
@@ -335,6 +440,13 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     let execs = actions(&partition, "exec");
     assert!(execs.iter().any(|a| a["command"].as_str().unwrap_or("").contains("PGDRILL_OUT")), "{execs:?}");
 
+    block_on(set_synchronous(&rest, &rest_password, true));
+    let kill = drill(&cluster_file, "scenarios/patroni-kill-primary.yaml", &reports);
+    assert_passed(&kill, "kill-primary");
+    assert_eq!(actions(&kill, "kill").len(), 1, "{:?}", kill.audit);
+    assert!(!actions(&kill, "start").is_empty());
+    block_on(set_synchronous(&rest, &rest_password, false));
+
     // Patroni's member operations, REST only: restart the primary, reinitialize a replica.
     let member_ops = drill(&cluster_file, "scenarios/patroni-restart-reinit.yaml", &reports);
     assert_passed(&member_ops, "restart-reinit");
@@ -353,13 +465,6 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     eprintln!("restart/reinit proofs: {proofs:#?}");
     assert!(proofs.iter().any(|p| p.contains("pg_postmaster_start_time()")), "{proofs:?}");
     assert!(proofs.iter().any(|p| p.contains("backup_label.old")), "{proofs:?}");
-
-    block_on(set_synchronous(&rest, &rest_password, true));
-    let kill = drill(&cluster_file, "scenarios/patroni-kill-primary.yaml", &reports);
-    assert_passed(&kill, "kill-primary");
-    assert_eq!(actions(&kill, "kill").len(), 1, "{:?}", kill.audit);
-    assert!(!actions(&kill, "start").is_empty());
-    block_on(set_synchronous(&rest, &rest_password, false));
 
     // The stop condition: 2 s of failed writes during a kill aborts the run and starts the member.
     let fixture = repo().join("harness/tests/fixtures/attach-stop-on-failed-writes.yaml");
@@ -380,10 +485,23 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     assert!(healed_after < Duration::from_secs(30), "healed within the deadline: {healed_after:?}");
     block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
 
-    // The fault deadline: a cut without duration is undone 3 s after it was applied.
+    // `drill SUITE --cluster`, run for real: a switchover, then the fault deadline (a cut without
+    // duration is undone 3 s after it was applied), on the cluster file with a 3 s deadline.
+    block_on(wait_streaming(&rest, Duration::from_secs(120)));
+    block_on(lead_with(&rest, &rest_password, "pg-1"));
+    block_on(wait_streaming(&rest, Duration::from_secs(120)));
     let fixture = repo().join("harness/tests/fixtures/attach-fault-deadline.yaml");
-    let deadline = drill(&deadline_file, fixture.to_str().expect("UTF-8 path"), &reports);
-    assert_passed(&deadline, "fault deadline");
+    let switchover_path = repo().join("scenarios/switchover-to-candidate.yaml");
+    let (suite_code, suite_out, suite) = drill_suite(&deadline_file, &[&switchover_path, &fixture], &reports);
+    assert_eq!(suite_code, 0, "{suite_out}");
+    assert!(suite_out.contains("== drill 2/2"), "{suite_out}");
+    assert_eq!(suite.len(), 2, "two runs");
+    assert_eq!(suite[0].report["scenario"], "switchover-to-candidate");
+    assert_passed(&suite[0], "suite: switchover");
+    assert!(!actions(&suite[0], "POST /switchover").is_empty(), "{:?}", suite[0].audit);
+    let deadline = &suite[1];
+    assert_eq!(deadline.report["scenario"], "attach-fault-deadline");
+    assert_passed(deadline, "suite: fault deadline");
     let exec_at = |needle: &str| {
         let line = deadline.audit.iter().find(|a| a["command"].as_str().unwrap_or("").contains(needle)).expect(needle);
         at(line["time"].as_str().expect("time"))
@@ -411,7 +529,10 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
 
     // Ctrl-C heals before exiting: interrupt a partition drill once its cut is in.
-    let interrupted = interrupt_a_partition(&cluster_file, &reports, &project.name);
+    let interrupted = interrupt_a_partition(&cluster_file, &reports, &project.name, false);
+    block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
+    // A second Ctrl-C during the heal: no more healing, what is left is said (and then undone here).
+    let abandoned = interrupt_a_partition(&cluster_file, &reports, &project.name, true);
     block_on(wait_leader(&rest, 3, Duration::from_secs(120)));
 
     // Data safety: the user's table is as it was, pgdrill's table and schema are gone, and every
@@ -430,7 +551,9 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     // pgdrill created no container: the project's five are all there are of it, and none carries
     // pgdrill's run label.
     assert_eq!(containers(&project.name).len(), 5);
-    for d in [&switchover, &partition, &member_ops, &kill, &stopped, &deadline, &lagged, &interrupted] {
+    for d in
+        [&switchover, &partition, &member_ops, &kill, &stopped, &suite[0], deadline, &lagged, &interrupted, &abandoned]
+    {
         let run_id = d.report["run_id"].as_str().expect("run id");
         let mine =
             run(Command::new("docker").args(["ps", "-aq", "--filter"]).arg(format!("label=org.pgdrill.run={run_id}")));

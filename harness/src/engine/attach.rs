@@ -25,6 +25,9 @@ pub struct AttachOptions {
     pub file: PathBuf,
     /// Print every action and change nothing.
     pub dry_run: bool,
+    /// Fires on a second Ctrl-C / SIGTERM: the heal stops where it is, says what is still in
+    /// effect, and the run ends.
+    pub abort: tokio_util::sync::CancellationToken,
 }
 
 /// One member of an attached cluster, as the observers, the workload and the audit reach it.

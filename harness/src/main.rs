@@ -20,17 +20,18 @@ fn main() -> std::process::ExitCode {
         }
     };
     let code = runtime.block_on(async {
-        let cancel = CancellationToken::new();
-        tokio::spawn(cancel_on_signal(cancel.clone()));
-        dispatch(cli, cancel).await
+        let (cancel, abort) = (CancellationToken::new(), CancellationToken::new());
+        tokio::spawn(cancel_on_signal(cancel.clone(), abort.clone()));
+        dispatch(cli, cancel, abort).await
     });
     std::process::ExitCode::from(code as u8)
 }
 
 /// Ctrl-C or SIGTERM (nextest's timeout, `kill`, `docker stop`) cancels the run, which then tears
-/// down first and writes what report it can; a second signal removes every container and network
-/// this process created (a bounded sweep by its owner labels) and exits.
-async fn cancel_on_signal(cancel: CancellationToken) {
+/// down first and writes what report it can; a second signal fires `abort` (an attached run stops
+/// healing, says what is still in effect and ends), removes every container and network this
+/// process created (a bounded sweep by its owner labels) and exits within the sweep's bound.
+async fn cancel_on_signal(cancel: CancellationToken, abort: CancellationToken) {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(_) => return,
@@ -48,10 +49,16 @@ async fn cancel_on_signal(cancel: CancellationToken) {
             );
             cancel.cancel();
         } else {
-            let _ =
-                writeln!(std::io::stderr(), "pgdrill: second signal, removing this process's containers and exiting");
-            // Under the ~10 s after which nextest and `docker stop` send SIGKILL.
-            let outcome = pgdrill::runtime::sweep_mine(std::time::Duration::from_secs(6)).await;
+            let _ = writeln!(
+                std::io::stderr(),
+                "pgdrill: second signal, no more healing; removing this process's containers and exiting"
+            );
+            abort.cancel();
+            // Under the ~10 s after which nextest and `docker stop` send SIGKILL. An attached
+            // run's report (with what is left unhealed) is written meanwhile: it has at least 2 s,
+            // and the process ends sooner when it is done.
+            let sweep = pgdrill::runtime::sweep_mine(std::time::Duration::from_secs(6));
+            let (outcome, ()) = tokio::join!(sweep, tokio::time::sleep(std::time::Duration::from_secs(2)));
             let _ = writeln!(std::io::stderr(), "pgdrill: {outcome}");
             std::process::exit(130);
         }

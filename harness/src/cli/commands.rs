@@ -165,9 +165,11 @@ pub(super) struct AttachArgs {
 impl AttachArgs {
     /// The engine's attach options, with whether to skip the confirmation; `None` without
     /// `--cluster`.
-    pub(super) fn options(&self) -> Option<(crate::engine::AttachOptions, bool)> {
+    /// `abort` fires on a second signal (the heal then stops and says what is left).
+    pub(super) fn options(&self, abort: &CancellationToken) -> Option<(crate::engine::AttachOptions, bool)> {
         let file = self.cluster.clone()?;
-        Some((crate::engine::AttachOptions { file, dry_run: self.dry_run }, self.yes))
+        let options = crate::engine::AttachOptions { file, dry_run: self.dry_run, abort: abort.clone() };
+        Some((options, self.yes))
     }
 }
 
@@ -211,18 +213,19 @@ fn image_options(args: &ImageArgs) -> ImageOptions {
 
 /// Runs the parsed command.
 /// Output the reader left early (a closed pipe) is no failure; output that could not be written
-/// otherwise makes a successful command fail.
-pub async fn dispatch(cli: Cli, cancel: CancellationToken) -> ExitCode {
-    let code = command(cli, cancel).await;
+/// otherwise makes a successful command fail. `cancel` fires on the first Ctrl-C / SIGTERM,
+/// `abort` on the second (attached runs then stop healing and say what is still in effect).
+pub async fn dispatch(cli: Cli, cancel: CancellationToken, abort: CancellationToken) -> ExitCode {
+    let code = command(cli, cancel, abort).await;
     match super::output::finish() {
         super::output::State::Failed if code == ExitCode::Success => ExitCode::ChecksFailed,
         _ => code,
     }
 }
 
-async fn command(cli: Cli, cancel: CancellationToken) -> ExitCode {
+async fn command(cli: Cli, cancel: CancellationToken, abort: CancellationToken) -> ExitCode {
     match cli.command {
-        Command::Run(args) => run(args, cancel).await,
+        Command::Run(args) => run(args, cancel, abort).await,
         Command::Chaos { args, images } => super::chaos_cmd::chaos(&args, image_options(&images), cancel).await,
         Command::Init(args) => super::init_cmd::init(&args),
         Command::Validate { files, load } => validate(&files, load.options(), &cancel),
@@ -240,7 +243,9 @@ async fn command(cli: Cli, cancel: CancellationToken) -> ExitCode {
         Command::Images { command: ImagesCommand::Build(args) } => images(image_options(&args)).await,
         Command::Report(args) => super::report_cmds::report(&args),
         Command::Compare(args) => super::report_cmds::compare(&args),
-        Command::Drill { args, images } => super::report_cmds::drill(&args, image_options(&images), cancel).await,
+        Command::Drill { args, images } => {
+            super::report_cmds::drill(&args, image_options(&images), cancel, abort).await
+        }
     }
 }
 
@@ -278,7 +283,7 @@ fn validate(files: &[PathBuf], options: LoadOptions, cancel: &CancellationToken)
     code
 }
 
-async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
+async fn run(args: RunArgs, cancel: CancellationToken, abort: CancellationToken) -> ExitCode {
     let scenarios = match load_all(&args.files, args.load.options()).and_then(refuse_chaos) {
         Ok(s) => s,
         Err(code) => return code,
@@ -294,7 +299,7 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> ExitCode {
         pooler: false,
         attach: None,
     };
-    if let Some((attach, yes)) = args.attach.options() {
+    if let Some((attach, yes)) = args.attach.options(&abort) {
         match super::attach_cmd::prepare(&attach, &scenarios, &args.reports_dir, yes).await {
             Ok(true) => {}
             Ok(false) => return ExitCode::Success,

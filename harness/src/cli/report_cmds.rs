@@ -194,7 +194,12 @@ struct DrillRun {
 }
 
 /// Runs every scenario of a suite, then summarises, records the history and writes the index.
-pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: CancellationToken) -> ExitCode {
+pub(super) async fn drill(
+    args: &DrillArgs,
+    images: ImageOptions,
+    cancel: CancellationToken,
+    abort: CancellationToken,
+) -> ExitCode {
     let files = match suite_files(&args.suite) {
         Ok(files) if files.is_empty() => {
             errln!("error: no scenario files in {}", args.suite.display());
@@ -210,7 +215,7 @@ pub(super) async fn drill(args: &DrillArgs, images: ImageOptions, cancel: Cancel
         Ok(scenarios) => scenarios,
         Err(code) => return code,
     };
-    let (attach, yes) = args.attach.options().unzip();
+    let (attach, yes) = args.attach.options(&abort).unzip();
     if let Some(attach) = &attach {
         match super::attach_cmd::prepare(attach, &scenarios, &args.reports_dir, yes.unwrap_or(false)).await {
             Ok(true) => {}

@@ -1,6 +1,5 @@
-//! The cluster file's `executor:` and `safety:` sections: how faults act on a cluster pgdrill did
-//! not start (a shell command template per action), which members they may touch, and when an
-//! attached run gives up and heals.
+//! The cluster file's `executor:` section: how faults act on a cluster pgdrill did not start (a
+//! shell command template per action) and which members they may touch.
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -104,42 +103,6 @@ impl Templates {
     }
 }
 
-fn default_failed_writes() -> Budget {
-    Budget(std::time::Duration::from_secs(30))
-}
-fn default_members_down() -> usize {
-    1
-}
-fn default_deadline() -> Budget {
-    Budget(std::time::Duration::from_secs(120))
-}
-
-/// When an attached run stops and heals, and how long a fault may last.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Safety {
-    /// Abort and heal when writes have failed for this long without one succeeding (default 30s).
-    #[serde(default = "default_failed_writes")]
-    pub failed_writes_for: Budget,
-    /// Abort and heal when more members than this are down (not answering Patroni's REST API,
-    /// or PostgreSQL not running) at once (default 1).
-    #[serde(default = "default_members_down")]
-    pub max_members_down: usize,
-    /// Every lasting fault is undone at the latest this long after it was applied (default 120s).
-    #[serde(default = "default_deadline")]
-    pub fault_deadline: Budget,
-}
-
-impl Default for Safety {
-    fn default() -> Self {
-        Self {
-            failed_writes_for: default_failed_writes(),
-            max_members_down: default_members_down(),
-            fault_deadline: default_deadline(),
-        }
-    }
-}
-
 /// `{name}` placeholders in `template` that are not known (`{{…}}` of Go templates and `${…}`
 /// of the shell are left alone).
 pub fn unknown_placeholders(template: &str) -> Vec<String> {
@@ -162,7 +125,7 @@ pub fn unknown_placeholders(template: &str) -> Vec<String> {
     out
 }
 
-/// Everything wrong with the `executor:` and `safety:` sections.
+/// Everything wrong with the `executor:` section.
 pub(super) fn problems(file: &ClusterFile, out: &mut Vec<Problem>) {
     let Some(section) = &file.executor else { return };
     let executor = &section.value;
@@ -195,12 +158,6 @@ pub(super) fn problems(file: &ClusterFile, out: &mut Vec<Problem>) {
                 ),
             ));
         }
-    }
-    if file.safety.max_members_down == 0 {
-        out.push(Problem::at(
-            section.referenced,
-            "safety.max_members_down is 0: every fault that takes a member down would stop the run at once",
-        ));
     }
 }
 

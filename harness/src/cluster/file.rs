@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
-use super::executor::{ExecutorSection, Safety};
+use super::executor::ExecutorSection;
+use super::safety::Safety;
 
 /// Cluster files are small and hand-written (or generated): anything bigger is refused.
 const MAX_FILE_BYTES: usize = 256 * 1024;
@@ -37,9 +38,33 @@ pub struct ClusterFile {
     /// How faults act on the members (absent: only Patroni REST faults can run).
     #[serde(default)]
     pub executor: Option<Spanned<ExecutorSection>>,
-    /// Stop conditions and fault deadlines of attached runs.
+    /// Where the workload's table goes (absent: schema `pgdrill`).
     #[serde(default)]
-    pub safety: Safety,
+    pub workload: Option<Spanned<WorkloadSection>>,
+    /// Stop conditions and fault deadlines of attached runs (absent: the defaults).
+    #[serde(default)]
+    pub safety: Option<Spanned<Safety>>,
+}
+
+impl ClusterFile {
+    /// The schema the workload's table goes in.
+    pub fn workload_schema(&self) -> &str {
+        self.workload.as_ref().map_or(crate::workload::DEFAULT_ATTACHED_SCHEMA, |w| w.value.schema.value.as_str())
+    }
+
+    /// The `safety:` section, or its defaults.
+    pub fn safety(&self) -> Safety {
+        self.safety.as_ref().map(|s| s.value.clone()).unwrap_or_default()
+    }
+}
+
+/// The cluster file's `workload:` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSection {
+    /// The schema of pgdrill's table (`pgdrill_writes`): created for the run when missing and
+    /// then dropped after it; pgdrill writes and reads no other table.
+    pub schema: Spanned<String>,
 }
 
 /// One Patroni member.

@@ -5,8 +5,12 @@
 //! clusters, it never connects to one.
 mod executor;
 mod file;
+mod safety;
 mod validate;
 
-pub use executor::{unknown_placeholders, ExecutorSection, Safety, Templates, PLACEHOLDERS};
-pub use file::{load_cluster_file, parse_cluster_file, ClusterFile, ClusterFileError, Credential, Member, Problem};
+pub use executor::{unknown_placeholders, ExecutorSection, Templates, PLACEHOLDERS};
+pub use file::{
+    load_cluster_file, parse_cluster_file, ClusterFile, ClusterFileError, Credential, Member, Problem, WorkloadSection,
+};
+pub use safety::{ByteSize, Safety};
 pub use validate::plain_identifier;

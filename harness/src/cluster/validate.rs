@@ -133,9 +133,15 @@ pub(super) fn problems(file: &ClusterFile) -> Vec<Problem> {
             ));
         }
     }
+    if let Some(schema) = &file.workload {
+        if let Some(problem) = crate::workload::schema_problem(&schema.value.schema.value) {
+            out.push(Problem::at(schema.value.schema.referenced, format!("workload.{problem}")));
+        }
+    }
     credential_problems("superuser", &file.superuser, &mut out);
     credential_problems("rest_api", &file.rest_api, &mut out);
     super::executor::problems(file, &mut out);
+    super::safety::problems(file, &mut out);
     out
 }
 
@@ -167,6 +173,20 @@ executor:
     }
 
     #[test]
+    fn alerts_and_lag_bounds_parse_with_a_monitoring_url() {
+        let text = GOOD.replacen(
+            "executor:",
+            "prometheus: 'http://10.0.0.7:9090'\nsafety: {max_replication_lag: 64MB, stop_on_alerts: [PostgreSQLDown, HighReplicationLag]}\nexecutor:",
+            1,
+        );
+        let file = parse_cluster_file(Path::new("c.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        let safety = file.safety();
+        assert_eq!(safety.max_replication_lag.as_ref().map(|l| l.value.0), Some(64 << 20));
+        assert_eq!(safety.alert_names(), ["PostgreSQLDown", "HighReplicationLag"]);
+        assert_eq!(safety.failed_writes_for.0, std::time::Duration::from_secs(30), "defaults kept");
+    }
+
+    #[test]
     fn a_good_file_parses() {
         let file = parse_cluster_file(Path::new("c.yaml"), GOOD).expect("valid");
         assert_eq!(file.members.len(), 2);
@@ -188,6 +208,13 @@ executor:
     #[test_case("systemctl kill", "systemctl {sig}", "template kill uses {sig}, which is not a placeholder"; "an unknown placeholder")]
     #[test_case("rest_api: {user: pgdrill, password_file: rest-password}", "rest_api: {user: pgdrill}", "c.yaml:8:11: rest_api needs password_env or password_file"; "a REST credential without a source")]
     #[test_case("postgres: '10.0.0.1:5432'}", "postgres: '10.0.0.1:5432', host: 'a b'}", "host \"a b\" is not a plain identifier"; "a host that is no identifier")]
+    #[test_case("executor:", "safety: {stop_on_alerts: [PostgreSQLDown]}\nexecutor:", "c.yaml:9:27: safety.stop_on_alerts needs the cluster file's `prometheus:` or `alertmanager:` URL"; "alerts without a source")]
+    #[test_case("executor:", "safety: {max_replication_lag: 64mb}\nexecutor:", "c.yaml:9:31: \"mb\" is not a unit of size; allowed: B, kB"; "a misspelt size unit")]
+    #[test_case("executor:", "safety: {max_replication_lag: 0}\nexecutor:", "c.yaml:9:31: safety.max_replication_lag is 0"; "a zero lag bound")]
+    #[test_case("executor:", "safety: {max_members_down: 0}\nexecutor:", "c.yaml:9:9: safety.max_members_down is 0"; "no member may be down")]
+    #[test_case("executor:", "safety: {stop_on_alert: [X]}\nexecutor:", "c.yaml:9:10: unknown field `stop_on_alert`, expected one of"; "a misspelt safety key")]
+    #[test_case("executor:", "workload: {schema: Drills}\nexecutor:", "c.yaml:9:20: workload.schema \"Drills\" is not a lowercase SQL identifier"; "a schema that needs quoting")]
+    #[test_case("executor:", "workload: {schema: public}\nexecutor:", "c.yaml:9:20: workload.schema \"public\" holds the users' tables"; "the public schema")]
     fn bad_files_point_at_the_problem(from: &str, to: &str, expected: &str) {
         let text = GOOD.replacen(from, to, 1);
         let message = errors(&text);

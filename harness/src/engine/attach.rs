@@ -13,7 +13,7 @@ use crate::fault::RestAuth;
 use crate::fault::{fault_by_name, ActionLog, CommandConfig, CommandExecutor, CommandMember, Executor, Operation};
 use crate::scenario::LoadedScenario;
 use crate::topology::{member_group, member_names, plan, PgMajor, Plan, PlanImages, Secret, Secrets};
-use crate::workload::PgEndpoint;
+use crate::workload::{PgEndpoint, WorkloadTable};
 
 /// Bound on one templated command unless the cluster file says otherwise.
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,6 +25,9 @@ pub struct AttachOptions {
     pub file: PathBuf,
     /// Print every action and change nothing.
     pub dry_run: bool,
+    /// Fires on a second Ctrl-C / SIGTERM: the heal stops where it is, says what is still in
+    /// effect, and the run ends.
+    pub abort: tokio_util::sync::CancellationToken,
 }
 
 /// One member of an attached cluster, as the observers, the workload and the audit reach it.
@@ -55,6 +58,19 @@ pub struct Attached {
     pub safety: Safety,
     /// The members faults may act on.
     pub allow: Vec<String>,
+    /// The workload's table, in the cluster file's schema.
+    pub workload_table: WorkloadTable,
+    /// Where `safety.stop_on_alerts` reads alerts: Prometheus's URL, else Alertmanager's.
+    pub alerts_from: Option<AlertsFrom>,
+}
+
+/// Where an attached run reads the alerts it stops on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertsFrom {
+    /// Prometheus (`GET /api/v1/alerts`, state `firing`).
+    Prometheus(String),
+    /// Alertmanager (`GET /api/v2/alerts`, state `active`).
+    Alertmanager(String),
 }
 
 impl Attached {
@@ -193,8 +209,10 @@ pub fn attach(
             dbname: client.dbname.clone(),
         };
         let rest_url = m.patroni.value.trim_end_matches('/').to_string();
-        command_members
-            .insert(m.name.value.clone(), CommandMember { host: m.host().to_string(), rest_url: rest_url.clone() });
+        command_members.insert(
+            m.name.value.clone(),
+            CommandMember { host: m.host().to_string(), rest_url: rest_url.clone(), pg: pg.clone() },
+        );
         members.insert(m.name.value.clone(), AttachedMember { rest_url, pg });
     }
     let executor = &section.value;
@@ -242,8 +260,14 @@ pub fn attach(
         client,
         etcd: file.etcd.iter().map(|e| e.value.trim_end_matches('/').to_string()).collect(),
         executor: Arc::new(command),
-        safety: file.safety.clone(),
+        safety: file.safety(),
         allow,
+        workload_table: WorkloadTable::in_schema(file.workload_schema()).map_err(fail)?,
+        alerts_from: match (&file.prometheus, &file.alertmanager) {
+            (Some(p), _) => Some(AlertsFrom::Prometheus(p.value.trim_end_matches('/').to_string())),
+            (None, Some(a)) => Some(AlertsFrom::Alertmanager(a.value.trim_end_matches('/').to_string())),
+            (None, None) => None,
+        },
     };
     Ok((attached, plan))
 }

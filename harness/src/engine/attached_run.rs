@@ -1,8 +1,10 @@
 //! One run against a cluster pgdrill did not start: no image, no container, no teardown. The
 //! cluster file gives the endpoints and the command executor; the observers, the workload, the
 //! steps, the audit and the verdicts are the same as for a started cluster. The rails: a stop
-//! watch (writes failing too long, too many members down, a signal) ends the steps at their next
-//! wait, every fault is undone by its deadline and at the end, and every action is in
+//! watch (writes failing too long, too many members down, replication lag, a named alert, a
+//! signal) ends the steps at their next
+//! wait, every fault is undone by its deadline and at the end (a second signal stops that heal:
+//! what is left in effect is said, logged and noted), and every action is in
 //! `audit-log.jsonl` beside the report. `--dry-run` prints what would be done and touches nothing.
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -71,13 +73,19 @@ pub async fn run_attached(
         stop: stop.clone(),
         log: log.clone(),
         signal: options.cancel.clone(),
+        rest: cluster.patroni_endpoints(),
+        alerts_from: attached.alerts_from.clone(),
     };
     watch.spawn(&mut observers, observer_cancel.clone());
 
     timeline.record(EventKind::Phase { name: "steps".into() });
     let t = Instant::now();
     let mut driver = StepDriver::new(&cluster, &timeline, &live, &progress);
-    driver.rails = Some(Rails { stop: stop.clone(), fault_deadline: attached.safety.fault_deadline.0 });
+    driver.rails = Some(Rails {
+        stop: stop.clone(),
+        fault_deadline: attached.safety.fault_deadline.0,
+        abort: attach_options.abort.clone(),
+    });
     let mut result = driver.run_all(scenario).await;
     phases.push("steps", t, origin);
     if let Some(reason) = stop.fired() {
@@ -86,27 +94,37 @@ pub async fn run_attached(
     let first_healthy_at = driver.first_healthy_at;
     let workload = driver.workload.take();
     let heal_problems = driver.heal_all_at_end().await;
-    cluster.audit_containers(&timeline).await;
+    // A second signal: say what is left in effect, and end without the slow epilogue (the
+    // leftover audit's commands, the retried drop of the table).
+    let aborted = attach_options.abort.is_cancelled();
+    if !driver.abandoned.is_empty() {
+        log.record("heal-abandoned", "cluster", "", &format!("still in effect: {}", driver.abandoned.join("; ")));
+    }
+    if !aborted {
+        cluster.audit_containers(&timeline).await;
+    }
     let had_workload = workload.is_some();
     if result.is_ok() {
         result = audit_workload(&cluster, workload, &timeline, &progress, &mut phases).await;
     } else if let Some(workload) = workload {
         workload.stop().await;
     }
-    let dynamic_configuration = patroni_dynamic_configuration(&cluster.patroni_endpoints()).await;
+    let dynamic_configuration =
+        if aborted { None } else { patroni_dynamic_configuration(&cluster.patroni_endpoints()).await };
     let mut notes = Vec::new();
     if had_workload {
         // The cluster is not pgdrill's: leave no table of the run in it.
-        let dropped =
-            crate::workload::drop_table(&cluster.primary_endpoint(), std::time::Duration::from_secs(10)).await;
-        log.record(
-            "drop-table",
-            "cluster",
-            crate::workload::WORKLOAD_TABLE,
-            &dropped.clone().err().unwrap_or("ok".into()),
-        );
-        if let Err(e) = dropped {
-            notes.push(format!("could not drop the workload table: {e}"));
+        let table = cluster.workload_table();
+        let within = std::time::Duration::from_secs(if aborted { 3 } else { 30 });
+        let dropped = crate::workload::drop_table(&cluster.primary_endpoint(), &table, within).await;
+        let result = match &dropped {
+            Ok(done) => format!("ok: {done}"),
+            Err(e) => format!("failed: {e}"),
+        };
+        log.record("drop-table", "cluster", &table.sql(), &result);
+        match dropped {
+            Ok(done) => notes.push(done),
+            Err(e) => notes.push(format!("could not drop the workload table {table}: {e}")),
         }
     }
     observer_cancel.cancel();
@@ -173,8 +191,12 @@ pub async fn dry_run(
     });
     if let Some(w) = &loaded.scenario.workload {
         lines.push(format!(
-            "workload: {} writers at {} through {}:{} into pgdrill's own table",
-            w.writers, w.rate, attached.client.host, attached.client.port
+            "workload: {} writers at {} through {}:{} into pgdrill's own table {} (created for the run, dropped after it)",
+            w.writers,
+            w.rate,
+            attached.client.host,
+            attached.client.port,
+            attached.workload_table
         ));
     }
     let executor = attached.executor.clone();

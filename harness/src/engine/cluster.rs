@@ -13,7 +13,7 @@ use crate::scenario::Via;
 use crate::timeline::{describe_dist_nodes, primaries_by_group, EventKind, MemberView, Millis, TimelineWriter};
 use crate::topology::{Plan, HAPROXY_PRIMARY_PORT, PATRONI_PORT, PGBOUNCER_PORT};
 use crate::wait::{try_poll_until, Probe};
-use crate::workload::{AuditMember, AuditPlan, PgEndpoint};
+use crate::workload::{AuditMember, AuditPlan, PgEndpoint, WorkloadTable};
 
 /// The cluster of a run.
 #[derive(Debug, Clone)]
@@ -157,7 +157,16 @@ impl Cluster {
                 Some(AuditMember { name, pg, rest_url })
             })
             .collect();
-        AuditPlan { members, compare_replicas: self.plan.groups.is_none(), within }
+        AuditPlan { members, compare_replicas: self.plan.groups.is_none(), within, table: self.workload_table() }
+    }
+
+    /// The workload's table: the default one on a started cluster, in the cluster file's schema
+    /// on an attached one.
+    pub fn workload_table(&self) -> WorkloadTable {
+        match &self.site {
+            Site::Started { .. } => WorkloadTable::default(),
+            Site::Attached(a) => a.workload_table.clone(),
+        }
     }
 
     /// A superuser endpoint on a loopback port, in the workload's database.
@@ -317,7 +326,14 @@ impl Cluster {
             Site::Started { runtime, containers, proxies } => {
                 let rest =
                     crate::fault::RestAuth::new(crate::topology::REST_API_USER, self.plan.secrets.rest_api.clone());
-                Arc::new(crate::fault::DockerExecutor::new(runtime.clone(), containers.clone(), rest, proxies.clone()))
+                let superuser = self.endpoint(0);
+                Arc::new(crate::fault::DockerExecutor::new(
+                    runtime.clone(),
+                    containers.clone(),
+                    rest,
+                    superuser,
+                    proxies.clone(),
+                ))
             }
             Site::Attached(a) => a.executor.clone(),
         }

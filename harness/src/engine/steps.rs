@@ -46,6 +46,8 @@ pub struct StepDriver<'a> {
     /// Auto-heal tasks (`duration:`): those still waiting are cancelled at the end of the steps;
     /// one that has begun its undo finishes it.
     heal_tasks: JoinSet<()>,
+    /// The auto-heals whose undo is under way, by fault (what a second signal leaves in effect).
+    healing: Arc<Mutex<Vec<String>>>,
     /// Cancels the auto-heal tasks that are still waiting.
     heal_cancel: tokio_util::sync::CancellationToken,
     /// What faults act through.
@@ -59,6 +61,8 @@ pub struct StepDriver<'a> {
     /// Attached runs: the rails (stop signal checked at every wait, fault deadline, undo of every
     /// fault at the end).
     pub rails: Option<Rails>,
+    /// Attached: the faults the end-of-run heal left in effect because a second signal came.
+    pub abandoned: Vec<String>,
 }
 
 /// What an attached run adds to the driver.
@@ -68,6 +72,8 @@ pub struct Rails {
     pub stop: super::safety::StopSignal,
     /// Every lasting fault is undone at the latest this long after it was applied.
     pub fault_deadline: Duration,
+    /// A second signal: the end-of-run heal gives up and lists what it left in effect.
+    pub abort: tokio_util::sync::CancellationToken,
 }
 
 /// What expectations after a fault count from.
@@ -90,12 +96,14 @@ impl<'a> StepDriver<'a> {
             last_fault: None,
             active: Arc::new(Mutex::new(Vec::new())),
             heal_tasks: JoinSet::new(),
+            healing: Arc::new(Mutex::new(Vec::new())),
             heal_cancel: tokio_util::sync::CancellationToken::new(),
             faults: FaultContext { executor: cluster.executor(), live: live.clone(), timeline: timeline.clone() },
             workload: None,
             first_healthy_at: None,
             monitoring: None,
             rails: None,
+            abandoned: Vec::new(),
         }
     }
 
@@ -194,13 +202,16 @@ impl<'a> StepDriver<'a> {
         let Some(workload) = &scenario.workload else { return Ok(()) };
         let endpoint = self.cluster.primary_endpoint();
         let citus = self.cluster.plan.groups.is_some();
+        let table = self.cluster.workload_table();
         if self.rails.is_some() {
             // An attached cluster keeps the table of an earlier run: start from an empty one.
-            crate::workload::drop_table(&endpoint, Duration::from_secs(10)).await.map_err(EngineError::Workload)?;
+            crate::workload::drop_table(&endpoint, &table, Duration::from_secs(10))
+                .await
+                .map_err(EngineError::Workload)?;
         }
-        prepare_table(&endpoint, citus, Duration::from_secs(30)).await.map_err(EngineError::Workload)?;
+        prepare_table(&endpoint, &table, citus, Duration::from_secs(30)).await.map_err(EngineError::Workload)?;
         let routes = if citus {
-            let routes = buckets_by_group(&endpoint).await.map_err(EngineError::Workload)?;
+            let routes = buckets_by_group(&endpoint, &table).await.map_err(EngineError::Workload)?;
             let workers = self.cluster.plan.groups.iter().flatten().filter(|(g, _)| *g > 0).count();
             if routes.len() != workers {
                 return Err(EngineError::Workload(format!(
@@ -227,6 +238,7 @@ impl<'a> StepDriver<'a> {
                 Duration::from_secs(2)
             },
             routes,
+            table,
         };
         let via = match (citus, &scenario.topology.pooler) {
             (true, _) => "the coordinator (HAProxy), into a distributed table".to_string(),
@@ -344,6 +356,7 @@ impl<'a> StepDriver<'a> {
         let registry = self.active.clone();
         let ctx = self.faults.clone();
         let cancel = self.heal_cancel.clone();
+        let healing = self.healing.clone();
         self.heal_tasks.spawn(async move {
             tokio::select! {
                 () = tokio::time::sleep(after) => {}
@@ -355,10 +368,13 @@ impl<'a> StepDriver<'a> {
                 position.map(|i| active.remove(i))
             };
             if let Some(fault) = still_active {
+                let what = describe_active(&fault);
+                healing.lock().expect("healing lock").push(what.clone());
                 if let Err(e) = undo(&ctx, &fault).await {
                     ctx.timeline
                         .record(EventKind::Note { source: "fault".into(), text: format!("auto-heal failed: {e}") });
                 }
+                healing.lock().expect("healing lock").retain(|h| h != &what);
             }
         });
     }
@@ -405,20 +421,46 @@ impl<'a> StepDriver<'a> {
         // undoing it must finish, or the fault stays (found by `pgdrill chaos`: a heal step at
         // the moment a `duration` ran out left the container paused).
         self.heal_cancel.cancel();
+        // Attached: a second signal ends the heal where it is (never fires on a started run).
+        let abort = self.rails.as_ref().map(|r| r.abort.clone()).unwrap_or_default();
         let drain = async { while self.heal_tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(HEAL_DRAIN, drain).await.is_err() {
+        let drained = tokio::select! {
+            done = tokio::time::timeout(HEAL_DRAIN, drain) => done.is_ok(),
+            () = abort.cancelled() => false,
+        };
+        if !drained {
+            // Those whose undo was under way are left as they are; waiting ones had nothing done.
+            let undoing = self.healing.lock().expect("healing lock").clone();
             self.heal_tasks.abort_all();
             while self.heal_tasks.join_next().await.is_some() {}
+            if abort.is_cancelled() {
+                self.abandoned.extend(undoing.into_iter().map(|h| format!("{h} (its auto-heal was under way)")));
+            }
         }
         let remaining: Vec<ActiveFault> = self.active.lock().expect("active faults lock").drain(..).collect();
         let mut problems = Vec::new();
         // A started cluster is removed after the run, so a killed container need not be started
         // again; an attached cluster stays, so every fault still in effect is undone.
         let attached = self.rails.is_some();
-        for fault in remaining.iter().filter(|f| attached || f.undo_at_end()) {
-            if let Err(e) = undo(&self.faults, fault).await {
-                problems.push(format!("could not undo {} at the end: {e}", fault.fault.name()));
+        let to_undo: Vec<&ActiveFault> = remaining.iter().filter(|f| attached || f.undo_at_end()).collect();
+        for (index, fault) in to_undo.iter().enumerate() {
+            let undone = tokio::select! {
+                result = undo(&self.faults, fault) => Some(result),
+                () = abort.cancelled() => None,
+            };
+            match undone {
+                Some(Ok(())) => {}
+                Some(Err(e)) => problems.push(format!("could not undo {} at the end: {e}", fault.fault.name())),
+                None => {
+                    self.abandoned.extend(to_undo[index..].iter().map(|f| describe_active(f)));
+                    break;
+                }
             }
+        }
+        if !self.abandoned.is_empty() {
+            let list = self.abandoned.join("; ");
+            self.progress.say(&format!("second signal: the heal stopped; still in effect: {list}"));
+            problems.push(format!("a second signal stopped the heal; still in effect (undo by hand): {list}"));
         }
         problems
     }
@@ -473,6 +515,12 @@ impl<'a> StepDriver<'a> {
             verdicts.iter().map(|v| format!("{} {:?}: {}", v.check, v.status, v.observed).to_lowercase()).collect();
         Ok(summary.join("; "))
     }
+}
+
+/// A fault still in effect, for the reader who must undo it by hand.
+fn describe_active(fault: &ActiveFault) -> String {
+    let via = fault.via.as_ref().map(|v| format!(" (through {v})")).unwrap_or_default();
+    format!("{} on {} from step {}{via}", fault.fault.name(), fault.targets.join(", "), fault.step + 1)
 }
 
 fn budget_of(expectation: &Expectation) -> Duration {

@@ -21,6 +21,8 @@ pub struct CommandMember {
     pub host: String,
     /// Its Patroni REST API's base URL.
     pub rest_url: String,
+    /// Its own PostgreSQL as the cluster file's superuser (read by proofs, any member).
+    pub pg: crate::pg::PgEndpoint,
 }
 
 /// What a command executor is made of (from the cluster file).
@@ -282,6 +284,10 @@ impl Executor for CommandExecutor {
         }
         let known = self.config.members.get(member)?;
         Some(PatroniApi::new(&known.rest_url, self.rest.clone()).logged(self.log.clone(), member))
+    }
+
+    fn postgres(&self, member: &str) -> Option<crate::pg::PgEndpoint> {
+        self.config.members.get(member).map(|m| m.pg.clone())
     }
 
     fn supports(&self, operation: Operation) -> bool {

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use super::executor::{CommandOutput, ContainerState, Executor, ExecutorError};
 use super::link_proxy::LinkProxies;
 use super::rest::{PatroniApi, RestAuth};
+use crate::pg::PgEndpoint;
 use crate::runtime::{RunningContainer, Runtime};
-use crate::topology::PATRONI_PORT;
+use crate::topology::{PATRONI_PORT, POSTGRES_PORT};
 
 /// Faults on the run's own containers.
 #[derive(Debug, Clone)]
@@ -18,19 +19,24 @@ pub struct DockerExecutor {
     containers: BTreeMap<String, RunningContainer>,
     /// The run's REST API credentials, sent with every unsafe call.
     rest: RestAuth,
+    /// The superuser login of the run's members (its port is each container's published one).
+    superuser: PgEndpoint,
     /// The run's link proxies (shared by every executor of the run: a fault's undo finds them).
     proxies: LinkProxies,
 }
 
 impl DockerExecutor {
-    /// An executor for `containers` of `runtime`'s run, calling Patroni's REST API with `rest`.
+    /// An executor for `containers` of `runtime`'s run, calling Patroni's REST API with `rest`,
+    /// reading PostgreSQL as `superuser` (its host and port are replaced by each member's
+    /// published port on loopback) and routing links through `proxies`.
     pub fn new(
         runtime: Runtime,
         containers: BTreeMap<String, RunningContainer>,
         rest: RestAuth,
+        superuser: PgEndpoint,
         proxies: LinkProxies,
     ) -> Self {
-        Self { runtime, containers, rest, proxies }
+        Self { runtime, containers, rest, superuser, proxies }
     }
 }
 
@@ -118,5 +124,10 @@ impl Executor for DockerExecutor {
     fn patroni(&self, member: &str) -> Option<PatroniApi> {
         let port = self.containers.get(member).and_then(|c| c.host_port(PATRONI_PORT))?;
         Some(PatroniApi::on_port(port, self.rest.clone()))
+    }
+
+    fn postgres(&self, member: &str) -> Option<PgEndpoint> {
+        let port = self.containers.get(member).and_then(|c| c.host_port(POSTGRES_PORT))?;
+        Some(PgEndpoint { host: "127.0.0.1".into(), port, ..self.superuser.clone() })
     }
 }

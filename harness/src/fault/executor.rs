@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use super::link_proxy::LinkProxies;
 use super::rest::PatroniApi;
+use crate::pg::PgEndpoint;
 use std::net::IpAddr;
 
 /// An executor that could not do what it was asked.
@@ -147,6 +148,10 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     async fn proxy_host(&self) -> Result<IpAddr, ExecutorError> {
         Err(ExecutorError::new("find where containers reach pgdrill", "this executor has no link proxies"))
     }
+    /// The member's own PostgreSQL as the superuser (`None` for containers without one), for
+    /// proofs that read it (`pg_postmaster_start_time()`, the data directory's backup label);
+    /// faults never write through it.
+    fn postgres(&self, member: &str) -> Option<PgEndpoint>;
     /// Whether it can perform `operation` at all (the Docker executor can do everything).
     fn supports(&self, _operation: Operation) -> bool {
         true

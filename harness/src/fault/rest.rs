@@ -1,4 +1,5 @@
-//! Faults through Patroni's REST API: planned switchover, manual failover, maintenance mode.
+//! Faults through Patroni's REST API: planned switchover, manual failover, maintenance mode,
+//! restart and reinitialization of a member, and the member's own status (`GET /patroni`).
 //! Patroni asks for Basic auth on unsafe methods (POST, PUT, PATCH, DELETE) when
 //! `restapi.authentication` is set, as pgdrill's clusters have it; GETs need none.
 use std::time::Duration;
@@ -153,6 +154,41 @@ impl PatroniApi {
         )
     }
 
+    /// `POST /restart` without a schedule: Patroni stops and starts PostgreSQL in place and
+    /// answers once it is up again (200 "restarted successfully"); 503 when it failed or is
+    /// still starting, 400 for an exception. `timeout` (seconds) is Patroni's bound on the
+    /// start, after which a leader gives its lock up.
+    pub async fn restart(&self, timeout: Option<u64>) -> Result<String, RestError> {
+        let mut body = json!({});
+        if let Some(t) = timeout {
+            body["timeout"] = json!(t);
+        }
+        expect_success("restart", self.send(reqwest::Method::POST, "/restart", body).await?)
+    }
+
+    /// `POST /reinitialize`: Patroni stops the replica, wipes its data directory and clones it
+    /// again (`from_leader`: from the leader rather than any replica; `force`: cancel a task
+    /// Patroni is running). 200 "reinitialize started" answers at once; 503 names why not ("I
+    /// am the leader, can not reinitialize", "Cluster has no leader…", "… already in progress").
+    pub async fn reinitialize(&self, force: bool, from_leader: bool) -> Result<String, RestError> {
+        let body = json!({ "force": force, "from_leader": from_leader });
+        expect_success("reinitialize", self.send(reqwest::Method::POST, "/reinitialize", body).await?)
+    }
+
+    /// `GET /patroni`: the member's own view of itself.
+    pub async fn status(&self) -> Result<MemberStatus, RestError> {
+        let path = "/patroni";
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .map_err(|source| RestError::Request { path: path.into(), source })?;
+        let body: Value = response.json().await.map_err(|source| RestError::Answer { path: path.into(), source })?;
+        Ok(MemberStatus::from_json(&body))
+    }
+
     /// Whether `GET /patroni` reports maintenance mode.
     pub async fn is_paused(&self) -> Result<bool, RestError> {
         let path = "/patroni";
@@ -164,6 +200,37 @@ impl PatroniApi {
             .map_err(|source| RestError::Request { path: path.into(), source })?;
         let body: Value = response.json().await.map_err(|source| RestError::Answer { path: path.into(), source })?;
         Ok(body.get("pause").and_then(Value::as_bool).unwrap_or(false))
+    }
+}
+
+/// What `GET /patroni` says of the member (absent fields as `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberStatus {
+    /// `running`, `restarting`, `stopped`, `creating replica`, `starting`, `streaming`, …
+    pub state: Option<String>,
+    /// `primary`, `replica`, …
+    pub role: Option<String>,
+    /// PostgreSQL's timeline.
+    pub timeline: Option<u64>,
+    /// `pg_postmaster_start_time()` as Patroni reports it (absent while PostgreSQL is down).
+    pub postmaster_start_time: Option<String>,
+}
+
+impl MemberStatus {
+    /// Reads the fields pgdrill uses from Patroni's answer.
+    pub fn from_json(body: &Value) -> Self {
+        let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+        Self {
+            state: text("state"),
+            role: text("role"),
+            timeline: body.get("timeline").and_then(Value::as_u64),
+            postmaster_start_time: text("postmaster_start_time"),
+        }
+    }
+
+    /// `state` (or `?`), for proofs and messages.
+    pub fn state_word(&self) -> &str {
+        self.state.as_deref().unwrap_or("?")
     }
 }
 

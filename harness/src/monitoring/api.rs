@@ -108,7 +108,12 @@ pub struct PrometheusApi {
 impl PrometheusApi {
     /// A client for Prometheus published on `127.0.0.1:port`, each request bounded by `timeout`.
     pub fn new(port: u16, timeout: Duration) -> Self {
-        Self { client: client(timeout), base: format!("http://127.0.0.1:{port}") }
+        Self::at(&format!("http://127.0.0.1:{port}"), timeout)
+    }
+
+    /// A client for Prometheus at `base` (`http://prometheus:9090`, a cluster file's URL).
+    pub fn at(base: &str, timeout: Duration) -> Self {
+        Self { client: client(timeout), base: base.trim_end_matches('/').to_string() }
     }
 
     /// `GET /-/ready` answers 2xx: configuration and rules loaded, TSDB open. The error says
@@ -251,7 +256,12 @@ pub struct AlertmanagerApi {
 impl AlertmanagerApi {
     /// A client for Alertmanager published on `127.0.0.1:port`.
     pub fn new(port: u16, timeout: Duration) -> Self {
-        Self { client: client(timeout), base: format!("http://127.0.0.1:{port}") }
+        Self::at(&format!("http://127.0.0.1:{port}"), timeout)
+    }
+
+    /// A client for Alertmanager at `base` (a cluster file's URL).
+    pub fn at(base: &str, timeout: Duration) -> Self {
+        Self { client: client(timeout), base: base.trim_end_matches('/').to_string() }
     }
 
     /// `GET /-/ready` answers 2xx; the error says what it answered instead.

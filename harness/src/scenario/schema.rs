@@ -45,6 +45,8 @@ mod tests {
                 "maintenance_off",
                 "maintenance_on",
                 "partition",
+                "patroni_reinit",
+                "patroni_restart",
                 "pause",
                 "reconnect",
                 "restart",

@@ -6,6 +6,7 @@
 mod audit;
 mod error;
 mod pg;
+mod table;
 mod writer;
 
 pub use crate::pg::{short as short_pg_error, PgEndpoint};
@@ -13,5 +14,6 @@ pub use audit::{audit_writes, compress_ids, AuditMember, AuditPlan, AuditSummary
 // The set-up and audit functions still return this error's text: the engine's call sites
 // (steps, run) take `String` until they move to `WorkloadError`.
 pub use error::WorkloadError;
-pub use pg::{buckets_by_group, drop_table, prepare_table, BUCKETS, WORKLOAD_TABLE};
+pub use pg::{buckets_by_group, drop_table, prepare_table, BUCKETS};
+pub use table::{schema_problem, WorkloadTable, DEFAULT_ATTACHED_SCHEMA, SCHEMA_MARKER, WORKLOAD_TABLE};
 pub use writer::{WorkloadHandle, WriterConfig};

@@ -10,7 +10,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
-use super::pg::WORKLOAD_TABLE;
+use super::table::WorkloadTable;
 use crate::pg::{short, PgEndpoint};
 use crate::timeline::{EventKind, TimelineWriter, WriteOutcome};
 use crate::wait::within;
@@ -38,6 +38,8 @@ pub struct WriterConfig {
     /// groups and each writes only to its own, so a group whose writes wait does not hold up the
     /// others' (as with real clients, which do not share one connection across groups).
     pub routes: Option<BTreeMap<u32, Vec<i32>>>,
+    /// The table the rows go to.
+    pub table: WorkloadTable,
 }
 
 /// Where one writer's rows go.
@@ -78,6 +80,7 @@ impl WorkloadHandle {
                 period,
                 statement_timeout: config.statement_timeout,
                 pooled: config.pooled,
+                table: config.table.sql(),
                 next_id: next_id.clone(),
                 timeline: timeline.clone(),
             };
@@ -100,6 +103,8 @@ struct Writer {
     period: Duration,
     statement_timeout: Duration,
     pooled: bool,
+    /// The table's SQL name.
+    table: String,
     next_id: Arc<AtomicU64>,
     timeline: TimelineWriter,
 }
@@ -111,8 +116,8 @@ impl Writer {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut client: Option<Client> = None;
         let statement = match self.route {
-            Some(_) => format!("INSERT INTO {WORKLOAD_TABLE} (id, bucket, writer) VALUES ($1, $3, $2)"),
-            None => format!("INSERT INTO {WORKLOAD_TABLE} (id, writer) VALUES ($1, $2)"),
+            Some(_) => format!("INSERT INTO {} (id, bucket, writer) VALUES ($1, $3, $2)", self.table),
+            None => format!("INSERT INTO {} (id, writer) VALUES ($1, $2)", self.table),
         };
         let mut sent = 0usize;
         loop {

@@ -36,6 +36,8 @@ pub struct AuditPlan {
     pub compare_replicas: bool,
     /// Bound on the whole audit's waiting (convergence and replay).
     pub within: Duration,
+    /// The table the workload wrote (the only one read).
+    pub table: super::WorkloadTable,
 }
 
 /// How long a streaming replica may take to replay up to the leader's LSN once the writers have
@@ -77,13 +79,13 @@ async fn try_audit_writes(plan: &AuditPlan, timeline: &TimelineWriter) -> Result
         .find(|m| m.name == converged.leader)
         .ok_or_else(|| WorkloadError::UnknownLeader(converged.leader.clone()))?;
     let cluster = plan.members.iter().map(|m| m.name.clone()).collect();
-    let leader = read::read_leader(member, cluster, converged.why, deadline).await?;
+    let leader = read::read_leader(member, &plan.table, cluster, converged.why, deadline).await?;
     timeline.record(leader.event);
     let mut summary = AuditSummary { leader: member.name.clone(), rows: leader.rows, replicas: 0, skipped: 0 };
     let replicas = plan.members.iter().filter(|m| plan.compare_replicas && m.name != member.name);
     let replay_deadline = deadline.min(Instant::now() + REPLAY_WITHIN);
     for replica in replicas {
-        match read::read_replica(replica, &leader.state.lsn, replay_deadline).await {
+        match read::read_replica(replica, &plan.table, &leader.state.lsn, replay_deadline).await {
             Ok(event) => {
                 timeline.record(event);
                 summary.replicas += 1;

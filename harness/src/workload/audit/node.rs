@@ -6,7 +6,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
 use super::super::error::WorkloadError;
-use super::super::pg::{statement_failed, WORKLOAD_TABLE};
+use super::super::pg::statement_failed;
+use super::super::table::WorkloadTable;
 use crate::wait::within;
 
 /// Bound on one statement of the audit.
@@ -106,8 +107,8 @@ pub(super) async fn replay_state(client: &Client, leader_lsn: &str) -> Result<Re
 }
 
 /// Every row id of the workload table, sorted, repeats kept (the Citus key is `(bucket, id)`).
-pub(super) async fn read_ids(client: &Client) -> Result<Vec<u64>, WorkloadError> {
-    let sql = format!("SELECT id FROM {WORKLOAD_TABLE} ORDER BY id");
+pub(super) async fn read_ids(client: &Client, table: &WorkloadTable) -> Result<Vec<u64>, WorkloadError> {
+    let sql = format!("SELECT id FROM {table} ORDER BY id");
     let rows = query(client, "read the workload rows", &sql, &[]).await?;
     Ok(rows.iter().map(|r| u64::try_from(r.get::<_, i64>(0)).unwrap_or_default()).collect())
 }

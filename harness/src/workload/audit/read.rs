@@ -9,6 +9,7 @@ use super::node::{leader_state, read_ids, replay_state, LeaderState, ReplayState
 use super::AuditMember;
 use crate::timeline::{AuditRead, AuditRole, EventKind};
 use crate::wait::{poll_until, Probe};
+use crate::workload::WorkloadTable;
 
 /// Bound on connecting to one member.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -35,6 +36,7 @@ pub(super) struct LeaderRead {
 /// `cluster` names every member of its Patroni cluster.
 pub(super) async fn read_leader(
     member: &AuditMember,
+    table: &WorkloadTable,
     cluster: Vec<String>,
     why: String,
     deadline: Instant,
@@ -46,7 +48,7 @@ pub(super) async fn read_leader(
             Err(e) => return Probe::not_yet(e),
         };
         match leader_state(&client).await {
-            Ok(state) => match read_ids(&client).await {
+            Ok(state) => match read_ids(&client, table).await {
                 Ok(ids) => Probe::Done((state, ids)),
                 Err(e) => Probe::not_yet(e),
             },
@@ -73,6 +75,7 @@ pub(super) async fn read_leader(
 /// not in recovery, or `deadline` has passed: then it is read as it is, and the reason recorded).
 pub(super) async fn read_replica(
     member: &AuditMember,
+    table: &WorkloadTable,
     leader_lsn: &str,
     deadline: Instant,
 ) -> Result<EventKind, WorkloadError> {
@@ -105,7 +108,7 @@ pub(super) async fn read_replica(
         Some(state) => state,
         None => replay_state(&client, leader_lsn).await?,
     };
-    let ids = read_ids(&client).await?;
+    let ids = read_ids(&client, table).await?;
     let why = replica_why(&state, leader_lsn, waited.err().map(|t| t.to_string()));
     let read = AuditRead {
         role: AuditRole::Replica,

@@ -50,6 +50,9 @@ fn check_fault_tour(outcome: &RunOutcome) -> Result<(), Failed> {
         "kill",
         "restart",
         "kill_patroni",
+        "link_delay",
+        "patroni_restart",
+        "patroni_reinit",
         "switchover",
         "failover",
     ];

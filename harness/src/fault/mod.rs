@@ -21,6 +21,21 @@ mod kinds {
     automod::dir!("src/fault/kinds");
 }
 
+/// For the fault families' option tests: `yaml` parses, or fails with a message containing
+/// `problem`.
+#[cfg(test)]
+fn assert_validation(yaml: &str, problem: Option<&str>) {
+    match (crate::scenario::parse_scenario("x.yaml", yaml), problem) {
+        (Ok(_), None) => {}
+        (Err(error), Some(problem)) => {
+            let text = error.to_string();
+            assert!(text.contains(problem), "expected `{problem}` in: {text}");
+        }
+        (Ok(_), Some(problem)) => panic!("expected `{problem}`, but the scenario is valid"),
+        (Err(error), None) => panic!("expected a valid scenario: {error}"),
+    }
+}
+
 pub use action_log::ActionLog;
 pub use apply::{apply, undo, FaultContext};
 pub use audit::audit_leftovers;

@@ -530,16 +530,7 @@ mod tests {
     #[test_case("link_reset_peer", "    to: primary\n    jitter: 1s\n", Some("jitter") ; "unknown key")]
     #[test_case("link_slow_close", "    to: primary\n    delay: 2s\n", None ; "slow close")]
     fn options_are_checked_where_they_are_written(fault: &str, options: &str, problem: Option<&str>) {
-        let result = parse_scenario("x.yaml", &scenario(fault, options));
-        match (result, problem) {
-            (Ok(_), None) => {}
-            (Err(error), Some(problem)) => {
-                let text = error.to_string();
-                assert!(text.contains(problem), "expected `{problem}` in: {text}");
-            }
-            (Ok(_), Some(problem)) => panic!("expected `{problem}`, but the scenario is valid"),
-            (Err(error), None) => panic!("expected a valid scenario: {error}"),
-        }
+        crate::fault::assert_validation(&scenario(fault, options), problem);
     }
 
     #[test]

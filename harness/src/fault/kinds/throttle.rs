@@ -173,7 +173,6 @@ mod tests {
     use indoc::formatdoc;
     use test_case::test_case;
 
-    use crate::scenario::parse_scenario;
 
     fn scenario(fault: &str) -> String {
         formatdoc! {"
@@ -193,15 +192,6 @@ mod tests {
     #[test_case("    cpus: 0\n", Some("8:11: cpus 0 is out of range") ; "zero cpus")]
     #[test_case("    cpus: lots\n", Some("8:11: invalid value for `cpus`: expected a number above 0, at most 64") ; "not a number")]
     fn cpus_is_checked_where_it_is_written(options: &str, problem: Option<&str>) {
-        let result = parse_scenario("x.yaml", &scenario(options));
-        match (result, problem) {
-            (Ok(_), None) => {}
-            (Err(error), Some(problem)) => {
-                let text = error.to_string();
-                assert!(text.contains(problem), "expected `{problem}` in: {text}");
-            }
-            (Ok(_), Some(problem)) => panic!("expected `{problem}`, but the scenario is valid"),
-            (Err(error), None) => panic!("expected a valid scenario: {error}"),
-        }
+        crate::fault::assert_validation(&scenario(options), problem);
     }
 }

@@ -18,7 +18,6 @@ use pgdrill::chaos::{
 };
 use pgdrill::engine::{new_run_id, run_scenario, RunOptions};
 use pgdrill::runtime::images::ImageOptions;
-use pgdrill::runtime::{Runtime, LABEL_RUN};
 use pgdrill::scenario::{load_scenario, FaultName, Target};
 use tokio_util::sync::CancellationToken;
 
@@ -34,21 +33,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 async fn leftovers(run_id: &str) -> (usize, usize) {
-    let docker = Runtime::connect().await.expect("docker");
-    let filter = std::collections::HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={run_id}")])]);
-    let containers = docker
-        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
-            all: true,
-            filters: Some(filter.clone()),
-            ..Default::default()
-        }))
-        .await
-        .expect("list containers");
-    let networks = docker
-        .list_networks(Some(bollard::query_parameters::ListNetworksOptions { filters: Some(filter) }))
-        .await
-        .expect("list networks");
-    (containers.len(), networks.len())
+    pgdrill::testing::run_leftovers(run_id).await.expect("docker lists the run's resources")
 }
 
 #[test]

@@ -129,7 +129,17 @@ fn assert_rejudged_identically(outcome: &RunOutcome, scenario: &crate::scenario:
 
 /// No container or network labelled with the run's id is left in Docker.
 async fn assert_nothing_left(run_id: &str) -> Result<(), Failed> {
-    let docker = Runtime::connect().await.map_err(|e| Failed::from(e.to_string()))?;
+    match run_leftovers(run_id).await? {
+        (0, 0) => Ok(()),
+        (containers, networks) => {
+            Err(format!("run {run_id} left {containers} containers and {networks} networks behind").into())
+        }
+    }
+}
+
+/// How many containers and networks labelled with the run's id Docker still has.
+pub async fn run_leftovers(run_id: &str) -> Result<(usize, usize), String> {
+    let docker = Runtime::connect().await.map_err(|e| e.to_string())?;
     let filter = HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={run_id}")])]);
     let containers = docker
         .list_containers(Some(bollard::query_parameters::ListContainersOptions {
@@ -138,14 +148,10 @@ async fn assert_nothing_left(run_id: &str) -> Result<(), Failed> {
             ..Default::default()
         }))
         .await
-        .map_err(|e| Failed::from(format!("failed to list the run's containers: {e}")))?;
+        .map_err(|e| format!("failed to list the run's containers: {e}"))?;
     let networks = docker
         .list_networks(Some(bollard::query_parameters::ListNetworksOptions { filters: Some(filter) }))
         .await
-        .map_err(|e| Failed::from(format!("failed to list the run's networks: {e}")))?;
-    if containers.is_empty() && networks.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("run {run_id} left {} containers and {} networks behind", containers.len(), networks.len()).into())
-    }
+        .map_err(|e| format!("failed to list the run's networks: {e}"))?;
+    Ok((containers.len(), networks.len()))
 }

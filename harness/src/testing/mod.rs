@@ -33,6 +33,6 @@ mod drill;
 mod drills;
 
 pub use crate::engine::ClusterHandle as Cluster;
-pub use drill::{expect_pass, run_drill, DrillOptions};
+pub use drill::{expect_pass, run_drill, run_leftovers, DrillOptions};
 pub use drills::{Check, Drills, DrillsError};
 pub use libtest_mimic::{Arguments, Completion, Failed, Trial};

@@ -79,9 +79,8 @@ pub fn prepare(loaded: &LoadedScenario) -> Result<Option<MonitoringSetup>, Engin
         }
     }
     let citus = loaded.scenario.topology.kind == TopologyKind::Citus;
-    // On other kinds, say why a rule reading a Citus catalog's series sees none.
-    let hints: BTreeMap<String, String> =
-        if citus { BTreeMap::new() } else { citus_only_metrics().into_iter().collect() };
+    // Say why a rule reading a Citus catalog's series may see none.
+    let hints: BTreeMap<String, String> = citus_only_metrics(citus).into_iter().collect();
     let unknown = unknown_metrics(&files, &KnownMetrics::for_topology(citus), &hints);
     Ok(Some(MonitoringSetup {
         files,

@@ -222,19 +222,25 @@ pub fn exporter_queries() -> String {
 
 /// Metric names of the custom queries that return rows only on a Citus server (their tables
 /// exist only there), each with why: what a warning about a rule reading one of them should say.
-pub fn citus_only_metrics() -> Vec<(String, String)> {
+/// On a Citus topology (`citus`) the tables exist but may hold no rows (no shard placement before
+/// a distributed table exists), so the series may still appear.
+pub fn citus_only_metrics(citus: bool) -> Vec<(String, String)> {
     CUSTOM_QUERIES
         .iter()
         .filter(|q| !q.requires.is_empty())
         .flat_map(|q| {
             q.columns.iter().filter(|(_, usage, _)| *usage != "LABEL").map(move |(column, ..)| {
-                (
-                    format!("{}_{column}", q.namespace),
-                    format!(
-                        "pgdrill's exporter query for it needs {}: only a Citus cluster has it",
-                        q.requires.join(", ")
-                    ),
-                )
+                let tables = q.requires.join(", ");
+                let why = if citus {
+                    if q.requires.contains(&"pg_catalog.pg_dist_placement") {
+                        format!("unless {tables} holds rows: empty until a distributed table exists, which a workload creates")
+                    } else {
+                        format!("unless {tables} exist and hold rows: they did not on the stand-in")
+                    }
+                } else {
+                    format!("pgdrill's exporter query for it needs {tables}: only a Citus cluster has it")
+                };
+                (format!("{}_{column}", q.namespace), why)
             })
         })
         .collect()
@@ -644,6 +650,16 @@ mod tests {
         {
             assert!(v[namespace]["query"].as_str().unwrap().contains("XMLTABLE"), "{namespace}");
         }
+    }
+
+    #[test]
+    fn citus_metric_hints_depend_on_the_topology() {
+        let placements =
+            |(name, why): (String, String)| (name == "citus_shard_placements_inactive_shards").then_some(why);
+        let hint =
+            |citus: bool| citus_only_metrics(citus).into_iter().find_map(placements).expect("the placements query");
+        assert!(hint(false).contains("only a Citus cluster has it"), "{}", hint(false));
+        assert!(hint(true).contains("a workload creates"), "{}", hint(true));
     }
 
     #[test]

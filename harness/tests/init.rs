@@ -31,20 +31,8 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-const PROMETHEUS_RULE: &str = "\
-apiVersion: monitoring.coreos.com/v1
-kind: PrometheusRule
-metadata: {name: shop-alerts}
-spec:
-  groups:
-    - name: shop
-      rules:
-        - alert: FailoverDetected
-          expr: changes(patroni_postgres_timeline[5m]) > 0
-        - alert: NoPrimaryInCluster
-          expr: sum(patroni_primary) == 0
-          for: 1m
-";
+/// A user's own rule file, as a PrometheusRule manifest (the one tests/init_project.rs drills).
+const PROMETHEUS_RULE: &str = include_str!("fixtures/shop-prometheusrule.yaml");
 
 /// The value of `max-threads` in a nextest configuration's text.
 fn max_threads(config: &str) -> String {

@@ -12,20 +12,8 @@ use std::time::Instant;
 
 const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
 
-const RULES: &str = "\
-apiVersion: monitoring.coreos.com/v1
-kind: PrometheusRule
-metadata: {name: shop-alerts}
-spec:
-  groups:
-    - name: shop
-      rules:
-        - alert: FailoverDetected
-          expr: changes(patroni_postgres_timeline[1m]) > 0
-        - alert: NoPrimaryInCluster
-          expr: sum(patroni_primary) == 0
-          for: 1m
-";
+/// A user's own rule file, as a PrometheusRule manifest.
+const RULES: &str = include_str!("fixtures/shop-prometheusrule.yaml");
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")

@@ -21,6 +21,22 @@ mod kinds {
     automod::dir!("src/fault/kinds");
 }
 
+/// For the fault families' option tests: a scenario whose second step is `fault` on `target`
+/// with `options` (indented lines, as a scenario writes them).
+#[cfg(test)]
+fn fault_scenario(fault: &str, target: &str, options: &str) -> String {
+    indoc::formatdoc! {"
+        name: x
+        topology: {{kind: patroni, members: 3}}
+        steps:
+          - wait: healthy
+            within: 60s
+          - fault: {fault}
+            target: {target}
+        {options}"
+    }
+}
+
 /// For the fault families' option tests: `yaml` parses, or fails with a message containing
 /// `problem`.
 #[cfg(test)]

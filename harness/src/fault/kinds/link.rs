@@ -498,23 +498,13 @@ fn accepted(proxies: &crate::fault::LinkProxies, step: usize, end: &End) -> u64 
 
 #[cfg(test)]
 mod tests {
-    use indoc::formatdoc;
     use test_case::test_case;
 
     use super::*;
     use crate::scenario::parse_scenario;
 
     fn scenario(fault: &str, options: &str) -> String {
-        formatdoc! {"
-            name: x
-            topology: {{kind: patroni, members: 3}}
-            steps:
-              - wait: healthy
-                within: 60s
-              - fault: {fault}
-                target: replica
-            {options}"
-        }
+        crate::fault::fault_scenario(fault, "replica", options)
     }
 
     #[test_case("link_delay", "    to: primary\n    latency: 200ms\n    jitter: 50ms\n", None ; "delay")]

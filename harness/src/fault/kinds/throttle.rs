@@ -170,21 +170,10 @@ fn millis(d: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
-    use indoc::formatdoc;
     use test_case::test_case;
 
-
     fn scenario(fault: &str) -> String {
-        formatdoc! {"
-            name: x
-            topology: {{kind: patroni, members: 3}}
-            steps:
-              - wait: healthy
-                within: 60s
-              - fault: throttle
-                target: primary
-            {fault}"
-        }
+        crate::fault::fault_scenario("throttle", "primary", fault)
     }
 
     #[test_case("    cpus: 0.05\n    duration: 10s\n", None ; "valid")]

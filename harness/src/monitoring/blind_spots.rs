@@ -360,10 +360,12 @@ pub fn classify_rule(window: &FaultWindow, targets: &[String], rule: &RuleSample
         if selector.pooled {
             // The aggregate is computed from every series it pools: blind only when all of
             // them went stale.
+            let judged: Vec<(String, Option<StaleSeries>)> =
+                before.iter().map(|(l, t)| (member_of(l), stale_of(l, t))).collect();
             let kept: Vec<String> =
-                before.iter().filter(|(l, t)| stale_of(l, t).is_none()).map(|(l, _)| member_of(l)).collect();
+                judged.iter().filter(|(_, gone)| gone.is_none()).map(|(member, _)| member.clone()).collect();
             if kept.is_empty() {
-                stale.extend(of_targets.iter().filter_map(|(l, t)| stale_of(l, t)));
+                stale.extend(judged.into_iter().filter(|(m, _)| targets.contains(m)).filter_map(|(_, gone)| gone));
             } else {
                 for member in kept {
                     if !pooled_over.contains(&member) {

@@ -41,7 +41,7 @@ pub enum Site {
     Attached(Arc<Attached>),
 }
 
-/// One Patroni cluster's members all answer: one running primary, the rest healthy replicas (one
+/// One Patroni cluster's members all answer: one running primary, the rest streaming replicas (one
 /// of them the sync standby when required).
 fn cluster_healthy(
     snapshot: &BTreeMap<String, (MemberView, Millis)>,
@@ -50,8 +50,10 @@ fn cluster_healthy(
 ) -> bool {
     let views: Vec<&MemberView> = members.iter().filter_map(|m| snapshot.get(m).map(|(v, _)| v)).collect();
     let primaries = views.iter().filter(|v| v.is_running_primary()).count();
-    let replicas = views.iter().filter(|v| v.is_healthy_replica()).count();
-    let sync_ok = !require_sync_standby || views.iter().any(|v| v.is_healthy_replica() && v.sync_standby);
+    // Streaming, not merely running: a drill that kills the primary before a replica streams
+    // loses every write that replica never received (seen in CI: the table itself was missing).
+    let replicas = views.iter().filter(|v| v.is_streaming_replica()).count();
+    let sync_ok = !require_sync_standby || views.iter().any(|v| v.is_streaming_replica() && v.sync_standby);
     views.len() == members.len() && primaries == 1 && primaries + replicas == members.len() && sync_ok
 }
 
@@ -125,6 +127,17 @@ impl Cluster {
     /// (member, REST API base URL) for the Patroni observer.
     pub fn patroni_endpoints(&self) -> Vec<(String, String)> {
         self.plan.member_names().into_iter().filter_map(|m| self.rest_url(&m).map(|u| (m, u))).collect()
+    }
+
+    /// A REST client for every member of a started cluster, to wake their HA loops while it comes
+    /// up (`wakeup`); none for an attached cluster, which pgdrill never wakes.
+    pub fn ha_loop_wakers(&self) -> Vec<crate::fault::rest::PatroniApi> {
+        if self.attached().is_some() {
+            return Vec::new();
+        }
+        let auth = crate::fault::RestAuth::new(crate::topology::REST_API_USER, self.plan.secrets.rest_api.clone());
+        let urls = self.patroni_endpoints().into_iter().map(|(_, url)| url);
+        urls.map(|url| crate::fault::rest::PatroniApi::new(&url, auth.clone())).collect()
     }
 
     /// The coordinator group's members with their PostgreSQL endpoints on loopback (Citus; empty
@@ -241,7 +254,7 @@ impl Cluster {
     }
 
     /// Waits until every member answers, each cluster (each Citus group) has exactly one running
-    /// primary and its other members are running or streaming replicas — in synchronous mode one
+    /// primary and its other members are streaming replicas — in synchronous mode one
     /// of them the designated sync standby (until Patroni names one, no replica may promote and a
     /// failover is blocked) — and, for Citus, pg_dist_node on the coordinator names every group's
     /// primary. Bounded by `within`; checks for exited containers as it goes.

@@ -61,6 +61,12 @@ impl MemberView {
             && self.role == Some(Role::Replica)
             && matches!(self.state.as_deref(), Some("running" | "streaming"))
     }
+
+    /// A replica whose WAL receiver streams from its upstream: only such a replica holds what the
+    /// primary acknowledged a moment ago ("running" may still be replaying from its own pg_wal).
+    pub fn is_streaming_replica(&self) -> bool {
+        self.reachable && self.role == Some(Role::Replica) && self.state.as_deref() == Some("streaming")
+    }
 }
 
 /// How a write attempt ended.

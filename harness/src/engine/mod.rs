@@ -11,6 +11,7 @@ mod run;
 mod safety;
 mod start_order;
 mod steps;
+mod wakeup;
 
 pub use steps::expectation_name;
 

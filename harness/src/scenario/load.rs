@@ -272,10 +272,10 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_scenarios_load() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-        let Ok(entries) = std::fs::read_dir(&dir) else { return };
-        for entry in entries.flatten() {
+    fn the_shipped_scenarios_and_benchmarks_load() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let entries = ["scenarios", "bench"].iter().filter_map(|dir| std::fs::read_dir(root.join(dir)).ok());
+        for entry in entries.flatten().flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|ext| ext == "yaml") {
                 if let Err(error) = load_scenario(&path) {

@@ -1,13 +1,15 @@
 //! `pgdrill::testing::Cluster` in a test of one's own application: a plain Rust client loop
 //! writes through the DSN the handle gives while the scenario's steps kill the primary; the
 //! test asserts on the application's own error window and the scenario's verdicts, and nothing
-//! of the run is left in Docker. Docker test (nextest's `docker` group).
+//! of the run is left in Docker; and the same steps given one call at a time (`fault`, `expect`).
+//! Docker tests (nextest's `docker` group).
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pgdrill::check::Status;
 use pgdrill::testing::Cluster;
+use pgdrill::timeline::EventKind;
 
 const SCENARIO: &str = "
 name: app-rides-through-kill-primary
@@ -93,4 +95,44 @@ async fn an_application_rides_through_a_killed_primary() {
     );
     assert!(window > Duration::ZERO && window < Duration::from_secs(60), "{window:?}");
     assert!(attempts.last().is_some_and(|(_, ok)| *ok), "the application writes again at the end");
+}
+
+/// Started without `steps:`: the test gives them one call at a time.
+const STEPWISE: &str = "
+name: app-steps-through-a-switchover
+topology:
+  kind: patroni
+  members: 2
+  etcd: 1
+  patroni: {ttl: 20, loop_wait: 2, retry_timeout: 5}
+workload: {writers: 1, rate: 20/s}
+invariants: [single_primary, no_acked_write_lost]
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_given_one_call_at_a_time_drive_a_switchover() {
+    let mut cluster = Cluster::start(STEPWISE, &Default::default()).await.expect("the cluster starts");
+    let refused = cluster.run_steps().await.expect_err("no steps of its own to run");
+    cluster.wait_healthy(Duration::from_secs(90)).await.expect("healthy");
+    // Validated with the steps before it, as in a file: nothing to count from yet, nothing run.
+    let early = cluster.expect("new_leader: {within: 30s}").await.expect_err("no fault before it");
+    cluster.fault("switchover", "primary").await.expect("the switchover");
+    let verdicts = cluster.expect("new_leader: {within: 30s}, timeline: {within: 30s}").await.expect("judged");
+    cluster.finish().await.expect("the workload's audit");
+    let all = cluster.verdicts();
+    let steps = cluster.timeline().events.iter().filter(|e| matches!(e.kind, EventKind::StepStarted { .. })).count();
+    let left = cluster.teardown().await;
+    assert!(left.is_empty(), "teardown left {left:?}");
+    assert!(refused.to_string().contains("started without `steps:`"), "{refused}");
+    assert!(early.to_string().contains("no `fault` step comes before it"), "{early}");
+    for v in &all {
+        println!("{} {:?}: {}", v.check, v.status, v.observed);
+    }
+    let names: Vec<&str> = verdicts.iter().map(|v| v.check.as_str()).collect();
+    assert_eq!(names, ["new_leader", "timeline"], "the verdicts of the expect step alone");
+    assert!(verdicts.iter().all(|v| v.status == Status::Pass && v.step == Some(2)), "{verdicts:#?}");
+    let invariants: Vec<&str> = all.iter().filter(|v| v.step.is_none()).map(|v| v.check.as_str()).collect();
+    assert!(invariants.contains(&"no_acked_write_lost"), "the audit judged the writes: {invariants:?}");
+    assert!(all.iter().all(|v| v.status == Status::Pass), "{all:#?}");
+    assert_eq!(steps, 3, "wait, fault and expect ran; the refused expect did not");
 }

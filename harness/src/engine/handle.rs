@@ -3,14 +3,17 @@
 //! verdicts, and teardown (explicit, or by the guard on drop and on panic).
 //!
 //! Small on purpose: the faults and expectations are the scenario's steps, validated as in any
-//! drill; monitoring (`topology.monitoring`) and chaos are run as drills (`pgdrill run`).
+//! drill — all at once ([`ClusterHandle::run_steps`]) or one call at a time
+//! ([`ClusterHandle::fault`], [`ClusterHandle::expect`], [`ClusterHandle::step`]) for a scenario
+//! started without `steps:`; monitoring (`topology.monitoring`) and chaos are run as drills
+//! (`pgdrill run`).
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::run::{audit_workload, build_images, new_run_id, spawn_observers, start_cluster, Phases, RunOptions};
-use super::steps::StepDriver;
+use super::steps::{Carried, StepDriver};
 use super::{Cluster, EngineError, Progress};
 use crate::check::{judge, Verdict};
 use crate::observe::LiveView;
@@ -41,6 +44,29 @@ use crate::timeline::{EventKind, Timeline, TimelineWriter};
 /// cluster.teardown().await;
 /// # Ok(()) }
 /// ```
+///
+/// Or, started without `steps:`, one step per call (each validated with those before it):
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use pgdrill::check::Status;
+/// use pgdrill::testing::Cluster;
+///
+/// let mut cluster = Cluster::start(r#"
+/// name: my-app-rides-through-a-switchover
+/// topology: {kind: patroni, members: 2, etcd: 1, patroni: {ttl: 20, loop_wait: 2, retry_timeout: 5}}
+/// invariants: [single_primary]
+/// "#, &Default::default()).await?;
+/// cluster.wait_healthy(Duration::from_secs(90)).await?;
+/// // ... start your application on cluster.dsn() ...
+/// cluster.fault("switchover", "primary").await?;
+/// let verdicts = cluster.expect("new_leader: {within: 30s}").await?;
+/// assert!(verdicts.iter().all(|v| v.status == Status::Pass));
+/// cluster.finish().await?; // undo what is left, audit the scenario's workload
+/// cluster.teardown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ClusterHandle {
     /// The scenario the cluster was started from (its steps are [`Self::run_steps`]'s).
@@ -61,13 +87,74 @@ pub struct ClusterHandle {
     observer_cancel: CancellationToken,
     /// Removes the run's containers when the handle is dropped without `teardown`.
     guard: TeardownGuard,
+    /// Started without `steps:`: the scenario's text, and the steps run one call at a time
+    /// (`None`: the scenario's own steps, for `run_steps`).
+    stepwise: Option<Stepwise>,
+}
+
+/// A scenario driven one step per call: each call's step is validated with the steps before it
+/// (an `expect` needs an earlier fault), as if they were one scenario file.
+#[derive(Debug)]
+struct Stepwise {
+    /// The scenario's text, without `steps:`.
+    base: String,
+    /// Each step run so far, as a YAML list item.
+    items: Vec<String>,
+    /// What the driver carries between calls.
+    carried: Carried,
+    /// The workload has been stopped and audited (`finish`).
+    finished: bool,
+}
+
+impl Stepwise {
+    /// The scenario text with `items` and `next` as its steps.
+    fn text_with(&self, next: &str) -> String {
+        let mut text = self.base.trim_end().to_string();
+        text.push_str("\nsteps:\n");
+        for item in self.items.iter().map(String::as_str).chain([next]) {
+            text.push_str(item);
+        }
+        text
+    }
+}
+
+/// `step` (a YAML mapping, one or more lines) as an item of a block list indented by two.
+fn list_item(step: &str) -> String {
+    let mut item = String::new();
+    for (i, line) in step.trim_matches('\n').lines().enumerate() {
+        item.push_str(if i == 0 { "  - " } else { "    " });
+        item.push_str(line);
+        item.push('\n');
+    }
+    item
 }
 
 impl ClusterHandle {
     /// Parses and validates `yaml` (a scenario file's text), builds the images it needs and
     /// starts its topology with its observers. Refuses `topology.monitoring` and `chaos:`.
+    ///
+    /// Without `steps:` in `yaml` (a block mapping), the steps are given one call at a time:
+    /// [`Self::wait_healthy`], [`Self::fault`], [`Self::expect`], [`Self::step`].
     pub async fn start(yaml: &str, images: &ImageOptions) -> Result<Self, EngineError> {
-        let loaded = parse_scenario("<cluster>", yaml).map_err(|e| EngineError::Scenario(format!("{e}")))?;
+        let (loaded, stepwise) = match parse_scenario("<cluster>", yaml) {
+            Ok(loaded) => (loaded, None),
+            // No steps: valid once it has one, so check it with a wait for health.
+            Err(error) => match parse_scenario(
+                "<cluster>",
+                &format!("{}\nsteps: [{{wait: healthy, within: 90s}}]\n", yaml.trim_end()),
+            ) {
+                Ok(loaded) if loaded.scenario.steps.len() == 1 => {
+                    let stepwise = Stepwise {
+                        base: yaml.to_string(),
+                        items: Vec::new(),
+                        carried: Carried::default(),
+                        finished: false,
+                    };
+                    (loaded, Some(stepwise))
+                }
+                _ => return Err(EngineError::Scenario(format!("{error}"))),
+            },
+        };
         if loaded.scenario.topology.monitoring.is_some() || loaded.scenario.chaos.is_some() {
             return Err(EngineError::Scenario(
                 "a cluster handle runs neither `topology.monitoring` nor `chaos:`: run those as drills".into(),
@@ -95,7 +182,7 @@ impl ClusterHandle {
         let live = LiveView::default();
         let (mut observers, observer_cancel) = (JoinSet::new(), CancellationToken::new());
         spawn_observers(&cluster, &timeline, &live, &mut observers, &observer_cancel);
-        Ok(Self { loaded, cluster, runtime, timeline, live, progress, observers, observer_cancel, guard })
+        Ok(Self { loaded, cluster, runtime, timeline, live, progress, observers, observer_cancel, guard, stepwise })
     }
 
     /// The DSN an application should use (libpq keyword form): PgBouncer's when the topology
@@ -110,6 +197,11 @@ impl ClusterHandle {
     /// are verdicts ([`Self::verdicts`]), not errors; a fault that cannot apply or a wait that
     /// runs out is an error.
     pub async fn run_steps(&mut self) -> Result<(), EngineError> {
+        if self.stepwise.is_some() {
+            return Err(EngineError::Scenario(
+                "this cluster was started without `steps:`: give them one at a time (fault, expect, step)".into(),
+            ));
+        }
         self.timeline.record(EventKind::Phase { name: "steps".into() });
         let mut driver = StepDriver::new(&self.cluster, &self.timeline, &self.live, &self.progress);
         let result = driver.run_all(&self.loaded.scenario).await;
@@ -119,6 +211,67 @@ impl ClusterHandle {
         }
         self.cluster.audit_containers(&self.timeline).await;
         result?;
+        audit_workload(&self.cluster, workload, &self.timeline, &self.progress, &mut Phases::default()).await
+    }
+
+    /// Runs one step, written as in a scenario file (`fault: kill\ntarget: primary`, `sleep: 2s`,
+    /// `exec: {...}`), after validating it with the steps before it; returns the verdicts of its
+    /// expectations (none for other steps). A failed expectation is a verdict, not an error.
+    pub async fn step(&mut self, yaml: &str) -> Result<Vec<Verdict>, EngineError> {
+        let Some(stepwise) = self.stepwise.as_mut() else {
+            return Err(EngineError::Scenario(
+                "this cluster runs its scenario's own `steps:` (run_steps); start it without them to step".into(),
+            ));
+        };
+        if stepwise.finished {
+            return Err(EngineError::Scenario("the steps are finished (finish was called)".into()));
+        }
+        let item = list_item(yaml);
+        let loaded = parse_scenario("<cluster>", &stepwise.text_with(&item))
+            .map_err(|e| EngineError::Scenario(format!("{e}")))?;
+        stepwise.items.push(item);
+        let index = stepwise.items.len() - 1;
+        let carried = std::mem::take(&mut stepwise.carried);
+        let mut driver = StepDriver::resume(&self.cluster, &self.timeline, &self.live, &self.progress, carried);
+        let result = driver.run_one(index, &loaded.scenario).await;
+        stepwise.carried = driver.suspend();
+        self.loaded = loaded;
+        result?;
+        Ok(self.verdicts().into_iter().filter(|v| v.step == Some(index)).collect())
+    }
+
+    /// `wait: healthy` bounded by `within` (the first one also starts the scenario's workload).
+    pub async fn wait_healthy(&mut self, within: Duration) -> Result<(), EngineError> {
+        let within = format!("{}ms", within.as_millis());
+        self.step(&format!("wait: healthy\nwithin: {within}")).await.map(|_| ())
+    }
+
+    /// Applies fault `name` (`kill`, `switchover`, `partition`, ...) to `target` (`primary`,
+    /// `replica`, `{member: pg-2}`, ...), proves it took effect and records it; the
+    /// expectations after it count from here.
+    pub async fn fault(&mut self, name: &str, target: &str) -> Result<(), EngineError> {
+        self.step(&format!("fault: {name}\ntarget: {target}")).await.map(|_| ())
+    }
+
+    /// Waits on `expectations` (`new_leader: {within: 45s}`, several separated by commas) as
+    /// an `expect` step does and returns their verdicts.
+    pub async fn expect(&mut self, expectations: &str) -> Result<Vec<Verdict>, EngineError> {
+        self.step(&format!("expect: [{expectations}]")).await
+    }
+
+    /// Ends the steps given one at a time as a drill ends them: undoes what must not outlive
+    /// them, records what faults left behind, stops the workload and audits its writes (the
+    /// invariants of [`Self::verdicts`] then judge them).
+    pub async fn finish(&mut self) -> Result<(), EngineError> {
+        let Some(stepwise) = self.stepwise.as_mut().filter(|s| !s.finished) else { return Ok(()) };
+        stepwise.finished = true;
+        let carried = std::mem::take(&mut stepwise.carried);
+        let mut driver = StepDriver::resume(&self.cluster, &self.timeline, &self.live, &self.progress, carried);
+        let workload = driver.workload.take();
+        for problem in driver.heal_all_at_end().await {
+            self.progress.say(&problem);
+        }
+        self.cluster.audit_containers(&self.timeline).await;
         audit_workload(&self.cluster, workload, &self.timeline, &self.progress, &mut Phases::default()).await
     }
 

@@ -76,6 +76,30 @@ pub struct Rails {
     pub abort: tokio_util::sync::CancellationToken,
 }
 
+/// What a driver carries from step to step, for a caller that drives steps one call at a time
+/// and cannot keep the driver's borrows between calls (the cluster handle's `fault`/`expect`).
+#[derive(Default)]
+pub struct Carried {
+    memory: TargetMemory,
+    last_fault: Option<LastFault>,
+    active: Arc<Mutex<Vec<ActiveFault>>>,
+    heal_tasks: JoinSet<()>,
+    healing: Arc<Mutex<Vec<String>>>,
+    heal_cancel: tokio_util::sync::CancellationToken,
+    workload: Option<WorkloadHandle>,
+    first_healthy_at: Option<Millis>,
+}
+
+impl std::fmt::Debug for Carried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Carried")
+            .field("faults_in_effect", &self.active.lock().map(|a| a.len()).unwrap_or_default())
+            .field("workload", &self.workload.is_some())
+            .field("first_healthy_at", &self.first_healthy_at)
+            .finish()
+    }
+}
+
 /// What expectations after a fault count from.
 #[derive(Debug, Clone, Default)]
 struct LastFault {
@@ -87,23 +111,49 @@ struct LastFault {
 impl<'a> StepDriver<'a> {
     /// A driver with nothing done yet.
     pub fn new(cluster: &'a Cluster, timeline: &'a TimelineWriter, live: &'a LiveView, progress: &'a Progress) -> Self {
+        Self::resume(cluster, timeline, live, progress, Carried::default())
+    }
+
+    /// A driver that goes on from what an earlier one left ([`Self::suspend`]).
+    pub fn resume(
+        cluster: &'a Cluster,
+        timeline: &'a TimelineWriter,
+        live: &'a LiveView,
+        progress: &'a Progress,
+        carried: Carried,
+    ) -> Self {
         Self {
             cluster,
             timeline,
             live,
             progress,
-            memory: TargetMemory::default(),
-            last_fault: None,
-            active: Arc::new(Mutex::new(Vec::new())),
-            heal_tasks: JoinSet::new(),
-            healing: Arc::new(Mutex::new(Vec::new())),
-            heal_cancel: tokio_util::sync::CancellationToken::new(),
+            memory: carried.memory,
+            last_fault: carried.last_fault,
+            active: carried.active,
+            heal_tasks: carried.heal_tasks,
+            healing: carried.healing,
+            heal_cancel: carried.heal_cancel,
             faults: FaultContext { executor: cluster.executor(), live: live.clone(), timeline: timeline.clone() },
-            workload: None,
-            first_healthy_at: None,
+            workload: carried.workload,
+            first_healthy_at: carried.first_healthy_at,
             monitoring: None,
             rails: None,
             abandoned: Vec::new(),
+        }
+    }
+
+    /// What the next driver needs to go on from here (faults in effect, auto-heals, the
+    /// workload, the last fault's anchor).
+    pub fn suspend(self) -> Carried {
+        Carried {
+            memory: self.memory,
+            last_fault: self.last_fault,
+            active: self.active,
+            heal_tasks: self.heal_tasks,
+            healing: self.healing,
+            heal_cancel: self.heal_cancel,
+            workload: self.workload,
+            first_healthy_at: self.first_healthy_at,
         }
     }
 
@@ -132,24 +182,29 @@ impl<'a> StepDriver<'a> {
     /// Runs every step in order. Failed expectations do not stop the run (the report shows them
     /// all); errors (a fault that cannot apply, a wait that times out) do.
     pub async fn run_all(&mut self, scenario: &Scenario) -> Result<(), EngineError> {
-        for (index, step) in scenario.steps.iter().enumerate() {
-            let step = &step.value;
-            let description = describe_step(step);
-            self.check_stop()?;
-            self.progress.say(&format!("step {}: {description}", index + 1));
-            self.timeline.record(EventKind::StepStarted { index, description });
-            let result = self.run_step(index, step, scenario).await;
-            let (ok, detail) = match &result {
-                Ok(detail) => (true, detail.clone()),
-                Err(e) => (false, e.to_string()),
-            };
-            self.timeline.record(EventKind::StepFinished { index, ok, detail: detail.clone() });
-            if !detail.is_empty() {
-                self.progress.say(&format!("  {detail}"));
-            }
-            result?;
+        for index in 0..scenario.steps.len() {
+            self.run_one(index, scenario).await?;
         }
         Ok(())
+    }
+
+    /// Runs step `index` of `scenario`, recording its start and end on the timeline.
+    pub async fn run_one(&mut self, index: usize, scenario: &Scenario) -> Result<(), EngineError> {
+        let step = &scenario.steps[index].value;
+        let description = describe_step(step);
+        self.check_stop()?;
+        self.progress.say(&format!("step {}: {description}", index + 1));
+        self.timeline.record(EventKind::StepStarted { index, description });
+        let result = self.run_step(index, step, scenario).await;
+        let (ok, detail) = match &result {
+            Ok(detail) => (true, detail.clone()),
+            Err(e) => (false, e.to_string()),
+        };
+        self.timeline.record(EventKind::StepFinished { index, ok, detail: detail.clone() });
+        if !detail.is_empty() {
+            self.progress.say(&format!("  {detail}"));
+        }
+        result.map(|_| ())
     }
 
     async fn run_step(&mut self, index: usize, step: &Step, scenario: &Scenario) -> Result<String, EngineError> {

@@ -23,7 +23,6 @@ fn workspace_root() -> PathBuf {
 /// pgdrill's own checks of a passed drill, beyond the runner's.
 fn check_passed(path: &Path, outcome: &RunOutcome) -> Result<(), Failed> {
     check_citus_release(outcome)?;
-    check_woken(outcome)?;
     check_monitoring(outcome)?;
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     check_blind_spots(&stem, outcome)?;
@@ -147,24 +146,6 @@ fn check_citus_release(outcome: &RunOutcome) -> Result<(), Failed> {
             Err(format!("the report should name the stand-in and the release it imitates, got {citus}").into())
         }
         _ => Ok(()),
-    }
-}
-
-/// Every drill's cluster came up with its HA loops woken (engine/wakeup.rs): Patroni took the
-/// no-op `PATCH /config`, and the note saying so is on the timeline before the first healthy
-/// phase.
-fn check_woken(outcome: &RunOutcome) -> Result<(), Failed> {
-    use pgdrill::timeline::EventKind;
-    if std::env::var("PGDRILL_WAKE_HA_LOOPS").is_ok_and(|v| v == "0") {
-        return Ok(());
-    }
-    let events = &outcome.report.timeline.events;
-    let healthy = events.iter().position(|e| matches!(&e.kind, EventKind::Phase { name } if name == "healthy"));
-    let woken = |e: &pgdrill::timeline::Event| matches!(&e.kind, EventKind::Note { source, text } if source == "engine" && text.starts_with("woke Patroni's HA loops"));
-    match healthy {
-        Some(at) if events[..at].iter().any(woken) => Ok(()),
-        Some(_) => Err("no wake-up of Patroni's HA loops was taken before the cluster was healthy".into()),
-        None => Ok(()),
     }
 }
 

@@ -129,17 +129,6 @@ impl Cluster {
         self.plan.member_names().into_iter().filter_map(|m| self.rest_url(&m).map(|u| (m, u))).collect()
     }
 
-    /// A REST client for every member of a started cluster, to wake their HA loops while it comes
-    /// up (`wakeup`); none for an attached cluster, which pgdrill never wakes.
-    pub fn ha_loop_wakers(&self) -> Vec<crate::fault::rest::PatroniApi> {
-        if self.attached().is_some() {
-            return Vec::new();
-        }
-        let auth = crate::fault::RestAuth::new(crate::topology::REST_API_USER, self.plan.secrets.rest_api.clone());
-        let urls = self.patroni_endpoints().into_iter().map(|(_, url)| url);
-        urls.map(|url| crate::fault::rest::PatroniApi::new(&url, auth.clone())).collect()
-    }
-
     /// The coordinator group's members with their PostgreSQL endpoints on loopback (Citus; empty
     /// otherwise), for the pg_dist_node observer.
     pub fn coordinator_endpoints(&self) -> Vec<(String, PgEndpoint)> {

@@ -11,7 +11,6 @@ mod run;
 mod safety;
 mod start_order;
 mod steps;
-mod wakeup;
 
 pub use steps::expectation_name;
 

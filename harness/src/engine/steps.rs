@@ -212,17 +212,7 @@ impl<'a> StepDriver<'a> {
             let within = step.within.map_or(DEFAULT_HEALTHY_WITHIN, |b| b.0);
             let sync = scenario.topology.patroni.synchronous_mode;
             let down = self.down();
-            let wait = self.or_stop(self.cluster.wait_healthy(self.live, self.timeline, within, &down, sync));
-            if self.first_healthy_at.is_some() {
-                wait.await?;
-            } else {
-                let (healthy, woken) = super::wakeup::while_coming_up(&self.cluster.ha_loop_wakers(), wait).await;
-                healthy?;
-                if woken > 0 {
-                    let text = format!("woke Patroni's HA loops {woken} times while the cluster came up");
-                    self.timeline.record(EventKind::Note { source: "engine".into(), text });
-                }
-            }
+            self.or_stop(self.cluster.wait_healthy(self.live, self.timeline, within, &down, sync)).await?;
             let at = self.timeline.now();
             if self.first_healthy_at.is_none() {
                 self.first_healthy_at = Some(at);

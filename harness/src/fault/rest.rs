@@ -154,19 +154,6 @@ impl PatroniApi {
         )
     }
 
-    /// `PATCH /config` with a patch that changes nothing (removing a key that is not there):
-    /// Patroni writes nothing to the DCS but still wakes its HA loop. Whether Patroni took it
-    /// (HTTP 200; 503 before the cluster's configuration is in the DCS). Bounded by 1 s.
-    pub async fn wake_ha_loop(&self) -> bool {
-        let request = self
-            .client
-            .patch(format!("{}/config", self.base))
-            .timeout(Duration::from_secs(1))
-            .basic_auth(&self.auth.user, Some(self.auth.password.expose()))
-            .json(&json!({ "pgdrill_wakeup": null }));
-        request.send().await.is_ok_and(|r| r.status().is_success())
-    }
-
     /// `POST /restart` without a schedule: Patroni stops and starts PostgreSQL in place and
     /// answers once it is up again (200 "restarted successfully"); 503 when it failed or is
     /// still starting, 400 for an exception. `timeout` (seconds) is Patroni's bound on the

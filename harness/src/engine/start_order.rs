@@ -1,7 +1,6 @@
 //! The order a run's containers start in: every etcd member at once; then each Patroni
 //! cluster's bootstrapping member (pg-1; for Citus coord-1, worker1-1, …) alone, until etcd holds
-//! that cluster's initialize key (the others are created meanwhile); then every other container
-//! at once.
+//! that cluster's initialize key; then every other container at once.
 //!
 //! Why not all at once: which member wins Patroni's race for initialization — and so starts as
 //! the primary — would be chance, and a drill that names a member (`failover --candidate pg-2`)
@@ -32,16 +31,8 @@ pub async fn start_in_order(
     let mut started = BTreeMap::new();
     start_wave(runtime, plan.etcd.iter(), &mut started).await?;
     start_wave(runtime, plan.bootstrap_specs(), &mut started).await?;
-    // The rest are created while the bootstrapping members claim their clusters (creating a
-    // container takes ~0.1–0.3 s on 2 cores), and started once they have.
-    let (claimed, created) = tokio::join!(
-        wait_claimed(runtime, &plan.bootstrap, &started),
-        try_join_all(plan.after_bootstrap_specs().map(|spec| runtime.create(spec)))
-    );
-    let created = created?;
-    claimed?;
-    try_join_all(created.iter().map(|c| runtime.start_existing(&c.name))).await?;
-    started.extend(created.into_iter().map(|c| (c.name.clone(), c)));
+    wait_claimed(runtime, &plan.bootstrap, &started).await?;
+    start_wave(runtime, plan.after_bootstrap_specs(), &mut started).await?;
     Ok(started)
 }
 

@@ -132,16 +132,9 @@ impl Runtime {
         Ok(())
     }
 
-    /// Creates and starts a container on the run network (see [`Runtime::create`]).
+    /// Creates and starts a container on the run network, with an init process (without one a
+    /// killed postgres child stays a zombie and a demoted Patroni primary hangs).
     pub async fn start(&self, spec: &ContainerSpec) -> Result<RunningContainer, RuntimeError> {
-        let container = self.create(spec).await?;
-        self.start_existing(&spec.name).await?;
-        Ok(container)
-    }
-
-    /// Creates a container on the run network, with an init process (without one a killed
-    /// postgres child stays a zombie and a demoted Patroni primary hangs), without starting it.
-    pub async fn create(&self, spec: &ContainerSpec) -> Result<RunningContainer, RuntimeError> {
         let docker_name = self.docker_name(&spec.name);
         // Held until the container (whose labels name its ports) exists.
         let leased = lease(&self.docker, &spec.ports).await?;
@@ -184,6 +177,7 @@ impl Runtime {
             .map_err(|source| RuntimeError::Docker { action: format!("create container {docker_name}"), source })?;
         let ports = leased.ports.clone();
         drop(leased);
+        self.start_existing(&spec.name).await?;
         Ok(RunningContainer { name: spec.name.clone(), docker_name, ports })
     }
 

@@ -1,6 +1,7 @@
 //! `write_pause` (Citus): writes routed to one worker group pause, during a switchover or a
-//! failover of that group, at most `max`; at most `errors` of them fail; the pause ends within
-//! `resumes_within` of the fault; and the other groups keep writing meanwhile (`others_max`).
+//! failover of that group, at most `max`; at most `errors` of them fail (counted up to
+//! `resumes_within` after the fault, when given); the pause ends within `resumes_within` of the
+//! fault; and the other groups keep writing meanwhile (`others_max`).
 //!
 //! Each write carries the worker group it is routed to (the workload looks up its shard's
 //! placement before writing). The pause is the longest stretch between consecutive
@@ -81,11 +82,16 @@ pub fn write_pause(limits: WritePauseLimits, timeline: &Timeline, ctx: &CheckCon
         acks.sort_unstable();
         acks
     };
+    // With `resumes_within`, failures after it are another step's (a later heal that cuts the
+    // connections, say), not this pause's.
+    let errors_until = limits.resumes_within.map_or(Millis::MAX, |b| ctx.anchor + b.as_millis());
     let errors: Vec<&str> = writes
         .iter()
         .filter(|(g, _, _)| *g == Some(limits.group))
         .filter_map(|(_, _, outcome)| match outcome {
-            WriteOutcome::Failed { failed_at, error } if *failed_at >= ctx.anchor => Some(error.as_str()),
+            WriteOutcome::Failed { failed_at, error } if (ctx.anchor..=errors_until).contains(failed_at) => {
+                Some(error.as_str())
+            }
             _ => None,
         })
         .collect();
@@ -285,6 +291,36 @@ mod tests {
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(v.observed.contains("1 failed writes (first: connection reset)"), "{v:?}");
         assert!(v.observed.contains("group 2 stalled 2.0s during the pause"), "{v:?}");
+    }
+
+    #[test]
+    fn failures_after_resumes_within_are_not_the_pauses() {
+        // The switchover's pause, then a write failing 15 s after the fault (a heal step's cut)
+        // while both groups go on writing.
+        let mut tl = Tl::new();
+        for (i, at) in (9_000..30_000).step_by(100).enumerate() {
+            let id = i as u64 + 1;
+            let group = if id % 2 == 1 { 1 } else { 2 };
+            let paused = group == 1 && at > 10_200 && at < 12_900;
+            tl = tl.acked_in(if paused { 12_900 } else { at }, id, group);
+        }
+        let mut tl = tl.build();
+        tl.events.push(crate::timeline::Event {
+            at: 25_000,
+            kind: EventKind::Write {
+                id: 999,
+                writer: 0,
+                group: Some(1),
+                sent_at: 24_900,
+                outcome: WriteOutcome::Failed { failed_at: 25_000, error: "08006: server closed".into() },
+            },
+        });
+        let v = write_pause(limits(5_000), &tl, &ctx(26_000));
+        assert_eq!(v.status, Status::Pass, "{v:?}");
+        assert!(v.observed.contains(", 0 failed,"), "{v:?}");
+        let unbounded = WritePauseLimits { resumes_within: None, ..limits(5_000) };
+        let v = write_pause(unbounded, &tl, &ctx(26_000));
+        assert_eq!(v.status, Status::Fail, "without resumes_within every failure after the fault counts: {v:?}");
     }
 
     #[test]

@@ -642,6 +642,14 @@ BEGIN
     IF citus_standin.dblink_send_query(p_conn, p_sql) <> 1 THEN
         RAISE EXCEPTION 'could not send a command over %', p_conn USING ERRCODE = 'connection_failure';
     END IF;
+    PERFORM citus_standin.wait_for_result(p_conn);
+END
+$$;
+
+-- Waits, interruptibly, until the command sent over p_conn has its result.
+CREATE FUNCTION citus_standin.wait_for_result(p_conn text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     WHILE citus_standin.dblink_is_busy(p_conn) = 1 LOOP
         PERFORM pg_catalog.pg_sleep(0.0005);
     END LOOP;
@@ -649,10 +657,11 @@ END
 $$;
 
 -- Runs a command (no result rows) on group p_group's primary; returns its command tag. A reused
--- connection that turns out dead (connection failure or server shutdown, SQLSTATE 08xxx/57P0x) is
--- replaced and the command sent once more; any other error, or an error on a fresh connection, is
--- the caller's. (Resending after a connection broke mid-command could apply it twice; the worker's
--- PRIMARY KEY, if any, turns that into an error.)
+-- connection found dead before the command went out (connection failure or server shutdown,
+-- SQLSTATE 08xxx/57P0x, when sending) is replaced and the command sent on the new one, as Citus
+-- replaces a cached connection whose socket was closed. Once the command is sent, any error is the
+-- caller's, as in Citus: the worker may have applied it (a link cut while its answer was on the
+-- way), so sending it again could apply it twice.
 CREATE FUNCTION citus_standin.remote_command(p_group int, p_host text, p_port int, p_sql text) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -660,19 +669,26 @@ DECLARE
     v_attempt int := 0;
     v_state text;
     v_status text;
+    v_sent bool;
 BEGIN
     v_conn := citus_standin.connection(p_group, p_host, p_port);
     LOOP
         v_attempt := v_attempt + 1;
+        v_sent := false;
         BEGIN
-            PERFORM citus_standin.send_and_wait(v_conn.conn, p_sql);
+            -- (PL/pgSQL variables keep their values when the block's subtransaction rolls back.)
+            IF citus_standin.dblink_send_query(v_conn.conn, p_sql) <> 1 THEN
+                RAISE EXCEPTION 'could not send a command over %', v_conn.conn USING ERRCODE = 'connection_failure';
+            END IF;
+            v_sent := true;
+            PERFORM citus_standin.wait_for_result(v_conn.conn);
             SELECT r.status INTO v_status FROM citus_standin.dblink_get_result(v_conn.conn, true) AS r(status text);
             PERFORM 1 FROM citus_standin.dblink_get_result(v_conn.conn, true) AS r(status text);
             RETURN v_status;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
             PERFORM citus_standin.forget(v_conn.conn);
-            IF v_conn.reused AND v_attempt = 1
+            IF v_conn.reused AND v_attempt = 1 AND NOT v_sent
                AND (pg_catalog.left(v_state, 2) = '08' OR v_state IN ('57P01', '57P02', '57P03')) THEN
                 v_conn := citus_standin.connection(p_group, p_host, p_port);
                 CONTINUE;

@@ -55,6 +55,9 @@ const SILENCE: Duration = Duration::from_secs(2);
 /// The longest a probe may wait for an answer that is due (`timeout`/`reset_peer` beyond it are
 /// proven by silence).
 const LONGEST_WAIT: Duration = Duration::from_secs(8);
+/// How long a healed link's destination gets to answer directly (a worker demoted by a
+/// switchover restarts as a replica in seconds).
+const DIRECT_WITHIN: Duration = Duration::from_secs(20);
 /// A measured effect counts when it reaches this share of what the toxic asks for.
 const TOLERANCE: f64 = 0.8;
 
@@ -445,16 +448,8 @@ impl Fault for Link {
         let stopped = proxies.stop(active.step).await;
         done.push(format!("{stopped} proxy(ies) stopped"));
         for upstream in upstreams {
-            let (ip, port) = (upstream.ip().to_string(), upstream.port());
-            let probe = Probe { destination: &ip, port, proto: protocol(port), mode: Mode::RoundTrip, samples: 3, bound_s: 5.0 };
-            let samples = route::probe(cx.executor, &first, &probe).await.map_err(failed)?;
-            match median_ms(&samples, Outcome::Ok) {
-                Some(rtt) => done.push(format!("{first} → {upstream} answers directly again in {rtt:.1} ms")),
-                None => {
-                    let seen = format!("{upstream} does not answer after healing: {samples:?}");
-                    return Err(FaultError::no_effect(self.name(), &first, seen));
-                }
-            }
+            let rtt = self.answers_directly(cx.executor, &first, upstream).await?;
+            done.push(format!("{first} → {upstream} answers directly again in {rtt:.1} ms"));
         }
         Ok(done)
     }
@@ -470,7 +465,41 @@ impl Fault for Link {
     }
 }
 
+/// What probe samples saw, for a wait that times out: `3 × Error` or `2 × Reset, 1 × Silent`.
+fn describe_samples(samples: &[Sample]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for sample in samples {
+        let kind = format!("{:?}", sample.outcome);
+        match counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((kind, 1)),
+        }
+    }
+    let parts: Vec<String> = counts.into_iter().map(|(kind, n)| format!("{n} × {kind}")).collect();
+    format!("probe samples: {}", parts.join(", "))
+}
+
 impl Link {
+    /// The round trip from `source` to `upstream` once the link is direct again, in ms; waits up
+    /// to [`DIRECT_WITHIN`] for a destination that a switchover or restart has taken down
+    /// meanwhile (a demoted worker restarting as a replica) to listen again.
+    async fn answers_directly(&self, executor: &dyn Executor, source: &str, upstream: SocketAddr) -> Result<f64, FaultError> {
+        let (ip, port) = (upstream.ip().to_string(), upstream.port());
+        let probe = Probe { destination: &ip, port, proto: protocol(port), mode: Mode::RoundTrip, samples: 3, bound_s: 5.0 };
+        let what = format!("{upstream} to answer {source} directly after healing");
+        let answered = crate::wait::poll_until(&what, DIRECT_WITHIN, Duration::from_millis(500), || async {
+            match route::probe(executor, source, &probe).await {
+                Ok(samples) => match median_ms(&samples, Outcome::Ok) {
+                    Some(rtt) => crate::wait::Probe::Done(rtt),
+                    None => crate::wait::Probe::NotYet(describe_samples(&samples)),
+                },
+                Err(e) => crate::wait::Probe::NotYet(e),
+            }
+        })
+        .await;
+        answered.map_err(|e| FaultError::no_effect(self.name(), source, e.to_string()))
+    }
+
     /// Leaves nothing behind when the fault is refused half-way.
     async fn clean(&self, executor: &dyn Executor, step: usize, sources: &[String]) {
         let Some(proxies) = executor.link_proxies() else { return };

@@ -205,12 +205,18 @@ impl ClusterHandle {
         self.timeline.record(EventKind::Phase { name: "steps".into() });
         let mut driver = StepDriver::new(&self.cluster, &self.timeline, &self.live, &self.progress);
         let result = driver.run_all(&self.loaded.scenario).await;
+        self.end_steps(driver, result).await
+    }
+
+    /// What ends the steps, as in a drill: undo what must not outlive them, record what faults
+    /// left behind, then (when the steps ran) stop the workload and audit its writes.
+    async fn end_steps(&self, mut driver: StepDriver<'_>, steps: Result<(), EngineError>) -> Result<(), EngineError> {
         let workload = driver.workload.take();
         for problem in driver.heal_all_at_end().await {
             self.progress.say(&problem);
         }
         self.cluster.audit_containers(&self.timeline).await;
-        result?;
+        steps?;
         audit_workload(&self.cluster, workload, &self.timeline, &self.progress, &mut Phases::default()).await
     }
 
@@ -266,13 +272,8 @@ impl ClusterHandle {
         let Some(stepwise) = self.stepwise.as_mut().filter(|s| !s.finished) else { return Ok(()) };
         stepwise.finished = true;
         let carried = std::mem::take(&mut stepwise.carried);
-        let mut driver = StepDriver::resume(&self.cluster, &self.timeline, &self.live, &self.progress, carried);
-        let workload = driver.workload.take();
-        for problem in driver.heal_all_at_end().await {
-            self.progress.say(&problem);
-        }
-        self.cluster.audit_containers(&self.timeline).await;
-        audit_workload(&self.cluster, workload, &self.timeline, &self.progress, &mut Phases::default()).await
+        let driver = StepDriver::resume(&self.cluster, &self.timeline, &self.live, &self.progress, carried);
+        self.end_steps(driver, Ok(())).await
     }
 
     /// Everything observed so far: Patroni's view of each member, writes, faults, steps.

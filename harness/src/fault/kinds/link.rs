@@ -265,11 +265,10 @@ fn rate_kb(sample: &Sample) -> f64 {
 /// was measured, for the timeline.
 fn judge(toxic: &Toxic, both_ways: bool, before: &[Sample], during: &[Sample]) -> Result<String, String> {
     let before_ok = median_ms(before, Outcome::Ok);
-    let outcomes = || during.iter().map(|s| format!("{:?} after {:.0} ms", s.outcome, s.ms)).collect::<Vec<_>>().join(", ");
     match *toxic {
         Toxic::Latency { latency, jitter } => {
             let (Some(before), Some(now)) = (before_ok, median_ms(during, Outcome::Ok)) else {
-                return Err(format!("the probe did not get answers: {}", outcomes()));
+                return Err(format!("the probe did not get answers: {}", outcomes(during)));
             };
             let ways = if both_ways { 2.0 } else { 1.0 };
             let floor = if jitter.is_zero() { TOLERANCE } else { 0.5 };
@@ -282,7 +281,7 @@ fn judge(toxic: &Toxic, both_ways: bool, before: &[Sample], during: &[Sample]) -
             }
         }
         Toxic::Bandwidth { rate_kb: limit } => {
-            let sample = during.iter().find(|s| s.bytes > 0).ok_or_else(|| format!("no data came through: {}", outcomes()))?;
+            let sample = during.iter().find(|s| s.bytes > 0).ok_or_else(|| format!("no data came through: {}", outcomes(during)))?;
             let unthrottled = before.iter().find(|s| s.bytes > 0).map(rate_kb).unwrap_or(f64::INFINITY);
             let now = rate_kb(sample);
             let text = format!(
@@ -302,7 +301,7 @@ fn judge(toxic: &Toxic, both_ways: bool, before: &[Sample], during: &[Sample]) -
                 Some(a) => matches!(s.outcome, Outcome::Eof | Outcome::Reset) && s.ms >= ms(a) * TOLERANCE,
                 None => s.outcome == Outcome::Silent && s.ms >= ms(SILENCE) * TOLERANCE,
             });
-            let text = format!("answered in {:.1} ms before; now {}", before_ok.unwrap_or(f64::NAN), outcomes());
+            let text = format!("answered in {:.1} ms before; now {}", before_ok.unwrap_or(f64::NAN), outcomes(during));
             if ok {
                 Ok(text)
             } else {
@@ -317,7 +316,7 @@ fn judge(toxic: &Toxic, both_ways: bool, before: &[Sample], during: &[Sample]) -
                     s.outcome == Outcome::Silent
                 }
             });
-            let text = format!("answered in {:.1} ms before; now {}", before_ok.unwrap_or(f64::NAN), outcomes());
+            let text = format!("answered in {:.1} ms before; now {}", before_ok.unwrap_or(f64::NAN), outcomes(during));
             if ok {
                 Ok(text)
             } else {
@@ -326,7 +325,7 @@ fn judge(toxic: &Toxic, both_ways: bool, before: &[Sample], during: &[Sample]) -
         }
         Toxic::SlowClose { delay } => {
             let (Some(before), Some(now)) = (before_ok, median_ms(during, Outcome::Ok)) else {
-                return Err(format!("the probe saw no close: {}", outcomes()));
+                return Err(format!("the probe saw no close: {}", outcomes(during)));
             };
             let text = format!("close {before:.1} ms → {now:.1} ms after the answer");
             if now - before >= ms(delay) * TOLERANCE {
@@ -465,18 +464,9 @@ impl Fault for Link {
     }
 }
 
-/// What probe samples saw, for a wait that times out: `3 × Error` or `2 × Reset, 1 × Silent`.
-fn describe_samples(samples: &[Sample]) -> String {
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for sample in samples {
-        let kind = format!("{:?}", sample.outcome);
-        match counts.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((kind, 1)),
-        }
-    }
-    let parts: Vec<String> = counts.into_iter().map(|(kind, n)| format!("{n} × {kind}")).collect();
-    format!("probe samples: {}", parts.join(", "))
+/// What probe samples saw: `Reset after 3 ms, Error after 0 ms`.
+fn outcomes(samples: &[Sample]) -> String {
+    samples.iter().map(|s| format!("{:?} after {:.0} ms", s.outcome, s.ms)).collect::<Vec<_>>().join(", ")
 }
 
 impl Link {
@@ -491,7 +481,7 @@ impl Link {
             match route::probe(executor, source, &probe).await {
                 Ok(samples) => match median_ms(&samples, Outcome::Ok) {
                     Some(rtt) => crate::wait::Probe::Done(rtt),
-                    None => crate::wait::Probe::NotYet(describe_samples(&samples)),
+                    None => crate::wait::Probe::NotYet(format!("probe samples: {}", outcomes(&samples))),
                 },
                 Err(e) => crate::wait::Probe::NotYet(e),
             }

@@ -639,10 +639,19 @@ $$;
 CREATE FUNCTION citus_standin.send_and_wait(p_conn text, p_sql text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM citus_standin.send(p_conn, p_sql);
+    PERFORM citus_standin.wait_for_result(p_conn);
+END
+$$;
+
+-- Sends p_sql over p_conn without waiting; a connection that cannot take it is a
+-- connection_failure (08006).
+CREATE FUNCTION citus_standin.send(p_conn text, p_sql text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     IF citus_standin.dblink_send_query(p_conn, p_sql) <> 1 THEN
         RAISE EXCEPTION 'could not send a command over %', p_conn USING ERRCODE = 'connection_failure';
     END IF;
-    PERFORM citus_standin.wait_for_result(p_conn);
 END
 $$;
 
@@ -677,9 +686,7 @@ BEGIN
         v_sent := false;
         BEGIN
             -- (PL/pgSQL variables keep their values when the block's subtransaction rolls back.)
-            IF citus_standin.dblink_send_query(v_conn.conn, p_sql) <> 1 THEN
-                RAISE EXCEPTION 'could not send a command over %', v_conn.conn USING ERRCODE = 'connection_failure';
-            END IF;
+            PERFORM citus_standin.send(v_conn.conn, p_sql);
             v_sent := true;
             PERFORM citus_standin.wait_for_result(v_conn.conn);
             SELECT r.status INTO v_status FROM citus_standin.dblink_get_result(v_conn.conn, true) AS r(status text);

@@ -223,10 +223,14 @@ pub async fn dispatch(cli: Cli, cancel: CancellationToken, abort: CancellationTo
     }
 }
 
+/// The commands that run drills are boxed: their futures nest the whole engine, and unboxed their
+/// layout overflows rustc's query depth limit in a clean build (as CI's did).
 async fn command(cli: Cli, cancel: CancellationToken, abort: CancellationToken) -> ExitCode {
     match cli.command {
-        Command::Run(args) => run(args, cancel, abort).await,
-        Command::Chaos { args, images } => super::chaos_cmd::chaos(&args, image_options(&images), cancel).await,
+        Command::Run(args) => Box::pin(run(args, cancel, abort)).await,
+        Command::Chaos { args, images } => {
+            Box::pin(super::chaos_cmd::chaos(&args, image_options(&images), cancel)).await
+        }
         Command::Init(args) => super::init_cmd::init(&args),
         Command::Validate { files, load } => validate(&files, load.options(), &cancel),
         Command::Schema => {
@@ -236,7 +240,7 @@ async fn command(cli: Cli, cancel: CancellationToken, abort: CancellationToken) 
         Command::List { faults: true, .. } => list_faults(),
         Command::List { dir, .. } => list(&dir),
         Command::Compose { args, images } => super::compose_cmd::compose(&args, image_options(&images)).await,
-        Command::Up { file, images } => up(&file, image_options(&images), cancel).await,
+        Command::Up { file, images } => Box::pin(up(&file, image_options(&images), cancel)).await,
         Command::Down { run_id: Some(run_id) } => clean(SweepScope::Down(&run_id)).await,
         Command::Down { run_id: None } => list_kept().await,
         Command::Clean { all, kept } => clean(SweepScope::Leftovers { alive: all, kept }).await,
@@ -244,7 +248,7 @@ async fn command(cli: Cli, cancel: CancellationToken, abort: CancellationToken) 
         Command::Report(args) => super::report_cmds::report(&args),
         Command::Compare(args) => super::report_cmds::compare(&args),
         Command::Drill { args, images } => {
-            super::report_cmds::drill(&args, image_options(&images), cancel, abort).await
+            Box::pin(super::report_cmds::drill(&args, image_options(&images), cancel, abort)).await
         }
     }
 }

@@ -296,7 +296,7 @@ pub(super) fn finish(done: Finished<'_>, timeline: &TimelineWriter, report_dir: 
 /// Runs a loaded (validated) scenario and writes its report.
 pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunOutcome, EngineError> {
     if let Some(attach) = &options.attach {
-        return super::attached_run::run_attached(loaded, options, attach).await;
+        return Box::pin(super::attached_run::run_attached(loaded, options, attach)).await;
     }
     let scenario = &loaded.scenario;
     let run_id = new_run_id();

@@ -69,6 +69,7 @@ fn chaos_finds_shrinks_and_replays_the_planted_weakness() {
         citus: false,
         pooler: false,
         attach: None,
+        reuse: None,
     };
     let command =
         format!("cargo nextest run --test chaos (seed {seed}, cases {cases}, shrink steps {max_shrink_steps})");

@@ -149,6 +149,7 @@ fn write_run(dir: &Path, run_id: &str, scenario: &str, ms: u64) -> PathBuf {
         images: Default::default(),
         configuration: Vec::new(),
         dynamic_configuration: None,
+        cluster_from: None,
         timeline: Default::default(),
     };
     let run_dir = dir.join(run_id);

@@ -130,6 +130,7 @@ fn synthetic_report() -> RunReport {
         images: Default::default(),
         configuration: Vec::new(),
         dynamic_configuration: None,
+        cluster_from: None,
         timeline: Timeline::from_events(events),
     }
 }

@@ -153,6 +153,7 @@ mod tests {
             images: Default::default(),
             configuration: Vec::new(),
             dynamic_configuration: None,
+            cluster_from: None,
             timeline: Timeline::from_events(events),
         }
     }

@@ -96,6 +96,7 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
         citus: false,
         pooler: false,
         attach: None,
+        reuse: None,
     };
     let explore_options = ExploreOptions {
         cases: args.runs,

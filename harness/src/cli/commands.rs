@@ -302,6 +302,7 @@ async fn run(args: RunArgs, cancel: CancellationToken, abort: CancellationToken)
         citus: false,
         pooler: false,
         attach: None,
+        reuse: None,
     };
     if let Some((attach, yes)) = args.attach.options(&abort) {
         match super::attach_cmd::prepare(&attach, &scenarios, &args.reports_dir, yes).await {
@@ -434,6 +435,7 @@ async fn up(file: &Path, image_options: ImageOptions, cancel: CancellationToken)
         citus: loaded.scenario.topology.kind == crate::scenario::TopologyKind::Citus,
         pooler: loaded.scenario.topology.pooler.is_some(),
         attach: None,
+        reuse: None,
     };
     let images = tokio::select! {
         images = build_images(&runtime, &options, &progress) => match images {
@@ -585,6 +587,7 @@ async fn images(image_options: ImageOptions) -> ExitCode {
         citus: true,
         pooler: true,
         attach: None,
+        reuse: None,
     };
     match build_images(&runtime, &options, &progress).await {
         Ok(images) => {

@@ -63,6 +63,11 @@ pub(super) struct DrillArgs {
     /// Leave each run's containers running (remove them with `pgdrill down RUN_ID`).
     #[arg(long)]
     keep: bool,
+    /// Start a fresh cluster for every drill. Without it, a drill whose topology and images are
+    /// those of the drill before runs on that drill's cluster when its baseline check passes
+    /// (recorded on the timeline; the report names the cluster's origin).
+    #[arg(long)]
+    fresh: bool,
     /// Fewer progress lines.
     #[arg(long, short)]
     quiet: bool,
@@ -233,6 +238,7 @@ pub(super) async fn drill(
         monitoring: false,
         citus: false,
         pooler: false,
+        reuse: (!args.fresh && !args.keep && attach.is_none()).then(Default::default),
         attach,
     };
     let mut code = ExitCode::Success;
@@ -275,6 +281,9 @@ pub(super) async fn drill(
                 }
             }
         }
+    }
+    if let Some(slot) = &options.reuse {
+        slot.release(&crate::engine::Progress::new("", args.quiet)).await;
     }
     finish_drill(&args.reports_dir, &suite_name, &runs);
     code
@@ -489,6 +498,7 @@ mod tests {
             images: Default::default(),
             configuration: Vec::new(),
             dynamic_configuration: None,
+            cluster_from: None,
             timeline: Default::default(),
         };
         let report_dir = reports.join(run_id);

@@ -160,6 +160,7 @@ pub async fn run_attached(
         // The members' files are the cluster's own, not pgdrill's to report.
         configuration: Vec::new(),
         dynamic_configuration,
+        cluster_from: None,
     };
     Ok(finish(done, &timeline, report_dir))
 }

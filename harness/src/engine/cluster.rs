@@ -293,7 +293,7 @@ impl Cluster {
     }
 
     /// The member sets that are each one Patroni cluster: every Citus group, or all members.
-    fn patroni_clusters(&self) -> Vec<Vec<String>> {
+    pub(super) fn patroni_clusters(&self) -> Vec<Vec<String>> {
         match &self.plan.groups {
             Some(groups) => groups.iter().map(|(_, members)| members.clone()).collect(),
             None => vec![self.plan.member_names()],

@@ -173,6 +173,7 @@ impl ClusterHandle {
             citus: loaded.scenario.topology.kind == crate::scenario::TopologyKind::Citus,
             pooler: loaded.scenario.topology.pooler.is_some(),
             attach: None,
+            reuse: None,
         };
         let resolved = build_images(&runtime, &options, &progress).await?;
         let guard = TeardownGuard::new(&run_id);

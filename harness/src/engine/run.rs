@@ -6,9 +6,10 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::reuse::{origin_after, reuse_key, Claimed};
 use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
-use crate::check::{judge, names, Status};
+use crate::check::{faults_undone, judge, names, Status};
 use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver, PoolerObserver, WritableProbe};
 use crate::report::member_configurations;
 use crate::report::{harness_usage, PhaseTiming, RunReport, Timings, WriteReportError};
@@ -43,6 +44,9 @@ pub struct RunOptions {
     pub pooler: bool,
     /// Drill a cluster pgdrill did not start instead of starting one.
     pub attach: Option<super::AttachOptions>,
+    /// Hand a healed cluster on to the next drill with the same topology (`pgdrill drill`
+    /// without `--fresh`); `None`: every run starts its own and tears it down.
+    pub reuse: Option<std::sync::Arc<super::ReuseSlot>>,
 }
 
 /// A finished run.
@@ -248,6 +252,7 @@ pub(super) struct Finished<'a> {
     pub(super) images: crate::report::RunImages,
     pub(super) configuration: Vec<crate::report::MemberConfiguration>,
     pub(super) dynamic_configuration: Option<serde_json::Value>,
+    pub(super) cluster_from: Option<crate::timeline::ClusterOrigin>,
 }
 
 /// Judges the run from the scenario and the timeline alone (as `pgdrill report --rejudge`
@@ -287,10 +292,31 @@ pub(super) fn finish(done: Finished<'_>, timeline: &TimelineWriter, report_dir: 
         images: done.images,
         configuration: done.configuration,
         dynamic_configuration: done.dynamic_configuration,
+        cluster_from: done.cluster_from,
         timeline: final_timeline,
     };
     let write_error = crate::report::write_all(&report, &report_dir).err();
     RunOutcome { report, report_dir, write_error }
+}
+
+/// Why a run's cluster must not be handed on to the next drill: a run error, a fault not
+/// undone, or a leftover the end-of-run container audit found (whether or not the run judged
+/// `faults_undone`: a drill without fault steps can leave a rule behind too).
+fn not_handed_on_because(
+    run_error: Option<&EngineError>,
+    heal_problems: Option<&[String]>,
+    timeline: &TimelineWriter,
+) -> Option<String> {
+    if let Some(e) = run_error {
+        return Some(format!("the run stopped with an error ({e})"));
+    }
+    match heal_problems {
+        None => return Some("its faults were not healed".into()),
+        Some(problems) if !problems.is_empty() => return Some(problems.join("; ")),
+        Some(_) => {}
+    }
+    let audit = faults_undone(&timeline.snapshot());
+    (audit.status != Status::Pass).then_some(audit.observed)
 }
 
 /// Runs a loaded (validated) scenario and writes its report.
@@ -344,6 +370,21 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         }
         progress.say("monitoring: promtool accepts the rule files");
     }
+    // A cluster an earlier drill left, if its baseline passes (else it is torn down here).
+    let reuse_key = options.reuse.as_ref().and_then(|_| reuse_key(loaded, options));
+    let claimed = match (&options.reuse, &reuse_key) {
+        (Some(slot), Some(key)) => slot.claim(key, &timeline, &progress).await,
+        (Some(slot), None) => {
+            slot.release(&progress).await;
+            None
+        }
+        (None, _) => None,
+    };
+    let cluster_from = claimed.as_ref().map(|c| c.origin.clone());
+    let (runtime, mut reused, mut claimed_guard) = match claimed {
+        Some(c) => (c.runtime, Some(c.cluster), Some(c.guard)),
+        None => (runtime, None, None),
+    };
     let wall_start = SystemTime::now();
     let mut prom_port: Option<u16> = None;
 
@@ -358,7 +399,10 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     let body = async {
         let t = Instant::now();
         timeline.record(EventKind::Phase { name: "start".into() });
-        let mut cluster = start_cluster(&runtime, loaded, &images, &progress).await?;
+        let mut cluster = match reused.take() {
+            Some(cluster) => cluster,
+            None => start_cluster(&runtime, loaded, &images, &progress).await?,
+        };
         if let Some(setup) = &monitoring {
             prom_port =
                 Some(setup.start(&mut cluster, &images, &timeline, &mut observers, observer_cancel.clone()).await?);
@@ -440,8 +484,26 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     if !interrupted {
         let t = Instant::now();
         timeline.record(EventKind::Phase { name: "teardown".into() });
-        notes.extend(teardown(&runtime, options.keep, &progress).await);
+        let unclean = not_handed_on_because(run_error.as_ref(), driver_state.as_deref(), &timeline);
+        match (&options.reuse, reuse_key, logs_of.clone()) {
+            (Some(_), Some(_), Some(_)) if unclean.is_some() => {
+                notes.extend(unclean.map(|why| format!("cluster not handed on to the next drill: {why}")));
+                notes.extend(teardown(&runtime, options.keep, &progress).await);
+            }
+            (Some(slot), Some(key), Some(cluster)) => {
+                let origin = origin_after(cluster_from.as_ref(), runtime.run_id(), &run_id, &scenario.name);
+                // The guard moves with the cluster: a panic later in the suite still removes it.
+                let guard = claimed_guard.take().unwrap_or_else(|| TeardownGuard::new(runtime.run_id()));
+                let parked = Claimed { runtime: runtime.clone(), cluster, guard, origin };
+                notes.extend(slot.park(key, parked, &progress).await.err());
+            }
+            _ => notes.extend(teardown(&runtime, options.keep, &progress).await),
+        }
         phases.push("teardown", t, origin);
+    }
+    // Torn down above (or moved into the slot).
+    if let Some(claimed_guard) = claimed_guard.as_mut() {
+        claimed_guard.disarm();
     }
     guard.disarm();
     notes.extend(driver_state.unwrap_or_default());
@@ -458,6 +520,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         images: run_images(&images, options),
         configuration: logs_of.as_ref().map(|cluster| member_configurations(&cluster.plan)).unwrap_or_default(),
         dynamic_configuration,
+        cluster_from,
     };
     Ok(finish(done, &timeline, report_dir))
 }

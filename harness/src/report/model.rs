@@ -61,6 +61,10 @@ pub struct RunReport {
     /// /config`: what bootstrap.dcs became in etcd, with any change Patroni made), redacted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dynamic_configuration: Option<serde_json::Value>,
+    /// `pgdrill drill`: the cluster came from an earlier drill (its baseline check is on the
+    /// timeline); absent when this run started its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_from: Option<crate::timeline::ClusterOrigin>,
     /// The full timeline the verdicts were judged on, so any verdict can be re-derived and drawn.
     pub timeline: Timeline,
 }

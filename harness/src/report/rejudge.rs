@@ -257,6 +257,7 @@ invariants: [single_primary, no_acked_write_lost]
             images: Default::default(),
             configuration: Vec::new(),
             dynamic_configuration: None,
+            cluster_from: None,
             timeline,
         }
     }

@@ -25,6 +25,12 @@ pub fn render_summary(report: &RunReport) -> String {
     if let Some(citus) = &report.images.citus {
         out.push_str(&format!("citus: {citus}\n"));
     }
+    if let Some(from) = &report.cluster_from {
+        out.push_str(&format!(
+            "cluster: reused from run {} ({} drills on it before, the last {}); baseline on the timeline\n",
+            from.started_by_run, from.drills_before, from.previous_scenario
+        ));
+    }
     let failed = report.verdicts.iter().filter(|v| v.status != Status::Pass).count();
     let result = if report.passed { "PASSED" } else { "FAILED" };
     let detail = match (report.verdicts.len(), failed, &report.error) {
@@ -341,6 +347,7 @@ pub(crate) mod tests {
             images: Default::default(),
             configuration: Vec::new(),
             dynamic_configuration: None,
+            cluster_from: None,
             timeline: Timeline::from_events(events),
         }
     }

@@ -89,6 +89,7 @@ pub(super) fn run_loaded(loaded: &LoadedScenario, options: &DrillOptions) -> Res
             citus: false,
             pooler: false,
             attach: None,
+            reuse: None,
         };
         let outcome = run_scenario(loaded, &run_options).await.map_err(|e| Failed::from(format!("{e}")))?;
         assert_nothing_left(&outcome.report.run_id).await?;

@@ -387,6 +387,17 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// `pgdrill drill`: whether this drill runs on the cluster an earlier drill left parked, and
+    /// the baseline check that decided it (recorded before the drill's first step).
+    ClusterBaseline {
+        /// Which cluster, and which drill left it.
+        origin: super::ClusterOrigin,
+        /// Each part of the baseline and what was found.
+        checks: Vec<super::BaselineCheck>,
+        /// Every check passed and the drill runs on that cluster (else it was torn down and a
+        /// fresh one started).
+        reused: bool,
+    },
     /// A free-form note (warnings, container exits, ...).
     Note {
         /// Where it came from (observer, runtime, workload, ...).

@@ -4,8 +4,10 @@ mod audit;
 mod dist_node;
 mod event;
 mod log;
+mod reuse;
 
 pub use audit::{AuditRead, AuditRole};
 pub use dist_node::{describe_dist_nodes, primaries_by_group};
 pub use event::{DistNodeRow, Event, EventKind, MemberView, Millis, PoolerPools, PoolerStats, Role, WriteOutcome};
 pub use log::{Timeline, TimelineWriter};
+pub use reuse::{BaselineCheck, ClusterOrigin};

@@ -10,10 +10,10 @@ mod table;
 mod writer;
 
 pub use crate::pg::{short as short_pg_error, PgEndpoint};
-pub use audit::{audit_writes, compress_ids, AuditMember, AuditPlan, AuditSummary};
+pub use audit::{audit_writes, compress_ids, read_cluster, AuditMember, AuditPlan, AuditSummary, DcsMember, DcsView};
 // The set-up and audit functions still return this error's text: the engine's call sites
 // (steps, run) take `String` until they move to `WorkloadError`.
 pub use error::WorkloadError;
-pub use pg::{buckets_by_group, drop_table, prepare_table, BUCKETS};
+pub use pg::{buckets_by_group, drop_table, empty_table, prepare_table, table_rows, BUCKETS};
 pub use table::{schema_problem, WorkloadTable, DEFAULT_ATTACHED_SCHEMA, SCHEMA_MARKER, WORKLOAD_TABLE};
 pub use writer::{WorkloadHandle, WriterConfig};

@@ -69,6 +69,35 @@ async fn drop_once(endpoint: &PgEndpoint, table: &WorkloadTable, timeout: Durati
     Ok(format!("dropped table {table} and schema {schema} (pgdrill created it)"))
 }
 
+/// Empties the workload table when it exists (`TRUNCATE`; on Citus the coordinator truncates
+/// every worker group's shards), for a drill that runs on a cluster an earlier drill used: the
+/// audit counts any row the drill did not write as a phantom. Returns how many rows it held.
+pub async fn empty_table(endpoint: &PgEndpoint, table: &WorkloadTable, timeout: Duration) -> Result<u64, String> {
+    let rows = table_rows(endpoint, table, timeout).await?;
+    if rows == 0 {
+        return Ok(0); // absent or empty
+    }
+    let client = connect(endpoint, timeout).await.map_err(|e| e.to_string())?;
+    let truncate = format!("TRUNCATE {}", table.sql());
+    within("the workload table's truncation", timeout, client.batch_execute(&truncate))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| statement_failed("truncate the workload table", e).to_string())?;
+    Ok(rows)
+}
+
+/// How many rows the workload table holds (0 when it does not exist).
+pub async fn table_rows(endpoint: &PgEndpoint, table: &WorkloadTable, timeout: Duration) -> Result<u64, String> {
+    let client = connect(endpoint, timeout).await.map_err(|e| e.to_string())?;
+    let sql =
+        format!("SELECT CASE WHEN to_regclass('{0}') IS NULL THEN 0 ELSE (SELECT count(*) FROM {0}) END", table.sql());
+    let rows = within("the workload table's count", timeout, client.query_one(&sql, &[]))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| statement_failed("count the workload table", e).to_string())?;
+    Ok(rows.get::<_, i64>(0).max(0) as u64)
+}
+
 /// [`prepare_table`], typed.
 async fn try_prepare_table(
     endpoint: &PgEndpoint,

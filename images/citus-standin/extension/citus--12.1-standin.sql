@@ -27,7 +27,10 @@
 --     connection per group) to the worker, then returns the row (so "INSERT 0 1" and RETURNING
 --     work).
 --   * SELECT from the view: each worker group's table, read through its primary the same way.
---   * Not supported: UPDATE, DELETE, TRUNCATE, COPY TO, ON CONFLICT on distributed tables, other
+--   * TRUNCATE of the view (citus.c's utility hook calls truncate_distributed()): the table is
+--     truncated on the primary of every group holding a placement, each in its own transaction (as
+--     every forwarded statement here; Citus truncates the shards in the coordinator's transaction).
+--   * Not supported: UPDATE, DELETE, COPY TO, ON CONFLICT on distributed tables, other
 --     distribution types, reference tables, rebalancing, metadata sync to workers (only the
 --     coordinator's pg_dist_node is maintained and used), distributed transactions (the forwarded
 --     INSERT commits on the worker at once, before the coordinator's transaction ends).
@@ -1082,6 +1085,28 @@ COMMENT ON FUNCTION pg_catalog.get_shard_id_for_distribution_column(regclass, te
     IS 'pgdrill Citus stand-in: return the shard id which belongs to the given distribution value';
 COMMENT ON FUNCTION pg_catalog.get_shard_id_for_distribution_column(regclass, anyelement)
     IS 'pgdrill Citus stand-in: return the shard id which belongs to the given distribution value';
+
+-- TRUNCATE of a distributed table's view (called by citus.c's utility hook): the table on the
+-- primary of every group holding one of its placements.
+CREATE FUNCTION citus_standin.truncate_distributed(p_table regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_table citus_standin.dist_table := citus_standin.dist_table_of(p_table);
+    v_group int;
+    v_primary record;
+BEGIN
+    FOR v_group IN
+        SELECT DISTINCT pl.groupid FROM pg_catalog.pg_dist_shard s
+        JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+        WHERE s.logicalrelid = p_table ORDER BY 1
+    LOOP
+        v_primary := citus_standin.group_primary(v_group);
+        PERFORM citus_standin.remote_command(v_group, v_primary.host, v_primary.port,
+                                             pg_catalog.format('TRUNCATE %s', v_table.remote_name));
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION citus_standin.truncate_distributed(regclass) FROM PUBLIC;
 
 -- Citus's partkey is a serialized Var; the stand-in's is the column name, returned as is.
 CREATE FUNCTION pg_catalog.column_to_column_name(table_name regclass, column_var_text text) RETURNS text

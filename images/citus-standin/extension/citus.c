@@ -7,8 +7,9 @@
  * own tests run, so this stand-in implements, in SQL, only the small part of Citus's interface that
  * Patroni and pgdrill use (see citus--12.1-standin.sql). It contains no Citus code.
  *
- * Besides the magic block (so that `shared_preload_libraries = 'citus'` loads), this file holds the
- * one thing SQL cannot do: wait for a TCP connection to a worker *interruptibly*. Citus connects to
+ * Besides the magic block (so that `shared_preload_libraries = 'citus'` loads), this file holds
+ * TRUNCATE of a distributed table (a utility hook: a view cannot be truncated, so SQL alone cannot
+ * intercept it) and one more thing SQL cannot do: wait for a TCP connection to a worker *interruptibly*. Citus connects to
  * workers asynchronously and gives up after citus.node_connection_timeout (30 s by default), and a
  * backend stuck there can be cancelled or terminated at once -- which is what citus_update_node(...,
  * force => true) relies on when a worker has died. dblink_connect() on PostgreSQL 15 cannot be
@@ -29,14 +30,85 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "portability/instr_time.h"
 #include "storage/latch.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/wait_event.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+static ProcessUtility_hook_type previous_utility_hook = NULL;
+
+/*
+ * A TRUNCATE naming only views of distributed tables truncates them on the workers (the SQL's
+ * citus_standin.truncate_distributed(), which refuses a view that is not a distributed table);
+ * anything else goes on as PostgreSQL would (a view mixed with tables is refused, as PostgreSQL
+ * refuses a view). Citus truncates a distributed table's shards the same way, from the coordinator.
+ */
+static bool
+truncate_distributed_views(TruncateStmt *stmt)
+{
+	ListCell   *cell;
+	List	   *views = NIL;
+
+	if (!OidIsValid(get_namespace_oid("citus_standin", true)))
+		return false;
+	foreach(cell, stmt->relations)
+	{
+		Oid			relid = RangeVarGetRelid((RangeVar *) lfirst(cell), NoLock, true);
+
+		if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW)
+			return false;
+		views = lappend_oid(views, relid);
+	}
+	if (views == NIL)
+		return false;
+	SPI_connect();
+	foreach(cell, views)
+	{
+		Oid			argtypes[1] = {OIDOID};
+		Datum		values[1] = {ObjectIdGetDatum(lfirst_oid(cell))};
+
+		SPI_execute_with_args("SELECT citus_standin.truncate_distributed($1::regclass)", 1, argtypes, values,
+							  NULL, false, 0);
+	}
+	SPI_finish();
+	return true;
+}
+
+static void
+standin_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree, ProcessUtilityContext context,
+				ParamListInfo params, QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsA(pstmt->utilityStmt, TruncateStmt) && truncate_distributed_views((TruncateStmt *) pstmt->utilityStmt))
+	{
+		if (qc)
+			SetQueryCompletion(qc, CMDTAG_TRUNCATE_TABLE, 0);
+		return;
+	}
+	if (previous_utility_hook)
+		previous_utility_hook(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
+void
+_PG_init(void)
+{
+	previous_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = standin_utility;
+}
 
 PG_FUNCTION_INFO_V1(citus_standin_wait_for_node);
 

@@ -487,6 +487,9 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                 ("audit", format!("{container}: {status}, on network: {on_network}, iptables rules left: {rules}"))
             }
             EventKind::FaultLeftover { container, fault, what } => ("audit", format!("{container}: {what} ({fault})")),
+            EventKind::ClusterBaseline { origin, checks, reused } => {
+                ("cluster", describe_baseline(origin, checks, *reused))
+            }
             EventKind::DistNodes { source, rows } => {
                 ("pg_dist_node", format!("on {source}: {}", describe_dist_nodes(rows)))
             }
@@ -513,4 +516,23 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
         note.push_str(&format!("; {skipped} more events omitted (see report.json)"));
     }
     (rows, note)
+}
+
+/// The baseline of a cluster an earlier drill left: reused or not, and what each check found.
+pub(super) fn describe_baseline(
+    origin: &crate::timeline::ClusterOrigin,
+    checks: &[crate::timeline::BaselineCheck],
+    reused: bool,
+) -> String {
+    let verdict = if reused { "reused" } else { "not reused (torn down; a fresh cluster started)" };
+    let found: Vec<String> =
+        checks.iter().map(|c| format!("{} {}: {}", if c.ok { "ok" } else { "FAILED" }, c.what, c.found)).collect();
+    format!(
+        "cluster of run {} (started by {}, left by {} after {} drills) {verdict}; {}",
+        origin.started_by_run,
+        origin.started_by_scenario,
+        origin.previous_scenario,
+        origin.drills_before,
+        found.join("; ")
+    )
 }

@@ -4,22 +4,26 @@ use serde_json::Value;
 
 /// One member as `GET /cluster` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct DcsMember {
+pub struct DcsMember {
     /// Member name.
     pub name: String,
     /// `leader`, `replica`, `sync_standby`, `quorum_standby`, `standby_leader`.
     pub role: String,
     /// `running`, `streaming`, `starting`, `stopped`, ...
     pub state: String,
+    /// Bytes behind the leader (`lag`; `None` when Patroni says `unknown` or gives none).
+    pub lag: Option<u64>,
 }
 
 /// One answer of `GET /cluster`, and which member gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct DcsView {
+pub struct DcsView {
     /// The member whose REST API answered.
     pub asked: String,
     /// Every member the DCS lists.
     pub members: Vec<DcsMember>,
+    /// Maintenance mode (`pause: true`).
+    pub paused: bool,
 }
 
 impl DcsView {
@@ -31,9 +35,15 @@ impl DcsView {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|m| DcsMember { name: text(m, "name"), role: text(m, "role"), state: text(m, "state") })
+            .map(|m| DcsMember {
+                name: text(m, "name"),
+                role: text(m, "role"),
+                state: text(m, "state"),
+                lag: m.get("lag").and_then(Value::as_u64),
+            })
             .collect();
-        Self { asked: asked.to_string(), members }
+        let paused = body.get("pause").and_then(Value::as_bool).unwrap_or(false);
+        Self { asked: asked.to_string(), members, paused }
     }
 
     /// The member holding the leader key while running as primary.
@@ -70,7 +80,7 @@ impl DcsView {
 }
 
 /// Asks each member's REST API in turn for `GET /cluster`; the first answer counts.
-pub(super) async fn read_cluster(client: &reqwest::Client, members: &[(String, String)]) -> Result<DcsView, String> {
+pub async fn read_cluster(client: &reqwest::Client, members: &[(String, String)]) -> Result<DcsView, String> {
     let mut errors = Vec::new();
     for (name, base) in members {
         let url = format!("{}/cluster", base.trim_end_matches('/'));

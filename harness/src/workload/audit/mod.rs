@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use super::error::WorkloadError;
 use crate::pg::PgEndpoint;
 use crate::timeline::{EventKind, TimelineWriter};
+pub use dcs::{read_cluster, DcsMember, DcsView};
 pub use ids::compress_ids;
 
 /// A member the audit may read.

@@ -1,0 +1,438 @@
+//! A healed cluster handed from one drill to the next (`pgdrill drill`). After a drill that ended
+//! without a run error and with every fault undone, its cluster is parked: the workload table
+//! emptied and each Patroni cluster's bootstrapping member made its leader again (as on a fresh
+//! start, so a drill naming `pg-2` drills the same member either way). The next drill with the
+//! same topology and images runs on it only if the baseline check passes — recorded on that
+//! drill's timeline before its first step; any other drill, a failed check, `--fresh` and the end
+//! of the suite tear it down.
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Cluster, Progress, RunOptions};
+use crate::check::{faults_undone, Status};
+use crate::runtime::{sweep, Runtime, SweepScope, TeardownGuard};
+use crate::scenario::LoadedScenario;
+use crate::timeline::{BaselineCheck, ClusterOrigin, EventKind, TimelineWriter};
+use crate::wait::{poll_until, Probe};
+use crate::workload::{empty_table, read_cluster, table_rows, DcsView};
+
+/// Bound on each wait of parking and of the baseline (a switchover back, the DCS settling).
+const SETTLE_WITHIN: Duration = Duration::from_secs(30);
+/// Bound on each single request or statement.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// At most one parked cluster, shared by the drills of one `pgdrill drill`.
+#[derive(Debug, Default)]
+pub struct ReuseSlot {
+    parked: tokio::sync::Mutex<Option<Parked>>,
+}
+
+/// A cluster between two drills.
+#[derive(Debug)]
+struct Parked {
+    key: String,
+    claimed: Claimed,
+}
+
+/// A cluster a drill runs on that an earlier drill started.
+#[derive(Debug)]
+pub(super) struct Claimed {
+    pub(super) runtime: Runtime,
+    pub(super) cluster: Cluster,
+    /// Armed for the run that started it: a panic still removes it.
+    pub(super) guard: TeardownGuard,
+    pub(super) origin: ClusterOrigin,
+}
+
+/// What must be equal for a drill to run on another's cluster: the topology (with the users'
+/// Patroni configuration merged in at load) and the images. `None` when the drill always starts
+/// its own: with monitoring (Prometheus's history and alert states would carry over), `--keep`,
+/// or an attached cluster.
+pub(super) fn reuse_key(loaded: &LoadedScenario, options: &RunOptions) -> Option<String> {
+    let scenario = &loaded.scenario;
+    if scenario.topology.monitoring.is_some() || options.keep || options.attach.is_some() {
+        return None;
+    }
+    Some(format!("{:?}\n{:?}", scenario.topology, options.images))
+}
+
+/// Where a cluster parked after drill `run_id` of `scenario` came from: the claimed cluster's
+/// origin one drill on, or a cluster this drill started itself (`started_by_run`).
+pub(super) fn origin_after(
+    from: Option<&ClusterOrigin>,
+    started_by_run: &str,
+    run_id: &str,
+    scenario: &str,
+) -> ClusterOrigin {
+    match from {
+        Some(from) => ClusterOrigin {
+            previous_run: run_id.into(),
+            previous_scenario: scenario.into(),
+            drills_before: from.drills_before + 1,
+            ..from.clone()
+        },
+        None => ClusterOrigin {
+            started_by_run: started_by_run.into(),
+            started_by_scenario: scenario.into(),
+            previous_run: run_id.into(),
+            previous_scenario: scenario.into(),
+            drills_before: 1,
+        },
+    }
+}
+
+impl ReuseSlot {
+    /// The parked cluster for a drill with `key`, if its baseline check passes (recorded on
+    /// `timeline` either way); a parked cluster that does not fit is torn down.
+    pub(super) async fn claim(&self, key: &str, timeline: &TimelineWriter, progress: &Progress) -> Option<Claimed> {
+        let Parked { key: parked_key, claimed } = self.parked.lock().await.take()?;
+        let mut checks = vec![BaselineCheck {
+            what: "same topology, Patroni configuration and images".into(),
+            ok: parked_key == key,
+            found: if parked_key == key { "the same".into() } else { "they differ".into() },
+        }];
+        if parked_key == key {
+            checks.extend(baseline(&claimed.cluster).await);
+        }
+        let reused = checks.iter().all(|c| c.ok);
+        timeline.record(EventKind::ClusterBaseline { origin: claimed.origin.clone(), checks: checks.clone(), reused });
+        if reused {
+            progress.say(&format!(
+                "reusing the cluster of run {} (left by {}): baseline passed",
+                claimed.origin.started_by_run, claimed.origin.previous_scenario
+            ));
+            return Some(claimed);
+        }
+        let failed: Vec<String> = checks.iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.what, c.found)).collect();
+        progress.say(&format!(
+            "not reusing the cluster of run {}: {}",
+            claimed.origin.started_by_run,
+            failed.join("; ")
+        ));
+        remove(claimed, progress).await;
+        None
+    }
+
+    /// Parks the cluster of a drill that just ended clean, for the next drill with `key`;
+    /// tears it down instead (and says why) when it cannot be put back into shape.
+    pub(super) async fn park(&self, key: String, claimed: Claimed, progress: &Progress) -> Result<(), String> {
+        self.release(progress).await;
+        match put_back(&claimed.cluster).await {
+            Ok(rows) => {
+                progress.say(&format!(
+                    "cluster of run {} parked for the next drill ({rows} rows emptied)",
+                    claimed.runtime.run_id()
+                ));
+                *self.parked.lock().await = Some(Parked { key, claimed });
+                Ok(())
+            }
+            Err(e) => {
+                remove(claimed, progress).await;
+                Err(format!("cluster not parked for the next drill: {e}; torn down"))
+            }
+        }
+    }
+
+    /// Tears down the parked cluster, if any (the end of a suite, a drill that starts its own).
+    pub async fn release(&self, progress: &Progress) {
+        if let Some(parked) = self.parked.lock().await.take() {
+            remove(parked.claimed, progress).await;
+        }
+    }
+}
+
+/// Removes a parked cluster's containers and network (its run's labels).
+async fn remove(mut claimed: Claimed, progress: &Progress) {
+    match sweep(claimed.runtime.docker(), SweepScope::Run(claimed.runtime.run_id())).await {
+        Ok(report) => {
+            progress.say(&format!(
+                "teardown of run {}: removed {} containers, {} networks",
+                claimed.runtime.run_id(),
+                report.containers.len(),
+                report.networks.len()
+            ));
+            if report.failed.is_empty() {
+                claimed.guard.disarm();
+            }
+        }
+        Err(e) => {
+            progress.say(&format!("teardown of run {} failed: {e}; run `pgdrill clean`", claimed.runtime.run_id()))
+        }
+    }
+}
+
+/// Each Patroni cluster (every Citus group, or all members): its bootstrapping member and every
+/// member with its REST API. A cluster no member may bootstrap (all `nofailover`) is left out.
+fn patroni_clusters(cluster: &Cluster) -> Vec<(String, Vec<(String, String)>)> {
+    let endpoints = cluster.patroni_endpoints();
+    cluster
+        .patroni_clusters()
+        .into_iter()
+        .filter_map(|members| {
+            let bootstrapper = cluster.plan.bootstrap.iter().find(|b| members.contains(&b.member))?.member.clone();
+            let apis = endpoints.iter().filter(|(m, _)| members.contains(m)).cloned().collect();
+            Some((bootstrapper, apis))
+        })
+        .collect()
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(REQUEST_TIMEOUT).no_proxy().build().unwrap_or_default()
+}
+
+/// Empties the workload table and makes each bootstrapping member leader again (a switchover
+/// where another member leads), then waits until every Patroni cluster has settled so.
+async fn put_back(cluster: &Cluster) -> Result<u64, String> {
+    let rows = empty_table(&cluster.primary_endpoint(), &cluster.workload_table(), REQUEST_TIMEOUT)
+        .await
+        .map_err(|e| format!("emptying the workload table: {e}"))?;
+    let client = http();
+    let executor = cluster.executor();
+    for (bootstrapper, members) in patroni_clusters(cluster) {
+        let view = read_cluster(&client, &members).await?;
+        let Some(leader) = view.leader().map(str::to_string) else {
+            return Err(format!("no running leader: {}", view.describe(&names(&members))));
+        };
+        if leader != bootstrapper {
+            let api = executor.patroni(&leader).ok_or_else(|| format!("no REST API for {leader}"))?;
+            api.switchover(&leader, Some(&bootstrapper), None)
+                .await
+                .map_err(|e| format!("switchover {leader} → {bootstrapper}: {e}"))?;
+        }
+    }
+    for (bootstrapper, members) in patroni_clusters(cluster) {
+        let what = format!("{bootstrapper} leading its cluster, every other member streaming with no lag");
+        poll_until(&what, SETTLE_WITHIN, Duration::from_millis(250), || async {
+            match settled(&client, &bootstrapper, &members).await {
+                Ok(()) => Probe::Done(()),
+                Err(e) => Probe::NotYet(e),
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(rows)
+}
+
+fn names(members: &[(String, String)]) -> Vec<String> {
+    members.iter().map(|(m, _)| m.clone()).collect()
+}
+
+/// One Patroni cluster as a fresh start leaves it: `bootstrapper` the running leader, every
+/// other member streaming with no lag, not in maintenance mode.
+async fn settled(client: &reqwest::Client, bootstrapper: &str, members: &[(String, String)]) -> Result<(), String> {
+    let view = read_cluster(client, members).await?;
+    settled_view(&view, bootstrapper, &names(members))
+}
+
+/// [`settled`] on one `GET /cluster` answer (pure).
+fn settled_view(view: &DcsView, bootstrapper: &str, expected: &[String]) -> Result<(), String> {
+    let lagging: Vec<String> = view
+        .members
+        .iter()
+        .filter(|m| m.name != bootstrapper && m.lag != Some(0))
+        .map(|m| format!("{} lag {}", m.name, m.lag.map_or("unknown".into(), |l| format!("{l} bytes"))))
+        .collect();
+    if view.paused {
+        Err(format!("maintenance mode is on ({})", view.describe(expected)))
+    } else if view.leader() != Some(bootstrapper) || !view.converged(expected) {
+        Err(view.describe(expected))
+    } else if !lagging.is_empty() {
+        Err(lagging.join(", "))
+    } else {
+        Ok(())
+    }
+}
+
+/// The baseline a parked cluster must pass before a drill runs on it (everything but the key).
+async fn baseline(cluster: &Cluster) -> Vec<BaselineCheck> {
+    let check = |what: &str, result: Result<String, String>| BaselineCheck {
+        what: what.into(),
+        ok: result.is_ok(),
+        found: result.unwrap_or_else(|e| e),
+    };
+    vec![
+        check("every container running; none paused, off the network, or with a fault's leftover", containers(cluster).await),
+        check(
+            "each Patroni cluster led by its bootstrapping member, every replica streaming with no lag, no maintenance mode",
+            patroni(cluster).await,
+        ),
+        check("etcd: every member healthy and listed", etcd(cluster).await),
+        check("Patroni's dynamic configuration as bootstrapped", dynamic_configuration(cluster).await),
+        check("the workload table empty", workload_table(cluster).await),
+    ]
+}
+
+async fn containers(cluster: &Cluster) -> Result<String, String> {
+    cluster.ensure_running("the baseline check", &[]).await.map_err(|e| e.to_string())?;
+    // The same audit and judgement as every drill's `faults_undone`, on a scratch timeline.
+    let scratch = TimelineWriter::start_now();
+    cluster.audit_containers(&scratch).await;
+    let verdict = faults_undone(&scratch.snapshot());
+    if verdict.status == Status::Pass {
+        Ok(verdict.observed)
+    } else {
+        Err(verdict.observed)
+    }
+}
+
+async fn patroni(cluster: &Cluster) -> Result<String, String> {
+    let client = http();
+    let mut found = Vec::new();
+    for (bootstrapper, members) in patroni_clusters(cluster) {
+        let what = format!("{bootstrapper}'s cluster as a fresh start leaves it");
+        poll_until(&what, SETTLE_WITHIN, Duration::from_millis(250), || async {
+            match settled(&client, &bootstrapper, &members).await {
+                Ok(()) => Probe::Done(()),
+                Err(e) => Probe::NotYet(e),
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        found.push(format!("{bootstrapper} leads {} members", members.len()));
+    }
+    Ok(found.join("; "))
+}
+
+async fn etcd(cluster: &Cluster) -> Result<String, String> {
+    let client = http();
+    let urls = cluster.etcd_urls();
+    for (name, url) in &urls {
+        let health: Value = client
+            .get(format!("{url}/health"))
+            .send()
+            .await
+            .map_err(|e| format!("{name}: GET /health: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("{name}: GET /health: {e}"))?;
+        if health.get("health").and_then(Value::as_str) != Some("true") {
+            return Err(format!("{name}: GET /health answered {health}"));
+        }
+    }
+    let (name, url) = urls.first().ok_or("no etcd member to ask")?;
+    let list: Value = client
+        .post(format!("{url}/v3/cluster/member/list"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .map_err(|e| format!("{name}: member list: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("{name}: member list: {e}"))?;
+    let listed = list.get("members").and_then(Value::as_array).map_or(0, Vec::len);
+    if listed != urls.len() {
+        return Err(format!("{name} lists {listed} etcd members, the topology has {}", urls.len()));
+    }
+    Ok(format!("{listed} members healthy"))
+}
+
+/// Every key pgdrill wrote into each bootstrapping member's `bootstrap.dcs` still has its value
+/// in `GET /config` (Patroni adds its defaults; a drill's `PATCH /config` would show here).
+async fn dynamic_configuration(cluster: &Cluster) -> Result<String, String> {
+    let client = http();
+    let written = crate::report::member_configurations(&cluster.plan);
+    let endpoints = cluster.patroni_endpoints();
+    for (bootstrapper, _) in patroni_clusters(cluster) {
+        let dcs = written
+            .iter()
+            .find(|c| c.member == bootstrapper)
+            .map(|c| c.patroni["bootstrap"]["dcs"].clone())
+            .ok_or_else(|| format!("no configuration written for {bootstrapper}"))?;
+        let base = endpoints.iter().find(|(m, _)| *m == bootstrapper).map(|(_, u)| u.clone()).unwrap_or_default();
+        let live: Value = client
+            .get(format!("{base}/config"))
+            .send()
+            .await
+            .map_err(|e| format!("{bootstrapper}: GET /config: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("{bootstrapper}: GET /config: {e}"))?;
+        if let Some(path) = first_difference(&dcs, &live, String::new()) {
+            return Err(format!("{bootstrapper}: {path}"));
+        }
+        if live.get("pause").and_then(Value::as_bool) == Some(true) {
+            return Err(format!("{bootstrapper}: pause is set"));
+        }
+    }
+    Ok("every key pgdrill wrote as written".into())
+}
+
+/// The first key of `wanted` whose value `live` does not have (objects compared key by key).
+fn first_difference(wanted: &Value, live: &Value, path: String) -> Option<String> {
+    match (wanted, live) {
+        (Value::Object(w), Value::Object(l)) => w.iter().find_map(|(key, value)| {
+            let path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            match l.get(key) {
+                Some(found) => first_difference(value, found, path),
+                None => Some(format!("{path} is gone")),
+            }
+        }),
+        _ if wanted == live => None,
+        _ => Some(format!("{path} is {live}, bootstrapped as {wanted}")),
+    }
+}
+
+async fn workload_table(cluster: &Cluster) -> Result<String, String> {
+    let table = cluster.workload_table();
+    match table_rows(&cluster.primary_endpoint(), &table, REQUEST_TIMEOUT).await? {
+        0 => Ok(format!("{table}: no rows")),
+        n => Err(format!("{table} holds {n} rows")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn view(body: Value) -> DcsView {
+        DcsView::parse("pg-1", &body)
+    }
+
+    fn expected() -> Vec<String> {
+        vec!["pg-1".into(), "pg-2".into()]
+    }
+
+    #[test]
+    fn a_fresh_shape_is_settled() {
+        let v = view(json!({"members": [
+            {"name": "pg-1", "role": "leader", "state": "running"},
+            {"name": "pg-2", "role": "replica", "state": "streaming", "lag": 0},
+        ]}));
+        assert_eq!(settled_view(&v, "pg-1", &expected()), Ok(()));
+    }
+
+    #[test]
+    fn another_leader_lag_or_maintenance_is_not_settled() {
+        let other_leader = view(json!({"members": [
+            {"name": "pg-1", "role": "replica", "state": "streaming", "lag": 0},
+            {"name": "pg-2", "role": "leader", "state": "running"},
+        ]}));
+        assert!(settled_view(&other_leader, "pg-1", &expected()).is_err());
+        let lagging = view(json!({"members": [
+            {"name": "pg-1", "role": "leader", "state": "running"},
+            {"name": "pg-2", "role": "replica", "state": "streaming", "lag": "unknown"},
+        ]}));
+        assert_eq!(settled_view(&lagging, "pg-1", &expected()), Err("pg-2 lag unknown".into()));
+        let paused = view(json!({"pause": true, "members": [
+            {"name": "pg-1", "role": "leader", "state": "running"},
+            {"name": "pg-2", "role": "replica", "state": "streaming", "lag": 0},
+        ]}));
+        assert!(settled_view(&paused, "pg-1", &expected()).unwrap_err().starts_with("maintenance mode is on"));
+    }
+
+    #[test]
+    fn the_configuration_must_keep_every_key_written() {
+        let wanted = json!({"ttl": 20, "postgresql": {"parameters": {"work_mem": "8MB"}}});
+        let same_and_more =
+            json!({"ttl": 20, "loop_wait": 10, "postgresql": {"parameters": {"work_mem": "8MB", "x": 1}}});
+        assert_eq!(first_difference(&wanted, &same_and_more, String::new()), None);
+        let changed = json!({"ttl": 30, "postgresql": {"parameters": {"work_mem": "8MB"}}});
+        assert_eq!(first_difference(&wanted, &changed, String::new()), Some("ttl is 30, bootstrapped as 20".into()));
+        let gone = json!({"ttl": 20, "postgresql": {}});
+        assert_eq!(first_difference(&wanted, &gone, String::new()), Some("postgresql.parameters is gone".into()));
+    }
+}

@@ -114,6 +114,7 @@ async fn steps_given_one_call_at_a_time_drive_a_switchover() {
     let mut cluster = Cluster::start(STEPWISE, &Default::default()).await.expect("the cluster starts");
     let refused = cluster.run_steps().await.expect_err("no steps of its own to run");
     cluster.wait_healthy(Duration::from_secs(90)).await.expect("healthy");
+    let from_a_container = primary_from_a_container_on(&cluster.network(), &cluster.dsn_in_network());
     // Validated with the steps before it, as in a file: nothing to count from yet, nothing run.
     let early = cluster.expect("new_leader: {within: 30s}").await.expect_err("no fault before it");
     cluster.fault("switchover", "primary").await.expect("the switchover");
@@ -135,4 +136,22 @@ async fn steps_given_one_call_at_a_time_drive_a_switchover() {
     assert!(invariants.contains(&"no_acked_write_lost"), "the audit judged the writes: {invariants:?}");
     assert!(all.iter().all(|v| v.status == Status::Pass), "{all:#?}");
     assert_eq!(steps, 3, "wait, fault and expect ran; the refused expect did not");
+    assert_eq!(from_a_container, "f", "a container on the cluster's network reaches the primary by name");
+}
+
+/// What `SELECT pg_is_in_recovery()` answers through `dsn` from a container of the test's own on
+/// `network` (pgdrill's Patroni image, for its psql), as an application container would ask.
+fn primary_from_a_container_on(network: &str, dsn: &str) -> String {
+    let image = std::process::Command::new("docker")
+        .args(["images", "--filter", "label=org.pgdrill.image=patroni", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+        .expect("docker images");
+    let image = String::from_utf8_lossy(&image.stdout).lines().next().expect("a Patroni image").to_string();
+    let out = std::process::Command::new("docker")
+        .args(["run", "--rm", "--init", "--network", network, "--entrypoint", "psql", &image, dsn])
+        .args(["-Atc", "SELECT pg_is_in_recovery()"])
+        .output()
+        .expect("docker run");
+    assert!(out.status.success(), "psql in a container: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -249,6 +249,9 @@ pub(super) async fn drill(
             break;
         }
         outln!("== drill {}/{}: {}", i + 1, scenarios.len(), loaded.path.display());
+        if let Some(slot) = &options.reuse {
+            slot.next_drill(scenarios.get(i + 1), &options);
+        }
         match run_scenario(loaded, &options).await {
             Ok(outcome) => {
                 outln!("{}", render_summary(&outcome.report));

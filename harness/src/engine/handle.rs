@@ -193,6 +193,24 @@ impl ClusterHandle {
         format!("host={} port={} user={} password={} dbname={}", e.host, e.port, e.user, e.password, e.dbname)
     }
 
+    /// The Docker network the cluster's containers are on. A container of the application's own
+    /// joins it (`docker run --network NAME`, testcontainers' `with_network(NAME)`) and reaches
+    /// the cluster by name with [`Self::dsn_in_network`].
+    pub fn network(&self) -> String {
+        self.runtime.network().to_string()
+    }
+
+    /// [`Self::dsn`] for a container on [`Self::network`]: PgBouncer's or HAProxy's container
+    /// name and port inside the network (`host=haproxy port=5000 …`).
+    pub fn dsn_in_network(&self) -> String {
+        let e = self.cluster.client_endpoint(Via::Pooler);
+        let (host, port) = match &self.cluster.plan.pooler {
+            Some(pooler) => (pooler.name.as_str(), crate::topology::PGBOUNCER_PORT),
+            None => (self.cluster.plan.haproxy.name.as_str(), crate::topology::HAPROXY_PRIMARY_PORT),
+        };
+        format!("host={host} port={port} user={} password={} dbname={}", e.user, e.password, e.dbname)
+    }
+
     /// Runs the scenario's steps (waits, faults, expectations) against the cluster, then undoes
     /// what must not outlive them and audits the workload, as a drill does. Failed expectations
     /// are verdicts ([`Self::verdicts`]), not errors; a fault that cannot apply or a wait that

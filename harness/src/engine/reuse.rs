@@ -26,6 +26,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Default)]
 pub struct ReuseSlot {
     parked: tokio::sync::Mutex<Option<Parked>>,
+    /// The key of the drill after the running one (`None`: none, or one that starts its own):
+    /// a cluster is parked only for a drill that can take it.
+    next: std::sync::Mutex<Option<String>>,
 }
 
 /// A cluster between two drills.
@@ -49,7 +52,7 @@ pub(super) struct Claimed {
 /// Patroni configuration merged in at load) and the images. `None` when the drill always starts
 /// its own: with monitoring (Prometheus's history and alert states would carry over), `--keep`,
 /// or an attached cluster.
-pub(super) fn reuse_key(loaded: &LoadedScenario, options: &RunOptions) -> Option<String> {
+fn reuse_key(loaded: &LoadedScenario, options: &RunOptions) -> Option<String> {
     let scenario = &loaded.scenario;
     if scenario.topology.monitoring.is_some() || options.keep || options.attach.is_some() {
         return None;
@@ -83,6 +86,23 @@ pub(super) fn origin_after(
 }
 
 impl ReuseSlot {
+    /// Says which drill comes after the one about to run (`None` after the last), so that a
+    /// cluster is put back into shape and kept only when that drill can run on it.
+    pub fn next_drill(&self, next: Option<&LoadedScenario>, options: &RunOptions) {
+        let key = next.and_then(|loaded| reuse_key(loaded, options));
+        *self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = key;
+    }
+
+    /// The key of a drill about to run, when it may take a parked cluster.
+    pub(super) fn key_of(&self, loaded: &LoadedScenario, options: &RunOptions) -> Option<String> {
+        reuse_key(loaded, options)
+    }
+
+    /// Whether the next drill could run on a cluster of `key`.
+    pub(super) fn next_takes(&self, key: &str) -> bool {
+        self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_deref() == Some(key)
+    }
+
     /// The parked cluster for a drill with `key`, if its baseline check passes (recorded on
     /// `timeline` either way); a parked cluster that does not fit is torn down.
     pub(super) async fn claim(&self, key: &str, timeline: &TimelineWriter, progress: &Progress) -> Option<Claimed> {
@@ -190,16 +210,31 @@ async fn put_back(cluster: &Cluster) -> Result<u64, String> {
     let client = http();
     let executor = cluster.executor();
     for (bootstrapper, members) in patroni_clusters(cluster) {
-        let view = read_cluster(&client, &members).await?;
-        let Some(leader) = view.leader().map(str::to_string) else {
-            return Err(format!("no running leader: {}", view.describe(&names(&members))));
-        };
-        if leader != bootstrapper {
-            let api = executor.patroni(&leader).ok_or_else(|| format!("no REST API for {leader}"))?;
-            api.switchover(&leader, Some(&bootstrapper), None)
-                .await
-                .map_err(|e| format!("switchover {leader} → {bootstrapper}: {e}"))?;
-        }
+        // In synchronous mode Patroni accepts only the sync standby as the candidate (HTTP 412
+        // otherwise), and a member that just rejoined is named one a loop or two later: ask
+        // again until it takes the request.
+        let what = format!("Patroni to accept a switchover back to {bootstrapper}");
+        poll_until(&what, SETTLE_WITHIN, Duration::from_millis(500), || async {
+            let view = match read_cluster(&client, &members).await {
+                Ok(view) => view,
+                Err(e) => return Probe::NotYet(e),
+            };
+            let Some(leader) = view.leader().map(str::to_string) else {
+                return Probe::NotYet(format!("no running leader: {}", view.describe(&names(&members))));
+            };
+            if leader == bootstrapper {
+                return Probe::Done(());
+            }
+            let Some(api) = executor.patroni(&leader) else {
+                return Probe::NotYet(format!("no REST API for {leader}"));
+            };
+            match api.switchover(&leader, Some(&bootstrapper), None).await {
+                Ok(_) => Probe::Done(()),
+                Err(e) => Probe::NotYet(format!("switchover {leader} → {bootstrapper}: {e}")),
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
     }
     for (bootstrapper, members) in patroni_clusters(cluster) {
         let what = format!("{bootstrapper} leading its cluster, every other member streaming with no lag");

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::reuse::{origin_after, reuse_key, Claimed};
+use super::reuse::{origin_after, Claimed};
 use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{faults_undone, judge, names, Status};
@@ -371,7 +371,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         progress.say("monitoring: promtool accepts the rule files");
     }
     // A cluster an earlier drill left, if its baseline passes (else it is torn down here).
-    let reuse_key = options.reuse.as_ref().and_then(|_| reuse_key(loaded, options));
+    let reuse_key = options.reuse.as_ref().and_then(|slot| slot.key_of(loaded, options));
     let claimed = match (&options.reuse, &reuse_key) {
         (Some(slot), Some(key)) => slot.claim(key, &timeline, &progress).await,
         (Some(slot), None) => {
@@ -485,17 +485,17 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         let t = Instant::now();
         timeline.record(EventKind::Phase { name: "teardown".into() });
         let unclean = not_handed_on_because(run_error.as_ref(), driver_state.as_deref(), &timeline);
-        match (&options.reuse, reuse_key, logs_of.clone()) {
-            (Some(_), Some(_), Some(_)) if unclean.is_some() => {
-                notes.extend(unclean.map(|why| format!("cluster not handed on to the next drill: {why}")));
-                notes.extend(teardown(&runtime, options.keep, &progress).await);
-            }
-            (Some(slot), Some(key), Some(cluster)) => {
+        match (&options.reuse, reuse_key, logs_of.clone(), unclean) {
+            (Some(slot), Some(key), Some(cluster), None) if slot.next_takes(&key) => {
                 let origin = origin_after(cluster_from.as_ref(), runtime.run_id(), &run_id, &scenario.name);
                 // The guard moves with the cluster: a panic later in the suite still removes it.
                 let guard = claimed_guard.take().unwrap_or_else(|| TeardownGuard::new(runtime.run_id()));
                 let parked = Claimed { runtime: runtime.clone(), cluster, guard, origin };
                 notes.extend(slot.park(key, parked, &progress).await.err());
+            }
+            (Some(slot), Some(key), Some(_), Some(why)) if slot.next_takes(&key) => {
+                notes.push(format!("cluster not handed on to the next drill: {why}"));
+                notes.extend(teardown(&runtime, options.keep, &progress).await);
             }
             _ => notes.extend(teardown(&runtime, options.keep, &progress).await),
         }

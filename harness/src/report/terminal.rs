@@ -353,6 +353,25 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_reused_cluster_is_named_in_the_summary() {
+        let origin = crate::timeline::ClusterOrigin {
+            started_by_run: "20261203-115738-5f5151a5".into(),
+            started_by_scenario: "citus-worker-switchover".into(),
+            previous_run: "20261203-115803-01876387".into(),
+            previous_scenario: "citus-two-workers-switchover".into(),
+            drills_before: 2,
+        };
+        let text = render_summary(&RunReport { cluster_from: Some(origin), ..sample() });
+        assert!(
+            text.lines().any(|l| l
+                == "cluster: reused from run 20261203-115738-5f5151a5 (2 drills on it before, the last \
+                    citus-two-workers-switchover); baseline on the timeline"),
+            "{text}"
+        );
+        assert!(!render_summary(&sample()).contains("cluster: reused"));
+    }
+
+    #[test]
     fn summary_has_the_key_content() {
         let text = render_summary(&sample());
         let lines: Vec<&str> = text.lines().collect();

@@ -197,6 +197,13 @@ fn patroni_clusters(cluster: &Cluster) -> Vec<(String, Vec<(String, String)>)> {
         .collect()
 }
 
+/// `GET`s (or `POST`s `{}` to) `url` and reads the JSON answer; errors say `what`.
+async fn json_of(client: &reqwest::Client, url: String, post: bool, what: &str) -> Result<Value, String> {
+    let request = if post { client.post(&url).json(&serde_json::json!({})) } else { client.get(&url) };
+    let response = request.send().await.map_err(|e| format!("{what}: {e}"))?;
+    response.json().await.map_err(|e| format!("{what}: {e}"))
+}
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(REQUEST_TIMEOUT).no_proxy().build().unwrap_or_default()
 }
@@ -236,17 +243,7 @@ async fn put_back(cluster: &Cluster) -> Result<u64, String> {
         .await
         .map_err(|e| e.to_string())?;
     }
-    for (bootstrapper, members) in patroni_clusters(cluster) {
-        let what = format!("{bootstrapper} leading its cluster, every other member streaming with no lag");
-        poll_until(&what, SETTLE_WITHIN, Duration::from_millis(250), || async {
-            match settled(&client, &bootstrapper, &members).await {
-                Ok(()) => Probe::Done(()),
-                Err(e) => Probe::NotYet(e),
-            }
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    }
+    wait_settled(cluster).await?;
     Ok(rows)
 }
 
@@ -291,7 +288,7 @@ async fn baseline(cluster: &Cluster) -> Vec<BaselineCheck> {
         check("every container running; none paused, off the network, or with a fault's leftover", containers(cluster).await),
         check(
             "each Patroni cluster led by its bootstrapping member, every replica streaming with no lag, no maintenance mode",
-            patroni(cluster).await,
+            wait_settled(cluster).await,
         ),
         check("etcd: every member healthy and listed", etcd(cluster).await),
         check("Patroni's dynamic configuration as bootstrapped", dynamic_configuration(cluster).await),
@@ -312,7 +309,8 @@ async fn containers(cluster: &Cluster) -> Result<String, String> {
     }
 }
 
-async fn patroni(cluster: &Cluster) -> Result<String, String> {
+/// Waits (bounded) until every Patroni cluster is [`settled`].
+async fn wait_settled(cluster: &Cluster) -> Result<String, String> {
     let client = http();
     let mut found = Vec::new();
     for (bootstrapper, members) in patroni_clusters(cluster) {
@@ -334,28 +332,13 @@ async fn etcd(cluster: &Cluster) -> Result<String, String> {
     let client = http();
     let urls = cluster.etcd_urls();
     for (name, url) in &urls {
-        let health: Value = client
-            .get(format!("{url}/health"))
-            .send()
-            .await
-            .map_err(|e| format!("{name}: GET /health: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("{name}: GET /health: {e}"))?;
+        let health = json_of(&client, format!("{url}/health"), false, &format!("{name}: GET /health")).await?;
         if health.get("health").and_then(Value::as_str) != Some("true") {
             return Err(format!("{name}: GET /health answered {health}"));
         }
     }
     let (name, url) = urls.first().ok_or("no etcd member to ask")?;
-    let list: Value = client
-        .post(format!("{url}/v3/cluster/member/list"))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .map_err(|e| format!("{name}: member list: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("{name}: member list: {e}"))?;
+    let list = json_of(&client, format!("{url}/v3/cluster/member/list"), true, &format!("{name}: member list")).await?;
     let listed = list.get("members").and_then(Value::as_array).map_or(0, Vec::len);
     if listed != urls.len() {
         return Err(format!("{name} lists {listed} etcd members, the topology has {}", urls.len()));
@@ -376,14 +359,7 @@ async fn dynamic_configuration(cluster: &Cluster) -> Result<String, String> {
             .map(|c| c.patroni["bootstrap"]["dcs"].clone())
             .ok_or_else(|| format!("no configuration written for {bootstrapper}"))?;
         let base = endpoints.iter().find(|(m, _)| *m == bootstrapper).map(|(_, u)| u.clone()).unwrap_or_default();
-        let live: Value = client
-            .get(format!("{base}/config"))
-            .send()
-            .await
-            .map_err(|e| format!("{bootstrapper}: GET /config: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("{bootstrapper}: GET /config: {e}"))?;
+        let live = json_of(&client, format!("{base}/config"), false, &format!("{bootstrapper}: GET /config")).await?;
         if let Some(path) = first_difference(&dcs, &live, String::new()) {
             return Err(format!("{bootstrapper}: {path}"));
         }

@@ -105,7 +105,7 @@ pub async fn run_attached(
     }
     let had_workload = workload.is_some();
     if result.is_ok() {
-        result = audit_workload(&cluster, workload, &timeline, &progress, &mut phases).await;
+        result = audit_workload(&cluster, workload, &[], &timeline, &progress, &mut phases).await;
     } else if let Some(workload) = workload {
         workload.stop().await;
     }

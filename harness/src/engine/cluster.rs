@@ -146,7 +146,7 @@ impl Cluster {
     /// What the end-of-run write audit reads: the members of the Patroni cluster holding the
     /// workload table (Citus: the coordinator group, whose replicas hold no rows and are not
     /// compared), each on its own PostgreSQL and REST ports, with the audit's bound.
-    pub fn audit_plan(&self, within: Duration) -> AuditPlan {
+    pub fn audit_plan(&self, within: Duration, left_down: &[String]) -> AuditPlan {
         let members = match &self.plan.groups {
             Some(groups) => groups.iter().filter(|(g, _)| *g == 0).flat_map(|(_, m)| m.clone()).collect(),
             None => self.plan.member_names(),
@@ -159,7 +159,13 @@ impl Cluster {
                 Some(AuditMember { name, pg, rest_url })
             })
             .collect();
-        AuditPlan { members, compare_replicas: self.plan.groups.is_none(), within, table: self.workload_table() }
+        AuditPlan {
+            members,
+            compare_replicas: self.plan.groups.is_none(),
+            within,
+            table: self.workload_table(),
+            left_down: left_down.to_vec(),
+        }
     }
 
     /// The workload's table: the default one on a started cluster, in the cluster file's schema

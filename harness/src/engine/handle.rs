@@ -231,12 +231,14 @@ impl ClusterHandle {
     /// left behind, then (when the steps ran) stop the workload and audit its writes.
     async fn end_steps(&self, mut driver: StepDriver<'_>, steps: Result<(), EngineError>) -> Result<(), EngineError> {
         let workload = driver.workload.take();
+        let left_down = driver.down();
         for problem in driver.heal_all_at_end().await {
             self.progress.say(&problem);
         }
         self.cluster.audit_containers(&self.timeline).await;
         steps?;
-        audit_workload(&self.cluster, workload, &self.timeline, &self.progress, &mut Phases::default()).await
+        let phases = &mut Phases::default();
+        audit_workload(&self.cluster, workload, &left_down, &self.timeline, &self.progress, phases).await
     }
 
     /// Runs one step, written as in a scenario file (`fault: kill\ntarget: primary`, `sleep: 2s`,

@@ -222,6 +222,7 @@ pub(super) fn spawn_observers(
 pub(super) async fn audit_workload(
     cluster: &Cluster,
     workload: Option<crate::workload::WorkloadHandle>,
+    left_down: &[String],
     timeline: &TimelineWriter,
     progress: &Progress,
     phases: &mut Phases,
@@ -230,7 +231,8 @@ pub(super) async fn audit_workload(
     workload.stop().await;
     let t = Instant::now();
     timeline.record(EventKind::Phase { name: "audit".into() });
-    let summary = audit_writes(&cluster.audit_plan(AUDIT_WITHIN), timeline).await.map_err(EngineError::Workload)?;
+    let plan = cluster.audit_plan(AUDIT_WITHIN, left_down);
+    let summary = audit_writes(&plan, timeline).await.map_err(EngineError::Workload)?;
     progress.say(&format!(
         "audit: {} rows on {} (the DCS's leader), {} replicas read, {} not readable",
         summary.rows, summary.leader, summary.replicas, summary.skipped
@@ -300,15 +302,20 @@ pub(super) fn finish(done: Finished<'_>, timeline: &TimelineWriter, report_dir: 
 }
 
 /// Why a run's cluster must not be handed on to the next drill: a run error, a fault not
-/// undone, or a leftover the end-of-run container audit found (whether or not the run judged
-/// `faults_undone`: a drill without fault steps can leave a rule behind too).
+/// undone, a member a fault left down, or a leftover the end-of-run container audit found
+/// (whether or not the run judged `faults_undone`: a drill without fault steps can leave a rule
+/// behind too).
 fn not_handed_on_because(
     run_error: Option<&EngineError>,
     heal_problems: Option<&[String]>,
+    left_down: &[String],
     timeline: &TimelineWriter,
 ) -> Option<String> {
     if let Some(e) = run_error {
         return Some(format!("the run stopped with an error ({e})"));
+    }
+    if !left_down.is_empty() {
+        return Some(format!("{} left down by a fault", left_down.join(", ")));
     }
     match heal_problems {
         None => return Some("its faults were not healed".into()),
@@ -392,6 +399,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     let observer_cancel = CancellationToken::new();
     let mut observers = JoinSet::new();
     let mut driver_state = None;
+    let mut left_down_at_end = Vec::new();
     let mut first_healthy_at = None;
     let mut dynamic_configuration = None;
     let mut logs_of: Option<Cluster> = None;
@@ -418,11 +426,13 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         phases.push("steps", t, origin);
         first_healthy_at = driver.first_healthy_at;
         let workload = driver.workload.take();
+        let left_down = driver.down();
+        left_down_at_end.clone_from(&left_down);
         let heal_problems = driver.heal_all_at_end().await;
         cluster.audit_containers(&timeline).await;
         driver_state = Some(heal_problems);
         result?;
-        audit_workload(&cluster, workload, &timeline, &progress, &mut phases).await?;
+        audit_workload(&cluster, workload, &left_down, &timeline, &progress, &mut phases).await?;
         dynamic_configuration = patroni_dynamic_configuration(&cluster.patroni_endpoints()).await;
         Ok::<(), EngineError>(())
     };
@@ -484,7 +494,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     if !interrupted {
         let t = Instant::now();
         timeline.record(EventKind::Phase { name: "teardown".into() });
-        let unclean = not_handed_on_because(run_error.as_ref(), driver_state.as_deref(), &timeline);
+        let unclean = not_handed_on_because(run_error.as_ref(), driver_state.as_deref(), &left_down_at_end, &timeline);
         match (&options.reuse, reuse_key, logs_of.clone(), unclean) {
             (Some(slot), Some(key), Some(cluster), None) if slot.next_takes(&key) => {
                 let origin = origin_after(cluster_from.as_ref(), runtime.run_id(), &run_id, &scenario.name);

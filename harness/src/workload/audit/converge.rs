@@ -23,8 +23,10 @@ pub(super) struct Converged {
 
 /// Waits up to `plan.within` for the cluster to converge; falls back to the last leader seen.
 pub(super) async fn converge(plan: &AuditPlan, http: &reqwest::Client) -> Result<Converged, WorkloadError> {
-    let names: Vec<String> = plan.members.iter().map(|m| m.name.clone()).collect();
-    let rest: Vec<(String, String)> = plan.members.iter().map(|m| (m.name.clone(), m.rest_url.clone())).collect();
+    // A member a fault left down cannot rejoin: waiting for it would only run out the bound.
+    let up = plan.members.iter().filter(|m| !plan.left_down.contains(&m.name));
+    let names: Vec<String> = up.clone().map(|m| m.name.clone()).collect();
+    let rest: Vec<(String, String)> = up.map(|m| (m.name.clone(), m.rest_url.clone())).collect();
     let last: Mutex<Option<DcsView>> = Mutex::new(None);
     let started = Instant::now();
     let what = "the cluster to converge (the DCS naming a running leader, every other member streaming)";

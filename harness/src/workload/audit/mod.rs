@@ -39,6 +39,8 @@ pub struct AuditPlan {
     pub within: Duration,
     /// The table the workload wrote (the only one read).
     pub table: super::WorkloadTable,
+    /// Members a fault left down (a kill the run does not undo): neither waited for nor read.
+    pub left_down: Vec<String>,
 }
 
 /// How long a streaming replica may take to replay up to the leader's LSN once the writers have
@@ -86,6 +88,12 @@ async fn try_audit_writes(plan: &AuditPlan, timeline: &TimelineWriter) -> Result
     let replicas = plan.members.iter().filter(|m| plan.compare_replicas && m.name != member.name);
     let replay_deadline = deadline.min(Instant::now() + REPLAY_WITHIN);
     for replica in replicas {
+        if plan.left_down.contains(&replica.name) {
+            let reason = "left down by a fault of the run (not started again before teardown)".to_string();
+            timeline.record(EventKind::AuditSkipped { member: replica.name.clone(), reason });
+            summary.skipped += 1;
+            continue;
+        }
         match read::read_replica(replica, &plan.table, &leader.state.lsn, replay_deadline).await {
             Ok(event) => {
                 timeline.record(event);

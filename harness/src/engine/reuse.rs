@@ -1,8 +1,9 @@
 //! A healed cluster handed from one drill to the next (`pgdrill drill`). After a drill that ended
-//! without a run error and with every fault undone, its cluster is parked: the workload table
+//! clean (no run error, every fault undone, nothing left down or behind), when the next drill has
+//! the same topology and images, its cluster is parked: the workload table
 //! emptied and each Patroni cluster's bootstrapping member made its leader again (as on a fresh
-//! start, so a drill naming `pg-2` drills the same member either way). The next drill with the
-//! same topology and images runs on it only if the baseline check passes — recorded on that
+//! start, so a drill naming `pg-2` drills the same member either way). The next drill runs on it
+//! only if the baseline check passes — recorded on that
 //! drill's timeline before its first step; any other drill, a failed check, `--fresh` and the end
 //! of the suite tear it down.
 use std::time::Duration;
@@ -52,7 +53,7 @@ pub(super) struct Claimed {
 /// Patroni configuration merged in at load) and the images. `None` when the drill always starts
 /// its own: with monitoring (Prometheus's history and alert states would carry over), `--keep`,
 /// or an attached cluster.
-fn reuse_key(loaded: &LoadedScenario, options: &RunOptions) -> Option<String> {
+pub(super) fn reuse_key(loaded: &LoadedScenario, options: &RunOptions) -> Option<String> {
     let scenario = &loaded.scenario;
     if scenario.topology.monitoring.is_some() || options.keep || options.attach.is_some() {
         return None;
@@ -91,11 +92,6 @@ impl ReuseSlot {
     pub fn next_drill(&self, next: Option<&LoadedScenario>, options: &RunOptions) {
         let key = next.and_then(|loaded| reuse_key(loaded, options));
         *self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = key;
-    }
-
-    /// The key of a drill about to run, when it may take a parked cluster.
-    pub(super) fn key_of(&self, loaded: &LoadedScenario, options: &RunOptions) -> Option<String> {
-        reuse_key(loaded, options)
     }
 
     /// Whether the next drill could run on a cluster of `key`.
@@ -216,6 +212,13 @@ async fn put_back(cluster: &Cluster) -> Result<u64, String> {
         .map_err(|e| format!("emptying the workload table: {e}"))?;
     let client = http();
     let executor = cluster.executor();
+    for (_, members) in patroni_clusters(cluster) {
+        // Maintenance mode left on would only run out the waits below.
+        let view = read_cluster(&client, &members).await?;
+        if view.paused {
+            return Err(format!("maintenance mode is on ({})", view.describe(&names(&members))));
+        }
+    }
     for (bootstrapper, members) in patroni_clusters(cluster) {
         // In synchronous mode Patroni accepts only the sync standby as the candidate (HTTP 412
         // otherwise), and a member that just rejoined is named one a loop or two later: ask

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::reuse::{origin_after, Claimed};
+use super::reuse::{origin_after, reuse_key, Claimed};
 use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{faults_undone, judge, names, Status};
@@ -378,7 +378,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         progress.say("monitoring: promtool accepts the rule files");
     }
     // A cluster an earlier drill left, if its baseline passes (else it is torn down here).
-    let reuse_key = options.reuse.as_ref().and_then(|slot| slot.key_of(loaded, options));
+    let reuse_key = options.reuse.as_ref().and_then(|_| reuse_key(loaded, options));
     let claimed = match (&options.reuse, &reuse_key) {
         (Some(slot), Some(key)) => slot.claim(key, &timeline, &progress).await,
         (Some(slot), None) => {

@@ -3,7 +3,8 @@
 //! cluster), a second one on the same cluster (its baseline on the timeline, a relative timeline
 //! check), a drill that leaves an iptables rule behind (still on that cluster; the end-of-run
 //! audit finds the rule, so the cluster is not handed on), and one more that must start a fresh cluster because of that rule. Nothing
-//! of any run is left in Docker. A Docker test (nextest's `docker` group).
+//! of any run is left in Docker. And a Citus pair: the distributed table emptied in between.
+//! Docker tests (nextest's `docker` group).
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -49,24 +50,34 @@ fn containers_labelled(run_id: &str) -> String {
     text(&out.stdout).trim().to_string()
 }
 
-#[test]
-fn a_healed_cluster_is_handed_on_and_one_left_with_a_fault_is_not() {
-    let dir = std::env::temp_dir().join(format!("pgdrill-reuse-{}", std::process::id()));
+fn run_id(report: &Value) -> String {
+    report["run_id"].as_str().expect("run id").to_string()
+}
+
+/// `pgdrill drill` over `fixtures` (one list file, a reports directory of its own): every run's
+/// report in the order they ran, once the suite passed; the directory is removed afterwards.
+fn drill_suite(name: &str, fixtures: &[&str]) -> Vec<Value> {
+    let dir = std::env::temp_dir().join(format!("pgdrill-reuse-{name}-{}", std::process::id()));
     let reports = dir.join("reports");
     std::fs::create_dir_all(&reports).expect("a temporary directory");
     let list = dir.join("suite.txt");
-    let lines: Vec<String> = FIXTURES.iter().map(|f| fixture(f).display().to_string()).collect();
+    let lines: Vec<String> = fixtures.iter().map(|f| fixture(f).display().to_string()).collect();
     std::fs::write(&list, lines.join("\n") + "\n").expect("write the suite list");
-
     let out =
         output(Command::new(PGDRILL).current_dir(repo()).arg("drill").arg(&list).arg("--reports-dir").arg(&reports));
     let stdout = text(&out.stdout);
     eprintln!("{stdout}\n{}", text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "the suite's exit code");
     let runs = reports_in_order(&reports);
-    assert_eq!(runs.len(), 4, "four runs");
+    assert_eq!(runs.len(), fixtures.len(), "one run per drill");
+    let _ = std::fs::remove_dir_all(&dir);
+    runs
+}
+
+#[test]
+fn a_healed_cluster_is_handed_on_and_one_left_with_a_fault_is_not() {
+    let runs = drill_suite("patroni", &FIXTURES);
     let [first, second, third, fourth] = [&runs[0], &runs[1], &runs[2], &runs[3]];
-    let run_id = |r: &Value| r["run_id"].as_str().expect("run id").to_string();
 
     // 1: started its own cluster.
     assert_eq!(first["passed"], true, "{}", first["verdicts"]);
@@ -111,5 +122,31 @@ fn a_healed_cluster_is_handed_on_and_one_left_with_a_fault_is_not() {
     for run in [first, fourth] {
         assert_eq!(containers_labelled(&run_id(run)), "", "containers of run {} left", run_id(run));
     }
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Citus: the distributed table is emptied through the coordinator between the drills (on the
+/// stand-in, a TRUNCATE on every worker group's primary), so the second drill's audit — which
+/// reads every group's rows through the coordinator — finds none of the first drill's rows.
+#[test]
+fn a_citus_cluster_is_handed_on_with_its_distributed_table_emptied() {
+    let runs = drill_suite("citus", &["citus-1-writes", "citus-2-writes-again"]);
+    let [first, second] = [&runs[0], &runs[1]];
+    assert_eq!(first["passed"], true, "{}", first["verdicts"]);
+    assert_eq!(second["passed"], true, "{}", second["verdicts"]);
+    assert_eq!(second["cluster_from"]["started_by_run"], run_id(first).as_str());
+    let baseline = baselines(second);
+    assert_eq!(baseline.len(), 1, "one baseline on the timeline");
+    let checks = baseline[0]["checks"].as_array().expect("checks");
+    assert!(checks.iter().all(|c| c["ok"] == true), "{checks:?}");
+    let rows = |r: &Value| {
+        let audit = verdict(r, "write_audit")["observed"].as_str().expect("observed").to_string();
+        assert!(audit.contains("none unexpected"), "{audit}");
+        audit
+    };
+    // The first drill wrote rows; the second one's audit holds only its own (no phantoms).
+    let first_audit = rows(first);
+    rows(second);
+    assert!(!first_audit.contains(": 0 rows"), "{first_audit}");
+    assert_eq!(verdict(second, "no_acked_write_lost")["status"], "pass");
+    assert_eq!(containers_labelled(&run_id(first)), "", "containers of run {} left", run_id(first));
 }

@@ -486,7 +486,9 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     if let Some(cluster) = logs_of.as_ref().filter(|_| !interrupted) {
         record_citus_transactions(cluster, &timeline).await;
         // Keep every container's log tail beside the report: after teardown they are gone.
-        if let Err(e) = cluster.save_logs(&report_dir, 300).await {
+        // 2000 lines reach back to a killed member's restart (300 did not: a failed rejoin seen in
+        // CI could not be explained from them).
+        if let Err(e) = cluster.save_logs(&report_dir, 2000).await {
             progress.say(&format!("could not save container logs: {e}"));
         }
     }

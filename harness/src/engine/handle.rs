@@ -118,6 +118,12 @@ impl Stepwise {
     }
 }
 
+/// A libpq keyword DSN to `host:port` with `endpoint`'s user, password and database.
+fn keyword_dsn(host: &str, port: u16, endpoint: &crate::workload::PgEndpoint) -> String {
+    let e = endpoint;
+    format!("host={host} port={port} user={} password={} dbname={}", e.user, e.password, e.dbname)
+}
+
 /// `step` (a YAML mapping, one or more lines) as an item of a block list indented by two.
 fn list_item(step: &str) -> String {
     let mut item = String::new();
@@ -190,7 +196,7 @@ impl ClusterHandle {
     /// has a pooler, else HAProxy's primary port — the path the scenario's own workload takes.
     pub fn dsn(&self) -> String {
         let e = self.cluster.client_endpoint(Via::Pooler);
-        format!("host={} port={} user={} password={} dbname={}", e.host, e.port, e.user, e.password, e.dbname)
+        keyword_dsn(&e.host, e.port, &e)
     }
 
     /// The Docker network the cluster's containers are on. A container of the application's own
@@ -208,7 +214,7 @@ impl ClusterHandle {
             Some(pooler) => (pooler.name.as_str(), crate::topology::PGBOUNCER_PORT),
             None => (self.cluster.plan.haproxy.name.as_str(), crate::topology::HAPROXY_PRIMARY_PORT),
         };
-        format!("host={host} port={port} user={} password={} dbname={}", e.user, e.password, e.dbname)
+        keyword_dsn(host, port, &e)
     }
 
     /// Runs the scenario's steps (waits, faults, expectations) against the cluster, then undoes

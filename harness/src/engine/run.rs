@@ -426,13 +426,12 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
         phases.push("steps", t, origin);
         first_healthy_at = driver.first_healthy_at;
         let workload = driver.workload.take();
-        let left_down = driver.down();
-        left_down_at_end.clone_from(&left_down);
+        left_down_at_end = driver.down();
         let heal_problems = driver.heal_all_at_end().await;
         cluster.audit_containers(&timeline).await;
         driver_state = Some(heal_problems);
         result?;
-        audit_workload(&cluster, workload, &left_down, &timeline, &progress, &mut phases).await?;
+        audit_workload(&cluster, workload, &left_down_at_end, &timeline, &progress, &mut phases).await?;
         dynamic_configuration = patroni_dynamic_configuration(&cluster.patroni_endpoints()).await;
         Ok::<(), EngineError>(())
     };

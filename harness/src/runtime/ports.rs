@@ -23,8 +23,8 @@ use bollard::query_parameters::ListContainersOptions;
 use bollard::Docker;
 
 use super::docker::LABEL_TOOL;
+use super::host_lock::HostLockError;
 use super::RuntimeError;
-use crate::wait::{poll_until, Probe};
 
 /// Label holding a container's published ports, `container=host` pairs joined by commas.
 pub const LABEL_PORTS: &str = "org.pgdrill.ports";
@@ -103,27 +103,13 @@ fn pool((first, last): (u16, u16)) -> Vec<u16> {
     pool
 }
 
-/// The host-wide lock (a file lock in the temp dir: every pgdrill process on the host sees it).
+/// The host-wide port lock.
 async fn host_lock() -> Result<File, RuntimeError> {
-    let path = std::env::temp_dir().join("pgdrill-ports.lock");
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| RuntimeError::Port { source })?;
-    let what = format!("the host-wide port lock {} (another pgdrill creating a container)", path.display());
-    poll_until(&what, LOCK_TIMEOUT, Duration::from_millis(20), || {
-        let outcome = file.try_lock();
-        async move {
-            match outcome {
-                Ok(()) => Probe::Done(()),
-                Err(e) => Probe::NotYet(format!("locked: {e}")),
-            }
-        }
+    let what = "another pgdrill creating a container";
+    super::host_lock::acquire("ports", what, LOCK_TIMEOUT, Duration::from_millis(20)).await.map_err(|e| match e {
+        HostLockError::Open { source, .. } => RuntimeError::Port { source },
+        HostLockError::Timeout(timeout) => RuntimeError::from(timeout),
     })
-    .await?;
-    Ok(file)
 }
 
 /// Host ports held by any pgdrill container, running or stopped.

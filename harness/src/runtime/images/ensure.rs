@@ -13,7 +13,12 @@ use super::error::ImageError;
 use super::name::ImageName;
 use super::options::{ImageOptions, ResolvedImages};
 use super::tags::{base_tag, image_exists, image_tag};
+use crate::runtime::host_lock;
 use crate::runtime::image_set::{DebianSuite, ImageSet};
+
+/// How long a build waits for another process's build of the same image: beyond the longest
+/// base build (debootstrap and import, bounded at 30 min together).
+const BUILD_LOCK_WAIT: Duration = Duration::from_secs(35 * 60);
 
 /// The suite of every image but the Patroni image (and those built on it).
 const COMMON_SUITE: DebianSuite = DebianSuite::Bookworm;
@@ -46,9 +51,13 @@ pub async fn ensure_images(
     for suite in suites {
         let tag = base_tag(suite);
         if opts.force_rebuild || !image_exists(docker, &tag).await? {
-            let t = Instant::now();
-            build_base(docker, suite, &tag, progress).await?;
-            resolved.built.push((ImageName::Base, t.elapsed()));
+            let _lock = build_lock(&tag, progress).await?;
+            // Another process may have made it while this one waited for the lock.
+            if opts.force_rebuild || !image_exists(docker, &tag).await? {
+                let t = Instant::now();
+                build_base(docker, suite, &tag, progress).await?;
+                resolved.built.push((ImageName::Base, t.elapsed()));
+            }
         }
         if suite == COMMON_SUITE {
             resolved.base.clone_from(&tag);
@@ -106,12 +115,30 @@ async fn ensure_derived(
         progress(&format!("image {tag}: reused"));
         return Ok((tag, None));
     }
+    let _lock = build_lock(&tag, progress).await?;
+    if !opts.force_rebuild && image_exists(docker, &tag).await? {
+        progress(&format!("image {tag}: built by another pgdrill process meanwhile"));
+        return Ok((tag, None));
+    }
     let start = Instant::now();
     progress(&format!("image {tag}: building from {}", opts.recipes.describe(name.as_str())));
     build(docker, name, &tag, &files, &build_args, opts.force_rebuild, progress).await?;
     let took = start.elapsed();
     progress(&format!("image {tag}: built in {:.1}s", took.as_secs_f64()));
     Ok((tag, Some(took)))
+}
+
+/// The host-wide lock for building `tag`: two processes missing the same image (the two Docker
+/// slots of a test run, a drill beside it) build it once; the second waits, then finds it.
+async fn build_lock(tag: &str, progress: &dyn Fn(&str)) -> Result<std::fs::File, ImageError> {
+    let name: String =
+        tag.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+    let name = format!("image-{name}");
+    if host_lock::is_held(&name) {
+        progress(&format!("image {tag}: another pgdrill process is building it; waiting"));
+    }
+    let what = format!("another pgdrill process building image {tag}");
+    host_lock::acquire(&name, &what, BUILD_LOCK_WAIT, Duration::from_millis(500)).await.map_err(ImageError::from)
 }
 
 /// A derived image's tag, the build context and the build arguments it hashes.

@@ -117,4 +117,8 @@ pub enum ImageError {
         #[source]
         source: Box<bollard::errors::Error>,
     },
+    /// Another process's build of the same image held its lock too long, or the lock file could
+    /// not be opened.
+    #[error("{0}\n  Another pgdrill process may be stuck building that image: stop it (or wait for it), then retry.")]
+    BuildLock(#[from] crate::runtime::host_lock::HostLockError),
 }

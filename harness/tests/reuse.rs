@@ -1,8 +1,10 @@
 //! `pgdrill drill` hands a healed cluster on to the next drill with the same topology: the
 //! fixtures in `tests/fixtures/reuse/` run as one suite — a clean switchover (starts the
-//! cluster), a second one on the same cluster (its baseline on the timeline, a relative timeline
-//! check), a drill that leaves an iptables rule behind (still on that cluster; the end-of-run
-//! audit finds the rule, so the cluster is not handed on), and one more that must start a fresh cluster because of that rule. Nothing
+//! cluster), a second one on the same cluster naming pg-2 (switched back to pg-1 first; its
+//! baseline on the timeline, a relative timeline check), a drill naming no member that leaves an
+//! iptables rule behind (on that cluster as it was left, pg-2 leading; the end-of-run audit finds
+//! the rule, so the cluster is not handed on), and one more that must start a fresh cluster
+//! because of that rule. Nothing
 //! of any run is left in Docker. And a Citus pair: the distributed table emptied in between.
 //! Docker tests (nextest's `docker` group).
 mod common;
@@ -100,12 +102,24 @@ fn a_healed_cluster_is_handed_on_and_one_left_with_a_fault_is_not() {
             "no '{part}' in {checks:?}"
         );
     }
+    // The drill names pg-2, so the cluster was switched back to pg-1 (the first drill had moved
+    // the leader to pg-2), as a fresh start leaves it.
+    let leads = |checks: &[Value]| {
+        let settled = checks.iter().find(|c| c["what"].as_str().is_some_and(|w| w.contains("streaming with no lag")));
+        settled.and_then(|c| c["found"].as_str()).unwrap_or_default().to_string()
+    };
+    let found = leads(checks);
+    assert!(found.starts_with("pg-1 leads 2 members (named by the drill"), "{found}");
     // A relative check on a cluster that did not start at timeline 1.
     assert!(verdict(second, "timeline")["observed"].as_str().is_some_and(|o| !o.contains("(from 1)")));
 
-    // 3: also on that cluster; leaves a rule, which the end-of-run audit finds…
+    // 3: also on that cluster, which names no member: left as the second drill left it (pg-2
+    // leading, no switchover back); it leaves a rule, which the end-of-run audit finds…
     assert_eq!(third["cluster_from"]["started_by_run"], run_id(first).as_str());
     assert_eq!(third["cluster_from"]["drills_before"], 2);
+    let third_checks = baselines(third)[0]["checks"].as_array().expect("checks").clone();
+    let found = leads(&third_checks);
+    assert!(found.starts_with("pg-2 leads 2 members (no member named"), "{found}");
     let notes = third["notes"].as_array().expect("notes");
     assert!(
         notes.iter().any(|n| n.as_str().is_some_and(|n| {

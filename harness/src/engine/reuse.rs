@@ -1,11 +1,13 @@
 //! A healed cluster handed from one drill to the next (`pgdrill drill`). After a drill that ended
 //! clean (no run error, every fault undone, nothing left down or behind), when the next drill has
-//! the same topology and images, its cluster is parked: the workload table
-//! emptied and each Patroni cluster's bootstrapping member made its leader again (as on a fresh
-//! start, so a drill naming `pg-2` drills the same member either way). The next drill runs on it
-//! only if the baseline check passes — recorded on that
-//! drill's timeline before its first step; any other drill, a failed check, `--fresh` and the end
-//! of the suite tear it down.
+//! the same topology and images, its cluster is parked: the workload table emptied and, for each
+//! Patroni cluster one of whose members the next drill names, its bootstrapping member made its
+//! leader again (as on a fresh start, so a drill naming `pg-2` drills the same member either
+//! way). A cluster the next drill names no member of keeps the leader it has: that drill finds
+//! its targets by role. The next drill runs on it only if the baseline check passes — recorded on
+//! that drill's timeline before its first step; any other drill, a failed check, `--fresh` and
+//! the end of the suite tear it down.
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -27,9 +29,17 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Default)]
 pub struct ReuseSlot {
     parked: tokio::sync::Mutex<Option<Parked>>,
-    /// The key of the drill after the running one (`None`: none, or one that starts its own):
-    /// a cluster is parked only for a drill that can take it.
-    next: std::sync::Mutex<Option<String>>,
+    /// The drill after the running one (`None`: none, or one that starts its own): a cluster is
+    /// parked only for a drill that can take it.
+    next: std::sync::Mutex<Option<NextDrill>>,
+}
+
+/// What parking needs to know of the drill after the running one.
+#[derive(Debug, Clone)]
+struct NextDrill {
+    key: String,
+    /// The words of its scenario file (see [`mentions`]).
+    mentions: BTreeSet<String>,
 }
 
 /// A cluster between two drills.
@@ -37,6 +47,9 @@ pub struct ReuseSlot {
 struct Parked {
     key: String,
     claimed: Claimed,
+    /// The bootstrapping members made leader again (their clusters' members are named by the
+    /// next drill); the baseline holds them to it.
+    pinned: BTreeSet<String>,
 }
 
 /// A cluster a drill runs on that an earlier drill started.
@@ -59,6 +72,15 @@ pub(super) fn reuse_key(loaded: &LoadedScenario, options: &RunOptions) -> Option
         return None;
     }
     Some(format!("{:?}\n{:?}", scenario.topology, options.images))
+}
+
+/// The words of a scenario file (letters, digits, `-`, `_`): a member is named by a drill when
+/// its name is one of them — as a target, a candidate, in an exec command, in per-member tags,
+/// or only in a comment (a mention is enough: switching back when it was not needed costs a few
+/// seconds; not switching back when it was would drill another member).
+fn mentions(source: &str) -> BTreeSet<String> {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    source.split(|c: char| !word(c)).filter(|w| !w.is_empty()).map(str::to_string).collect()
 }
 
 /// Where a cluster parked after drill `run_id` of `scenario` came from: the claimed cluster's
@@ -90,26 +112,32 @@ impl ReuseSlot {
     /// Says which drill comes after the one about to run (`None` after the last), so that a
     /// cluster is put back into shape and kept only when that drill can run on it.
     pub fn next_drill(&self, next: Option<&LoadedScenario>, options: &RunOptions) {
-        let key = next.and_then(|loaded| reuse_key(loaded, options));
-        *self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = key;
+        let drill = next.and_then(|loaded| {
+            Some(NextDrill { key: reuse_key(loaded, options)?, mentions: mentions(&loaded.source) })
+        });
+        *self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = drill;
+    }
+
+    fn next(&self) -> Option<NextDrill> {
+        self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Whether the next drill could run on a cluster of `key`.
     pub(super) fn next_takes(&self, key: &str) -> bool {
-        self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_deref() == Some(key)
+        self.next().is_some_and(|next| next.key == key)
     }
 
     /// The parked cluster for a drill with `key`, if its baseline check passes (recorded on
     /// `timeline` either way); a parked cluster that does not fit is torn down.
     pub(super) async fn claim(&self, key: &str, timeline: &TimelineWriter, progress: &Progress) -> Option<Claimed> {
-        let Parked { key: parked_key, claimed } = self.parked.lock().await.take()?;
+        let Parked { key: parked_key, claimed, pinned } = self.parked.lock().await.take()?;
         let mut checks = vec![BaselineCheck {
             what: "same topology, Patroni configuration and images".into(),
             ok: parked_key == key,
             found: if parked_key == key { "the same".into() } else { "they differ".into() },
         }];
         if parked_key == key {
-            checks.extend(baseline(&claimed.cluster).await);
+            checks.extend(baseline(&claimed.cluster, &pinned).await);
         }
         let reused = checks.iter().all(|c| c.ok);
         timeline.record(EventKind::ClusterBaseline { origin: claimed.origin.clone(), checks: checks.clone(), reused });
@@ -134,13 +162,19 @@ impl ReuseSlot {
     /// tears it down instead (and says why) when it cannot be put back into shape.
     pub(super) async fn park(&self, key: String, claimed: Claimed, progress: &Progress) -> Result<(), String> {
         self.release(progress).await;
-        match put_back(&claimed.cluster).await {
-            Ok(rows) => {
+        let mentions = self.next().map(|next| next.mentions).unwrap_or_default();
+        match put_back(&claimed.cluster, &mentions).await {
+            Ok((rows, pinned)) => {
                 progress.say(&format!(
-                    "cluster of run {} parked for the next drill ({rows} rows emptied)",
-                    claimed.runtime.run_id()
+                    "cluster of run {} parked for the next drill ({rows} rows emptied{})",
+                    claimed.runtime.run_id(),
+                    if pinned.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {} leading again", pinned.iter().cloned().collect::<Vec<_>>().join(", "))
+                    }
                 ));
-                *self.parked.lock().await = Some(Parked { key, claimed });
+                *self.parked.lock().await = Some(Parked { key, claimed, pinned });
                 Ok(())
             }
             Err(e) => {
@@ -204,9 +238,10 @@ fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(REQUEST_TIMEOUT).no_proxy().build().unwrap_or_default()
 }
 
-/// Empties the workload table and makes each bootstrapping member leader again (a switchover
-/// where another member leads), then waits until every Patroni cluster has settled so.
-async fn put_back(cluster: &Cluster) -> Result<u64, String> {
+/// Empties the workload table and makes the bootstrapping member of each Patroni cluster with a
+/// member in `mentions` leader again (a switchover where another member leads), then waits until
+/// every Patroni cluster has settled. The rows emptied and the bootstrappers so pinned.
+async fn put_back(cluster: &Cluster, mentions: &BTreeSet<String>) -> Result<(u64, BTreeSet<String>), String> {
     let rows = empty_table(&cluster.primary_endpoint(), &cluster.workload_table(), REQUEST_TIMEOUT)
         .await
         .map_err(|e| format!("emptying the workload table: {e}"))?;
@@ -219,7 +254,10 @@ async fn put_back(cluster: &Cluster) -> Result<u64, String> {
             return Err(format!("maintenance mode is on ({})", view.describe(&names(&members))));
         }
     }
-    for (bootstrapper, members) in patroni_clusters(cluster) {
+    let named = |members: &[(String, String)]| members.iter().any(|(m, _)| mentions.contains(m));
+    let pinned: BTreeSet<String> =
+        patroni_clusters(cluster).into_iter().filter(|(_, members)| named(members)).map(|(b, _)| b).collect();
+    for (bootstrapper, members) in patroni_clusters(cluster).into_iter().filter(|(b, _)| pinned.contains(b)) {
         // In synchronous mode Patroni accepts only the sync standby as the candidate (HTTP 412
         // otherwise), and a member that just rejoined is named one a loop or two later: ask
         // again until it takes the request.
@@ -246,52 +284,66 @@ async fn put_back(cluster: &Cluster) -> Result<u64, String> {
         .await
         .map_err(|e| e.to_string())?;
     }
-    wait_settled(cluster).await?;
-    Ok(rows)
+    wait_settled(cluster, &pinned).await?;
+    Ok((rows, pinned))
 }
 
 fn names(members: &[(String, String)]) -> Vec<String> {
     members.iter().map(|(m, _)| m.clone()).collect()
 }
 
-/// One Patroni cluster as a fresh start leaves it: `bootstrapper` the running leader, every
-/// other member streaming with no lag, not in maintenance mode.
-async fn settled(client: &reqwest::Client, bootstrapper: &str, members: &[(String, String)]) -> Result<(), String> {
+/// One Patroni cluster settled: one running leader (`leader` when given), every other member
+/// streaming with no lag, not in maintenance mode. The leader's name.
+async fn settled(
+    client: &reqwest::Client,
+    leader: Option<&str>,
+    members: &[(String, String)],
+) -> Result<String, String> {
     let view = read_cluster(client, members).await?;
-    settled_view(&view, bootstrapper, &names(members))
+    settled_view(&view, leader, &names(members))
 }
 
 /// [`settled`] on one `GET /cluster` answer (pure).
-fn settled_view(view: &DcsView, bootstrapper: &str, expected: &[String]) -> Result<(), String> {
+fn settled_view(view: &DcsView, leader: Option<&str>, expected: &[String]) -> Result<String, String> {
+    if view.paused {
+        return Err(format!("maintenance mode is on ({})", view.describe(expected)));
+    }
+    let Some(leads) = view.leader().filter(|l| leader.is_none_or(|wanted| wanted == *l)) else {
+        return Err(view.describe(expected));
+    };
+    if !view.converged(expected) {
+        return Err(view.describe(expected));
+    }
     let lagging: Vec<String> = view
         .members
         .iter()
-        .filter(|m| m.name != bootstrapper && m.lag != Some(0))
+        .filter(|m| m.name != leads && m.lag != Some(0))
         .map(|m| format!("{} lag {}", m.name, m.lag.map_or("unknown".into(), |l| format!("{l} bytes"))))
         .collect();
-    if view.paused {
-        Err(format!("maintenance mode is on ({})", view.describe(expected)))
-    } else if view.leader() != Some(bootstrapper) || !view.converged(expected) {
-        Err(view.describe(expected))
-    } else if !lagging.is_empty() {
-        Err(lagging.join(", "))
+    if lagging.is_empty() {
+        Ok(leads.to_string())
     } else {
-        Ok(())
+        Err(lagging.join(", "))
     }
 }
 
-/// The baseline a parked cluster must pass before a drill runs on it (everything but the key).
-async fn baseline(cluster: &Cluster) -> Vec<BaselineCheck> {
+/// The baseline a parked cluster must pass before a drill runs on it (everything but the key);
+/// the clusters of the `pinned` bootstrapping members must be led by them.
+async fn baseline(cluster: &Cluster, pinned: &BTreeSet<String>) -> Vec<BaselineCheck> {
     let check = |what: &str, result: Result<String, String>| BaselineCheck {
         what: what.into(),
         ok: result.is_ok(),
         found: result.unwrap_or_else(|e| e),
     };
     vec![
-        check("every container running; none paused, off the network, or with a fault's leftover", containers(cluster).await),
         check(
-            "each Patroni cluster led by its bootstrapping member, every replica streaming with no lag, no maintenance mode",
-            wait_settled(cluster).await,
+            "every container running; none paused, off the network, or with a fault's leftover",
+            containers(cluster).await,
+        ),
+        check(
+            "each Patroni cluster led by one member (by its bootstrapping member when the drill names one of its \
+             members), every replica streaming with no lag, no maintenance mode",
+            wait_settled(cluster, pinned).await,
         ),
         check("etcd: every member healthy and listed", etcd(cluster).await),
         check("Patroni's dynamic configuration as bootstrapped", dynamic_configuration(cluster).await),
@@ -312,21 +364,28 @@ async fn containers(cluster: &Cluster) -> Result<String, String> {
     }
 }
 
-/// Waits (bounded) until every Patroni cluster is [`settled`].
-async fn wait_settled(cluster: &Cluster) -> Result<String, String> {
+/// Waits (bounded) until every Patroni cluster is [`settled`], those of the `pinned`
+/// bootstrapping members led by them.
+async fn wait_settled(cluster: &Cluster, pinned: &BTreeSet<String>) -> Result<String, String> {
     let client = http();
     let mut found = Vec::new();
     for (bootstrapper, members) in patroni_clusters(cluster) {
-        let what = format!("{bootstrapper}'s cluster as a fresh start leaves it");
-        poll_until(&what, SETTLE_WITHIN, Duration::from_millis(250), || async {
-            match settled(&client, &bootstrapper, &members).await {
-                Ok(()) => Probe::Done(()),
+        let pin = pinned.contains(&bootstrapper).then_some(bootstrapper.as_str());
+        let what = match pin {
+            Some(b) => format!("{b} to lead its cluster, every replica streaming with no lag"),
+            None => format!("{bootstrapper}'s cluster to have one leader, every replica streaming with no lag"),
+        };
+        let leads = poll_until(&what, SETTLE_WITHIN, Duration::from_millis(250), || async {
+            match settled(&client, pin, &members).await {
+                Ok(leads) => Probe::Done(leads),
                 Err(e) => Probe::NotYet(e),
             }
         })
         .await
         .map_err(|e| e.to_string())?;
-        found.push(format!("{bootstrapper} leads {} members", members.len()));
+        let why =
+            if pin.is_some() { "named by the drill: as on a fresh start" } else { "no member named by the drill" };
+        found.push(format!("{leads} leads {} members ({why})", members.len()));
     }
     Ok(found.join("; "))
 }
@@ -416,7 +475,8 @@ mod tests {
             {"name": "pg-1", "role": "leader", "state": "running"},
             {"name": "pg-2", "role": "replica", "state": "streaming", "lag": 0},
         ]}));
-        assert_eq!(settled_view(&v, "pg-1", &expected()), Ok(()));
+        assert_eq!(settled_view(&v, Some("pg-1"), &expected()), Ok("pg-1".into()));
+        assert_eq!(settled_view(&v, None, &expected()), Ok("pg-1".into()));
     }
 
     #[test]
@@ -425,17 +485,34 @@ mod tests {
             {"name": "pg-1", "role": "replica", "state": "streaming", "lag": 0},
             {"name": "pg-2", "role": "leader", "state": "running"},
         ]}));
-        assert!(settled_view(&other_leader, "pg-1", &expected()).is_err());
+        assert!(settled_view(&other_leader, Some("pg-1"), &expected()).is_err());
+        // Not pinned: any one leader will do.
+        assert_eq!(settled_view(&other_leader, None, &expected()), Ok("pg-2".into()));
         let lagging = view(json!({"members": [
             {"name": "pg-1", "role": "leader", "state": "running"},
             {"name": "pg-2", "role": "replica", "state": "streaming", "lag": "unknown"},
         ]}));
-        assert_eq!(settled_view(&lagging, "pg-1", &expected()), Err("pg-2 lag unknown".into()));
+        assert_eq!(settled_view(&lagging, Some("pg-1"), &expected()), Err("pg-2 lag unknown".into()));
+        assert_eq!(settled_view(&lagging, None, &expected()), Err("pg-2 lag unknown".into()));
         let paused = view(json!({"pause": true, "members": [
             {"name": "pg-1", "role": "leader", "state": "running"},
             {"name": "pg-2", "role": "replica", "state": "streaming", "lag": 0},
         ]}));
-        assert!(settled_view(&paused, "pg-1", &expected()).unwrap_err().starts_with("maintenance mode is on"));
+        assert!(settled_view(&paused, None, &expected()).unwrap_err().starts_with("maintenance mode is on"));
+        let two_leaders = view(json!({"members": [
+            {"name": "pg-1", "role": "leader", "state": "running"},
+            {"name": "pg-2", "role": "leader", "state": "running"},
+        ]}));
+        assert!(settled_view(&two_leaders, None, &expected()).is_err());
+    }
+
+    #[test]
+    fn a_member_is_named_by_any_word_of_the_scenario_file() {
+        let words = mentions("steps:\n  - fault: switchover\n    candidate: {member: pg-3}  # not pg-10\n");
+        assert!(words.contains("pg-3") && words.contains("pg-10"));
+        assert!(!words.contains("pg-1") && !words.contains("pg"));
+        let words = mentions("target: {group: 1}\ncommand: [patronictl, switchover, --candidate, worker1-2]");
+        assert!(words.contains("worker1-2") && !words.contains("worker1-1"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What the Docker tests that start a Compose cluster share (`tests/compose.rs`,
-//! `tests/attach.rs`): the checkout, free loopback ports, commands that must succeed, a Compose
-//! project removed on drop, and the wait for Patroni's leader.
+//! `tests/attach.rs`, `tests/attach_alerts.rs`): the checkout, free loopback ports, commands
+//! that must succeed, a Compose project removed on drop, and the wait for Patroni's leader.
 #![allow(dead_code)] // each test binary uses a part
 
 use std::net::TcpListener;
@@ -55,10 +55,15 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 /// Builds (or finds) the images a Compose file of a Patroni scenario runs, from the checkout's
 /// recipes.
 pub fn ensure_patroni_images() {
+    ensure_named_images(&[ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy]);
+}
+
+/// Builds (or finds) the `wanted` images from the checkout's recipes.
+pub fn ensure_named_images(wanted: &[ImageName]) {
     let docker = block_on(Runtime::connect()).expect("a Docker engine");
     block_on(ensure_images(
         &docker,
-        &[ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy],
+        wanted,
         &ImageOptions { recipes: Recipes::Dir(repo().join("images")), ..ImageOptions::default() },
         &|line| eprintln!("{line}"),
     ))

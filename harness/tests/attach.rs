@@ -14,15 +14,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{block_on, ensure_patroni_images, free_port_base, output, repo, run, text, wait_leader, Project};
+use common::{
+    attached_drill, block_on, compose_scenario, ensure_patroni_images, output, repo, run, text, wait_leader, Composed,
+    Drill,
+};
 use pgdrill::cluster::{load_cluster_file, ClusterFile};
 use serde_json::Value;
 
 const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
 /// Ports the partition-primary-replicas topology publishes: etcd, 3 members x 2, HAProxy x 2.
 const PORTS: u16 = 9;
-/// The project name `pgdrill compose` writes into the cluster file's templates.
-const GENERATED_PROJECT: &str = "com.docker.compose.project=pgdrill-partition-primary-replicas";
 
 /// Every container of the project: id, status, start time, restart count, pid.
 fn containers(project: &str) -> BTreeMap<String, String> {
@@ -105,57 +106,11 @@ async fn user_and_drill_state(cluster: &ClusterFile, dir: &Path) -> (String, i64
     (user.get(0), schemas.get(0), tables.get(0))
 }
 
-/// One attached drill: its exit code, stdout, report and audit log lines.
-struct Drill {
-    code: i32,
-    stdout: String,
-    report: Value,
-    audit: Vec<Value>,
-}
-
-fn drill(cluster: &Path, scenario: &str, reports: &Path) -> Drill {
-    let out = output(
-        Command::new(PGDRILL)
-            .current_dir(repo())
-            .args(["run", "--yes", "--cluster"])
-            .arg(cluster)
-            .arg("--reports-dir")
-            .arg(reports)
-            .arg(scenario),
-    );
-    let stdout = text(&out.stdout);
-    eprintln!("--- {scenario}\n{stdout}\n{}", text(&out.stderr));
-    let report_line =
-        stdout.lines().find_map(|l| l.strip_prefix("report: ")).unwrap_or_else(|| panic!("no report line"));
-    let report_path = PathBuf::from(report_line.trim());
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(&report_path).expect("report.json")).expect("JSON");
-    let audit_path = report_path.parent().expect("report dir").join("audit-log.jsonl");
-    let audit = std::fs::read_to_string(&audit_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", audit_path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
-        .collect();
-    Drill { code: out.status.code().unwrap_or(-1), stdout, report, audit }
-}
-
 /// The run folders in `reports` (each holds report.json and audit-log.jsonl).
 fn run_dirs(reports: &Path) -> BTreeSet<PathBuf> {
     std::fs::read_dir(reports)
         .map(|entries| entries.map(|e| e.expect("entry").path()).filter(|p| p.join("report.json").is_file()).collect())
         .unwrap_or_default()
-}
-
-/// A finished run read back from its folder.
-fn read_run(dir: &Path, code: i32, stdout: &str) -> Drill {
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json")).expect("JSON");
-    let audit = std::fs::read_to_string(dir.join("audit-log.jsonl"))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
-        .collect();
-    Drill { code, stdout: stdout.to_string(), report, audit }
 }
 
 /// `pgdrill drill LIST --cluster FILE --yes`: the suite's exit code and stdout, and each of its
@@ -179,7 +134,7 @@ fn drill_suite(cluster: &Path, scenarios: &[&Path], reports: &Path) -> (i32, Str
     eprintln!("--- suite {lines:?}\n{stdout}\n{}", text(&out.stderr));
     let code = out.status.code().unwrap_or(-1);
     // Run ids start with their start time: sorted, they are in the order the suite ran them.
-    let runs = run_dirs(reports).difference(&before).map(|dir| read_run(dir, code, &stdout)).collect();
+    let runs = run_dirs(reports).difference(&before).map(|dir| Drill::read(dir, code, &stdout)).collect();
     (code, stdout, runs)
 }
 
@@ -189,10 +144,6 @@ fn assert_passed(d: &Drill, scenario: &str) {
     let verdicts = d.report["verdicts"].as_array().expect("verdicts");
     assert!(verdicts.len() >= 3, "{scenario}: {verdicts:?}");
     assert!(verdicts.iter().all(|v| v["status"] == "pass"), "{scenario}: {verdicts:?}");
-}
-
-fn actions<'a>(d: &'a Drill, action: &str) -> Vec<&'a Value> {
-    d.audit.iter().filter(|a| a["action"] == action).collect()
 }
 
 /// Sets Patroni's `synchronous_mode` through the REST API with the cluster file's credential.
@@ -316,7 +267,7 @@ fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str, twice: b
     });
     assert!(!status.success());
     let stdout = reader.join().expect("stdout reader");
-    let d = read_run(&run_dir, status.code().unwrap_or(-1), &stdout);
+    let d = Drill::read(&run_dir, status.code().unwrap_or(-1), &stdout);
     let error = d.report["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("stopped: a signal"), "{error}");
     let audit = &d.audit;
@@ -369,24 +320,11 @@ fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str, twice: b
 #[test]
 fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     ensure_patroni_images();
-    let dir = std::env::temp_dir().join(format!("pgdrill-attach-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let base = free_port_base(PORTS, 7);
-    run(Command::new(PGDRILL)
-        .current_dir(repo())
-        .args(["compose", "scenarios/partition-primary-replicas.yaml", "-o"])
-        .arg(&dir)
-        .args(["--port-base", &base.to_string()]));
-    let project = Project {
-        name: format!("pgdrill-attach-test-{}", std::process::id()),
-        file: dir.join("docker-compose.yml"),
-        down: false,
-    };
+    let composed = compose_scenario("scenarios/partition-primary-replicas.yaml", "attach-test", PORTS, 7);
     // The test's own project name (another run of the test may hold the generated one).
+    let mut mine = composed.cluster_file_text();
+    let Composed { dir, project, .. } = composed;
     let cluster_file = dir.join("cluster.yaml");
-    let generated = std::fs::read_to_string(&cluster_file).expect("cluster.yaml");
-    assert!(generated.contains(GENERATED_PROJECT), "{generated}");
-    let mut mine = generated.replace(GENERATED_PROJECT, &format!("com.docker.compose.project={}", project.name));
     // The workload's table in a schema of pgdrill's own.
     mine.push_str("workload: {schema: pgdrill_drills}\n");
     std::fs::write(&cluster_file, &mine).expect("write cluster.yaml");
@@ -431,27 +369,27 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
 
     // The same drills as pgdrill-started ones, same checks.
     block_on(lead_with(&rest, &rest_password, "pg-1"));
-    let switchover = drill(&cluster_file, "scenarios/switchover-to-candidate.yaml", &reports);
+    let switchover = attached_drill(&cluster_file, "scenarios/switchover-to-candidate.yaml", &reports);
     assert_passed(&switchover, "switchover");
-    assert!(!actions(&switchover, "POST /switchover").is_empty(), "{:?}", switchover.audit);
+    assert!(!switchover.actions("POST /switchover").is_empty(), "{:?}", switchover.audit);
 
-    let partition = drill(&cluster_file, "scenarios/partition-primary-replicas.yaml", &reports);
+    let partition = attached_drill(&cluster_file, "scenarios/partition-primary-replicas.yaml", &reports);
     assert_passed(&partition, "partition");
-    let execs = actions(&partition, "exec");
+    let execs = partition.actions("exec");
     assert!(execs.iter().any(|a| a["command"].as_str().unwrap_or("").contains("PGDRILL_OUT")), "{execs:?}");
 
     block_on(set_synchronous(&rest, &rest_password, true));
-    let kill = drill(&cluster_file, "scenarios/patroni-kill-primary.yaml", &reports);
+    let kill = attached_drill(&cluster_file, "scenarios/patroni-kill-primary.yaml", &reports);
     assert_passed(&kill, "kill-primary");
-    assert_eq!(actions(&kill, "kill").len(), 1, "{:?}", kill.audit);
-    assert!(!actions(&kill, "start").is_empty());
+    assert_eq!(kill.actions("kill").len(), 1, "{:?}", kill.audit);
+    assert!(!kill.actions("start").is_empty());
     block_on(set_synchronous(&rest, &rest_password, false));
 
     // Patroni's member operations, REST only: restart the primary, reinitialize a replica.
-    let member_ops = drill(&cluster_file, "scenarios/patroni-restart-reinit.yaml", &reports);
+    let member_ops = attached_drill(&cluster_file, "scenarios/patroni-restart-reinit.yaml", &reports);
     assert_passed(&member_ops, "restart-reinit");
     for call in ["POST /restart", "POST /reinitialize"] {
-        let calls = actions(&member_ops, call);
+        let calls = member_ops.actions(call);
         assert_eq!(calls.len(), 1, "{call}: {:?}", member_ops.audit);
         assert!(calls[0]["result"].as_str().unwrap_or("").starts_with("HTTP 200"), "{call}: {:?}", calls[0]);
     }
@@ -468,14 +406,14 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
 
     // The stop condition: 2 s of failed writes during a kill aborts the run and starts the member.
     let fixture = repo().join("harness/tests/fixtures/attach-stop-on-failed-writes.yaml");
-    let stopped = drill(&stop_file, fixture.to_str().expect("UTF-8 path"), &reports);
+    let stopped = attached_drill(&stop_file, fixture.to_str().expect("UTF-8 path"), &reports);
     assert_ne!(stopped.code, 0);
     let error = stopped.report["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("stopped: writes have failed for"), "{error}");
-    let kill_at = actions(&stopped, "kill")[0]["time"].as_str().expect("time").to_string();
-    let fired = actions(&stopped, "stop-condition");
+    let kill_at = stopped.actions("kill")[0]["time"].as_str().expect("time").to_string();
+    let fired = stopped.actions("stop-condition");
     assert_eq!(fired.len(), 1, "{:?}", stopped.audit);
-    let start = actions(&stopped, "start");
+    let start = stopped.actions("start");
     let start = start.iter().find(|a| a["result"].as_str().unwrap_or("").starts_with("ok")).expect("the kill undone");
     let at = |t: &str| humantime::parse_rfc3339(t).expect("RFC 3339");
     let stop_after = at(fired[0]["time"].as_str().unwrap()).duration_since(at(&kill_at)).expect("order");
@@ -498,7 +436,7 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     assert_eq!(suite.len(), 2, "two runs");
     assert_eq!(suite[0].report["scenario"], "switchover-to-candidate");
     assert_passed(&suite[0], "suite: switchover");
-    assert!(!actions(&suite[0], "POST /switchover").is_empty(), "{:?}", suite[0].audit);
+    assert!(!suite[0].actions("POST /switchover").is_empty(), "{:?}", suite[0].audit);
     let deadline = &suite[1];
     assert_eq!(deadline.report["scenario"], "attach-fault-deadline");
     assert_passed(deadline, "suite: fault deadline");
@@ -512,7 +450,7 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
 
     // The lag stop condition: a replica cut off while the primary's WAL jumps 16 MB.
     let fixture = repo().join("harness/tests/fixtures/attach-stop-on-lag.yaml");
-    let lagged = drill(&lag_file, fixture.to_str().expect("UTF-8 path"), &reports);
+    let lagged = attached_drill(&lag_file, fixture.to_str().expect("UTF-8 path"), &reports);
     assert_ne!(lagged.code, 0);
     let error = lagged.report["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("stopped: ") && error.contains("safety.max_replication_lag: 4MB"), "{error}");
@@ -520,7 +458,7 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
         let line = lagged.audit.iter().find(|a| a["command"].as_str().unwrap_or("").contains(needle)).expect(needle);
         at(line["time"].as_str().expect("time"))
     };
-    let fired = actions(&lagged, "stop-condition");
+    let fired = lagged.actions("stop-condition");
     assert_eq!(fired.len(), 1, "{:?}", lagged.audit);
     let stop_after = at(fired[0]["time"].as_str().unwrap()).duration_since(cut_at("PGDRILL_OUT -d")).expect("order");
     let healed_after = cut_at("-F PGDRILL_IN").duration_since(at(fired[0]["time"].as_str().unwrap())).expect("order");
@@ -541,7 +479,7 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     assert_eq!(user_after.0, user_before.0, "the user's table changed");
     assert_eq!((user_after.1, user_after.2), (0, 0), "pgdrill's schema or table left behind");
     for d in [&switchover, &partition, &member_ops, &kill] {
-        let drops = actions(d, "drop-table");
+        let drops = d.actions("drop-table");
         assert_eq!(drops.len(), 1, "{:?}", d.audit);
         assert_eq!(drops[0]["command"], "pgdrill_drills.pgdrill_writes");
         let result = drops[0]["result"].as_str().unwrap_or_default();

@@ -8,22 +8,18 @@
 //! running. pgdrill creates no container; the project is removed at the end (from a guard).
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::{block_on, ensure_named_images, free_port_base, output, repo, run, text, wait_leader, Project};
+use common::{attached_drill, block_on, compose_scenario, ensure_named_images, repo, run, text, wait_leader, Composed};
 use pgdrill::cluster::load_cluster_file;
 use pgdrill::runtime::images::ImageName;
 use pgdrill::wait::{poll_until, Probe};
 use serde_json::Value;
 
-const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
 /// Ports the alerts-kill-primary topology publishes: etcd, 2 members x 2, HAProxy x 2, two
 /// exporters, Prometheus, Alertmanager (with room to spare).
 const PORTS: u16 = 14;
-/// The project name `pgdrill compose` writes into the cluster file's templates.
-const GENERATED_PROJECT: &str = "com.docker.compose.project=pgdrill-alerts-kill-primary";
 /// The safety section `pgdrill compose` writes.
 const GENERATED_SAFETY: &str = "safety: {failed_writes_for: \"30s\", max_members_down: 1, fault_deadline: \"120s\"}";
 const STOPPING_ALERT: &str = "PatroniUnreachable";
@@ -73,58 +69,19 @@ async fn alert_inactive(prometheus: &str, name: &str, within: Duration) {
     .unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// `pgdrill run --yes --cluster FILE SCENARIO`: exit code, stdout, report, audit log.
-fn attached_run(cluster: &Path, scenario: &Path, reports: &Path) -> (i32, String, Value, Vec<Value>) {
-    let out = output(
-        Command::new(PGDRILL)
-            .current_dir(repo())
-            .args(["run", "--yes", "--cluster"])
-            .arg(cluster)
-            .arg("--reports-dir")
-            .arg(reports)
-            .arg(scenario),
-    );
-    let stdout = text(&out.stdout);
-    eprintln!("{stdout}\n{}", text(&out.stderr));
-    let report_line = stdout.lines().find_map(|l| l.strip_prefix("report: ")).expect("a report line");
-    let report_path = PathBuf::from(report_line.trim());
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(&report_path).expect("report.json")).expect("JSON");
-    let audit = std::fs::read_to_string(report_path.with_file_name("audit-log.jsonl"))
-        .expect("audit-log.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
-        .collect();
-    (out.status.code().unwrap_or(-1), stdout, report, audit)
-}
-
 #[test]
 fn a_firing_alert_in_prometheus_stops_an_attached_drill_and_heals_it() {
     let mut images = vec![ImageName::Etcd, ImageName::Patroni, ImageName::Haproxy];
     images.extend(ImageName::MONITORING);
     ensure_named_images(&images);
-    let dir = std::env::temp_dir().join(format!("pgdrill-attach-alerts-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let base = free_port_base(PORTS, 11);
-    run(Command::new(PGDRILL)
-        .current_dir(repo())
-        .args(["compose", "scenarios/alerts-kill-primary.yaml", "-o"])
-        .arg(&dir)
-        .args(["--port-base", &base.to_string()]));
-    let project = Project {
-        name: format!("pgdrill-attach-alerts-test-{}", std::process::id()),
-        file: dir.join("docker-compose.yml"),
-        down: false,
-    };
+    let composed = compose_scenario("scenarios/alerts-kill-primary.yaml", "attach-alerts-test", PORTS, 11);
+    let generated = composed.cluster_file_text();
+    assert!(generated.contains(GENERATED_SAFETY), "{generated}");
+    let safety =
+        format!("safety: {{failed_writes_for: \"30s\", fault_deadline: \"120s\", stop_on_alerts: [{STOPPING_ALERT}]}}");
+    let mine = generated.replace(GENERATED_SAFETY, &safety);
+    let Composed { dir, project, .. } = composed;
     let cluster_file = dir.join("cluster.yaml");
-    let generated = std::fs::read_to_string(&cluster_file).expect("cluster.yaml");
-    assert!(generated.contains(GENERATED_PROJECT) && generated.contains(GENERATED_SAFETY), "{generated}");
-    let mine = generated.replace(GENERATED_PROJECT, &format!("com.docker.compose.project={}", project.name)).replace(
-        GENERATED_SAFETY,
-        &format!(
-            "safety: {{failed_writes_for: \"30s\", fault_deadline: \"120s\", stop_on_alerts: [{STOPPING_ALERT}]}}"
-        ),
-    );
     std::fs::write(&cluster_file, &mine).expect("write cluster.yaml");
 
     run(project.compose().args(["up", "-d"]));
@@ -140,19 +97,19 @@ fn a_firing_alert_in_prometheus_stops_an_attached_drill_and_heals_it() {
 
     let reports = dir.join("reports");
     let fixture = repo().join("harness/tests/fixtures/attach-stop-on-alert.yaml");
-    let (code, stdout, report, audit) = attached_run(&cluster_file, &fixture, &reports);
+    let stopped = attached_drill(&cluster_file, fixture.to_str().expect("UTF-8 path"), &reports);
+    let (code, stdout, report, audit) = (stopped.code, &stopped.stdout, &stopped.report, &stopped.audit);
     assert_ne!(code, 0, "the run should have been stopped:\n{stdout}");
     let error = report["error"].as_str().unwrap_or_default();
     assert!(
         error.starts_with(&format!("stopped: alert {STOPPING_ALERT} is firing (Prometheus at {prometheus}")),
         "{error}"
     );
-    let action = |name: &str| -> Vec<&Value> { audit.iter().filter(|a| a["action"] == name).collect() };
-    let kills = action("kill");
+    let kills = stopped.actions("kill");
     assert_eq!(kills.len(), 1, "{audit:?}");
-    let fired = action("stop-condition");
+    let fired = stopped.actions("stop-condition");
     assert_eq!(fired.len(), 1, "{audit:?}");
-    let started = action("start");
+    let started = stopped.actions("start");
     assert!(!started.is_empty(), "the killed member was not started again: {audit:?}");
     let kill_at = at(kills[0]["time"].as_str().expect("time"));
     let stop_after = at(fired[0]["time"].as_str().expect("time")).duration_since(kill_at).expect("stop after kill");

@@ -5,15 +5,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::Duration;
 
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};
-use common::{block_on, ensure_patroni_images, free_port_base, repo, run, wait_leader, Project};
+use common::{block_on, compose_scenario, ensure_patroni_images, run, wait_leader, Composed};
 use pgdrill::cluster::load_cluster_file;
 use pgdrill::runtime::Runtime;
 
-const PGDRILL: &str = env!("CARGO_BIN_EXE_pgdrill");
 /// Ports the patroni-kill-primary topology publishes: 3 etcd, 3 members x 2, HAProxy x 2.
 const PORTS: u16 = 11;
 
@@ -34,24 +32,13 @@ async fn project_resources(docker: &bollard::Docker, name: &str) -> (usize, usiz
 fn a_generated_compose_file_starts_a_cluster_with_a_leader_and_leaves_nothing() {
     ensure_patroni_images();
     let docker = block_on(Runtime::connect()).expect("a Docker engine");
-    let dir = std::env::temp_dir().join(format!("pgdrill-compose-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let base = free_port_base(PORTS, 1);
-    let output = run(Command::new(PGDRILL)
-        .current_dir(repo())
-        .args(["compose", "scenarios/patroni-kill-primary.yaml", "-o"])
-        .arg(&dir)
-        .args(["--port-base", &base.to_string()]));
-    let said = String::from_utf8_lossy(&output.stdout);
+    let composed = compose_scenario("scenarios/patroni-kill-primary.yaml", "compose-test", PORTS, 1);
+    let said = &composed.said;
     assert!(said.contains("PGDRILL_IMAGE_PATRONI") && said.contains("present"), "{said}");
     assert!(!said.contains("MISSING"), "{said}");
 
     // Another directory as cwd: docker-compose must find .env beside the file, not in the cwd.
-    let mut project = Project {
-        name: format!("pgdrill-compose-test-{}", std::process::id()),
-        file: dir.join("docker-compose.yml"),
-        down: false,
-    };
+    let Composed { dir, mut project, .. } = composed;
     run(project.compose().current_dir(std::env::temp_dir()).args(["up", "-d"]));
     // The cluster file written beside the Compose file describes the running cluster.
     let cluster = load_cluster_file(&dir.join("cluster.yaml")).unwrap_or_else(|e| panic!("{e}"));

@@ -1,6 +1,7 @@
 //! What the Docker tests that start a Compose cluster share (`tests/compose.rs`,
 //! `tests/attach.rs`, `tests/attach_alerts.rs`): the checkout, free loopback ports, commands
-//! that must succeed, a Compose project removed on drop, and the wait for Patroni's leader.
+//! that must succeed, a scenario's Compose project (written by `pgdrill compose`, removed on
+//! drop), the wait for Patroni's leader, and attached runs read back with their audit logs.
 #![allow(dead_code)] // each test binary uses a part
 
 use std::net::TcpListener;
@@ -130,4 +131,95 @@ pub async fn wait_leader(rest: &str, members: usize, within: Duration) -> String
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A Compose project `pgdrill compose` wrote for a test: its folder, the project under a name
+/// of the test's own (removed on drop), and what the command printed.
+pub struct Composed {
+    /// The folder holding docker-compose.yml, cluster.yaml and the files they mount.
+    pub dir: PathBuf,
+    /// The project, named `pgdrill-<test>-<pid>` (another run may hold the generated name).
+    pub project: Project,
+    /// `pgdrill compose`'s standard output.
+    pub said: String,
+    /// The project label `pgdrill compose` wrote into the cluster file's templates.
+    generated_label: String,
+}
+
+/// `pgdrill compose SCENARIO -o DIR` (`scenario` relative to the checkout) with `ports` free
+/// loopback ports from a base of its own (`salt` as for [`free_port_base`]).
+pub fn compose_scenario(scenario: &str, test: &str, ports: u16, salt: u16) -> Composed {
+    let dir = std::env::temp_dir().join(format!("pgdrill-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let base = free_port_base(ports, salt);
+    let out = run(Command::new(env!("CARGO_BIN_EXE_pgdrill"))
+        .current_dir(repo())
+        .args(["compose", scenario, "-o"])
+        .arg(&dir)
+        .args(["--port-base", &base.to_string()]));
+    let stem = Path::new(scenario).file_stem().and_then(|s| s.to_str()).expect("a scenario file name");
+    let project = Project {
+        name: format!("pgdrill-{test}-{}", std::process::id()),
+        file: dir.join("docker-compose.yml"),
+        down: false,
+    };
+    Composed {
+        dir,
+        project,
+        said: text(&out.stdout),
+        generated_label: format!("com.docker.compose.project=pgdrill-{stem}"),
+    }
+}
+
+impl Composed {
+    /// The generated cluster file's text with its templates pointed at the test's project.
+    pub fn cluster_file_text(&self) -> String {
+        let generated = std::fs::read_to_string(self.dir.join("cluster.yaml")).expect("cluster.yaml");
+        assert!(generated.contains(&self.generated_label), "{generated}");
+        generated.replace(&self.generated_label, &format!("com.docker.compose.project={}", self.project.name))
+    }
+}
+
+/// One attached run: its exit code, stdout, report and audit log lines.
+pub struct Drill {
+    pub code: i32,
+    pub stdout: String,
+    pub report: serde_json::Value,
+    pub audit: Vec<serde_json::Value>,
+}
+
+impl Drill {
+    /// A finished run read back from its folder (report.json, audit-log.jsonl).
+    pub fn read(dir: &Path, code: i32, stdout: &str) -> Self {
+        let report = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+        let audit = std::fs::read_to_string(dir.join("audit-log.jsonl"))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
+            .collect();
+        Self { code, stdout: stdout.to_string(), report: serde_json::from_str(&report).expect("JSON"), audit }
+    }
+
+    /// The audit log's lines of `action`.
+    pub fn actions(&self, action: &str) -> Vec<&serde_json::Value> {
+        self.audit.iter().filter(|a| a["action"] == action).collect()
+    }
+}
+
+/// `pgdrill run --yes --cluster CLUSTER --reports-dir REPORTS SCENARIO`, read back.
+pub fn attached_drill(cluster: &Path, scenario: &str, reports: &Path) -> Drill {
+    let out = output(
+        Command::new(env!("CARGO_BIN_EXE_pgdrill"))
+            .current_dir(repo())
+            .args(["run", "--yes", "--cluster"])
+            .arg(cluster)
+            .arg("--reports-dir")
+            .arg(reports)
+            .arg(scenario),
+    );
+    let stdout = text(&out.stdout);
+    eprintln!("--- {scenario}\n{stdout}\n{}", text(&out.stderr));
+    let report_line = stdout.lines().find_map(|l| l.strip_prefix("report: ")).expect("a report line");
+    let report_dir = PathBuf::from(report_line.trim()).parent().expect("the run's folder").to_path_buf();
+    Drill::read(&report_dir, out.status.code().unwrap_or(-1), &stdout)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::wait::{poll_until, WaitTimeout};
+use crate::wait::{poll_until, Probe, WaitTimeout};
 
 /// Why a host-wide lock could not be taken.
 #[derive(Debug, Error)]
@@ -35,19 +35,14 @@ pub fn lock_path(name: &str) -> PathBuf {
 /// the holder is doing, for the timeout message.
 pub async fn acquire(name: &str, what: &str, within: Duration, every: Duration) -> Result<File, HostLockError> {
     let path = lock_path(name);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| HostLockError::Open { path: path.clone(), source })?;
+    let file = open(&path).map_err(|source| HostLockError::Open { path: path.clone(), source })?;
     let what = format!("the host-wide lock {} ({what})", path.display());
     poll_until(&what, within, every, || {
         let outcome = file.try_lock();
         async move {
             match outcome {
-                Ok(()) => crate::wait::Probe::Done(()),
-                Err(e) => crate::wait::Probe::NotYet(format!("locked: {e}")),
+                Ok(()) => Probe::Done(()),
+                Err(e) => Probe::NotYet(format!("locked: {e}")),
             }
         }
     })
@@ -58,10 +53,12 @@ pub async fn acquire(name: &str, what: &str, within: Duration, every: Duration) 
 /// Whether the lock called `name` is held by another process right now (taken and released at
 /// once when free).
 pub fn is_held(name: &str) -> bool {
-    let Ok(file) = File::options().create(true).truncate(false).write(true).open(lock_path(name)) else {
-        return false;
-    };
-    file.try_lock().is_err()
+    open(&lock_path(name)).is_ok_and(|file| file.try_lock().is_err())
+}
+
+/// Opens (creating it if need be) the lock file at `path`, never truncating it.
+fn open(path: &std::path::Path) -> std::io::Result<File> {
+    File::options().create(true).truncate(false).write(true).open(path)
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //! failure), `PGDRILL_CHAOS_SHRINK_STEPS` shrink steps (default 4: with the
 //! default seed, three runs that drop the three faults one by one, and one step answered from
 //! proptest's cache), `PGDRILL_CHAOS_SEED` (default
-//! fixed, so CI draws the same schedules every time). A case takes about 20 s here.
+//! fixed, so CI draws the same schedules every time). A case takes about 20 s here on a fresh
+//! cluster, 7-11 s on the one the case before left (every case after the first, when it ended
+//! clean: the test asserts at least one was handed on).
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -69,7 +71,8 @@ fn chaos_finds_shrinks_and_replays_the_planted_weakness() {
         citus: false,
         pooler: false,
         attach: None,
-        reuse: None,
+        // Each case on the cluster the case before left clean, as `pgdrill chaos` does.
+        reuse: Some(Default::default()),
     };
     let command =
         format!("cargo nextest run --test chaos (seed {seed}, cases {cases}, shrink steps {max_shrink_steps})");
@@ -82,6 +85,7 @@ fn chaos_finds_shrinks_and_replays_the_planted_weakness() {
         command: command.clone(),
     };
 
+    let slot = run_options.reuse.clone().expect("a reuse slot");
     let mut runner = EngineRunner::new(runtime.handle().clone(), run_options.clone());
     let exploration = explore(&base, &options, &mut runner, &mut |case| {
         println!(
@@ -104,13 +108,28 @@ fn chaos_finds_shrinks_and_replays_the_planted_weakness() {
     write_chaos_report(&mut report, &base, &dir, &command).expect("the chaos report is written");
     println!("{}", render_chaos_summary(&report));
 
-    // Every case ran on its own cluster, and none left anything behind.
+    // Once the search has released the parked cluster, no case left anything behind; and the
+    // cases after the first ran on a handed-on cluster whenever the case before ended clean
+    // (its report names where the cluster came from).
+    runtime.block_on(slot.end(&pgdrill::engine::Progress::new("", true)));
+    let mut handed_on = 0;
     runtime.block_on(async {
         for case in &report.exploration.cases {
             let run = case.run_id.as_deref().unwrap_or_else(|| panic!("case {} did not run", case.number));
             assert_eq!(leftovers(run).await, (0, 0), "case {} (run {run}) left resources behind", case.number);
+            let dir = case.report_dir.as_deref().unwrap_or_else(|| panic!("case {} has no report", case.number));
+            let text = std::fs::read_to_string(Path::new(dir).join("report.json")).expect("the case's report");
+            let case_report: serde_json::Value = serde_json::from_str(&text).expect("report.json is JSON");
+            if let Some(from) = case_report["cluster_from"].as_object() {
+                handed_on += 1;
+                assert_ne!(from["started_by_run"], case_report["run_id"], "case {}", case.number);
+                let leftover = leftovers(from["started_by_run"].as_str().expect("a run id")).await;
+                assert_eq!(leftover, (0, 0), "the cluster case {} ran on was left behind", case.number);
+            }
         }
     });
+    println!("{handed_on} of {} cases ran on a handed-on cluster", report.exploration.cases.len());
+    assert!(handed_on >= 1, "no case ran on the cluster the case before left");
 
     // Found, and shrunk within the budget.
     let SearchOutcome::Failed { minimal, violations, .. } = &report.exploration.outcome else {

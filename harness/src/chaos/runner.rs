@@ -1,5 +1,7 @@
-//! The real [`CaseRunner`]: each case is a full engine run (fresh cluster, the plan's steps,
-//! audit, judgement, teardown), and its report is judged for the search.
+//! The real [`CaseRunner`]: each case is a full engine run (a cluster, the plan's steps, audit,
+//! judgement, teardown or parking), and its report is judged for the search. With
+//! `RunOptions::reuse`, a case runs on the cluster the case before left clean, after the
+//! baseline check (`engine/reuse.rs`); the caller releases the slot after the search.
 use tokio::runtime::Handle;
 
 use super::explore::{Case, CaseOutcome, CaseRun, CaseRunner};
@@ -27,6 +29,11 @@ impl CaseRunner for EngineRunner {
     fn run_case(&mut self, case: &Case<'_>) -> CaseRun {
         if self.options.cancel.is_cancelled() {
             return aborted("interrupted");
+        }
+        // The next case is not drawn yet, but it has this one's topology: a cluster this case
+        // leaves clean is parked for it (when `options.reuse` is set).
+        if let Some(slot) = &self.options.reuse {
+            slot.next_drill_like(&case.plan.loaded, &self.options);
         }
         let result = self.handle.block_on(run_scenario(&case.plan.loaded, &self.options));
         if self.options.cancel.is_cancelled() {

@@ -42,6 +42,11 @@ pub(super) struct ChaosArgs {
     /// Every run's progress lines (default: one line per case).
     #[arg(long, short)]
     verbose: bool,
+    /// Start a fresh cluster for every case. Without it, a case runs on the cluster the case
+    /// before left clean (healed, switched back to its bootstrapping members, workload table
+    /// emptied) when its baseline check passes, as in `pgdrill drill`.
+    #[arg(long)]
+    fresh: bool,
     #[command(flatten)]
     load: super::commands::LoadArgs,
 }
@@ -96,8 +101,9 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
         citus: false,
         pooler: false,
         attach: None,
-        reuse: None,
+        reuse: (!args.fresh).then(Default::default),
     };
+    let slot = run_options.reuse.clone();
     let explore_options = ExploreOptions {
         cases: args.runs,
         seed,
@@ -117,6 +123,9 @@ pub(super) async fn chaos(args: &ChaosArgs, images: ImageOptions, cancel: Cancel
         (loaded, exploration)
     })
     .await;
+    if let Some(slot) = &slot {
+        slot.end(&crate::engine::Progress::new("", !args.verbose)).await;
+    }
     let (loaded, exploration) = match searched {
         Ok(done) => done,
         Err(e) => {

@@ -286,7 +286,7 @@ pub(super) async fn drill(
         }
     }
     if let Some(slot) = &options.reuse {
-        slot.release(&crate::engine::Progress::new("", args.quiet)).await;
+        slot.end(&crate::engine::Progress::new("", args.quiet)).await;
     }
     finish_drill(&args.reports_dir, &suite_name, &runs);
     code

@@ -1,4 +1,5 @@
-//! A healed cluster handed from one drill to the next (`pgdrill drill`). After a drill that ended
+//! A healed cluster handed from one drill to the next (`pgdrill drill`, the cases of `pgdrill
+//! chaos`). After a drill that ended
 //! clean (no run error, every fault undone, nothing left down or behind), when the next drill has
 //! the same topology and images, its cluster is parked: the workload table emptied and, for each
 //! Patroni cluster one of whose members the next drill names, its bootstrapping member made its
@@ -118,6 +119,17 @@ impl ReuseSlot {
         *self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = drill;
     }
 
+    /// Says that the drill after the one about to run is one like it, whose file is not known
+    /// yet (the next case of a chaos search): same topology, and every member counted as named,
+    /// so each cluster is switched back to its bootstrapping member as on a fresh start.
+    pub fn next_drill_like(&self, drill: &LoadedScenario, options: &RunOptions) {
+        let like = reuse_key(drill, options).map(|key| NextDrill {
+            key,
+            mentions: crate::topology::member_names(&drill.scenario.topology).into_iter().collect(),
+        });
+        *self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = like;
+    }
+
     fn next(&self) -> Option<NextDrill> {
         self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
@@ -185,6 +197,13 @@ impl ReuseSlot {
     }
 
     /// Tears down the parked cluster, if any (the end of a suite, a drill that starts its own).
+    /// At the end of a suite nothing follows: a later run with these options parks nothing.
+    pub async fn end(&self, progress: &Progress) {
+        *self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        self.release(progress).await;
+    }
+
+    /// Tears down the parked cluster, if any (a drill that starts its own).
     pub async fn release(&self, progress: &Progress) {
         if let Some(parked) = self.parked.lock().await.take() {
             remove(parked.claimed, progress).await;
@@ -513,6 +532,33 @@ mod tests {
         assert!(!words.contains("pg-1") && !words.contains("pg"));
         let words = mentions("target: {group: 1}\ncommand: [patronictl, switchover, --candidate, worker1-2]");
         assert!(words.contains("worker1-2") && !words.contains("worker1-1"));
+    }
+
+    #[tokio::test]
+    async fn a_chaos_case_pins_every_member_and_the_end_of_a_search_parks_nothing() {
+        let text = include_str!("../../../scenarios/citus-worker-switchover.yaml");
+        let loaded = crate::scenario::parse_scenario("citus-worker-switchover.yaml", text).expect("a shipped scenario");
+        let options = RunOptions {
+            reports_dir: "reports".into(),
+            keep: false,
+            images: Default::default(),
+            cancel: Default::default(),
+            quiet: true,
+            monitoring: false,
+            citus: true,
+            pooler: false,
+            attach: None,
+            reuse: None,
+        };
+        let slot = ReuseSlot::default();
+        slot.next_drill_like(&loaded, &options);
+        let next = slot.next().expect("a case like this one follows");
+        assert_eq!(next.key, reuse_key(&loaded, &options).expect("reusable"));
+        let members = crate::topology::member_names(&loaded.scenario.topology);
+        assert!(members.len() >= 6 && members.iter().all(|m| next.mentions.contains(m)), "{members:?}");
+        assert!(slot.next_takes(&next.key));
+        slot.end(&Progress::new("", true)).await;
+        assert!(!slot.next_takes(&next.key), "nothing follows the end of a search");
     }
 
     #[test]

@@ -99,6 +99,16 @@ impl Project {
 
 impl Drop for Project {
     fn drop(&mut self) {
+        // A failing test's only chance to show what the containers said (an attached run keeps
+        // no container logs of its own): the project's log tail, before `down` removes it.
+        if std::thread::panicking() && !self.down {
+            if let Ok(out) = self.compose().args(["logs", "--no-color", "--tail", "300"]).output() {
+                eprintln!(
+                    "--- docker-compose logs (last 300 lines per service)\n{}",
+                    String::from_utf8_lossy(&out.stdout)
+                );
+            }
+        }
         if !self.down {
             let _ = self.compose().args(["down", "-v", "--remove-orphans", "-t", "5"]).output();
         }

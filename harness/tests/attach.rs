@@ -163,7 +163,7 @@ async fn set_synchronous(rest: &str, password: &str, on: bool) {
 /// its candidate, and in a Compose cluster any member may have bootstrapped.
 async fn lead_with(rest: &str, password: &str, to: &str) {
     let leader = wait_leader(rest, 3, Duration::from_secs(60)).await;
-    if leader == "pg-3" {
+    if leader != to {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         let response = client
             .post(format!("{rest}/switchover"))
@@ -175,6 +175,35 @@ async fn lead_with(rest: &str, password: &str, to: &str) {
         assert!(response.status().is_success(), "POST /switchover: {}", response.status());
         // Patroni answers once the switchover is done; then the old leader rejoins.
         assert_eq!(wait_leader(rest, 3, Duration::from_secs(90)).await, to);
+    }
+}
+
+/// The generated cluster file for members whose Patroni names are `db1`…`db3`: each drilled
+/// `as` the scenarios' `pg-N`, its container found by `{host}` (its Compose service), and the
+/// allow-list in the file's own names.
+fn drilled_under_other_names(text: &str) -> String {
+    let mut out = text.replace("$(c {member})", "$(c {host})");
+    assert_ne!(out, text, "the generated templates find containers by {{member}}");
+    for i in 1..=3 {
+        let (from, to) =
+            (format!("{{name: \"pg-{i}\", "), format!("{{name: \"db{i}\", as: \"pg-{i}\", host: \"pg-{i}\", "));
+        assert!(out.contains(&from), "{from} in:\n{out}");
+        out = out.replacen(&from, &to, 1);
+    }
+    let allow = "allow: [\"pg-1\", \"pg-2\", \"pg-3\"]";
+    assert!(out.contains(allow), "{out}");
+    out.replace(allow, "allow: [\"db1\", \"db2\", \"db3\"]")
+}
+
+/// Names the Compose project's Patroni members `db1`…`db3` (`name:` of each patroni.yml; the
+/// services, hosts and addresses stay `pg-N`).
+fn rename_patroni_members(dir: &Path) {
+    for i in 1..=3 {
+        let path = dir.join(format!("config/pg-{i}/patroni.yml"));
+        let yaml = std::fs::read_to_string(&path).expect("patroni.yml");
+        let renamed = yaml.replacen(&format!("\nname: 'pg-{i}'\n"), &format!("\nname: 'db{i}'\n"), 1);
+        assert_ne!(renamed, yaml, "{}", path.display());
+        std::fs::write(&path, renamed).expect("write patroni.yml");
     }
 }
 
@@ -321,9 +350,11 @@ fn interrupt_a_partition(cluster: &Path, reports: &Path, project: &str, twice: b
 fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     ensure_patroni_images();
     let composed = compose_scenario("scenarios/partition-primary-replicas.yaml", "attach-test", PORTS, 7);
-    // The test's own project name (another run of the test may hold the generated one).
-    let mut mine = composed.cluster_file_text();
+    // The test's own project name (another run of the test may hold the generated one), and
+    // members Patroni knows by other names than the scenarios' (as users' members are).
+    let mut mine = drilled_under_other_names(&composed.cluster_file_text());
     let Composed { dir, project, .. } = composed;
+    rename_patroni_members(&dir);
     let cluster_file = dir.join("cluster.yaml");
     // The workload's table in a schema of pgdrill's own.
     mine.push_str("workload: {schema: pgdrill_drills}\n");
@@ -368,7 +399,7 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     assert_eq!(before, after, "the dry run changed the cluster");
 
     // The same drills as pgdrill-started ones, same checks.
-    block_on(lead_with(&rest, &rest_password, "pg-1"));
+    block_on(lead_with(&rest, &rest_password, "db1"));
     let switchover = attached_drill(&cluster_file, "scenarios/switchover-to-candidate.yaml", &reports);
     assert_passed(&switchover, "switchover");
     assert!(!switchover.actions("POST /switchover").is_empty(), "{:?}", switchover.audit);
@@ -426,7 +457,7 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     // `drill SUITE --cluster`, run for real: a switchover, then the fault deadline (a cut without
     // duration is undone 3 s after it was applied), on the cluster file with a 3 s deadline.
     block_on(wait_streaming(&rest, Duration::from_secs(120)));
-    block_on(lead_with(&rest, &rest_password, "pg-1"));
+    block_on(lead_with(&rest, &rest_password, "db1"));
     block_on(wait_streaming(&rest, Duration::from_secs(120)));
     let fixture = repo().join("harness/tests/fixtures/attach-fault-deadline.yaml");
     let switchover_path = repo().join("scenarios/switchover-to-candidate.yaml");

@@ -73,6 +73,10 @@ pub struct WorkloadSection {
 pub struct Member {
     /// Patroni's member name (a plain identifier: it is substituted into commands).
     pub name: Spanned<String>,
+    /// The name the scenarios give this member (`pg-1`, `worker1-2`), when it is not `name`:
+    /// the shipped scenarios drill a cluster whose members are called otherwise.
+    #[serde(default, rename = "as")]
+    pub drilled_as: Option<Spanned<String>>,
     /// Patroni's REST API (`http://host:8008`).
     pub patroni: Spanned<String>,
     /// PostgreSQL, `host:port`.
@@ -87,6 +91,11 @@ pub struct Member {
 }
 
 impl Member {
+    /// The name scenarios and reports use for this member: `as`, else `name`.
+    pub fn drilled_name(&self) -> &str {
+        self.drilled_as.as_ref().map_or(&self.name.value, |a| &a.value)
+    }
+
     /// The value of `{host}` in command templates.
     pub fn host(&self) -> &str {
         match &self.host {

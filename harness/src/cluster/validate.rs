@@ -64,13 +64,27 @@ pub(super) fn problems(file: &ClusterFile) -> Vec<Problem> {
         ));
     }
     let mut names = BTreeSet::new();
+    let mut drilled = BTreeSet::new();
     let grouped = file.members.iter().filter(|m| m.value.group.is_some()).count();
     for member in &file.members {
         let m = &member.value;
+        let listed_twice = !names.insert(m.name.value.clone());
         if !plain_identifier(&m.name.value) {
             out.push(Problem::at(m.name.referenced, format!("member name {:?} is not a plain identifier (letters, digits, `.`, `_`, `-`): it is substituted into commands", m.name.value)));
-        } else if !names.insert(m.name.value.clone()) {
+        } else if listed_twice {
             out.push(Problem::at(m.name.referenced, format!("member {} is listed twice", m.name.value)));
+        }
+        if let Some(alias) = &m.drilled_as {
+            if !plain_identifier(&alias.value) {
+                out.push(Problem::at(
+                    alias.referenced,
+                    format!("as {:?} is not a plain identifier (letters, digits, `.`, `_`, `-`)", alias.value),
+                ));
+            }
+        }
+        if !drilled.insert(m.drilled_name().to_string()) && !listed_twice {
+            let at = m.drilled_as.as_ref().map_or(m.name.referenced, |a| a.referenced);
+            out.push(Problem::at(at, format!("two members are drilled as {}", m.drilled_name())));
         }
         if !http_url(&m.patroni.value) {
             out.push(Problem::at(
@@ -187,6 +201,19 @@ executor:
     }
 
     #[test]
+    fn a_member_may_be_drilled_under_another_name() {
+        let text = GOOD.replacen("name: pg-1,", "name: postgres-0, as: pg-1,", 1).replacen(
+            "allow: [pg-1,",
+            "allow: [postgres-0,",
+            1,
+        );
+        let file = parse_cluster_file(Path::new("c.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        let first = &file.members[0].value;
+        assert_eq!((first.name.value.as_str(), first.drilled_name()), ("postgres-0", "pg-1"));
+        assert_eq!(file.members[1].value.drilled_name(), "pg-2", "without `as`, its name");
+    }
+
+    #[test]
     fn a_good_file_parses() {
         let file = parse_cluster_file(Path::new("c.yaml"), GOOD).expect("valid");
         assert_eq!(file.members.len(), 2);
@@ -196,6 +223,8 @@ executor:
 
     #[test_case("name: pg-1", "name: 'pg 1; rm -rf /'", "c.yaml:3:12: member name \"pg 1; rm -rf /\" is not a plain identifier"; "a member name that is no identifier")]
     #[test_case("name: pg-2", "name: pg-1", "c.yaml:4:12: member pg-1 is listed twice"; "a duplicate member")]
+    #[test_case("name: pg-1,", "name: db-a, as: 'pg 1',", "c.yaml:3:22: as \"pg 1\" is not a plain identifier"; "an alias that is no identifier")]
+    #[test_case("name: pg-1,", "name: db-a, as: pg-2,", "c.yaml:4:12: two members are drilled as pg-2"; "two members drilled under one name")]
     #[test_case("password_env: PGPASSWORD", "password: secret", "c.yaml:7:39: an inline password is refused"; "an inline password")]
     #[test_case("postgres@haproxy", "postgres:pw@haproxy", "c.yaml:5:13: client_dsn holds a password"; "a password in the DSN")]
     #[test_case("'10.0.0.2:5432'", "'10.0.0.2'", "c.yaml:4:61: postgres \"10.0.0.2\" is not host:port"; "an address without a port")]

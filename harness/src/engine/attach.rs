@@ -62,6 +62,9 @@ pub struct Attached {
     pub workload_table: WorkloadTable,
     /// Where `safety.stop_on_alerts` reads alerts: Prometheus's URL, else Alertmanager's.
     pub alerts_from: Option<AlertsFrom>,
+    /// Patroni's name of every member → the name the run drills it as (the same but for
+    /// members the file gives an `as`): what `GET /cluster` says is read through it.
+    pub patroni_names: BTreeMap<String, String>,
 }
 
 /// Where an attached run reads the alerts it stops on.
@@ -84,7 +87,7 @@ impl Attached {
 pub fn topology_mismatch(file: &ClusterFile, loaded: &LoadedScenario) -> Option<String> {
     let topology = &loaded.scenario.topology;
     let wanted = member_names(topology);
-    let have: Vec<String> = file.members.iter().map(|m| m.value.name.value.clone()).collect();
+    let have: Vec<String> = file.members.iter().map(|m| m.value.drilled_name().to_string()).collect();
     let (w, h): (BTreeSet<&String>, BTreeSet<&String>) = (wanted.iter().collect(), have.iter().collect());
     if w != h {
         return Some(format!(
@@ -99,13 +102,13 @@ pub fn topology_mismatch(file: &ClusterFile, loaded: &LoadedScenario) -> Option<
     let citus = topology.kind == crate::scenario::TopologyKind::Citus;
     for member in &file.members {
         let m = &member.value;
-        let wanted_group = if citus { member_group(&m.name.value) } else { None };
+        let wanted_group = if citus { member_group(m.drilled_name()) } else { None };
         let have_group = m.group.as_ref().map(|g| g.value);
         if wanted_group != have_group {
             let say = |g: Option<u32>| g.map_or("no group".to_string(), |g| format!("group {g}"));
             return Some(format!(
                 "member {} is in {} in the scenario's topology, in {} in the cluster file",
-                m.name.value,
+                m.drilled_name(),
                 say(wanted_group),
                 say(have_group)
             ));
@@ -198,6 +201,7 @@ pub fn attach(
     let client = client_endpoint(&file.client_dsn.value, &file.superuser.value.user.value, &superuser).map_err(fail)?;
     let mut members = BTreeMap::new();
     let mut command_members = BTreeMap::new();
+    let mut patroni_names = BTreeMap::new();
     for member in &file.members {
         let m = &member.value;
         let (host, port) = m.postgres.value.rsplit_once(':').expect("validated as host:port");
@@ -209,14 +213,22 @@ pub fn attach(
             dbname: client.dbname.clone(),
         };
         let rest_url = m.patroni.value.trim_end_matches('/').to_string();
+        let drilled = m.drilled_name().to_string();
+        let name = m.name.value.clone();
+        patroni_names.insert(name.clone(), drilled.clone());
         command_members.insert(
-            m.name.value.clone(),
-            CommandMember { host: m.host().to_string(), rest_url: rest_url.clone(), pg: pg.clone() },
+            drilled.clone(),
+            CommandMember { name, host: m.host().to_string(), rest_url: rest_url.clone(), pg: pg.clone() },
         );
-        members.insert(m.name.value.clone(), AttachedMember { rest_url, pg });
+        members.insert(drilled, AttachedMember { rest_url, pg });
     }
     let executor = &section.value;
-    let allow: Vec<String> = executor.allow.iter().map(|a| a.value.clone()).collect();
+    // The allow-list names members as the file does; the run, as the scenario does.
+    let allow: Vec<String> = executor
+        .allow
+        .iter()
+        .map(|a| patroni_names.get(&a.value).cloned().unwrap_or_else(|| a.value.clone()))
+        .collect();
     let templates = executor
         .templates
         .all()
@@ -268,6 +280,7 @@ pub fn attach(
             (None, Some(a)) => Some(AlertsFrom::Alertmanager(a.value.trim_end_matches('/').to_string())),
             (None, None) => None,
         },
+        patroni_names,
     };
     Ok((attached, plan))
 }
@@ -352,6 +365,31 @@ steps:
             error.contains("the scenario's topology has 3 members (pg-1, pg-2, pg-3), the cluster file 2 (pg-1, pg-2)"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn members_patroni_calls_otherwise_are_drilled_as_the_scenario_names_them() {
+        let templates = "    kill: 'true'\n    state: 'echo running'\n    start: 'true'\n";
+        let text = cluster(&["postgres-0", "postgres-1", "postgres-2"], templates)
+            .replace("{name: postgres-0,", "{name: postgres-0, as: pg-1,")
+            .replace("{name: postgres-1,", "{name: postgres-1, as: pg-2,")
+            .replace("{name: postgres-2,", "{name: postgres-2, as: pg-3,")
+            .replace("allow: [pg-1, pg-2]", "allow: [postgres-0, postgres-1]");
+        let dir = scratch("aliases");
+        let attached = try_attach(&text, &dir).expect("members drilled as pg-1..pg-3");
+        let _ = std::fs::remove_dir_all(dir);
+        assert_eq!(attached.members.keys().collect::<Vec<_>>(), ["pg-1", "pg-2", "pg-3"]);
+        assert_eq!(attached.allow, ["pg-1", "pg-2"], "the allow-list in the run's names");
+        assert_eq!(attached.patroni_names.get("postgres-2").map(String::as_str), Some("pg-3"));
+        // Commands get the member's own name.
+        let kill = attached.executor.preview(crate::fault::Operation::Signal, "pg-2", &[]).expect("a kill command");
+        assert_eq!(kill, "true");
+        let with_member = text.replace("kill: 'true'", "kill: 'docker kill {member}'");
+        let dir = scratch("aliases-member");
+        let attached = try_attach(&with_member, &dir).expect("attach");
+        let _ = std::fs::remove_dir_all(dir);
+        let kill = attached.executor.preview(crate::fault::Operation::Signal, "pg-2", &[]).expect("a kill command");
+        assert_eq!(kill, "docker kill postgres-1");
     }
 
     #[tokio::test]

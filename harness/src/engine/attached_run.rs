@@ -254,7 +254,11 @@ async fn read_roles(attached: &super::Attached) -> Vec<(String, String)> {
         let list = body["members"].as_array().cloned().unwrap_or_default();
         return list
             .iter()
-            .map(|m| (m["name"].as_str().unwrap_or("?").to_string(), m["role"].as_str().unwrap_or("?").to_string()))
+            .map(|m| {
+                let name = m["name"].as_str().unwrap_or("?");
+                let name = attached.patroni_names.get(name).map_or(name, String::as_str);
+                (name.to_string(), m["role"].as_str().unwrap_or("?").to_string())
+            })
             .collect();
     }
     Vec::new()

@@ -165,6 +165,10 @@ impl Cluster {
             within,
             table: self.workload_table(),
             left_down: left_down.to_vec(),
+            patroni_names: match &self.site {
+                Site::Started { .. } => Default::default(),
+                Site::Attached(a) => a.patroni_names.clone(),
+            },
         }
     }
 

@@ -17,6 +17,9 @@ use super::ActionLog;
 /// One member as the command executor knows it.
 #[derive(Debug, Clone)]
 pub struct CommandMember {
+    /// `{member}` in templates and the name Patroni knows it by (the cluster file's `name`; the
+    /// executor's own keys are the names the scenario drills it as).
+    pub name: String,
     /// `{host}` in templates.
     pub host: String,
     /// Its Patroni REST API's base URL.
@@ -117,7 +120,7 @@ impl CommandExecutor {
             self.config.templates.get(key).ok_or_else(|| format!("the cluster file has no `{key}` template"))?;
         let known =
             self.config.members.get(member).ok_or_else(|| format!("{member} is not a member of the cluster file"))?;
-        let body = render(template, &Values { member, host: &known.host, extra })?;
+        let body = render(template, &Values { member: &known.name, host: &known.host, extra })?;
         Ok(match &self.config.prelude {
             Some(prelude) => format!("{prelude}\n{body}"),
             None => body,
@@ -283,7 +286,8 @@ impl Executor for CommandExecutor {
             return None;
         }
         let known = self.config.members.get(member)?;
-        Some(PatroniApi::new(&known.rest_url, self.rest.clone()).logged(self.log.clone(), member))
+        let api = PatroniApi::new(&known.rest_url, self.rest.clone()).logged(self.log.clone(), member);
+        Some(api.naming(self.config.members.iter().map(|(drilled, m)| (drilled.clone(), m.name.clone())).collect()))
     }
 
     fn postgres(&self, member: &str) -> Option<crate::pg::PgEndpoint> {

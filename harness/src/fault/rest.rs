@@ -64,6 +64,9 @@ pub struct PatroniApi {
     auth: RestAuth,
     /// Attached runs: every unsafe call goes to the run's audit log, with the member's name.
     log: Option<(super::ActionLog, String)>,
+    /// Patroni's name of each member the run calls otherwise (a cluster file's `as`); others
+    /// are sent as they are.
+    patroni_names: std::collections::BTreeMap<String, String>,
 }
 
 impl PatroniApi {
@@ -80,13 +83,31 @@ impl PatroniApi {
             .no_proxy()
             .build()
             .expect("a plain HTTP client always builds");
-        Self { client, base: base.trim_end_matches('/').to_string(), auth, log: None }
+        Self {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+            auth,
+            log: None,
+            patroni_names: Default::default(),
+        }
     }
 
     /// The same client, recording every unsafe call of `member` in `log`.
     pub fn logged(mut self, log: super::ActionLog, member: &str) -> Self {
         self.log = Some((log, member.to_string()));
         self
+    }
+
+    /// The same client, naming members to Patroni by `patroni_names` (the run's name → Patroni's)
+    /// in switchover and failover requests.
+    pub fn naming(mut self, patroni_names: std::collections::BTreeMap<String, String>) -> Self {
+        self.patroni_names = patroni_names;
+        self
+    }
+
+    /// Patroni's name for the run's `member`.
+    fn patroni_name<'a>(&'a self, member: &'a str) -> &'a str {
+        self.patroni_names.get(member).map_or(member, String::as_str)
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<(u16, String), RestError> {
@@ -128,9 +149,9 @@ impl PatroniApi {
         candidate: Option<&str>,
         scheduled_at: Option<&str>,
     ) -> Result<String, RestError> {
-        let mut body = json!({ "leader": leader });
+        let mut body = json!({ "leader": self.patroni_name(leader) });
         if let Some(c) = candidate {
-            body["candidate"] = json!(c);
+            body["candidate"] = json!(self.patroni_name(c));
         }
         if let Some(at) = scheduled_at {
             body["scheduled_at"] = json!(at);
@@ -142,7 +163,7 @@ impl PatroniApi {
     pub async fn failover(&self, candidate: &str) -> Result<String, RestError> {
         expect_success(
             "failover",
-            self.send(reqwest::Method::POST, "/failover", json!({ "candidate": candidate })).await?,
+            self.send(reqwest::Method::POST, "/failover", json!({ "candidate": self.patroni_name(candidate) })).await?,
         )
     }
 

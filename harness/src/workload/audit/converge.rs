@@ -32,7 +32,7 @@ pub(super) async fn converge(plan: &AuditPlan, http: &reqwest::Client) -> Result
     let what = "the cluster to converge (the DCS naming a running leader, every other member streaming)";
     let (names_ref, rest_ref, last_ref) = (&names, &rest, &last);
     let outcome = poll_until(what, plan.within, EVERY, move || async move {
-        match read_cluster(http, rest_ref).await {
+        match read_cluster(http, rest_ref).await.map(|view| view.renamed(&plan.patroni_names)) {
             Ok(view) => {
                 let done = view.converged(names_ref);
                 let seen = view.describe(names_ref);

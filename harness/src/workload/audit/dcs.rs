@@ -46,6 +46,17 @@ impl DcsView {
         Self { asked: asked.to_string(), members, paused }
     }
 
+    /// The same view with members named as the run names them: `patroni_names` maps Patroni's
+    /// name to the run's (an attached cluster's `as`); names it lacks stay.
+    pub fn renamed(mut self, patroni_names: &std::collections::BTreeMap<String, String>) -> Self {
+        for member in &mut self.members {
+            if let Some(drilled) = patroni_names.get(&member.name) {
+                member.name = drilled.clone();
+            }
+        }
+        self
+    }
+
     /// The member holding the leader key while running as primary.
     pub fn leader(&self) -> Option<&str> {
         let mut leaders = self.members.iter().filter(|m| m.role == "leader" && m.state == "running");

@@ -41,6 +41,9 @@ pub struct AuditPlan {
     pub table: super::WorkloadTable,
     /// Members a fault left down (a kill the run does not undo): neither waited for nor read.
     pub left_down: Vec<String>,
+    /// Patroni's name → the run's, for members an attached cluster's file drills under another
+    /// name (`as`): `GET /cluster` names members as Patroni does.
+    pub patroni_names: std::collections::BTreeMap<String, String>,
 }
 
 /// How long a streaming replica may take to replay up to the leader's LSN once the writers have

@@ -1,7 +1,8 @@
 //! Randomised chaos schedules (`pgdrill chaos`): proptest draws fault schedules from a
-//! scenario's `chaos:` section, each schedule runs as a plain scenario on a fresh cluster, and
-//! the first failing schedule is shrunk (fewer faults, shorter durations) by re-running the
-//! cluster, ending in a replay file that `pgdrill run` plays back without randomness.
+//! scenario's `chaos:` section, each schedule runs as a plain scenario (on the cluster the case
+//! before left clean, else a fresh one), and the first failing schedule is shrunk (fewer faults,
+//! shorter durations) by running the smaller ones, ending in a replay file that `pgdrill run`
+//! plays back without randomness.
 //!
 //! Nothing here talks to Docker except [`EngineRunner`], which hands each case to the engine.
 mod convert;

@@ -28,7 +28,7 @@ pub(super) struct ChaosArgs {
     /// options draw the same schedules.
     #[arg(long, env = "PGDRILL_CHAOS_SEED")]
     seed: Option<u64>,
-    /// At most this many shrink steps (each tries one smaller schedule on a fresh cluster, unless
+    /// At most this many shrink steps (each tries one smaller schedule on a cluster, unless
     /// that schedule already ran).
     #[arg(long, default_value_t = 16)]
     max_shrink_steps: u32,

@@ -53,6 +53,8 @@ pub struct CommandExecutor {
     config: CommandConfig,
     rest: RestAuth,
     log: ActionLog,
+    /// The run's name of each member → Patroni's, for the REST calls that name members.
+    patroni_names: std::collections::BTreeMap<String, String>,
 }
 
 /// Values substituted for one command: `{member}`, `{host}` and the operation's own.
@@ -93,7 +95,8 @@ impl CommandExecutor {
     /// An executor running `config`'s templates, calling Patroni's REST API with `rest`, and
     /// recording every action in `log`.
     pub fn new(config: CommandConfig, rest: RestAuth, log: ActionLog) -> Self {
-        Self { config, rest, log }
+        let patroni_names = config.members.iter().map(|(drilled, m)| (drilled.clone(), m.name.clone())).collect();
+        Self { config, rest, log, patroni_names }
     }
 
     /// The audit log.
@@ -287,7 +290,7 @@ impl Executor for CommandExecutor {
         }
         let known = self.config.members.get(member)?;
         let api = PatroniApi::new(&known.rest_url, self.rest.clone()).logged(self.log.clone(), member);
-        Some(api.naming(self.config.members.iter().map(|(drilled, m)| (drilled.clone(), m.name.clone())).collect()))
+        Some(api.naming(self.patroni_names.clone()))
     }
 
     fn postgres(&self, member: &str) -> Option<crate::pg::PgEndpoint> {

@@ -485,6 +485,8 @@ fn attach_mode_drills_a_compose_cluster_through_command_templates() {
     assert_ne!(lagged.code, 0);
     let error = lagged.report["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("stopped: ") && error.contains("safety.max_replication_lag: 4MB"), "{error}");
+    // The lagging member under the name the run drills it as, not Patroni's (`db2`).
+    assert!(error.starts_with("stopped: pg-"), "{error}");
     let cut_at = |needle: &str| {
         let line = lagged.audit.iter().find(|a| a["command"].as_str().unwrap_or("").contains(needle)).expect(needle);
         at(line["time"].as_str().expect("time"))

@@ -75,6 +75,7 @@ pub async fn run_attached(
         signal: options.cancel.clone(),
         rest: cluster.patroni_endpoints(),
         alerts_from: attached.alerts_from.clone(),
+        patroni_names: attached.patroni_names.clone(),
     };
     watch.spawn(&mut observers, observer_cancel.clone());
 

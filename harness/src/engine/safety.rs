@@ -122,6 +122,9 @@ pub struct Watch {
     pub rest: Vec<(String, String)>,
     /// Where the alerts of `safety.stop_on_alerts` are read.
     pub alerts_from: Option<AlertsFrom>,
+    /// Patroni's name → the run's, for members the cluster file drills under another name
+    /// (`GET /cluster` names members as Patroni does).
+    pub patroni_names: BTreeMap<String, String>,
 }
 
 impl Watch {
@@ -134,7 +137,7 @@ impl Watch {
             cancel: cancel.clone(),
         };
         if let Some(bound) = self.safety.max_replication_lag.as_ref().map(|l| l.value) {
-            tasks.spawn(watch_lag(bound, groups_of(&self.rest), rails.clone()));
+            tasks.spawn(watch_lag(bound, groups_of(&self.rest), self.patroni_names.clone(), rails.clone()));
         }
         let names = self.safety.alert_names();
         if let (false, Some(from)) = (names.is_empty(), self.alerts_from.clone()) {
@@ -255,7 +258,12 @@ pub fn worst_lag(body: &Value) -> Option<(String, u64)> {
 
 /// Polls each group's `GET /cluster` (the first member that answers) and fires when a replica
 /// lags more than `bound`.
-async fn watch_lag(bound: ByteSize, groups: Vec<Vec<(String, String)>>, rail: Rail) {
+async fn watch_lag(
+    bound: ByteSize,
+    groups: Vec<Vec<(String, String)>>,
+    patroni_names: BTreeMap<String, String>,
+    rail: Rail,
+) {
     let Ok(client) = reqwest::Client::builder().timeout(READ_WITHIN).no_proxy().build() else { return };
     let mut said = false;
     while rail.tick().await {
@@ -274,6 +282,7 @@ async fn watch_lag(bound: ByteSize, groups: Vec<Vec<(String, String)>>, rail: Ra
                 Ok(body) => {
                     said = false;
                     if let Some((member, lag)) = worst_lag(&body).filter(|(_, lag)| *lag > bound.0) {
+                        let member = patroni_names.get(&member).unwrap_or(&member);
                         rail.fire(format!(
                             "{member} is {} behind its leader (Patroni's GET /cluster lag), more than \
                              safety.max_replication_lag: {bound}",

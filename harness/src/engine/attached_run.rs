@@ -244,23 +244,14 @@ pub async fn dry_run(
     Ok(lines)
 }
 
-/// (member, role) from the first member whose `GET /cluster` answers.
+/// (member, role) from the first member whose `GET /cluster` answers, under the run's names.
 async fn read_roles(attached: &super::Attached) -> Vec<(String, String)> {
     let Ok(client) = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).no_proxy().build() else {
         return Vec::new();
     };
-    for member in attached.members.values() {
-        let Ok(response) = client.get(format!("{}/cluster", member.rest_url)).send().await else { continue };
-        let Ok(body) = response.json::<serde_json::Value>().await else { continue };
-        let list = body["members"].as_array().cloned().unwrap_or_default();
-        return list
-            .iter()
-            .map(|m| {
-                let name = m["name"].as_str().unwrap_or("?");
-                let name = attached.patroni_names.get(name).map_or(name, String::as_str);
-                (name.to_string(), m["role"].as_str().unwrap_or("?").to_string())
-            })
-            .collect();
+    let rest: Vec<(String, String)> = attached.members.iter().map(|(n, m)| (n.clone(), m.rest_url.clone())).collect();
+    match crate::workload::read_cluster(&client, &rest).await {
+        Ok(view) => view.renamed(&attached.patroni_names).members.into_iter().map(|m| (m.name, m.role)).collect(),
+        Err(_) => Vec::new(),
     }
-    Vec::new()
 }

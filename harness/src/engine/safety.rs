@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +17,7 @@ use crate::cluster::{ByteSize, Safety};
 use crate::fault::ActionLog;
 use crate::observe::LiveView;
 use crate::timeline::{EventKind, MemberView, Millis, TimelineWriter, WriteOutcome};
+use crate::workload::{read_cluster, DcsView};
 
 /// How often the watch looks at writes and members.
 const EVERY: Duration = Duration::from_millis(100);
@@ -247,12 +247,11 @@ fn groups_of(rest: &[(String, String)]) -> Vec<Vec<(String, String)>> {
 /// The replica furthest behind its leader in a `GET /cluster` answer, as (member, WAL bytes);
 /// members whose lag Patroni does not know (`unknown`: not replicating) are left out — the
 /// members-down condition covers those.
-pub fn worst_lag(body: &Value) -> Option<(String, u64)> {
-    body.get("members")?
-        .as_array()?
+pub fn worst_lag(view: &DcsView) -> Option<(String, u64)> {
+    view.members
         .iter()
-        .filter(|m| m.get("role").and_then(Value::as_str) != Some("leader"))
-        .filter_map(|m| Some((m.get("name")?.as_str()?.to_string(), m.get("lag")?.as_u64()?)))
+        .filter(|m| m.role != "leader")
+        .filter_map(|m| Some((m.name.clone(), m.lag?)))
         .max_by_key(|(_, lag)| *lag)
 }
 
@@ -268,21 +267,11 @@ async fn watch_lag(
     let mut said = false;
     while rail.tick().await {
         for group in &groups {
-            let mut answer = Err("no member".to_string());
-            for (_, url) in group {
-                answer = match client.get(format!("{url}/cluster")).send().await {
-                    Ok(response) => response.json::<Value>().await.map_err(|e| e.to_string()),
-                    Err(e) => Err(crate::observe::short_error(&e)),
-                };
-                if answer.is_ok() {
-                    break;
-                }
-            }
-            match answer {
-                Ok(body) => {
+            match read_cluster(&client, group).await {
+                Ok(view) => {
                     said = false;
-                    if let Some((member, lag)) = worst_lag(&body).filter(|(_, lag)| *lag > bound.0) {
-                        let member = patroni_names.get(&member).unwrap_or(&member);
+                    let view = view.renamed(&patroni_names);
+                    if let Some((member, lag)) = worst_lag(&view).filter(|(_, lag)| *lag > bound.0) {
                         rail.fire(format!(
                             "{member} is {} behind its leader (Patroni's GET /cluster lag), more than \
                              safety.max_replication_lag: {bound}",
@@ -367,16 +356,17 @@ mod tests {
 
     #[test]
     fn the_worst_lag_is_the_largest_known_one_of_a_replica() {
+        let view = |body: serde_json::Value| DcsView::parse("pg-1", &body);
         let body = serde_json::json!({"members": [
             {"name": "pg-1", "role": "leader", "state": "running", "lag": 0},
             {"name": "pg-2", "role": "replica", "state": "streaming", "lag": 4096},
             {"name": "pg-3", "role": "sync_standby", "state": "streaming", "lag": 70_000_000u64},
             {"name": "pg-4", "role": "replica", "state": "stopped", "lag": "unknown"},
         ]});
-        assert_eq!(worst_lag(&body), Some(("pg-3".to_string(), 70_000_000)));
+        assert_eq!(worst_lag(&view(body)), Some(("pg-3".to_string(), 70_000_000)));
         let quiet = serde_json::json!({"members": [{"name": "pg-1", "role": "leader"}, {"name": "pg-2", "role": "replica", "lag": "unknown"}]});
-        assert_eq!(worst_lag(&quiet), None);
-        assert_eq!(worst_lag(&serde_json::json!({"error": "x"})), None);
+        assert_eq!(worst_lag(&view(quiet)), None);
+        assert_eq!(worst_lag(&view(serde_json::json!({"error": "x"}))), None);
     }
 
     #[test]

@@ -30,6 +30,11 @@
 --   * TRUNCATE of the view (citus.c's utility hook calls truncate_distributed()): the table is
 --     truncated on the primary of every group holding a placement, each in its own transaction (as
 --     every forwarded statement here; Citus truncates the shards in the coordinator's transaction).
+--   * DROP TABLE of the view (the hook calls drop_distributed()): the table is dropped on those
+--     primaries, with its shards, placements, view and local table; DROP SCHEMA is repeated on
+--     every worker group's primary after the coordinator dropped the schema (as Citus propagates
+--     it). DROP SCHEMA ... CASCADE of a schema holding a distributed table leaves its metadata
+--     rows behind (Citus cleans them up; the stand-in does not).
 --   * Not supported: UPDATE, DELETE, COPY TO, ON CONFLICT on distributed tables, other
 --     distribution types, reference tables, rebalancing, metadata sync to workers (only the
 --     coordinator's pg_dist_node is maintained and used), distributed transactions (the forwarded
@@ -1107,6 +1112,57 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION citus_standin.truncate_distributed(regclass) FROM PUBLIC;
+
+-- DROP TABLE of a distributed table's view (called by citus.c's utility hook): the table on the
+-- primary of every group holding one of its placements, its shards and placements, the view and
+-- the local table moved aside. Citus drops the shards from the coordinator the same way.
+CREATE FUNCTION citus_standin.drop_distributed(p_table regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_table citus_standin.dist_table := citus_standin.dist_table_of(p_table);
+    v_group int;
+    v_primary record;
+BEGIN
+    FOR v_group IN
+        SELECT DISTINCT pl.groupid FROM pg_catalog.pg_dist_shard s
+        JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+        WHERE s.logicalrelid = p_table ORDER BY 1
+    LOOP
+        v_primary := citus_standin.group_primary(v_group);
+        PERFORM citus_standin.remote_command(v_group, v_primary.host, v_primary.port,
+                                             pg_catalog.format('DROP TABLE IF EXISTS %s', v_table.remote_name));
+    END LOOP;
+    DELETE FROM pg_catalog.pg_dist_placement
+    WHERE shardid IN (SELECT shardid FROM pg_catalog.pg_dist_shard WHERE logicalrelid = p_table);
+    DELETE FROM pg_catalog.pg_dist_shard WHERE logicalrelid = p_table;
+    DELETE FROM pg_catalog.pg_dist_partition WHERE logicalrelid = p_table;
+    DELETE FROM citus_standin.dist_table WHERE logicalrelid = p_table;
+    EXECUTE pg_catalog.format('DROP VIEW %s', p_table);
+    EXECUTE pg_catalog.format('DROP TABLE %s', v_table.shadowrelid);
+END
+$$;
+REVOKE ALL ON FUNCTION citus_standin.drop_distributed(regclass) FROM PUBLIC;
+
+-- DROP SCHEMA, after the coordinator dropped it (citus.c's utility hook): the same statement on
+-- the primary of every worker group, as Citus propagates it (create_distributed_table created the
+-- schema there).
+CREATE FUNCTION citus_standin.drop_schema_on_workers(p_schema text, p_cascade bool) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_group int;
+    v_primary record;
+BEGIN
+    FOR v_group IN
+        SELECT DISTINCT n.groupid FROM pg_catalog.pg_dist_node n
+        WHERE n.groupid <> 0 AND n.noderole = 'primary' AND n.nodecluster = 'default' ORDER BY 1
+    LOOP
+        v_primary := citus_standin.group_primary(v_group);
+        PERFORM citus_standin.remote_command(v_group, v_primary.host, v_primary.port,
+            pg_catalog.format('DROP SCHEMA IF EXISTS %I%s', p_schema, CASE WHEN p_cascade THEN ' CASCADE' ELSE '' END));
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION citus_standin.drop_schema_on_workers(text, bool) FROM PUBLIC;
 
 -- Citus's partkey is a serialized Var; the stand-in's is the column name, returned as is.
 CREATE FUNCTION pg_catalog.column_to_column_name(table_name regclass, column_var_text text) RETURNS text

@@ -8,8 +8,9 @@
  * Patroni and pgdrill use (see citus--12.1-standin.sql). It contains no Citus code.
  *
  * Besides the magic block (so that `shared_preload_libraries = 'citus'` loads), this file holds
- * TRUNCATE of a distributed table (a utility hook: a view cannot be truncated, so SQL alone cannot
- * intercept it) and one more thing SQL cannot do: wait for a TCP connection to a worker *interruptibly*. Citus connects to
+ * TRUNCATE and DROP TABLE of a distributed table and DROP SCHEMA's propagation to the workers (a
+ * utility hook: a view cannot be truncated or dropped as a table, so SQL alone cannot intercept
+ * it) and one more thing SQL cannot do: wait for a TCP connection to a worker *interruptibly*. Citus connects to
  * workers asynchronously and gives up after citus.node_connection_timeout (30 s by default), and a
  * backend stuck there can be cancelled or terminated at once -- which is what citus_update_node(...,
  * force => true) relies on when a worker has died. dblink_connect() on PostgreSQL 15 cannot be
@@ -87,6 +88,65 @@ truncate_distributed_views(TruncateStmt *stmt)
 	return true;
 }
 
+/*
+ * A DROP TABLE naming only views of distributed tables (or, with IF EXISTS, tables that are gone)
+ * drops them everywhere through citus_standin.drop_distributed(); anything else goes on as
+ * PostgreSQL would (a view among tables is refused there, as before).
+ */
+static bool
+drop_distributed_views(DropStmt *stmt)
+{
+	ListCell   *cell;
+	List	   *views = NIL;
+
+	if (stmt->removeType != OBJECT_TABLE || !OidIsValid(get_namespace_oid("citus_standin", true)))
+		return false;
+	foreach(cell, stmt->objects)
+	{
+		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(cell)), NoLock, true);
+
+		if (!OidIsValid(relid) && stmt->missing_ok)
+			continue;
+		if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW)
+			return false;
+		views = lappend_oid(views, relid);
+	}
+	if (views == NIL)
+		return false;
+	SPI_connect();
+	foreach(cell, views)
+	{
+		Oid			argtypes[1] = {OIDOID};
+		Datum		values[1] = {ObjectIdGetDatum(lfirst_oid(cell))};
+
+		SPI_execute_with_args("SELECT citus_standin.drop_distributed($1::regclass)", 1, argtypes, values,
+							  NULL, false, 0);
+	}
+	SPI_finish();
+	return true;
+}
+
+/* After the coordinator dropped schemas: the same on every worker group's primary. */
+static void
+drop_schemas_on_workers(DropStmt *stmt)
+{
+	ListCell   *cell;
+
+	if (stmt->removeType != OBJECT_SCHEMA || !OidIsValid(get_namespace_oid("citus_standin", true)))
+		return;
+	SPI_connect();
+	foreach(cell, stmt->objects)
+	{
+		Oid			argtypes[2] = {TEXTOID, BOOLOID};
+		Datum		values[2] = {CStringGetTextDatum(strVal(lfirst(cell))),
+								 BoolGetDatum(stmt->behavior == DROP_CASCADE)};
+
+		SPI_execute_with_args("SELECT citus_standin.drop_schema_on_workers($1, $2)", 2, argtypes, values,
+							  NULL, false, 0);
+	}
+	SPI_finish();
+}
+
 static void
 standin_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree, ProcessUtilityContext context,
 				ParamListInfo params, QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
@@ -97,10 +157,18 @@ standin_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree, 
 			SetQueryCompletion(qc, CMDTAG_TRUNCATE_TABLE, 0);
 		return;
 	}
+	if (IsA(pstmt->utilityStmt, DropStmt) && drop_distributed_views((DropStmt *) pstmt->utilityStmt))
+	{
+		if (qc)
+			SetQueryCompletion(qc, CMDTAG_DROP_TABLE, 0);
+		return;
+	}
 	if (previous_utility_hook)
 		previous_utility_hook(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	if (IsA(pstmt->utilityStmt, DropStmt))
+		drop_schemas_on_workers((DropStmt *) pstmt->utilityStmt);
 }
 
 void

@@ -221,6 +221,15 @@ impl Cluster {
         self.pooler_endpoint().map(|endpoint| PgEndpoint { dbname: "pgbouncer".into(), ..endpoint })
     }
 
+    /// The path the run's writers take, which a client link fault can route through a proxy;
+    /// an attached cluster's is the run's own (no client link fault runs there yet).
+    pub fn client_path(&self) -> crate::workload::ClientPath {
+        match &self.site {
+            Site::Started { proxies, .. } => proxies.client_path().clone(),
+            Site::Attached(_) => crate::workload::ClientPath::default(),
+        }
+    }
+
     /// Where the scenario's clients connect: the pooler when the workload goes through it, else
     /// HAProxy's primary port.
     pub fn client_endpoint(&self, via: Via) -> PgEndpoint {

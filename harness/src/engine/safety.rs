@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 

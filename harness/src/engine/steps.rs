@@ -10,7 +10,9 @@ use tokio::task::JoinSet;
 use crate::fault::{apply, fault_by_name, undo, ActiveFault, FaultContext, FaultRequest, Resolver};
 use crate::fault::{Fault, TargetMemory};
 use crate::observe::LiveView;
-use crate::scenario::{variant_name, Expectation, OptionKind, Scenario, Step, Target, TargetRule, Via, WaitFor};
+use crate::scenario::{
+    variant_name, Expectation, OptionKind, Scenario, Step, Target, TargetRule, Via, WaitFor, CLIENTS,
+};
 use crate::timeline::{EventKind, Millis, TimelineWriter};
 use crate::topology::{etcd_names, member_group, member_names};
 use crate::workload::{buckets_by_group, prepare_table, WorkloadHandle, WriterConfig, BUCKETS};
@@ -303,7 +305,9 @@ impl<'a> StepDriver<'a> {
             (false, _) => "HAProxy".to_string(),
         };
         self.progress.say(&format!("workload: {} writers at {} through {via}", workload.writers, workload.rate));
-        self.workload = Some(WorkloadHandle::start(&config, client, self.timeline.clone()));
+        let path = self.cluster.client_path();
+        path.start(client);
+        self.workload = Some(WorkloadHandle::start(&config, path, self.timeline.clone()));
         Ok(())
     }
 
@@ -347,6 +351,7 @@ impl<'a> StepDriver<'a> {
             None if fault.target_rule() == TargetRule::DefaultsToLeader => {
                 self.leader_of(step_group).iter().cloned().collect()
             }
+            None if fault.target_rule() == TargetRule::Clients => vec![CLIENTS.to_string()],
             None => return Err(target_err(format!("fault `{}` needs a target", fault.name()))),
         };
         // The group the fault is about: the step's, else that of the (first) member it hits.

@@ -121,6 +121,10 @@ impl OnOffPair {
     }
 }
 
+/// What a fault on the scenario's own clients ([`TargetRule::Clients`]) names as its target on
+/// the timeline and in reports.
+pub const CLIENTS: &str = "clients";
+
 /// Whether a fault needs a `target`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetRule {
@@ -128,6 +132,9 @@ pub enum TargetRule {
     Required,
     /// Without a target it goes through the (group's) leader, e.g. a switchover.
     DefaultsToLeader,
+    /// It takes no target: it acts on the scenario's own clients (the workload's path to the
+    /// cluster), so the scenario needs a workload.
+    Clients,
 }
 
 /// Which containers a fault can act on.

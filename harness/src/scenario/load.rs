@@ -295,9 +295,9 @@ mod tests {
         }
         let error = load_scenario(&fixtures.join("invalid.yaml")).unwrap_err();
         assert!(
-            error
-                .to_string()
-                .contains("invalid.yaml:8:12: unknown fault `kil`, expected one of: disconnect, failover,"),
+            error.to_string().contains(
+                "invalid.yaml:8:12: unknown fault `kil`, expected one of: client_link_bandwidth, client_link_delay,"
+            ),
             "{error}"
         );
     }

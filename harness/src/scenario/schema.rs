@@ -29,6 +29,11 @@ mod tests {
         assert_eq!(
             enum_values(&schema, "FaultKind"),
             [
+                "client_link_bandwidth",
+                "client_link_delay",
+                "client_link_reset_peer",
+                "client_link_slow_close",
+                "client_link_timeout",
                 "disconnect",
                 "failover",
                 "heal",

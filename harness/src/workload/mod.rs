@@ -4,6 +4,7 @@
 //! once it has replayed up to the leader). Judging lost writes is the checks' job, not this
 //! module's.
 mod audit;
+mod client_path;
 mod error;
 mod pg;
 mod table;
@@ -11,6 +12,7 @@ mod writer;
 
 pub use crate::pg::{short as short_pg_error, PgEndpoint};
 pub use audit::{audit_writes, compress_ids, read_cluster, AuditMember, AuditPlan, AuditSummary, DcsMember, DcsView};
+pub use client_path::ClientPath;
 // The set-up and audit functions still return this error's text: the engine's call sites
 // (steps, run) take `String` until they move to `WorkloadError`.
 pub use error::WorkloadError;

@@ -10,8 +10,9 @@ use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
+use super::client_path::ClientPath;
 use super::table::WorkloadTable;
-use crate::pg::{short, PgEndpoint};
+use crate::pg::short;
 use crate::timeline::{EventKind, TimelineWriter, WriteOutcome};
 use crate::wait::within;
 
@@ -57,8 +58,8 @@ pub struct WorkloadHandle {
 }
 
 impl WorkloadHandle {
-    /// Starts the writers against `endpoint`.
-    pub fn start(config: &WriterConfig, endpoint: PgEndpoint, timeline: TimelineWriter) -> Self {
+    /// Starts the writers on `path` (started on its direct endpoint by the caller).
+    pub fn start(config: &WriterConfig, path: ClientPath, timeline: TimelineWriter) -> Self {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let next_id = Arc::new(AtomicU64::new(1));
@@ -76,7 +77,7 @@ impl WorkloadHandle {
             let w = Writer {
                 route: (!routes.is_empty()).then(|| routes[writer as usize % routes.len()].clone()),
                 index: writer,
-                endpoint: endpoint.clone(),
+                path: path.clone(),
                 period,
                 statement_timeout: config.statement_timeout,
                 pooled: config.pooled,
@@ -99,7 +100,8 @@ impl WorkloadHandle {
 struct Writer {
     index: u32,
     route: Option<Route>,
-    endpoint: PgEndpoint,
+    /// Where to (re)connect: the direct path, or a client link fault's proxy.
+    path: ClientPath,
     period: Duration,
     statement_timeout: Duration,
     pooled: bool,
@@ -114,7 +116,8 @@ impl Writer {
         let mut ticker = tokio::time::interval(self.period);
         // After a stall (failover), continue at the rate instead of bursting to catch up.
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut client: Option<Client> = None;
+        // The connection and the path generation it was made on.
+        let mut client: Option<(Client, u64)> = None;
         let statement = match self.route {
             Some(_) => format!("INSERT INTO {} (id, bucket, writer) VALUES ($1, $3, $2)", self.table),
             None => format!("INSERT INTO {} (id, writer) VALUES ($1, $2)", self.table),
@@ -145,15 +148,19 @@ impl Writer {
 
     async fn attempt(
         &self,
-        client: &mut Option<Client>,
+        client: &mut Option<(Client, u64)>,
         statement: &str,
         id: u64,
         bucket: Option<i32>,
     ) -> Result<(), WriteFailure> {
-        if client.as_ref().is_none_or(Client::is_closed) {
-            *client = Some(self.endpoint.connect(CONNECT_TIMEOUT).await.map_err(WriteFailure::Connect)?);
+        // A connection made before the path changed is replaced: it keeps the old path.
+        let generation = self.path.generation();
+        if client.as_ref().is_none_or(|(c, made_on)| c.is_closed() || *made_on != generation) {
+            *client = None;
+            let (endpoint, made_on) = self.path.current().ok_or(WriteFailure::NoPath)?;
+            *client = Some((endpoint.connect(CONNECT_TIMEOUT).await.map_err(WriteFailure::Connect)?, made_on));
         }
-        let c = client.as_ref().expect("connected above");
+        let (c, _) = client.as_ref().expect("connected above");
         let id_param = i64::try_from(id).map_err(|_| WriteFailure::Overflow("id"))?;
         let writer_param = i32::try_from(self.index).map_err(|_| WriteFailure::Overflow("writer"))?;
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&id_param, &writer_param];
@@ -190,6 +197,9 @@ enum WriteFailure {
     /// No answer within the statement bound.
     #[error("no answer within {}s", .0.as_secs())]
     NoAnswer(Duration),
+    /// The workload was started on a path never set (a bug of the caller).
+    #[error("no client path")]
+    NoPath,
     /// A parameter does not fit its column.
     #[error("{0} overflow")]
     Overflow(&'static str),

@@ -23,7 +23,7 @@ use crate::timeline::EventKind;
 
 /// Which toxic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Delay,
     Bandwidth,
     Timeout,
@@ -49,9 +49,9 @@ const ETCD_PORT: u16 = 2379;
 /// PostgreSQL's port, the default for any other destination.
 const PG_PORT: u16 = 5432;
 /// Round-trip samples per measurement (their median is used).
-const SAMPLES: usize = 5;
+pub(super) const SAMPLES: usize = 5;
 /// How long a probe waits for an answer it is not expected to get.
-const SILENCE: Duration = Duration::from_secs(2);
+pub(super) const SILENCE: Duration = Duration::from_secs(2);
 /// The longest a probe may wait for an answer that is due (`timeout`/`reset_peer` beyond it are
 /// proven by silence).
 const LONGEST_WAIT: Duration = Duration::from_secs(8);
@@ -73,43 +73,43 @@ const PORT: OptionSpec = OptionSpec {
     required: false,
     doc: "the destination port (default: 2379 when `to` is etcd, else 5432)",
 };
-const BOTH_WAYS: OptionSpec = OptionSpec {
+pub(super) const BOTH_WAYS: OptionSpec = OptionSpec {
     key: "both_ways",
     kind: OptionKind::Bool,
     required: false,
     doc: "also act on what the target sends (default: only on what comes back, Toxiproxy's downstream)",
 };
-const LATENCY: OptionSpec = OptionSpec {
+pub(super) const LATENCY: OptionSpec = OptionSpec {
     key: "latency",
     kind: OptionKind::Duration,
     required: true,
     doc: "the delay added to every chunk, e.g. `latency: 200ms`",
 };
-const JITTER: OptionSpec = OptionSpec {
+pub(super) const JITTER: OptionSpec = OptionSpec {
     key: "jitter",
     kind: OptionKind::Duration,
     required: false,
     doc: "a uniform random spread around `latency`, e.g. `jitter: 50ms` (default 0)",
 };
-const RATE: OptionSpec = OptionSpec {
+pub(super) const RATE: OptionSpec = OptionSpec {
     key: "rate_kb",
     kind: OptionKind::Number { above: 0.0, max: 1_000_000.0, max_inclusive: true },
     required: true,
     doc: "KB (1000 bytes) per second, e.g. `rate_kb: 50`",
 };
-const TIMEOUT: OptionSpec = OptionSpec {
+pub(super) const TIMEOUT: OptionSpec = OptionSpec {
     key: "timeout",
     kind: OptionKind::Duration,
     required: false,
     doc: "close the connection this long after it opened (default: hold it open, forwarding nothing)",
 };
-const RESET_AFTER: OptionSpec = OptionSpec {
+pub(super) const RESET_AFTER: OptionSpec = OptionSpec {
     key: "timeout",
     kind: OptionKind::Duration,
     required: false,
     doc: "reset this long after the first data (default 0: at once)",
 };
-const DELAY: OptionSpec = OptionSpec {
+pub(super) const DELAY: OptionSpec = OptionSpec {
     key: "delay",
     kind: OptionKind::Duration,
     required: true,
@@ -188,11 +188,10 @@ fn protocol(port: u16) -> Protocol {
     }
 }
 
-impl Link {
-    /// The toxic the request asks for.
-    fn toxic(&self, request: &FaultRequest) -> Result<Toxic, String> {
+/// The toxic a request of a `kind` fault asks for.
+pub(super) fn toxic(kind: Kind, request: &FaultRequest) -> Result<Toxic, String> {
         let duration = |key: &str| request.option::<Budget>(key).map(|b| b.0);
-        Ok(match self.0 {
+        Ok(match kind {
             Kind::Delay => Toxic::Latency {
                 latency: duration(LATENCY.key).ok_or("no `latency`")?,
                 jitter: duration(JITTER.key).unwrap_or_default(),
@@ -202,7 +201,9 @@ impl Link {
             Kind::ResetPeer => Toxic::ResetPeer { after: duration(RESET_AFTER.key).unwrap_or_default() },
             Kind::SlowClose => Toxic::SlowClose { delay: duration(DELAY.key).ok_or("no `delay`")? },
         })
-    }
+}
+
+impl Link {
 
     /// The link's destinations, with their addresses and ports.
     async fn ends(&self, executor: &dyn Executor, request: &FaultRequest) -> Result<Vec<End>, String> {
@@ -222,8 +223,9 @@ impl Link {
     }
 }
 
-/// What a toxic's measurement is: the probe's mode and bound.
-fn measurement(toxic: &Toxic, end: &End) -> (Mode, Duration) {
+/// What a toxic's measurement is on a link to a destination speaking `protocol`: the probe's
+/// mode and bound.
+pub(super) fn measurement(toxic: &Toxic, protocol: Protocol) -> (Mode, Duration) {
     match *toxic {
         Toxic::Latency { latency, jitter } => (Mode::RoundTrip, SILENCE + (latency + jitter) * 2),
         Toxic::Bandwidth { rate_kb } => {
@@ -231,7 +233,7 @@ fn measurement(toxic: &Toxic, end: &End) -> (Mode, Duration) {
             let bytes = ((rate_kb * 1000.0) as u64).clamp(16_384, 8_000_000);
             let expected = Duration::from_secs_f64(bytes as f64 / (rate_kb * 1000.0));
             let bound = (expected * 3 + SILENCE).min(Duration::from_secs(20));
-            (Mode::Bulk(if end.protocol() == Protocol::Postgres { bytes } else { 0 }), bound)
+            (Mode::Bulk(if protocol == Protocol::Postgres { bytes } else { 0 }), bound)
         }
         Toxic::Timeout { after: Some(after) } | Toxic::ResetPeer { after } if after <= LONGEST_WAIT => {
             (Mode::RoundTrip, after + SILENCE)
@@ -242,7 +244,7 @@ fn measurement(toxic: &Toxic, end: &End) -> (Mode, Duration) {
 }
 
 /// Samples per measurement: fewer where each one waits out a toxic.
-fn samples_for(toxic: &Toxic) -> usize {
+pub(super) fn samples_for(toxic: &Toxic) -> usize {
     match toxic {
         // A second or more per sample: one is enough to see it (and keeps the step short).
         Toxic::Latency { latency, .. } if *latency >= Duration::from_secs(1) => 1,
@@ -263,7 +265,7 @@ fn rate_kb(sample: &Sample) -> f64 {
 
 /// Whether `during` shows `toxic` compared with `before` (both from the same probe), and what
 /// was measured, for the timeline.
-fn judge(toxic: &Toxic, both_ways: bool, before: &[Sample], during: &[Sample]) -> Result<String, String> {
+pub(super) fn judge(toxic: &Toxic, both_ways: bool, before: &[Sample], during: &[Sample]) -> Result<String, String> {
     let before_ok = median_ms(before, Outcome::Ok);
     match *toxic {
         Toxic::Latency { latency, jitter } => {
@@ -351,7 +353,7 @@ impl Fault for Link {
         let first = request.targets.first().cloned().unwrap_or_else(|| "?".into());
         let failed = |reason: String| FaultError::failed(self.name(), &first, reason);
         let proxies = cx.executor.link_proxies().ok_or_else(|| failed("this executor has no link proxies".into()))?;
-        let toxic = self.toxic(request).map_err(|r| failed(r.to_string()))?;
+        let toxic = toxic(self.0, request).map_err(|r| failed(r.to_string()))?;
         let both_ways = request.option::<bool>(BOTH_WAYS.key).unwrap_or(false);
         let direction = if both_ways { Direction::Both } else { Direction::Downstream };
         let ends = self.ends(cx.executor, request).await.map_err(failed)?;
@@ -359,7 +361,7 @@ impl Fault for Link {
         // The link as it is, measured from the first target.
         let mut baselines = Vec::new();
         for end in &ends {
-            let (mode, bound) = measurement(&toxic, end);
+            let (mode, bound) = measurement(&toxic, end.protocol());
             // The baseline is cheap: at least three samples.
             let samples = samples_for(&toxic).clamp(3, SAMPLES);
             let bound_s = 5.0f64.max(bound.as_secs_f64());
@@ -394,7 +396,7 @@ impl Fault for Link {
         let mut proofs = Vec::new();
         for (end, before) in ends.iter().zip(&baselines) {
             let accepted_before = accepted(proxies, request.step, end);
-            let (mode, bound) = measurement(&toxic, end);
+            let (mode, bound) = measurement(&toxic, end.protocol());
             let probe = end.probe(mode, samples_for(&toxic), bound.as_secs_f64());
             let measured = route::probe(cx.executor, &first, &probe).await;
             let passed = accepted(proxies, request.step, end) - accepted_before;
@@ -469,7 +471,7 @@ impl Fault for Link {
 }
 
 /// What probe samples saw: `Reset after 3 ms, Error after 0 ms`.
-fn outcomes(samples: &[Sample]) -> String {
+pub(super) fn outcomes(samples: &[Sample]) -> String {
     samples.iter().map(|s| format!("{:?} after {:.0} ms", s.outcome, s.ms)).collect::<Vec<_>>().join(", ")
 }
 
@@ -507,7 +509,7 @@ impl Link {
 }
 
 /// The median time of every sample, whatever its outcome (a timeout's silence counts as its wait).
-fn median_of_all(samples: &[Sample]) -> f64 {
+pub(super) fn median_of_all(samples: &[Sample]) -> f64 {
     let mut times: Vec<f64> = samples.iter().map(|s| s.ms).collect();
     times.sort_by(f64::total_cmp);
     times.get(times.len() / 2).copied().unwrap_or(0.0)

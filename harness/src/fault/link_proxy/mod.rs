@@ -2,7 +2,9 @@
 //! port) is sent through a proxy inside pgdrill's process, which forwards through a toxic
 //! (Toxiproxy's latency, bandwidth, timeout, reset_peer, slow_close). `route.rs` sends a
 //! container's connections to it with an iptables DNAT rule and measures the link from inside
-//! the container. Needs no kernel support beyond iptables' nat table (no `tc netem`).
+//! the container; `local_probe.rs` measures a link from pgdrill's own process (the writers'
+//! path, which a client link fault sends through a proxy). Needs no kernel support beyond iptables' nat table (no `tc netem`).
+pub mod local_probe;
 mod proxy;
 pub mod route;
 mod toxic;

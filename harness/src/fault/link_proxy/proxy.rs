@@ -21,6 +21,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::timeout;
 
 use super::toxic::{pipe, Ended, Toxic};
+use crate::workload::ClientPath;
 
 /// How long the proxy waits to reach the destination before dropping the client.
 const CONNECT_BOUND: Duration = Duration::from_secs(5);
@@ -122,15 +123,22 @@ struct Kept {
     proxy: LinkProxy,
 }
 
-/// The run's proxies, by the step whose fault started them (cheap to clone: one set per run).
+/// The run's proxies, by the step whose fault started them, and the path of the run's writers
+/// that a client link fault routes through one (cheap to clone: one set per run).
 #[derive(Debug, Clone, Default)]
 pub struct LinkProxies {
     by_step: Arc<Mutex<BTreeMap<usize, Vec<Kept>>>>,
+    client: ClientPath,
 }
 
 impl LinkProxies {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, Vec<Kept>>> {
         self.by_step.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The path the run's writers take (the engine starts the workload on it).
+    pub fn client_path(&self) -> &ClientPath {
+        &self.client
     }
 
     /// Keeps `proxy`, carrying `sources`' link, for step `step`'s undo.

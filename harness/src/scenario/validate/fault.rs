@@ -57,11 +57,35 @@ impl Checker<'_> {
                 Some(format!("add a `target`: {TARGET_HELP}")),
             );
         }
-        if let Some(target) = &step.target {
+        if spec.target_rule() == TargetRule::Clients {
+            self.clients_fault(base, n, name, step);
+        } else if let Some(target) = &step.target {
             self.acts_on(&format!("{base}.target"), spec, &target.value, topology);
         }
         if let Some(duration) = &step.duration {
             self.budget(&format!("{base}.duration"), duration);
+        }
+    }
+
+    /// A fault on the scenario's own clients: no `target`, and a workload whose path it acts on.
+    fn clients_fault(&mut self, base: &str, n: usize, name: &FaultName, step: &Step) {
+        if step.target.is_some() {
+            self.report(
+                &format!("{base}.target"),
+                At::Key,
+                format!("fault `{name}` in step {n} takes no `target`: it acts on the scenario's own clients"),
+                "no target here",
+                Some("remove `target`; the fault acts on the workload's path (HAProxy, or the pooler)".into()),
+            );
+        }
+        if !self.workload {
+            self.report(
+                &format!("{base}.fault"),
+                At::Value,
+                format!("fault `{name}` in step {n} acts on the workload's connections, but the scenario has no `workload` section"),
+                "no workload",
+                Some("add `workload: {writers: 2, rate: 100/s}`".into()),
+            );
         }
     }
 

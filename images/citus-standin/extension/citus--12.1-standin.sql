@@ -1091,12 +1091,10 @@ COMMENT ON FUNCTION pg_catalog.get_shard_id_for_distribution_column(regclass, te
 COMMENT ON FUNCTION pg_catalog.get_shard_id_for_distribution_column(regclass, anyelement)
     IS 'pgdrill Citus stand-in: return the shard id which belongs to the given distribution value';
 
--- TRUNCATE of a distributed table's view (called by citus.c's utility hook): the table on the
--- primary of every group holding one of its placements.
-CREATE FUNCTION citus_standin.truncate_distributed(p_table regclass) RETURNS void
+-- p_sql on the primary of every group holding one of p_table's placements, in group order.
+CREATE FUNCTION citus_standin.on_placement_groups(p_table regclass, p_sql text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_table citus_standin.dist_table := citus_standin.dist_table_of(p_table);
     v_group int;
     v_primary record;
 BEGIN
@@ -1106,9 +1104,19 @@ BEGIN
         WHERE s.logicalrelid = p_table ORDER BY 1
     LOOP
         v_primary := citus_standin.group_primary(v_group);
-        PERFORM citus_standin.remote_command(v_group, v_primary.host, v_primary.port,
-                                             pg_catalog.format('TRUNCATE %s', v_table.remote_name));
+        PERFORM citus_standin.remote_command(v_group, v_primary.host, v_primary.port, p_sql);
     END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION citus_standin.on_placement_groups(regclass, text) FROM PUBLIC;
+
+-- TRUNCATE of a distributed table's view (called by citus.c's utility hook): the table on the
+-- primary of every group holding one of its placements.
+CREATE FUNCTION citus_standin.truncate_distributed(p_table regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM citus_standin.on_placement_groups(p_table,
+        pg_catalog.format('TRUNCATE %s', (citus_standin.dist_table_of(p_table)).remote_name));
 END
 $$;
 REVOKE ALL ON FUNCTION citus_standin.truncate_distributed(regclass) FROM PUBLIC;
@@ -1120,18 +1128,9 @@ CREATE FUNCTION citus_standin.drop_distributed(p_table regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_table citus_standin.dist_table := citus_standin.dist_table_of(p_table);
-    v_group int;
-    v_primary record;
 BEGIN
-    FOR v_group IN
-        SELECT DISTINCT pl.groupid FROM pg_catalog.pg_dist_shard s
-        JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
-        WHERE s.logicalrelid = p_table ORDER BY 1
-    LOOP
-        v_primary := citus_standin.group_primary(v_group);
-        PERFORM citus_standin.remote_command(v_group, v_primary.host, v_primary.port,
-                                             pg_catalog.format('DROP TABLE IF EXISTS %s', v_table.remote_name));
-    END LOOP;
+    PERFORM citus_standin.on_placement_groups(p_table,
+                                              pg_catalog.format('DROP TABLE IF EXISTS %s', v_table.remote_name));
     DELETE FROM pg_catalog.pg_dist_placement
     WHERE shardid IN (SELECT shardid FROM pg_catalog.pg_dist_shard WHERE logicalrelid = p_table);
     DELETE FROM pg_catalog.pg_dist_shard WHERE logicalrelid = p_table;

@@ -51,6 +51,23 @@ void		_PG_init(void);
 
 static ProcessUtility_hook_type previous_utility_hook = NULL;
 
+/* Runs `sql` (one regclass parameter) once for each relation of `relids`, through SPI. */
+static void
+call_for_each(const char *sql, List *relids)
+{
+	ListCell   *cell;
+
+	SPI_connect();
+	foreach(cell, relids)
+	{
+		Oid			argtypes[1] = {OIDOID};
+		Datum		values[1] = {ObjectIdGetDatum(lfirst_oid(cell))};
+
+		SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
+	}
+	SPI_finish();
+}
+
 /*
  * A TRUNCATE naming only views of distributed tables truncates them on the workers (the SQL's
  * citus_standin.truncate_distributed(), which refuses a view that is not a distributed table);
@@ -75,16 +92,7 @@ truncate_distributed_views(TruncateStmt *stmt)
 	}
 	if (views == NIL)
 		return false;
-	SPI_connect();
-	foreach(cell, views)
-	{
-		Oid			argtypes[1] = {OIDOID};
-		Datum		values[1] = {ObjectIdGetDatum(lfirst_oid(cell))};
-
-		SPI_execute_with_args("SELECT citus_standin.truncate_distributed($1::regclass)", 1, argtypes, values,
-							  NULL, false, 0);
-	}
-	SPI_finish();
+	call_for_each("SELECT citus_standin.truncate_distributed($1::regclass)", views);
 	return true;
 }
 
@@ -113,16 +121,7 @@ drop_distributed_views(DropStmt *stmt)
 	}
 	if (views == NIL)
 		return false;
-	SPI_connect();
-	foreach(cell, views)
-	{
-		Oid			argtypes[1] = {OIDOID};
-		Datum		values[1] = {ObjectIdGetDatum(lfirst_oid(cell))};
-
-		SPI_execute_with_args("SELECT citus_standin.drop_distributed($1::regclass)", 1, argtypes, values,
-							  NULL, false, 0);
-	}
-	SPI_finish();
+	call_for_each("SELECT citus_standin.drop_distributed($1::regclass)", views);
 	return true;
 }
 

@@ -18,7 +18,7 @@ use super::link::{
 };
 use crate::fault::executor::Operation;
 use crate::fault::link_proxy::local_probe;
-use crate::fault::link_proxy::route::{median_ms, Outcome, Protocol};
+use crate::fault::link_proxy::route::{median_ms, Mode, Outcome, Protocol};
 use crate::fault::link_proxy::{Direction, LinkProxies, LinkProxy};
 use crate::fault::{ActiveFault, Applied, Executor, Fault, FaultCx, FaultError, FaultRequest};
 use crate::pg::PgEndpoint;
@@ -108,8 +108,8 @@ impl Fault for ClientLink {
 
     async fn act(&self, cx: &FaultCx<'_>, request: &FaultRequest) -> Result<Applied, FaultError> {
         let failed = |reason: String| FaultError::failed(self.name(), CLIENTS, reason);
-        let (proxies, direct) = path_of(cx.executor).map_err(|r| failed(r.to_string()))?;
-        let toxic = toxic(self.0, request).map_err(|r| failed(r.to_string()))?;
+        let (proxies, direct) = path_of(cx.executor).map_err(failed)?;
+        let toxic = toxic(self.0, request).map_err(failed)?;
         let both_ways = request.option::<bool>(BOTH_WAYS.key).unwrap_or(false);
         let direction = if both_ways { Direction::Both } else { Direction::Downstream };
         let upstream = address(&direct).await.map_err(failed)?;
@@ -162,7 +162,7 @@ impl Fault for ClientLink {
 
     async fn undo(&self, cx: &FaultCx<'_>, active: &ActiveFault) -> Result<Vec<String>, FaultError> {
         let failed = |reason: String| FaultError::failed(self.name(), CLIENTS, reason);
-        let (proxies, direct) = path_of(cx.executor).map_err(|r| failed(r.to_string()))?;
+        let (proxies, direct) = path_of(cx.executor).map_err(failed)?;
         proxies.client_path().route(None);
         // Stopping the proxy closes the connections it carried; the writers reconnect directly.
         let stopped = proxies.stop(active.step).await;
@@ -188,7 +188,7 @@ impl ClientLink {
         let what = format!("{upstream} to answer the workload's path directly after healing");
         let answered = crate::wait::poll_until(&what, DIRECT_WITHIN, Duration::from_millis(500), || async {
             let samples =
-                local_probe::probe(upstream, login, crate::fault::link_proxy::route::Mode::RoundTrip, 3, Duration::from_secs(5))
+                local_probe::probe(upstream, login, Mode::RoundTrip, 3, Duration::from_secs(5))
                     .await;
             match median_ms(&samples, Outcome::Ok) {
                 Some(rtt) => crate::wait::Probe::Done(rtt),

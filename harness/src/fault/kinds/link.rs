@@ -190,21 +190,20 @@ fn protocol(port: u16) -> Protocol {
 
 /// The toxic a request of a `kind` fault asks for.
 pub(super) fn toxic(kind: Kind, request: &FaultRequest) -> Result<Toxic, String> {
-        let duration = |key: &str| request.option::<Budget>(key).map(|b| b.0);
-        Ok(match kind {
-            Kind::Delay => Toxic::Latency {
-                latency: duration(LATENCY.key).ok_or("no `latency`")?,
-                jitter: duration(JITTER.key).unwrap_or_default(),
-            },
-            Kind::Bandwidth => Toxic::Bandwidth { rate_kb: request.option(RATE.key).ok_or("no `rate_kb`")? },
-            Kind::Timeout => Toxic::Timeout { after: duration(TIMEOUT.key).filter(|d| !d.is_zero()) },
-            Kind::ResetPeer => Toxic::ResetPeer { after: duration(RESET_AFTER.key).unwrap_or_default() },
-            Kind::SlowClose => Toxic::SlowClose { delay: duration(DELAY.key).ok_or("no `delay`")? },
-        })
+    let duration = |key: &str| request.option::<Budget>(key).map(|b| b.0);
+    Ok(match kind {
+        Kind::Delay => Toxic::Latency {
+            latency: duration(LATENCY.key).ok_or("no `latency`")?,
+            jitter: duration(JITTER.key).unwrap_or_default(),
+        },
+        Kind::Bandwidth => Toxic::Bandwidth { rate_kb: request.option(RATE.key).ok_or("no `rate_kb`")? },
+        Kind::Timeout => Toxic::Timeout { after: duration(TIMEOUT.key).filter(|d| !d.is_zero()) },
+        Kind::ResetPeer => Toxic::ResetPeer { after: duration(RESET_AFTER.key).unwrap_or_default() },
+        Kind::SlowClose => Toxic::SlowClose { delay: duration(DELAY.key).ok_or("no `delay`")? },
+    })
 }
 
 impl Link {
-
     /// The link's destinations, with their addresses and ports.
     async fn ends(&self, executor: &dyn Executor, request: &FaultRequest) -> Result<Vec<End>, String> {
         let to = request.members(TO.key).filter(|to| !to.is_empty()).ok_or("`to` matched no container")?;
@@ -353,7 +352,7 @@ impl Fault for Link {
         let first = request.targets.first().cloned().unwrap_or_else(|| "?".into());
         let failed = |reason: String| FaultError::failed(self.name(), &first, reason);
         let proxies = cx.executor.link_proxies().ok_or_else(|| failed("this executor has no link proxies".into()))?;
-        let toxic = toxic(self.0, request).map_err(|r| failed(r.to_string()))?;
+        let toxic = toxic(self.0, request).map_err(failed)?;
         let both_ways = request.option::<bool>(BOTH_WAYS.key).unwrap_or(false);
         let direction = if both_ways { Direction::Both } else { Direction::Downstream };
         let ends = self.ends(cx.executor, request).await.map_err(failed)?;

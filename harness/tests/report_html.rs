@@ -94,7 +94,7 @@ fn synthetic_report() -> RunReport {
             WriteOutcome::Acked { acked_at } => *acked_at,
             WriteOutcome::Failed { failed_at, .. } => *failed_at,
         };
-        push(at, EventKind::Write { id, writer: (id % 2) as u32, group: None, sent_at: sent, outcome });
+        push(at, EventKind::Write { id, writer: (id % 2) as u32, group: None, txn: None, sent_at: sent, outcome });
     }
     events.sort_by_key(|e| e.at);
     RunReport {
@@ -242,7 +242,7 @@ fn citus_report() -> RunReport {
         let outcome = WriteOutcome::Acked { acked_at };
         push(
             acked_at,
-            EventKind::Write { id: n as u64, writer: group - 1, group: Some(group), sent_at: sent, outcome },
+            EventKind::Write { id: n as u64, writer: group - 1, group: Some(group), txn: None, sent_at: sent, outcome },
         );
     }
     events.sort_by_key(|e| e.at);

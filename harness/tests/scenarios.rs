@@ -6,7 +6,8 @@
 //! Also one expected-failure
 //! drill (tests/fixtures/tight-budget.yaml) that must fail with observed-vs-budget output, one
 //! whose planted lost write and divergent replica the write audit must report
-//! (tests/fixtures/planted-audit.yaml), and the
+//! (tests/fixtures/planted-audit.yaml), one whose lost COMMIT PREPARED Citus's recovery (turned off)
+//! never finishes (tests/fixtures/citus-2pc-no-recovery.yaml), and the
 //! kill-primary drill once more on the PostgreSQL 17 image set (Debian trixie base).
 use std::path::{Path, PathBuf};
 
@@ -250,6 +251,30 @@ fn expect_planted_audit_failure(path: &Path, options: &DrillOptions) -> Result<(
     Ok(())
 }
 
+/// With Citus's transaction recovery off, the transaction whose COMMIT PREPARED was lost stays
+/// prepared on worker group 1: exactly the three 2PC checks fail, each naming what it saw.
+fn expect_orphan_without_recovery(path: &Path, options: &DrillOptions) -> Result<(), Failed> {
+    let outcome = run_drill(path, options)?;
+    let report = &outcome.report;
+    let summary = render_summary(report);
+    println!("{summary}");
+    let expected =
+        [names::NO_ORPHANED_PREPARED_TRANSACTIONS, names::NO_ACKED_WRITE_LOST, names::NO_PARTIAL_TRANSACTIONS];
+    let verdict = |name: &str| report.verdicts.iter().find(|v| v.check == name).ok_or(format!("no {name} verdict"));
+    let orphan = verdict(names::NO_ORPHANED_PREPARED_TRANSACTIONS)?;
+    let (lost, partial) = (verdict(names::NO_ACKED_WRITE_LOST)?, verdict(names::NO_PARTIAL_TRANSACTIONS)?);
+    let others_pass =
+        report.verdicts.iter().filter(|v| !expected.contains(&v.check.as_str())).all(|v| v.status == Status::Pass);
+    let orphan_ok = orphan.status == Status::Fail
+        && orphan.observed.contains("worker1-1: 1 orphaned prepared transaction(s) (citus_0_");
+    let lost_ok = lost.status == Status::Fail && lost.observed.contains("1 of ");
+    let partial_ok = partial.status == Status::Fail && partial.observed.starts_with("1 partial: txn ");
+    if report.passed || report.error.is_some() || !others_pass || !orphan_ok || !lost_ok || !partial_ok {
+        return Err(format!("expected only the three 2PC checks to fail, each on the one orphan:\n{summary}").into());
+    }
+    Ok(())
+}
+
 fn main() {
     Drills::new(workspace_root().join("scenarios"))
         .prefix("scenario::")
@@ -259,10 +284,14 @@ fn main() {
             let fixture = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
             let (tight, planted) = (fixture("tight-budget.yaml"), fixture("planted-audit.yaml"));
             let kill_primary = workspace_root().join("scenarios/patroni-kill-primary.yaml");
+            let no_recovery = fixture("citus-2pc-no-recovery.yaml");
             vec![
                 drills.docker_trial(args, "expected_failure::tight_budget", move |o| expect_budget_failure(&tight, o)),
                 drills.docker_trial(args, "expected_failure::planted_audit", move |o| {
                     expect_planted_audit_failure(&planted, o)
+                }),
+                drills.docker_trial(args, "expected_failure::citus_2pc_no_recovery", move |o| {
+                    expect_orphan_without_recovery(&no_recovery, o)
                 }),
                 drills.docker_trial(args, "image_set::pg17::patroni-kill-primary", move |o| {
                     expect_pass_on_pg17(&kill_primary, o)

@@ -6,8 +6,10 @@ use super::leader_is::leader_is;
 use super::never_leader::never_leader;
 use super::new_leader::new_leader;
 use super::no_failover::no_failover;
+use super::partial_transactions::no_partial_transactions;
 use super::pg_dist_node::pg_dist_node;
 use super::pooler_recovers::pooler_recovers;
+use super::prepared_xacts::no_orphaned_prepared_transactions;
 use super::primary_demoted::primary_demoted;
 use super::rejoins::rejoins;
 use super::replication_streaming::replication_streaming;
@@ -39,6 +41,7 @@ pub fn evaluate_expectation(exp: &Expectation, tl: &Timeline, ctx: &CheckContext
         Expectation::NoWriteAcked { within } => no_write_acked(*within, tl, ctx),
         Expectation::PoolerRecovers { within, after_primary } => pooler_recovers(*within, *after_primary, tl, ctx),
         Expectation::PgDistNode { group, within, new_primary } => pg_dist_node(*group, *new_primary, *within, tl, ctx),
+        Expectation::NoOrphanedPreparedTransactions { within } => no_orphaned_prepared_transactions(*within, tl, ctx),
         Expectation::WritePause { group, max, errors, resumes_within, others_max } => write_pause(
             WritePauseLimits {
                 group: *group,
@@ -62,6 +65,7 @@ pub fn evaluate_invariant(inv: Invariant, tl: &Timeline, now: Millis) -> Verdict
     match inv {
         Invariant::SinglePrimary => single_primary(tl, now),
         Invariant::NoAckedWriteLost => no_acked_write_lost(tl, now),
+        Invariant::NoPartialTransactions => no_partial_transactions(tl, now),
     }
 }
 

@@ -295,14 +295,20 @@ pub(crate) mod testkit {
         /// An acknowledged write, sent 5 ms before `at`.
         pub fn acked(mut self, at: Millis, id: u64) -> Self {
             let outcome = WriteOutcome::Acked { acked_at: at };
-            self.push(at, EventKind::Write { id, writer: 0, group: None, sent_at: at.saturating_sub(5), outcome });
+            self.push(
+                at,
+                EventKind::Write { id, writer: 0, group: None, txn: None, sent_at: at.saturating_sub(5), outcome },
+            );
             self
         }
 
         /// A failed write attempt.
         pub fn failed(mut self, at: Millis, id: u64) -> Self {
             let outcome = WriteOutcome::Failed { failed_at: at, error: "connection reset".into() };
-            self.push(at, EventKind::Write { id, writer: 1, group: None, sent_at: at.saturating_sub(5), outcome });
+            self.push(
+                at,
+                EventKind::Write { id, writer: 1, group: None, txn: None, sent_at: at.saturating_sub(5), outcome },
+            );
             self
         }
 
@@ -334,7 +340,14 @@ pub(crate) mod testkit {
             let outcome = WriteOutcome::Acked { acked_at: at };
             self.push(
                 at,
-                EventKind::Write { id, writer: 0, group: Some(group), sent_at: at.saturating_sub(5), outcome },
+                EventKind::Write {
+                    id,
+                    writer: 0,
+                    group: Some(group),
+                    txn: None,
+                    sent_at: at.saturating_sub(5),
+                    outcome,
+                },
             );
             self
         }
@@ -344,7 +357,14 @@ pub(crate) mod testkit {
             let outcome = WriteOutcome::Failed { failed_at: at, error: "connection reset".into() };
             self.push(
                 at,
-                EventKind::Write { id, writer: 1, group: Some(group), sent_at: at.saturating_sub(5), outcome },
+                EventKind::Write {
+                    id,
+                    writer: 1,
+                    group: Some(group),
+                    txn: None,
+                    sent_at: at.saturating_sub(5),
+                    outcome,
+                },
             );
             self
         }

@@ -303,7 +303,7 @@ mod tests {
 
     fn failed_with(tl: Tl, at: Millis, id: u64, error: &str) -> Tl {
         let outcome = WriteOutcome::Failed { failed_at: at, error: error.into() };
-        tl.event(at, EventKind::Write { id, writer: 1, group: None, sent_at: at - 5, outcome })
+        tl.event(at, EventKind::Write { id, writer: 1, group: None, txn: None, sent_at: at - 5, outcome })
     }
 
     fn pools(waiting: i64, maxwait_ms: u64) -> EventKind {

@@ -254,7 +254,7 @@ mod tests {
             .acked(300, 3)
             .acked(400, 4)
             .acked(500, 5)
-            .event(600, EventKind::Write { id: 6, writer: 0, group: None, sent_at: 590, outcome: read_only })
+            .event(600, EventKind::Write { id: 6, writer: 0, group: None, txn: None, sent_at: 590, outcome: read_only })
             .failed(700, 7)
     }
 

@@ -311,6 +311,7 @@ mod tests {
                 id: 999,
                 writer: 0,
                 group: Some(1),
+                txn: None,
                 sent_at: 24_900,
                 outcome: WriteOutcome::Failed { failed_at: 25_000, error: "08006: server closed".into() },
             },

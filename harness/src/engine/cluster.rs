@@ -137,6 +137,14 @@ impl Cluster {
         coordinators.filter_map(|m| Some((m.clone(), self.member_pg(m)?))).collect()
     }
 
+    /// Citus: the worker groups' members with their PostgreSQL endpoint on loopback, for the
+    /// prepared-transactions observer.
+    pub fn worker_endpoints(&self) -> Vec<(String, PgEndpoint)> {
+        let Some(groups) = &self.plan.groups else { return Vec::new() };
+        let workers = groups.iter().filter(|(g, _)| *g > 0).flat_map(|(_, members)| members);
+        workers.filter_map(|m| Some((m.clone(), self.member_pg(m)?))).collect()
+    }
+
     /// Every Patroni member with its own PostgreSQL endpoint on loopback, for the split-brain
     /// probe.
     pub fn member_pg_endpoints(&self) -> Vec<(String, PgEndpoint)> {

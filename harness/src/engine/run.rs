@@ -10,7 +10,10 @@ use super::reuse::{origin_after, reuse_key, Claimed};
 use super::steps::StepDriver;
 use super::{Cluster, EngineError, Progress};
 use crate::check::{faults_undone, judge, names, Status};
-use crate::observe::{citus_transactions, DistNodeObserver, LiveView, PatroniObserver, PoolerObserver, WritableProbe};
+use crate::observe::{
+    citus_transactions, DistNodeObserver, LiveView, PatroniObserver, PoolerObserver, PreparedXactsObserver,
+    WritableProbe,
+};
 use crate::report::member_configurations;
 use crate::report::{harness_usage, PhaseTiming, RunReport, Timings, WriteReportError};
 use crate::runtime::images::{ensure_images, ImageName, ImageOptions, ResolvedImages};
@@ -195,7 +198,7 @@ async fn teardown(runtime: &Runtime, keep: bool, progress: &Progress) -> Vec<Str
 }
 
 /// Spawns the observers every run has: Patroni's REST API, the writable probe, and for Citus
-/// pg_dist_node.
+/// pg_dist_node and the workers' orphaned prepared transactions.
 pub(super) fn spawn_observers(
     cluster: &Cluster,
     timeline: &TimelineWriter,
@@ -210,6 +213,12 @@ pub(super) fn spawn_observers(
     }
     if cluster.plan.groups.is_some() {
         DistNodeObserver::new(cluster.coordinator_endpoints()).spawn(
+            observers,
+            timeline.clone(),
+            live.clone(),
+            cancel.clone(),
+        );
+        PreparedXactsObserver::new(cluster.worker_endpoints()).spawn(
             observers,
             timeline.clone(),
             live.clone(),

@@ -11,7 +11,7 @@ use crate::fault::{apply, fault_by_name, undo, ActiveFault, FaultContext, FaultR
 use crate::fault::{Fault, TargetMemory};
 use crate::observe::LiveView;
 use crate::scenario::{
-    variant_name, Expectation, OptionKind, Scenario, Step, Target, TargetRule, Via, WaitFor, CLIENTS,
+    variant_name, Expectation, OptionKind, Scenario, Step, Target, TargetRule, Transactions, Via, WaitFor, CLIENTS,
 };
 use crate::timeline::{EventKind, Millis, TimelineWriter};
 use crate::topology::{etcd_names, member_group, member_names};
@@ -295,6 +295,7 @@ impl<'a> StepDriver<'a> {
                 Duration::from_secs(2)
             },
             routes,
+            multi_shard: workload.transactions == Transactions::MultiShard,
             table,
         };
         let via = match (citus, &scenario.topology.pooler) {
@@ -595,6 +596,7 @@ fn budget_of(expectation: &Expectation) -> Duration {
         | Expectation::LeaderIs { within, .. }
         | Expectation::NoWriteAcked { within }
         | Expectation::PgDistNode { within, .. }
+        | Expectation::NoOrphanedPreparedTransactions { within }
         | Expectation::PoolerRecovers { within, .. }
         | Expectation::Alert { within, .. } => within.0,
         // Judged over the rest of the run (write_pause needs the end-of-run shard placements);

@@ -5,6 +5,7 @@ mod dist_node;
 mod live;
 mod patroni;
 mod pooler;
+mod prepared_xacts;
 mod writable;
 
 pub use citus_log::{citus_transactions, LoggedTransaction};
@@ -13,4 +14,5 @@ pub use live::LiveView;
 pub(crate) use patroni::short_error;
 pub use patroni::{parse_patroni_status, PatroniObserver};
 pub use pooler::PoolerObserver;
+pub use prepared_xacts::{PreparedXactsObserver, ORPHAN_AGE};
 pub use writable::WritableProbe;

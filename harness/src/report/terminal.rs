@@ -304,6 +304,7 @@ pub(crate) mod tests {
                     id: 7,
                     writer: 1,
                     group: None,
+                    txn: None,
                     sent_at: 29_790,
                     outcome: WriteOutcome::Acked { acked_at: 29_800 },
                 },

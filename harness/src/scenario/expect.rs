@@ -113,6 +113,13 @@ pub enum Expectation {
         /// Budget.
         within: Budget,
     },
+    /// Citus: no worker group's running primary holds a prepared transaction older than a second
+    /// (a two-phase commit left half-done) within the budget: Citus's transaction recovery
+    /// (`citus.recover_2pc_interval`) has committed or rolled back what the fault left behind.
+    NoOrphanedPreparedTransactions {
+        /// Budget.
+        within: Budget,
+    },
     /// Citus: writes routed to worker group `group` pause at most `max` (longest stretch without
     /// an acknowledged write to that group, from the fault to the end of the run), fail at most
     /// `errors` times (absent: counted, not limited — e.g. after a kill writes fail until
@@ -184,6 +191,7 @@ impl Expectation {
             | Expectation::ReplicationStreaming { .. }
             | Expectation::Alert { .. }
             | Expectation::PgDistNode { .. }
+            | Expectation::NoOrphanedPreparedTransactions { .. }
             | Expectation::NeverLeader { .. }
             | Expectation::LeaderIs { .. } => None,
         }
@@ -206,4 +214,7 @@ pub enum Invariant {
     SinglePrimary,
     /// Every acknowledged write is present at the end of the run.
     NoAckedWriteLost,
+    /// Citus, `transactions: multi_shard`: every transaction of the workload is at the end of the
+    /// run wholly present or wholly absent, never some of its rows.
+    NoPartialTransactions,
 }

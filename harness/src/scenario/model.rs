@@ -330,6 +330,21 @@ pub struct Workload {
     /// Where the writers connect: through `topology.pooler` when there is one, else HAProxy.
     #[serde(default)]
     pub via: Option<Via>,
+    /// What one write is: a row (`single_row`, the default) or, on Citus, a transaction block
+    /// writing a row to two worker groups (`multi_shard`: Citus commits it with two-phase commit).
+    #[serde(default)]
+    pub transactions: Transactions,
+}
+
+/// What one write of the workload is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Transactions {
+    /// One INSERT, committed on its own.
+    #[default]
+    SingleRow,
+    /// `BEGIN; INSERT …; INSERT …; COMMIT` with the two rows on different worker groups (Citus).
+    MultiShard,
 }
 
 impl Workload {

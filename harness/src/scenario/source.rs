@@ -107,6 +107,7 @@ impl Context {
             "invariants" => "invariant",
             "kind" => "topology kind",
             "via" => "workload route",
+            "transactions" => "workload transaction kind",
             _ => "value",
         }
     }

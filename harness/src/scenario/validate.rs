@@ -7,7 +7,7 @@ use serde_saphyr::Location;
 use super::error::{Problem, ScenarioError};
 use super::expect::Invariant;
 use super::load::LoadOptions;
-use super::model::{Scenario, Topology};
+use super::model::{Scenario, Topology, Transactions};
 use super::source::{problem_at, LoadedScenario, SpanIndex};
 use super::step::Step;
 use super::target::Target;
@@ -110,7 +110,7 @@ impl Checker<'_> {
         self.names(scenario);
         self.topology(&scenario.topology);
         if let Some(workload) = &scenario.workload {
-            self.workload(workload);
+            self.workload(workload, &scenario.topology);
         }
         self.pooler(scenario);
         if scenario.steps.is_empty() && scenario.chaos.is_none() {
@@ -130,6 +130,16 @@ impl Checker<'_> {
             self.chaos(chaos, scenario);
         }
         for (i, invariant) in scenario.invariants.iter().enumerate() {
+            let multi_shard = scenario.workload.as_ref().is_some_and(|w| w.transactions == Transactions::MultiShard);
+            if *invariant == Invariant::NoPartialTransactions && !multi_shard {
+                self.report(
+                    &format!("invariants.{i}"),
+                    At::Value,
+                    "`no_partial_transactions` judges multi-shard transactions, but the workload writes none",
+                    "no multi-shard workload",
+                    Some("add `workload: {writers: 4, rate: 100/s, transactions: multi_shard}` (Citus)".into()),
+                );
+            }
             if *invariant == Invariant::NoAckedWriteLost && scenario.workload.is_none() {
                 self.report(
                     &format!("invariants.{i}"),

@@ -11,6 +11,16 @@ pub fn primaries_by_group(rows: &[DistNodeRow]) -> BTreeMap<u32, String> {
     rows.iter().filter(|r| r.role == "primary" && r.active).map(|r| (r.group, r.node.clone())).collect()
 }
 
+/// "worker1-2: 1 orphaned prepared transaction (citus_0_…)": a prepared-transactions read in one
+/// line.
+pub fn describe_prepared_xacts(member: &str, count: u64, gids: &[String], error: Option<&str>) -> String {
+    match error {
+        Some(error) => format!("{member}: prepared transactions not read: {error}"),
+        None if count == 0 => format!("{member}: no orphaned prepared transaction"),
+        None => format!("{member}: {count} orphaned prepared transaction(s) ({})", gids.join(", ")),
+    }
+}
+
 /// "0: coord-1; 1: worker1-2 (+1 secondary); ...": pg_dist_node in one line.
 pub fn describe_dist_nodes(rows: &[DistNodeRow]) -> String {
     let mut groups: BTreeMap<u32, (Vec<String>, usize)> = BTreeMap::new();

@@ -256,6 +256,10 @@ pub enum EventKind {
         /// Citus: the worker group the row is routed to (from its shard's placement).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         group: Option<u32>,
+        /// A multi-shard transaction's first row id, on each of its rows (they commit or fail
+        /// together: one outcome, one event per row).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        txn: Option<u64>,
         /// When the statement was sent (the event's `at` is when it ended).
         sent_at: Millis,
         /// How it ended.
@@ -316,6 +320,21 @@ pub enum EventKind {
         source: String,
         /// Every row, ordered by group, role and name.
         rows: Vec<DistNodeRow>,
+    },
+    /// Citus: the prepared transactions on a worker group's running primary older than the
+    /// observer's threshold (orphans: a two-phase commit that never got its COMMIT or ROLLBACK
+    /// PREPARED), recorded when the set or the read's success changes.
+    PreparedXacts {
+        /// The worker member read.
+        member: String,
+        /// How many there are.
+        count: u64,
+        /// Their names (the first few).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        gids: Vec<String>,
+        /// Why the member could not be read (the count is then unknown, recorded as 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// Citus: one transaction Patroni's citus handler ran on the coordinator (from its DEBUG log),
     /// e.g. the one that keeps a worker group's writes waiting during a switchover. The event's

@@ -7,7 +7,7 @@ mod log;
 mod reuse;
 
 pub use audit::{AuditRead, AuditRole};
-pub use dist_node::{describe_dist_nodes, primaries_by_group};
+pub use dist_node::{describe_dist_nodes, describe_prepared_xacts, primaries_by_group};
 pub use event::{DistNodeRow, Event, EventKind, MemberView, Millis, PoolerPools, PoolerStats, Role, WriteOutcome};
 pub use log::{Timeline, TimelineWriter};
 pub use reuse::{BaselineCheck, ClusterOrigin};

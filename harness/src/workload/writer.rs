@@ -39,6 +39,9 @@ pub struct WriterConfig {
     /// groups and each writes only to its own, so a group whose writes wait does not hold up the
     /// others' (as with real clients, which do not share one connection across groups).
     pub routes: Option<BTreeMap<u32, Vec<i32>>>,
+    /// Citus: each write is a transaction block writing one row to the writer's group and one
+    /// to the next group (two-phase commit across worker groups).
+    pub multi_shard: bool,
     /// The table the rows go to.
     pub table: WorkloadTable,
 }
@@ -74,8 +77,10 @@ impl WorkloadHandle {
         let per_writer = config.rate_per_second / f64::from(writers);
         let period = Duration::from_secs_f64(1.0 / per_writer.max(0.01));
         for writer in 0..writers {
+            let at = |offset: u32| routes[(writer + offset) as usize % routes.len()].clone();
             let w = Writer {
-                route: (!routes.is_empty()).then(|| routes[writer as usize % routes.len()].clone()),
+                route: (!routes.is_empty()).then(|| at(0)),
+                second: (config.multi_shard && routes.len() > 1).then(|| at(1)),
                 index: writer,
                 path: path.clone(),
                 period,
@@ -100,6 +105,8 @@ impl WorkloadHandle {
 struct Writer {
     index: u32,
     route: Option<Route>,
+    /// Multi-shard writes: where each transaction's second row goes.
+    second: Option<Route>,
     /// Where to (re)connect: the direct path, or a client link fault's proxy.
     path: ClientPath,
     period: Duration,
@@ -128,11 +135,16 @@ impl Writer {
                 _ = cancel.cancelled() => return,
                 _ = ticker.tick() => {}
             }
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let rows = if self.second.is_some() { 2 } else { 1 };
+            let id = self.next_id.fetch_add(rows, Ordering::Relaxed);
             let bucket = self.route.as_ref().map(|r| r.buckets[sent % r.buckets.len()]);
+            let second = self.second.as_ref().map(|r| (id + 1, r.buckets[sent % r.buckets.len()]));
             sent += 1;
             let sent_at = self.timeline.now();
-            let result = self.attempt(&mut client, &statement, id, bucket).await;
+            let result = match second {
+                Some(second) => self.attempt_transaction(&mut client, (id, bucket.unwrap_or(0)), second).await,
+                None => self.attempt(&mut client, &statement, id, bucket).await,
+            };
             let outcome = match result {
                 Ok(()) => WriteOutcome::Acked { acked_at: self.timeline.now() },
                 Err(error) => {
@@ -142,7 +154,45 @@ impl Writer {
                 }
             };
             let group = self.route.as_ref().map(|r| r.group);
-            self.timeline.record(EventKind::Write { id, writer: self.index, group, sent_at, outcome });
+            let txn = self.second.is_some().then_some(id);
+            if let Some(second) = &self.second {
+                let (writer, group, outcome) = (self.index, Some(second.group), outcome.clone());
+                self.timeline.record(EventKind::Write { id: id + 1, writer, group, txn, sent_at, outcome });
+            }
+            self.timeline.record(EventKind::Write { id, writer: self.index, group, txn, sent_at, outcome });
+        }
+    }
+
+    /// The connection, (re)made when it is missing, closed or made on an earlier path.
+    async fn connected<'c>(&self, client: &'c mut Option<(Client, u64)>) -> Result<&'c Client, WriteFailure> {
+        // A connection made before the path changed is replaced: it keeps the old path.
+        let generation = self.path.generation();
+        if client.as_ref().is_none_or(|(c, made_on)| c.is_closed() || *made_on != generation) {
+            *client = None;
+            let (endpoint, made_on) = self.path.current().ok_or(WriteFailure::NoPath)?;
+            *client = Some((endpoint.connect(CONNECT_TIMEOUT).await.map_err(WriteFailure::Connect)?, made_on));
+        }
+        Ok(&client.as_ref().expect("connected above").0)
+    }
+
+    /// A multi-shard write: both rows in one transaction block, sent as one simple query (one
+    /// round trip; an error skips the rest and the connection is dropped by the caller).
+    async fn attempt_transaction(
+        &self,
+        client: &mut Option<(Client, u64)>,
+        (id, bucket): (u64, i32),
+        (second_id, second_bucket): (u64, i32),
+    ) -> Result<(), WriteFailure> {
+        let c = self.connected(client).await?;
+        let (table, writer) = (&self.table, self.index);
+        let sql = format!(
+            "BEGIN; INSERT INTO {table} (id, bucket, writer) VALUES ({id}, {bucket}, {writer}); \
+             INSERT INTO {table} (id, bucket, writer) VALUES ({second_id}, {second_bucket}, {writer}); COMMIT"
+        );
+        match within("the transaction", self.statement_timeout, c.batch_execute(&sql)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(WriteFailure::Statement(e)),
+            Err(_) => Err(WriteFailure::NoAnswer(self.statement_timeout)),
         }
     }
 
@@ -153,14 +203,7 @@ impl Writer {
         id: u64,
         bucket: Option<i32>,
     ) -> Result<(), WriteFailure> {
-        // A connection made before the path changed is replaced: it keeps the old path.
-        let generation = self.path.generation();
-        if client.as_ref().is_none_or(|(c, made_on)| c.is_closed() || *made_on != generation) {
-            *client = None;
-            let (endpoint, made_on) = self.path.current().ok_or(WriteFailure::NoPath)?;
-            *client = Some((endpoint.connect(CONNECT_TIMEOUT).await.map_err(WriteFailure::Connect)?, made_on));
-        }
-        let (c, _) = client.as_ref().expect("connected above");
+        let c = self.connected(client).await?;
         let id_param = i64::try_from(id).map_err(|_| WriteFailure::Overflow("id"))?;
         let writer_param = i32::try_from(self.index).map_err(|_| WriteFailure::Overflow("writer"))?;
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&id_param, &writer_param];

@@ -184,6 +184,17 @@ CREATE INDEX pg_dist_placement_groupid_index ON citus_standin.pg_dist_placement 
 CREATE INDEX pg_dist_placement_shardid_index ON citus_standin.pg_dist_placement (shardid);
 ALTER TABLE citus_standin.pg_dist_placement SET SCHEMA pg_catalog;
 
+-- Distributed transactions' commit records (Citus 8+; Citus 13.1 adds outer_xid, unused here): a
+-- row per prepared participant, written in the coordinator's own transaction, so it exists exactly
+-- when the coordinator committed. Read by recover_prepared_transactions().
+CREATE TABLE citus_standin.pg_dist_transaction (
+    groupid int NOT NULL,
+    gid text NOT NULL,
+    UNIQUE (groupid, gid)
+);
+CREATE INDEX pg_dist_transaction_group_index ON citus_standin.pg_dist_transaction (groupid);
+ALTER TABLE citus_standin.pg_dist_transaction SET SCHEMA pg_catalog;
+
 -- Placements with the address of their group's primary, as in Citus.
 CREATE VIEW citus_standin.pg_dist_shard_placement AS
 SELECT pl.shardid, pl.shardstate, pl.shardlength, n.nodename, n.nodeport::bigint AS nodeport, pl.placementid
@@ -195,7 +206,7 @@ GRANT SELECT ON pg_catalog.pg_dist_node, pg_catalog.pg_dist_partition, pg_catalo
     pg_catalog.pg_dist_placement, pg_catalog.pg_dist_colocation, pg_catalog.pg_dist_shard_placement TO PUBLIC;
 GRANT SELECT ON pg_catalog.pg_dist_groupid_seq, pg_catalog.pg_dist_node_nodeid_seq, pg_catalog.pg_dist_shardid_seq,
     pg_catalog.pg_dist_placement_placementid_seq, pg_catalog.pg_dist_colocationid_seq TO PUBLIC;
-REVOKE ALL ON pg_catalog.pg_dist_authinfo, pg_catalog.pg_dist_poolinfo FROM PUBLIC;
+REVOKE ALL ON pg_catalog.pg_dist_authinfo, pg_catalog.pg_dist_poolinfo, pg_catalog.pg_dist_transaction FROM PUBLIC;
 
 -- What the stand-in needs to route a distributed table (logicalrelid is the view).
 CREATE TABLE citus_standin.dist_table (
@@ -539,16 +550,17 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
 $$;
 
 -- libpq connection string for host:port (connecting to hostaddr p_addr, which wait_for_node found
--- accepting): this database, the current user and, as Citus does, the pg_dist_authinfo entry of the
+-- accepting, when not NULL): this database, the current user and, as Citus does, the pg_dist_authinfo entry of the
 -- node (nodeid) or of all nodes (0). connect_timeout bounds the rest of the attempt (the startup
 -- and authentication exchange; libpq's minimum is 2 s). Keepalives: an idle connection to a worker
 -- that has gone is noticed.
 CREATE FUNCTION citus_standin.conninfo(p_host text, p_port int, p_addr text, p_timeout_s int) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_catalog.format(
-               'host=%s hostaddr=%s port=%s dbname=%s user=%s connect_timeout=%s keepalives=1 keepalives_idle=5 '
+               'host=%s%s port=%s dbname=%s user=%s connect_timeout=%s keepalives=1 keepalives_idle=5 '
                'keepalives_interval=2 keepalives_count=2 application_name=citus_standin',
-               citus_standin.conninfo_value(p_host), citus_standin.conninfo_value(p_addr), p_port,
+               citus_standin.conninfo_value(p_host), coalesce(' hostaddr=' || citus_standin.conninfo_value(p_addr), ''),
+               p_port,
                citus_standin.conninfo_value(pg_catalog.current_database()),
                citus_standin.conninfo_value(current_user::text), greatest(p_timeout_s, 2))
            || coalesce(' ' || (
@@ -678,7 +690,8 @@ $$;
 -- SQLSTATE 08xxx/57P0x, when sending) is replaced and the command sent on the new one, as Citus
 -- replaces a cached connection whose socket was closed. Once the command is sent, any error is the
 -- caller's, as in Citus: the worker may have applied it (a link cut while its answer was on the
--- way), so sending it again could apply it twice.
+-- way), so sending it again could apply it twice. Inside a transaction block the command joins the
+-- coordinator's distributed transaction (see Distributed transactions at the top).
 CREATE FUNCTION citus_standin.remote_command(p_group int, p_host text, p_port int, p_sql text) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -687,13 +700,19 @@ DECLARE
     v_state text;
     v_status text;
     v_sent bool;
+    v_joined bool;
+    v_prefix text[];
 BEGIN
     v_conn := citus_standin.connection(p_group, p_host, p_port);
+    -- A connection already in this transaction block's remote transaction cannot be replaced.
+    v_joined := citus_standin.in_remote_transaction(v_conn.conn);
+    v_prefix := citus_standin.remote_prefix(v_conn.conn);
     LOOP
         v_attempt := v_attempt + 1;
         v_sent := false;
         BEGIN
             -- (PL/pgSQL variables keep their values when the block's subtransaction rolls back.)
+            PERFORM citus_standin.run_prefix(v_conn.conn, v_prefix);
             PERFORM citus_standin.send(v_conn.conn, p_sql);
             v_sent := true;
             PERFORM citus_standin.wait_for_result(v_conn.conn);
@@ -703,9 +722,11 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
             PERFORM citus_standin.forget(v_conn.conn);
-            IF v_conn.reused AND v_attempt = 1 AND NOT v_sent
+            IF v_conn.reused AND v_attempt = 1 AND NOT v_sent AND NOT v_joined
                AND (pg_catalog.left(v_state, 2) = '08' OR v_state IN ('57P01', '57P02', '57P03')) THEN
                 v_conn := citus_standin.connection(p_group, p_host, p_port);
+                -- A new connection has no transaction to roll back; BEGIN again if it opened one.
+                v_prefix := pg_catalog.array_remove(v_prefix, 'ROLLBACK');
                 CONTINUE;
             END IF;
             RAISE;
@@ -713,6 +734,255 @@ BEGIN
     END LOOP;
 END
 $$;
+
+---------------------------------------------------------------------------------------------------
+-- Distributed transactions (see the top, and citus.c, which tracks the participants)
+---------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION citus_standin.remote_prefix(conn text) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'citus_standin_remote_prefix' LANGUAGE C STRICT;
+CREATE FUNCTION citus_standin.in_remote_transaction(conn text) RETURNS bool
+    AS 'MODULE_PATHNAME', 'citus_standin_in_remote_transaction' LANGUAGE C STRICT;
+CREATE FUNCTION citus_standin.note_prepare(conn text, conninfo text, gid text) RETURNS void
+    AS 'MODULE_PATHNAME', 'citus_standin_note_prepare' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION citus_standin.remote_prefix(text), citus_standin.in_remote_transaction(text),
+    citus_standin.note_prepare(text, text, text) FROM PUBLIC;
+
+-- Runs each of p_commands over p_conn, one at a time (dblink reads one result per command).
+CREATE FUNCTION citus_standin.run_prefix(p_conn text, p_commands text[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_command text;
+BEGIN
+    FOREACH v_command IN ARRAY p_commands LOOP
+        PERFORM citus_standin.send_and_wait(p_conn, v_command);
+        PERFORM 1 FROM citus_standin.dblink_get_result(p_conn, true) AS r(status text);
+        PERFORM 1 FROM citus_standin.dblink_get_result(p_conn, true) AS r(status text);
+    END LOOP;
+END
+$$;
+
+-- Runs one command over p_conn and fails with the worker's error (dblink_get_result(.., true)
+-- raises it).
+CREATE FUNCTION citus_standin.run_on(p_conn text, p_command text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM citus_standin.run_prefix(p_conn, ARRAY[p_command]);
+END
+$$;
+
+-- The group and address a connection's name (citus_standin/g<group>/<host>:<port>) stands for.
+CREATE FUNCTION citus_standin.connection_target(p_conn text, OUT groupid int, OUT host text, OUT port int)
+LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT pg_catalog.split_part(pg_catalog.split_part(p_conn, '/', 2), 'g', 2)::int,
+           pg_catalog.regexp_replace(pg_catalog.split_part(p_conn, '/', 3), ':[0-9]+$', ''),
+           pg_catalog.substring(pg_catalog.split_part(p_conn, '/', 3), ':([0-9]+)$')::int
+$$;
+
+-- One-phase commit of a transaction block's only worker participant, at the coordinator's
+-- PRE_COMMIT (Citus: CoordinatedRemoteTransactionsCommit before the local commit).
+CREATE FUNCTION citus_standin.commit_remote(p_conn text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM citus_standin.run_on(p_conn, 'COMMIT');
+END
+$$;
+
+-- Two-phase commit's first phase, at the coordinator's PRE_COMMIT: for each participant, a
+-- pg_dist_transaction record (in the coordinator's transaction), then PREPARE TRANSACTION with
+-- Citus's name format citus_<initiator group>_<pid>_<transaction number>_<connection number> (the
+-- transaction number here is the coordinator's full transaction id, which recovery uses to tell an
+-- in-progress transaction). Any failure fails the coordinator's commit: citus.c then rolls back
+-- what was (being) prepared.
+CREATE FUNCTION citus_standin.prepare_remote(p_conns text[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_xid text := pg_catalog.pg_current_xact_id()::text;
+    v_conn text;
+    v_target record;
+    v_gid text;
+    v_n int := 0;
+BEGIN
+    FOREACH v_conn IN ARRAY p_conns LOOP
+        v_n := v_n + 1;
+        v_target := citus_standin.connection_target(v_conn);
+        v_gid := pg_catalog.format('citus_0_%s_%s_%s', pg_catalog.pg_backend_pid(), v_xid, v_n);
+        INSERT INTO pg_catalog.pg_dist_transaction (groupid, gid) VALUES (v_target.groupid, v_gid);
+        PERFORM citus_standin.note_prepare(v_conn,
+            citus_standin.conninfo(v_target.host, v_target.port, NULL, citus_standin.node_connection_timeout() / 1000),
+            v_gid);
+        PERFORM citus_standin.run_on(v_conn, pg_catalog.format('PREPARE TRANSACTION %L', v_gid));
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION citus_standin.run_prefix(text, text[]), citus_standin.run_on(text, text),
+    citus_standin.commit_remote(text), citus_standin.prepare_remote(text[]) FROM PUBLIC;
+
+-- Whether the coordinator transaction that prepared gid (its 4th field, a full transaction id) is
+-- still running (a gid this server cannot place counts as finished).
+CREATE FUNCTION citus_standin.preparer_in_progress(p_gid text) RETURNS bool
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN pg_catalog.pg_xact_status(pg_catalog.split_part(p_gid, '_', 4)::xid8) = 'in progress';
+EXCEPTION WHEN OTHERS THEN
+    RETURN false;
+END
+$$;
+
+-- This coordinator's prepared transactions on the worker behind p_conn, in this database; young:
+-- those prepared less than 2 s ago. The stand-in cannot see, as Citus does, whether the backend
+-- that prepared one is still finishing it (its COMMIT PREPARED comes after the local commit, when
+-- pg_xact_status already says committed), so recovery leaves young ones to their backend.
+CREATE FUNCTION citus_standin.remote_prepared(p_conn text, OUT gids text[], OUT young text[])
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM citus_standin.send_and_wait(p_conn, pg_catalog.format(
+        'SELECT gid, prepared > pg_catalog.now() - interval ''2 s'' FROM pg_catalog.pg_prepared_xacts '
+        'WHERE gid LIKE %L AND database = %L', 'citus\_0\_%', pg_catalog.current_database()));
+    SELECT coalesce(pg_catalog.array_agg(r.gid), '{}'), coalesce(pg_catalog.array_agg(r.gid) FILTER (WHERE r.young), '{}')
+    INTO gids, young
+    FROM citus_standin.dblink_get_result(p_conn, true) AS r(gid text, young bool);
+    PERFORM 1 FROM citus_standin.dblink_get_result(p_conn, true) AS r(gid text, young bool);
+END
+$$;
+
+-- Ends one prepared transaction (COMMIT or ROLLBACK PREPARED); false when it was already gone
+-- (its own backend finished it meanwhile).
+CREATE FUNCTION citus_standin.finish_prepared(p_conn text, p_verb text, p_gid text) RETURNS bool
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM citus_standin.run_on(p_conn, pg_catalog.format('%s PREPARED %L', p_verb, p_gid));
+    RETURN true;
+EXCEPTION WHEN undefined_object THEN
+    -- The error was the command's result; the end of its results is still to be read.
+    PERFORM 1 FROM citus_standin.dblink_get_result(p_conn, false) AS r(status text);
+    RETURN false;
+END
+$$;
+
+-- Recovers group p_group's prepared transactions on its primary at host:port; returns how many.
+-- Citus's algorithm (transaction_recovery.c): P = prepared there, T = this group's records, Q =
+-- prepared there again; a record of a transaction still running is left alone; one whose gid is in
+-- P and Q is committed (COMMIT PREPARED) and deleted; one only in Q is kept for the next round (it
+-- was prepared and committed meanwhile); one in neither is finished and deleted. What remains of
+-- P, not running, has no record: its transaction aborted, ROLLBACK PREPARED. Young prepared
+-- transactions (see remote_prepared) count as running.
+CREATE FUNCTION citus_standin.recover_group(p_group int, p_host text, p_port int) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_conn text := pg_catalog.format('citus_standin/recovery/%s:%s', p_host, p_port);
+    v_timeout int := citus_standin.node_connection_timeout();
+    v_p text[];
+    v_young text[];
+    v_q text[];
+    v_gid text;
+    v_recovered int := 0;
+BEGIN
+    IF NOT v_conn = ANY (coalesce(citus_standin.dblink_get_connections(), '{}'::text[])) THEN
+        PERFORM citus_standin.dblink_connect(v_conn, citus_standin.conninfo(p_host, p_port,
+            citus_standin.wait_for_node(p_host, p_port, v_timeout), v_timeout / 1000));
+    END IF;
+    SELECT r.gids, r.young INTO v_p, v_young FROM citus_standin.remote_prepared(v_conn) r;
+    FOR v_gid IN SELECT t.gid FROM pg_catalog.pg_dist_transaction t WHERE t.groupid = p_group LOOP
+        CONTINUE WHEN citus_standin.preparer_in_progress(v_gid);
+        IF v_q IS NULL THEN
+            v_q := (citus_standin.remote_prepared(v_conn)).gids;
+        END IF;
+        IF v_gid = ANY (v_p) AND v_gid = ANY (v_q) THEN
+            IF NOT v_gid = ANY (v_young) AND citus_standin.finish_prepared(v_conn, 'COMMIT', v_gid) THEN
+                v_recovered := v_recovered + 1;
+            END IF;
+            IF NOT v_gid = ANY (v_young) THEN
+                DELETE FROM pg_catalog.pg_dist_transaction t WHERE t.groupid = p_group AND t.gid = v_gid;
+            END IF;
+        ELSIF NOT v_gid = ANY (v_q) THEN
+            DELETE FROM pg_catalog.pg_dist_transaction t WHERE t.groupid = p_group AND t.gid = v_gid;
+        END IF;
+        v_p := pg_catalog.array_remove(v_p, v_gid);
+    END LOOP;
+    FOREACH v_gid IN ARRAY v_p LOOP
+        CONTINUE WHEN v_gid = ANY (v_young) OR citus_standin.preparer_in_progress(v_gid);
+        IF citus_standin.finish_prepared(v_conn, 'ROLLBACK', v_gid) THEN
+            v_recovered := v_recovered + 1;
+        END IF;
+    END LOOP;
+    RETURN v_recovered;
+EXCEPTION WHEN OTHERS THEN
+    PERFORM citus_standin.forget(v_conn);
+    RAISE;
+END
+$$;
+
+-- Citus's recover_prepared_transactions(): every active worker primary's prepared transactions
+-- of this coordinator, committed or rolled back as pg_dist_transaction says. A worker that cannot
+-- be reached is skipped with a warning (as in Citus). One recovery at a time.
+CREATE FUNCTION pg_catalog.recover_prepared_transactions() RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_node record;
+    v_recovered int := 0;
+    v_n int;
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(1128879188, 2);
+    FOR v_node IN
+        SELECT n.groupid, n.nodename, n.nodeport FROM pg_catalog.pg_dist_node n
+        WHERE n.groupid <> 0 AND n.noderole = 'primary' AND n.isactive AND n.nodecluster = 'default'
+        ORDER BY n.groupid
+    LOOP
+        BEGIN
+            v_n := citus_standin.recover_group(v_node.groupid, v_node.nodename, v_node.nodeport);
+            IF v_n > 0 THEN
+                RAISE LOG 'recovered % prepared transaction(s) on %:%', v_n, v_node.nodename, v_node.nodeport;
+            END IF;
+            v_recovered := v_recovered + v_n;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'transaction recovery cannot recover %:%: %', v_node.nodename, v_node.nodeport, SQLERRM;
+        END;
+    END LOOP;
+    RETURN v_recovered;
+END
+$$;
+COMMENT ON FUNCTION pg_catalog.recover_prepared_transactions()
+    IS 'pgdrill Citus stand-in: commits or rolls back the prepared transactions this coordinator left on the workers';
+REVOKE ALL ON FUNCTION pg_catalog.recover_prepared_transactions() FROM PUBLIC;
+
+-- citus.recover_2pc_interval in ms (a placeholder here, as every citus.* setting: '60000', '2s',
+-- '1min'); Citus's default 1 min when unset; -1 (or 0) turns recovery off.
+CREATE FUNCTION citus_standin.recover_2pc_interval() RETURNS int
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v text := pg_catalog.btrim(coalesce(pg_catalog.current_setting('citus.recover_2pc_interval', true), ''));
+BEGIN
+    IF v = '' THEN
+        RETURN 60000;
+    ELSIF v ~ '^-?[0-9]+$' THEN
+        RETURN v::int;
+    END IF;
+    RETURN (pg_catalog.date_part('epoch', v::interval) * 1000)::int;
+END
+$$;
+
+-- One round of the maintenance daemon (citus.c) on a primary: transaction recovery when
+-- citus.recover_2pc_interval is on. Returns the milliseconds until the next round.
+CREATE FUNCTION citus_standin.maintenance() RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_interval int := citus_standin.recover_2pc_interval();
+    v_recovered int;
+BEGIN
+    IF v_interval <= 0 THEN
+        RETURN 5000;
+    END IF;
+    v_recovered := pg_catalog.recover_prepared_transactions();
+    IF v_recovered > 0 THEN
+        RAISE LOG 'maintenance daemon recovered % distributed transactions', v_recovered;
+    END IF;
+    RETURN v_interval;
+END
+$$;
+REVOKE ALL ON FUNCTION citus_standin.preparer_in_progress(text), citus_standin.remote_prepared(text),
+    citus_standin.finish_prepared(text, text, text),
+    citus_standin.recover_group(int, text, int), citus_standin.maintenance() FROM PUBLIC;
 
 ---------------------------------------------------------------------------------------------------
 -- Distributed tables
@@ -801,6 +1071,7 @@ DECLARE
     v_attempt int;
     v_state text;
     v_sql text;
+    v_prefix text[];
 BEGIN
     SELECT d.* INTO v_table FROM citus_standin.dist_table d
     WHERE d.shadowrelid = (SELECT t.typrelid FROM pg_catalog.pg_type t WHERE t.oid = pg_catalog.pg_typeof(p_row));
@@ -815,10 +1086,14 @@ BEGIN
     LOOP
         v_primary := citus_standin.group_primary(v_group);
         v_conn := citus_standin.connection(v_group, v_primary.host, v_primary.port);
+        -- Outside the retry block: a PL/pgSQL exception block is a subtransaction, inside which
+        -- remote_prefix() would take any statement for a transaction block.
+        v_prefix := citus_standin.remote_prefix(v_conn.conn);
         v_attempt := 0;
         LOOP
             v_attempt := v_attempt + 1;
             BEGIN
+                PERFORM citus_standin.run_prefix(v_conn.conn, v_prefix);
                 PERFORM citus_standin.send_and_wait(v_conn.conn, v_sql);
                 RETURN QUERY EXECUTE pg_catalog.format(
                     'SELECT * FROM citus_standin.dblink_get_result(%L, true) AS r(%s)', v_conn.conn, v_table.coldefs);

@@ -31,25 +31,40 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "libpq-fe.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
 #include "portability/instr_time.h"
 #include "storage/latch.h"
+#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/wait_event.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+PGDLLEXPORT void citus_standin_maintenance_main(Datum arg);
 
 static ProcessUtility_hook_type previous_utility_hook = NULL;
+
+static long remaining_ms(instr_time start, int32 timeout_ms);
+static void remote_transaction_callback(XactEvent event, void *arg);
 
 /* Runs `sql` (one regclass parameter) once for each relation of `relids`, through SPI. */
 static void
@@ -170,11 +185,407 @@ standin_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree, 
 		drop_schemas_on_workers((DropStmt *) pstmt->utilityStmt);
 }
 
+/*
+ * Distributed transactions, as Citus runs them (transaction_management.c, remote_transaction.c):
+ * inside a transaction block, the first command sent to a worker connection opens a transaction
+ * there (the SQL's remote_command() sends BEGIN first: citus_standin.remote_prefix()); at the
+ * coordinator's PRE_COMMIT, one participant is committed with COMMIT (one-phase), several are
+ * prepared (two-phase: citus_standin.prepare_remote() writes a pg_dist_transaction record per
+ * participant in the coordinator's own transaction, then sends PREPARE TRANSACTION); once the
+ * coordinator has committed, each prepared participant gets COMMIT PREPARED, and on abort ROLLBACK
+ * PREPARED -- over a libpq connection of this backend's (dblink's connections cannot be reached
+ * from C; these go to the same worker address, so a link fault acts on them too). Failures then are
+ * warnings only, as in Citus: what is left prepared is recovered by recover_prepared_transactions(),
+ * which the maintenance daemon below runs every citus.recover_2pc_interval. A worker connection
+ * left inside an aborted remote transaction gets ROLLBACK before its next command. Savepoints are
+ * not handled (a rolled-back savepoint's remote writes stay in the remote transaction).
+ */
+#define MAX_PARTICIPANTS 64
+#define CONN_NAME_LEN 256
+#define CONNINFO_LEN 2048
+#define GID_LEN 200
+/* Bound on one COMMIT/ROLLBACK PREPARED after the coordinator's commit (interrupts are held then). */
+#define FINISH_TIMEOUT_MS 5000
+
+typedef struct Participant
+{
+	char		conn[CONN_NAME_LEN];	/* the dblink connection's name */
+	char		conninfo[CONNINFO_LEN]; /* set once prepared (or being prepared) */
+	char		gid[GID_LEN];
+} Participant;
+
+static Participant participants[MAX_PARTICIPANTS];
+static int	participant_count = 0;
+/* Connections left inside a remote transaction that the coordinator aborted. */
+static char dirty[MAX_PARTICIPANTS][CONN_NAME_LEN];
+static int	dirty_count = 0;
+
+/* Cached libpq connections for the commit phase, by conninfo (one per worker primary). */
+#define FINISH_CONNS 8
+typedef struct FinishConn
+{
+	PGconn	   *conn;
+	char		conninfo[CONNINFO_LEN];
+} FinishConn;
+static FinishConn finish_conns[FINISH_CONNS];
+static int	finish_next = 0;
+
+static int
+find_participant(const char *conn)
+{
+	for (int i = 0; i < participant_count; i++)
+		if (strcmp(participants[i].conn, conn) == 0)
+			return i;
+	return -1;
+}
+
+static bool
+take_dirty(const char *conn)
+{
+	for (int i = 0; i < dirty_count; i++)
+		if (strcmp(dirty[i], conn) == 0)
+		{
+			memmove(dirty[i], dirty[dirty_count - 1], CONN_NAME_LEN);
+			dirty_count--;
+			return true;
+		}
+	return false;
+}
+
+/* Waits (bounded, uninterruptibly: used after the local commit) for conn's socket. */
+static bool
+wait_socket(PGconn *conn, bool for_write, long deadline_ms, instr_time start)
+{
+	long		left = remaining_ms(start, deadline_ms);
+	int			events;
+
+	if (left <= 0)
+		return false;
+	events = WaitLatchOrSocket(NULL, (for_write ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE) | WL_TIMEOUT |
+							   WL_EXIT_ON_PM_DEATH, PQsocket(conn), left, PG_WAIT_EXTENSION);
+	return (events & WL_TIMEOUT) == 0;
+}
+
+/* The cached connection for `conninfo`, made when missing or broken (bounded); NULL on failure. */
+static PGconn *
+finish_connection(const char *conninfo, instr_time start)
+{
+	FinishConn *slot = NULL;
+	PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
+
+	for (int i = 0; i < FINISH_CONNS && slot == NULL; i++)
+		if (finish_conns[i].conn != NULL && strcmp(finish_conns[i].conninfo, conninfo) == 0)
+			slot = &finish_conns[i];
+	if (slot != NULL && PQstatus(slot->conn) == CONNECTION_OK)
+		return slot->conn;
+	if (slot == NULL)
+	{
+		slot = &finish_conns[finish_next];
+		finish_next = (finish_next + 1) % FINISH_CONNS;
+	}
+	PQfinish(slot->conn);
+	strlcpy(slot->conninfo, conninfo, CONNINFO_LEN);
+	slot->conn = PQconnectStart(conninfo);
+	while (slot->conn != NULL && PQstatus(slot->conn) != CONNECTION_BAD && poll != PGRES_POLLING_OK)
+	{
+		if (poll == PGRES_POLLING_FAILED ||
+			!wait_socket(slot->conn, poll == PGRES_POLLING_WRITING, FINISH_TIMEOUT_MS, start))
+			break;
+		poll = PQconnectPoll(slot->conn);
+	}
+	if (slot->conn == NULL || poll != PGRES_POLLING_OK)
+	{
+		ereport(WARNING, (errmsg("could not connect to a worker to end a prepared transaction: %s",
+								 slot->conn ? PQerrorMessage(slot->conn) : "out of memory")));
+		PQfinish(slot->conn);
+		slot->conn = NULL;
+		return NULL;
+	}
+	PQsetnonblocking(slot->conn, 1);
+	return slot->conn;
+}
+
+/* Forgets a broken cached connection. */
+static void
+finish_drop(PGconn *conn)
+{
+	for (int i = 0; i < FINISH_CONNS; i++)
+		if (finish_conns[i].conn == conn)
+			finish_conns[i].conn = NULL;
+	PQfinish(conn);
+}
+
+/* Runs `command` over the cached connection for `conninfo`; false (and a warning) when it failed. */
+static bool
+finish_command(const char *conninfo, const char *command)
+{
+	instr_time	start;
+	PGresult   *result;
+	PGconn	   *conn;
+	bool		ok = true;
+
+	INSTR_TIME_SET_CURRENT(start);
+	conn = finish_connection(conninfo, start);
+	if (conn == NULL)
+		return false;
+	if (!PQsendQuery(conn, command))
+		ok = false;
+	while (ok && PQflush(conn) == 1)
+		ok = wait_socket(conn, true, FINISH_TIMEOUT_MS, start);
+	while (ok)
+	{
+		if (!PQconsumeInput(conn))
+			ok = false;
+		else if (!PQisBusy(conn))
+			break;
+		else
+			ok = wait_socket(conn, false, FINISH_TIMEOUT_MS, start);
+	}
+	if (!ok)
+	{
+		ereport(WARNING, (errmsg("failed to run \"%s\" on a worker: %s", command,
+								 PQstatus(conn) == CONNECTION_OK ? "no answer in time" : PQerrorMessage(conn))));
+		finish_drop(conn);
+		return false;
+	}
+	while ((result = PQgetResult(conn)) != NULL)
+	{
+		const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+
+		/* 42704: recovery finished it already; nothing is lost. */
+		if (PQresultStatus(result) != PGRES_COMMAND_OK && (state == NULL || strcmp(state, "42704") != 0))
+		{
+			ereport(WARNING, (errmsg("\"%s\" failed on a worker: %s", command, PQresultErrorMessage(result))));
+			ok = false;
+		}
+		PQclear(result);
+	}
+	return ok;
+}
+
+/* COMMIT PREPARED or ROLLBACK PREPARED of every participant that was (being) prepared. */
+static void
+finish_prepared(const char *verb)
+{
+	for (int i = 0; i < participant_count; i++)
+	{
+		char		command[GID_LEN + 40];
+
+		if (participants[i].gid[0] == '\0')
+			continue;
+		snprintf(command, sizeof(command), "%s '%s'", verb, participants[i].gid);
+		finish_command(participants[i].conninfo, command);
+	}
+}
+
+static void
+call_sql(const char *sql, int nargs, Oid *argtypes, Datum *values)
+{
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	PopActiveSnapshot();
+	SPI_finish();
+}
+
+/* Ends the remote transactions of the coordinator's transaction (see above). */
+static void
+remote_transaction_callback(XactEvent event, void *arg)
+{
+	if (participant_count == 0)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			{
+				Datum	   *names = palloc(sizeof(Datum) * participant_count);
+				Oid			argtypes[1] = {TEXTARRAYOID};
+				Datum		values[1];
+
+				for (int i = 0; i < participant_count; i++)
+					names[i] = CStringGetTextDatum(participants[i].conn);
+				values[0] = PointerGetDatum(construct_array(names, participant_count, TEXTOID, -1, false, TYPALIGN_INT));
+				if (participant_count == 1)
+				{
+					call_sql("SELECT citus_standin.commit_remote($1[1])", 1, argtypes, values);
+					participant_count = 0;
+				}
+				else
+					call_sql("SELECT citus_standin.prepare_remote($1)", 1, argtypes, values);
+				break;
+			}
+		case XACT_EVENT_COMMIT:
+			finish_prepared("COMMIT PREPARED");
+			participant_count = 0;
+			break;
+		case XACT_EVENT_ABORT:
+			finish_prepared("ROLLBACK PREPARED");
+			for (int i = 0; i < participant_count && dirty_count < MAX_PARTICIPANTS; i++)
+				if (participants[i].gid[0] == '\0')
+					strlcpy(dirty[dirty_count++], participants[i].conn, CONN_NAME_LEN);
+			participant_count = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+PG_FUNCTION_INFO_V1(citus_standin_remote_prefix);
+
+/*
+ * citus_standin.remote_prefix(conn text) RETURNS text[]
+ *
+ * The commands to send over dblink connection `conn` before the next one: ROLLBACK when the
+ * connection was left inside an aborted remote transaction, BEGIN when this command opens its
+ * part of the coordinator's transaction block (the connection is then a participant). Call it
+ * outside PL/pgSQL exception blocks: inside one (a subtransaction) every statement looks like a
+ * transaction block.
+ */
+Datum
+citus_standin_remote_prefix(PG_FUNCTION_ARGS)
+{
+	char	   *conn = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		commands[2];
+	int			count = 0;
+
+	if (strlen(conn) >= CONN_NAME_LEN)
+		ereport(ERROR, (errmsg("connection name too long: %s", conn)));
+	if (take_dirty(conn))
+		commands[count++] = CStringGetTextDatum("ROLLBACK");
+	if (IsTransactionBlock() && find_participant(conn) < 0)
+	{
+		if (participant_count >= MAX_PARTICIPANTS)
+			ereport(ERROR, (errmsg("a transaction may use at most %d worker connections here", MAX_PARTICIPANTS)));
+		memset(&participants[participant_count], 0, sizeof(Participant));
+		strlcpy(participants[participant_count].conn, conn, CONN_NAME_LEN);
+		participant_count++;
+		commands[count++] = CStringGetTextDatum("BEGIN");
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(commands, count, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+PG_FUNCTION_INFO_V1(citus_standin_in_remote_transaction);
+
+/* citus_standin.in_remote_transaction(conn text) RETURNS bool: conn is a participant already. */
+Datum
+citus_standin_in_remote_transaction(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(find_participant(text_to_cstring(PG_GETARG_TEXT_PP(0))) >= 0);
+}
+
+PG_FUNCTION_INFO_V1(citus_standin_note_prepare);
+
+/*
+ * citus_standin.note_prepare(conn text, conninfo text, gid text) RETURNS void: called just before
+ * PREPARE TRANSACTION is sent, so that an abort rolls it back and a commit commits it.
+ */
+Datum
+citus_standin_note_prepare(PG_FUNCTION_ARGS)
+{
+	int			i = find_participant(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	char	   *conninfo = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *gid = text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+	if (i < 0)
+		ereport(ERROR, (errmsg("not a participant of this transaction")));
+	if (strlen(conninfo) >= CONNINFO_LEN || strlen(gid) >= GID_LEN)
+		ereport(ERROR, (errmsg("connection string or transaction name too long")));
+	strlcpy(participants[i].conninfo, conninfo, CONNINFO_LEN);
+	strlcpy(participants[i].gid, gid, GID_LEN);
+	PG_RETURN_VOID();
+}
+
+/*
+ * The maintenance daemon: runs citus_standin.maintenance() (transaction recovery) on a primary,
+ * then sleeps for the milliseconds it returns; wakes early on SIGHUP (citus.recover_2pc_interval
+ * may have changed). Errors are reported and retried after a second.
+ */
+static long
+maintenance_round(void)
+{
+	long		wait_ms = 5000;
+	MemoryContext context = CurrentMemoryContext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "citus maintenance");
+		if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'", true, 1) == SPI_OK_SELECT &&
+			SPI_processed == 1 &&
+			SPI_execute("SELECT citus_standin.maintenance()", false, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull)
+				wait_ms = DatumGetInt32(d);
+		}
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		wait_ms = 1000;
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return wait_ms;
+}
+
+void
+citus_standin_maintenance_main(Datum arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection("citus", NULL, 0);
+	for (;;)
+	{
+		long		wait_ms = 1000;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!RecoveryInProgress())
+			wait_ms = maintenance_round();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, Max(wait_ms, 100),
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+
 void
 _PG_init(void)
 {
+	BackgroundWorker worker;
+
 	previous_utility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = standin_utility;
+	RegisterXactCallback(remote_transaction_callback, NULL);
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	/* The maintenance daemon (Citus's runs one per database; pgdrill's Citus database is "citus"). */
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "citus");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "citus_standin_maintenance_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "Citus Maintenance Daemon (pgdrill stand-in)");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "Citus Maintenance Daemon");
+	RegisterBackgroundWorker(&worker);
 }
 
 PG_FUNCTION_INFO_V1(citus_standin_wait_for_node);

@@ -493,6 +493,9 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
             EventKind::DistNodes { source, rows } => {
                 ("pg_dist_node", format!("on {source}: {}", describe_dist_nodes(rows)))
             }
+            EventKind::PreparedXacts { member, count, gids, error } => {
+                ("citus", crate::timeline::describe_prepared_xacts(member, *count, gids, error.as_deref()))
+            }
             EventKind::Pooler { database, pools, stats, error } => {
                 ("pooler", describe_pooler(database, pools, stats, error))
             }

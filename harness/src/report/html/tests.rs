@@ -45,7 +45,7 @@ fn long_run() -> RunReport {
         };
         events.push(Event {
             at: sent + 4,
-            kind: EventKind::Write { id: n, writer: 0, group: None, sent_at: sent, outcome },
+            kind: EventKind::Write { id: n, writer: 0, group: None, txn: None, sent_at: sent, outcome },
         });
     }
     events.sort_by_key(|e| e.at);
@@ -159,7 +159,7 @@ fn writes_with_groups_get_a_lane_per_group_with_its_own_pause() {
             continue;
         }
         let outcome = WriteOutcome::Acked { acked_at: sent + 2 };
-        let kind = EventKind::Write { id: n, writer: group, group: Some(group), sent_at: sent, outcome };
+        let kind = EventKind::Write { id: n, writer: group, txn: None, group: Some(group), sent_at: sent, outcome };
         events.push(Event { at: sent + 2, kind });
     }
     let report = RunReport { timeline: Timeline::from_events(events), ..sample() };

@@ -130,6 +130,18 @@ impl Checker<'_> {
                 }
                 ("pg_dist_node", within)
             }
+            Expectation::NoOrphanedPreparedTransactions { within } => {
+                if topology.kind != TopologyKind::Citus {
+                    self.report(
+                        &format!("{path}.no_orphaned_prepared_transactions"),
+                        At::Key,
+                        "`no_orphaned_prepared_transactions` reads the Citus worker groups' prepared transactions, but the topology is not Citus",
+                        "not a Citus topology",
+                        Some("use `topology: {kind: citus, groups: {coordinator: 2, workers: [2, 2]}}`".into()),
+                    );
+                }
+                ("no_orphaned_prepared_transactions", within)
+            }
             Expectation::WritePause { group, max, resumes_within, others_max, .. } => {
                 self.group_number(&format!("{path}.write_pause.group"), *group, topology, true);
                 self.budget(&format!("{path}.write_pause.max"), max);

@@ -2,7 +2,7 @@
 //! timing rules, Citus groups that exist.
 use super::{At, Checker, ETCD, GROUP_MEMBERS, MAX_RATE_PER_SECOND, MAX_WORKER_GROUPS, MAX_WRITERS, MEMBERS};
 use super::{MIN_LOOP_WAIT, MIN_RETRY_TIMEOUT, MIN_TTL};
-use crate::scenario::model::{Topology, TopologyKind, Workload};
+use crate::scenario::model::{Topology, TopologyKind, Transactions, Workload};
 
 impl Checker<'_> {
     pub(super) fn topology(&mut self, topology: &Topology) {
@@ -161,7 +161,18 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn workload(&mut self, workload: &Workload) {
+    pub(super) fn workload(&mut self, workload: &Workload, topology: &Topology) {
+        let worker_groups =
+            crate::topology::citus_groups(topology).map_or(0, |g| g.iter().filter(|(g, _)| *g > 0).count());
+        if workload.transactions == Transactions::MultiShard && worker_groups < 2 {
+            self.report(
+                "workload.transactions",
+                At::Value,
+                "`transactions: multi_shard` writes each transaction's rows to two Citus worker groups, and this topology has fewer",
+                "a Citus topology with 2 or more worker groups",
+                Some("use `topology: {kind: citus, groups: {coordinator: 2, workers: [2, 2]}}`, or drop `transactions`".into()),
+            );
+        }
         if workload.writers == 0 || workload.writers > MAX_WRITERS {
             self.report(
                 "workload.writers",

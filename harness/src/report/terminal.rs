@@ -6,6 +6,7 @@ use comfy_table::{
 
 use super::model::RunReport;
 use crate::check::{ExecRecord, Status};
+use crate::timeline::EventKind;
 
 /// Table width: wide enough for "last seen" texts of a 3-member cluster on two lines.
 const TABLE_WIDTH: u16 = 120;
@@ -121,16 +122,24 @@ fn render_execs(report: &RunReport) -> String {
     out
 }
 
-/// What link faults measured: the link before and during each one.
+/// What link faults measured (the link before and during each one) and what their query
+/// filters did.
 fn render_links(report: &RunReport) -> String {
     let mut out = String::new();
     for event in &report.timeline.events {
-        if let crate::timeline::EventKind::LinkMeasured { step, source, destination, measured, .. } = &event.kind {
-            if out.is_empty() {
-                out.push_str("link measurements:\n");
+        let line = match &event.kind {
+            EventKind::LinkMeasured { step, source, destination, measured, .. } => {
+                format!("  step {} {source} → {destination}: {measured}\n", step + 1)
             }
-            out.push_str(&format!("  step {} {source} → {destination}: {measured}\n", step + 1));
+            EventKind::LinkFilterActed { step, source, destination, query, action, nth } => {
+                format!("  step {} {source} → {destination}: {action} on match {nth}: {query}\n", step + 1)
+            }
+            _ => continue,
+        };
+        if out.is_empty() {
+            out.push_str("link measurements:\n");
         }
+        out.push_str(&line);
     }
     out
 }
@@ -446,9 +455,23 @@ pub(crate) mod tests {
                 measured: "round trip 4.0 ms → 257.0 ms (+253.0 ms, median of 5)".into(),
             },
         });
+        report.timeline.events.push(Event {
+            at: 16_000,
+            kind: EventKind::LinkFilterActed {
+                step: 2,
+                source: "coord-1".into(),
+                destination: "worker1-1:5432".into(),
+                query: "PREPARE TRANSACTION 'citus_0_1'".into(),
+                action: "kill".into(),
+                nth: 1,
+            },
+        });
         let text = render_summary(&report);
         assert!(
-            text.contains("link measurements:\n  step 2 pg-2 → pg-1:5432: round trip 4.0 ms → 257.0 ms (+253.0 ms, median of 5)\n"),
+            text.contains(
+                "link measurements:\n  step 2 pg-2 → pg-1:5432: round trip 4.0 ms → 257.0 ms (+253.0 ms, median of 5)\n  \
+                 step 3 coord-1 → worker1-1:5432: kill on match 1: PREPARE TRANSACTION 'citus_0_1'\n"
+            ),
             "{text}"
         );
         let json = serde_json::to_string(&report).unwrap();

@@ -10,6 +10,8 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::step::FaultOptions;
+
 /// The scenario-file side of one fault.
 pub trait FaultSpec: Sync + 'static {
     /// The name scenario files use (`kill_postgres`).
@@ -41,6 +43,24 @@ pub trait FaultSpec: Sync + 'static {
     fn chaos(&self) -> bool {
         false
     }
+    /// Problems between its options that no single option's type shows (`delay` only with
+    /// `action: delay`); each option's own type and range are checked before.
+    fn option_problems(&self, _options: &FaultOptions) -> Vec<OptionProblem> {
+        Vec::new()
+    }
+}
+
+/// A problem between a step's fault options, for [`FaultSpec::option_problems`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionProblem {
+    /// The key the error points at (`fault` when an option is missing).
+    pub key: &'static str,
+    /// What is wrong, in a sentence.
+    pub message: String,
+    /// The short label on the span.
+    pub label: &'static str,
+    /// How to fix it.
+    pub help: String,
 }
 
 /// How a lasting fault is undone.
@@ -180,6 +200,15 @@ pub enum OptionKind {
         /// Whether `max` itself is allowed.
         max_inclusive: bool,
     },
+    /// A whole number from 1 to `max`.
+    Count {
+        /// The largest allowed.
+        max: u64,
+    },
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A regular expression (Rust regex syntax), matched case-insensitively: see [`option_regex`].
+    Regex,
 }
 
 impl OptionKind {
@@ -194,6 +223,9 @@ impl OptionKind {
             OptionKind::Duration => "a duration, e.g. 5s".into(),
             OptionKind::Number { above, max, max_inclusive: true } => format!("a number above {above}, at most {max}"),
             OptionKind::Number { above, max, .. } => format!("a number between {above} and {max} (exclusive)"),
+            OptionKind::Count { max } => format!("a whole number from 1 to {max}"),
+            OptionKind::Choice(words) => format!("one of: {}", words.join(", ")),
+            OptionKind::Regex => "a regular expression, e.g. '^PREPARE TRANSACTION'".into(),
         }
     }
 
@@ -203,9 +235,17 @@ impl OptionKind {
             OptionKind::Number { above, max, max_inclusive } => {
                 value > above && (value < max || (max_inclusive && value == max))
             }
+            OptionKind::Count { max } => value >= 1.0 && value <= max as f64,
             _ => true,
         }
     }
+}
+
+/// The compiled form of an [`OptionKind::Regex`] option: case-insensitive, so that `^prepare`
+/// and `^PREPARE` mean the same to SQL, whose keywords are case-insensitive. The validator and
+/// the fault compile it the same way.
+pub fn option_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern).case_insensitive(true).build()
 }
 
 /// A registered fault (see [`register_fault_spec`](crate::register_fault_spec)).

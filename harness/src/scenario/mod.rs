@@ -33,8 +33,8 @@ pub use error::{Problem, ScenarioError, ScenarioErrorKind, MAX_SHOWN_PROBLEMS};
 pub use exec::{command_line, ExecStep};
 pub use expect::{AlertExpect, AlertSourceName, Expectation, Invariant};
 pub use fault_spec::{
-    fault_spec, fault_specs, ActsOn, Ends, FaultName, FaultSpec, Lasting, OnOffPair, OptionKind, OptionSpec,
-    RegisteredFaultSpec, TargetRule, CLIENTS, COMMON_FAULT_KEYS, UNSUPPORTED_FAULTS,
+    fault_spec, fault_specs, option_regex, ActsOn, Ends, FaultName, FaultSpec, Lasting, OnOffPair, OptionKind,
+    OptionProblem, OptionSpec, RegisteredFaultSpec, TargetRule, CLIENTS, COMMON_FAULT_KEYS, UNSUPPORTED_FAULTS,
 };
 pub use load::{load_scenario, load_scenario_with, parse_scenario, parse_scenario_with, LoadOptions};
 pub use model::*;

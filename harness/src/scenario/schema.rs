@@ -43,6 +43,7 @@ mod tests {
                 "kill_postgres",
                 "link_bandwidth",
                 "link_delay",
+                "link_on_query",
                 "link_reset_peer",
                 "link_slow_close",
                 "link_timeout",

@@ -209,5 +209,8 @@ fn option_schema(kind: OptionKind, generator: &mut schemars::SchemaGenerator) ->
             schema.insert(bound.into(), max.into());
             schema
         }
+        OptionKind::Count { max } => schemars::json_schema!({"type": "integer", "minimum": 1, "maximum": max}),
+        OptionKind::Choice(words) => schemars::json_schema!({"type": "string", "enum": words}),
+        OptionKind::Regex => schemars::json_schema!({"type": "string", "format": "regex"}),
     }
 }

@@ -240,6 +240,22 @@ pub enum EventKind {
         /// What was measured, in words.
         measured: String,
     },
+    /// A link's query filter (`link_on_query`) acted on a message the source sent: it killed,
+    /// reset or held the connection instead of forwarding the message.
+    LinkFilterActed {
+        /// Step index.
+        step: usize,
+        /// The container(s) the link starts in.
+        source: String,
+        /// Where it goes (`worker1-1:5432`).
+        destination: String,
+        /// The message's SQL (its first 120 characters).
+        query: String,
+        /// What was done (`kill`, `reset`, `delay 500 ms`).
+        action: String,
+        /// Which match of the pattern it was, counted over the link's connections from the fault on.
+        nth: u64,
+    },
     /// A fault was undone (explicitly, after its duration, or at teardown).
     FaultHealed {
         /// Step index of the fault.

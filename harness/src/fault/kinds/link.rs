@@ -61,7 +61,7 @@ const DIRECT_WITHIN: Duration = Duration::from_secs(20);
 /// A measured effect counts when it reaches this share of what the toxic asks for.
 const TOLERANCE: f64 = 0.8;
 
-const TO: OptionSpec = OptionSpec {
+pub(super) const TO: OptionSpec = OptionSpec {
     key: "to",
     kind: OptionKind::Target,
     required: true,
@@ -159,10 +159,13 @@ impl FaultSpec for Link {
 
 /// One end of the link: a destination container, its address and port.
 #[derive(Debug, Clone)]
-struct End {
-    container: String,
-    ip: String,
-    port: u16,
+pub(super) struct End {
+    /// The destination container.
+    pub(super) container: String,
+    /// Its address on the run network.
+    pub(super) ip: String,
+    /// The destination port.
+    pub(super) port: u16,
 }
 
 impl End {
@@ -170,11 +173,11 @@ impl End {
         protocol(self.port)
     }
 
-    fn probe(&self, mode: Mode, samples: usize, bound_s: f64) -> Probe<'_> {
+    pub(super) fn probe(&self, mode: Mode, samples: usize, bound_s: f64) -> Probe<'_> {
         Probe { destination: &self.ip, port: self.port, proto: self.protocol(), mode, samples, bound_s }
     }
 
-    fn addr(&self) -> Result<SocketAddr, String> {
+    pub(super) fn addr(&self) -> Result<SocketAddr, String> {
         let ip: IpAddr = self.ip.parse().map_err(|e| format!("address {:?} of {}: {e}", self.ip, self.container))?;
         Ok(SocketAddr::new(ip, self.port))
     }
@@ -203,23 +206,21 @@ pub(super) fn toxic(kind: Kind, request: &FaultRequest) -> Result<Toxic, String>
     })
 }
 
-impl Link {
-    /// The link's destinations, with their addresses and ports.
-    async fn ends(&self, executor: &dyn Executor, request: &FaultRequest) -> Result<Vec<End>, String> {
-        let to = request.members(TO.key).filter(|to| !to.is_empty()).ok_or("`to` matched no container")?;
-        let mut ends = Vec::new();
-        for container in to {
-            if request.targets.contains(container) {
-                return Err(format!("{container} is both the target and `to`: a link needs two ends"));
-            }
-            let ip = executor.address(container).await.map_err(|e| e.to_string())?;
-            let ip = ip.ok_or_else(|| format!("{container} has no address on the run network (stopped or disconnected?)"))?;
-            let default = if container.starts_with("etcd") { ETCD_PORT } else { PG_PORT };
-            let port = request.option::<f64>(PORT.key).map(|p| p as u16).unwrap_or(default);
-            ends.push(End { container: container.clone(), ip, port });
+/// The link's destinations (`to`), with their addresses and ports.
+pub(super) async fn ends(executor: &dyn Executor, request: &FaultRequest) -> Result<Vec<End>, String> {
+    let to = request.members(TO.key).filter(|to| !to.is_empty()).ok_or("`to` matched no container")?;
+    let mut ends = Vec::new();
+    for container in to {
+        if request.targets.contains(container) {
+            return Err(format!("{container} is both the target and `to`: a link needs two ends"));
         }
-        Ok(ends)
+        let ip = executor.address(container).await.map_err(|e| e.to_string())?;
+        let ip = ip.ok_or_else(|| format!("{container} has no address on the run network (stopped or disconnected?)"))?;
+        let default = if container.starts_with("etcd") { ETCD_PORT } else { PG_PORT };
+        let port = request.option::<f64>(PORT.key).map(|p| p as u16).unwrap_or(default);
+        ends.push(End { container: container.clone(), ip, port });
     }
+    Ok(ends)
 }
 
 /// What a toxic's measurement is on a link to a destination speaking `protocol`: the probe's
@@ -355,7 +356,7 @@ impl Fault for Link {
         let toxic = toxic(self.0, request).map_err(failed)?;
         let both_ways = request.option::<bool>(BOTH_WAYS.key).unwrap_or(false);
         let direction = if both_ways { Direction::Both } else { Direction::Downstream };
-        let ends = self.ends(cx.executor, request).await.map_err(failed)?;
+        let ends = ends(cx.executor, request).await.map_err(failed)?;
         let host = cx.executor.proxy_host().await.map_err(|e| failed(e.to_string()))?;
         // The link as it is, measured from the first target.
         let mut baselines = Vec::new();
@@ -383,7 +384,7 @@ impl Fault for Link {
                 match route::route(cx.executor, source, &end.ip, end.port, listen).await {
                     Ok(n) => reset += n,
                     Err(reason) => {
-                        self.clean(cx.executor, request.step, &request.targets).await;
+                        clean(cx.executor, request.step, &request.targets).await;
                         return Err(failed(reason));
                     }
                 }
@@ -424,7 +425,7 @@ impl Fault for Link {
                     toxic.describe()
                 )),
                 Err(seen) => {
-                    self.clean(cx.executor, request.step, &request.targets).await;
+                    clean(cx.executor, request.step, &request.targets).await;
                     return Err(FaultError::no_effect(self.name(), &first, format!("{first} → {}: {seen}", end.container)));
                 }
             }
@@ -437,22 +438,13 @@ impl Fault for Link {
         let failed = |reason: String| FaultError::failed(self.name(), &first, reason);
         let proxies = cx.executor.link_proxies().ok_or_else(|| failed("this executor has no link proxies".into()))?;
         let routes = proxies.routes(active.step);
-        let mut done = Vec::new();
-        for source in &active.targets {
-            for (upstream, listen) in &routes {
-                let ip = upstream.ip().to_string();
-                route::unroute(cx.executor, source, &ip, upstream.port(), *listen)
-                    .await
-                    .map_err(|seen| FaultError::no_effect(self.name(), source, seen))?;
-            }
-            done.push(format!("{source}: nat rule(s) removed"));
-        }
+        let mut done = unroute_all(self, cx.executor, &routes, &active.targets).await?;
         let upstreams: Vec<SocketAddr> = routes.iter().map(|(upstream, _)| *upstream).collect();
         // Stopping the proxy closes the connections it carried: their clients reconnect directly.
         let stopped = proxies.stop(active.step).await;
         done.push(format!("{stopped} proxy(ies) stopped"));
         for upstream in upstreams {
-            let rtt = self.answers_directly(cx.executor, &first, upstream).await?;
+            let rtt = answers_directly(self, cx.executor, &first, upstream).await?;
             done.push(format!("{first} → {upstream} answers directly again in {rtt:.1} ms"));
         }
         Ok(done)
@@ -460,7 +452,8 @@ impl Fault for Link {
 
     async fn leftover(&self, executor: &dyn Executor, container: &str) -> Option<String> {
         let running = executor.link_proxies()?.running_for(container);
-        // One family member reports it (every link fault shares the proxies).
+        // One family member reports it: every link fault's proxies (`link_on_query`'s too) are
+        // in the same `LinkProxies`.
         if self.0 != Kind::Delay || running.is_empty() {
             return None;
         }
@@ -474,37 +467,61 @@ pub(super) fn outcomes(samples: &[Sample]) -> String {
     samples.iter().map(|s| format!("{:?} after {:.0} ms", s.outcome, s.ms)).collect::<Vec<_>>().join(", ")
 }
 
-impl Link {
-    /// The round trip from `source` to `upstream` once the link is direct again, in ms; waits up
-    /// to [`DIRECT_WITHIN`] for a destination that a switchover or restart has taken down
-    /// meanwhile (a demoted worker restarting as a replica) to listen again.
-    async fn answers_directly(&self, executor: &dyn Executor, source: &str, upstream: SocketAddr) -> Result<f64, FaultError> {
-        let (ip, port) = (upstream.ip().to_string(), upstream.port());
-        let probe = Probe { destination: &ip, port, proto: protocol(port), mode: Mode::RoundTrip, samples: 3, bound_s: 5.0 };
-        let what = format!("{upstream} to answer {source} directly after healing");
-        let answered = crate::wait::poll_until(&what, DIRECT_WITHIN, Duration::from_millis(500), || async {
-            match route::probe(executor, source, &probe).await {
-                Ok(samples) => match median_ms(&samples, Outcome::Ok) {
-                    Some(rtt) => crate::wait::Probe::Done(rtt),
-                    None => crate::wait::Probe::NotYet(format!("probe samples: {}", outcomes(&samples))),
-                },
-                Err(e) => crate::wait::Probe::NotYet(e),
-            }
-        })
-        .await;
-        answered.map_err(|e| FaultError::no_effect(self.name(), source, e.to_string()))
-    }
-
-    /// Leaves nothing behind when the fault is refused half-way.
-    async fn clean(&self, executor: &dyn Executor, step: usize, sources: &[String]) {
-        let Some(proxies) = executor.link_proxies() else { return };
-        for source in sources {
-            for (upstream, listen) in proxies.routes(step) {
-                let _ = route::unroute(executor, source, &upstream.ip().to_string(), upstream.port(), listen).await;
-            }
+/// The round trip from `source` to `upstream` once the link is direct again, in ms; waits up
+/// to [`DIRECT_WITHIN`] for a destination that a switchover or restart has taken down meanwhile
+/// (a demoted worker restarting as a replica) to listen again.
+pub(super) async fn answers_directly(
+    fault: &dyn FaultSpec,
+    executor: &dyn Executor,
+    source: &str,
+    upstream: SocketAddr,
+) -> Result<f64, FaultError> {
+    let (ip, port) = (upstream.ip().to_string(), upstream.port());
+    let probe = Probe { destination: &ip, port, proto: protocol(port), mode: Mode::RoundTrip, samples: 3, bound_s: 5.0 };
+    let what = format!("{upstream} to answer {source} directly after healing");
+    let answered = crate::wait::poll_until(&what, DIRECT_WITHIN, Duration::from_millis(500), || async {
+        match route::probe(executor, source, &probe).await {
+            Ok(samples) => match median_ms(&samples, Outcome::Ok) {
+                Some(rtt) => crate::wait::Probe::Done(rtt),
+                None => crate::wait::Probe::NotYet(format!("probe samples: {}", outcomes(&samples))),
+            },
+            Err(e) => crate::wait::Probe::NotYet(e),
         }
-        proxies.stop(step).await;
+    })
+    .await;
+    answered.map_err(|e| FaultError::no_effect(fault.name(), source, e.to_string()))
+}
+
+/// Removes the nat rules of `routes` (destination, proxy) from every source; what was done.
+pub(super) async fn unroute_all(
+    fault: &dyn FaultSpec,
+    executor: &dyn Executor,
+    routes: &[(SocketAddr, SocketAddr)],
+    sources: &[String],
+) -> Result<Vec<String>, FaultError> {
+    let mut done = Vec::new();
+    for source in sources {
+        for (upstream, listen) in routes {
+            let ip = upstream.ip().to_string();
+            route::unroute(executor, source, &ip, upstream.port(), *listen)
+                .await
+                .map_err(|seen| FaultError::no_effect(fault.name(), source, seen))?;
+        }
+        done.push(format!("{source}: nat rule(s) removed"));
     }
+    Ok(done)
+}
+
+/// Leaves nothing behind when a link fault is refused half-way: step `step`'s rules in
+/// `sources` and its proxies.
+pub(super) async fn clean(executor: &dyn Executor, step: usize, sources: &[String]) {
+    let Some(proxies) = executor.link_proxies() else { return };
+    for source in sources {
+        for (upstream, listen) in proxies.routes(step) {
+            let _ = route::unroute(executor, source, &upstream.ip().to_string(), upstream.port(), listen).await;
+        }
+    }
+    proxies.stop(step).await;
 }
 
 /// The median time of every sample, whatever its outcome (a timeout's silence counts as its wait).
@@ -515,7 +532,7 @@ pub(super) fn median_of_all(samples: &[Sample]) -> f64 {
 }
 
 /// Connections step `step`'s proxy to `end` accepted so far.
-fn accepted(proxies: &crate::fault::LinkProxies, step: usize, end: &End) -> u64 {
+pub(super) fn accepted(proxies: &crate::fault::LinkProxies, step: usize, end: &End) -> u64 {
     let addr = end.addr().ok();
     proxies.accepted(step).into_iter().filter(|(up, _)| Some(*up) == addr).map(|(_, n)| n).sum()
 }

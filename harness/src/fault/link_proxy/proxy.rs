@@ -1,5 +1,6 @@
 //! The proxy itself: one listener per proxied destination, inside pgdrill's process, forwarding
-//! every accepted connection to the destination through a [`Toxic`]. Its tasks are owned: a
+//! every accepted connection to the destination through a [`Toxic`] or a query filter
+//! ([`QueryFilter`], `filter.rs`). Its tasks are owned: a
 //! proxy's accept loop owns its connections (a `JoinSet`), so stopping the proxy — or dropping
 //! it — closes every connection it carried, which is what sends the link's clients back to the
 //! direct path when the fault is healed.
@@ -20,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::timeout;
 
+use super::filter::{serve_filtered, QueryFilter};
 use super::toxic::{pipe, Ended, Toxic};
 use crate::workload::ClientPath;
 
@@ -43,7 +45,19 @@ pub struct LinkProxy {
     /// Where it forwards to.
     pub upstream: SocketAddr,
     accepted: Arc<AtomicU64>,
+    /// The query filter it reads the client's messages with, if it is a filtering proxy (kept
+    /// for the fault's undo, which asks what it saw).
+    filter: Option<Arc<QueryFilter>>,
     task: JoinHandle<()>,
+}
+
+/// What a proxy does to the connections it carries.
+#[derive(Debug, Clone)]
+enum Stage {
+    /// A toxic on the chosen directions.
+    Toxic(Toxic, Direction),
+    /// The client's messages read and filtered; `destination` names the upstream on the timeline.
+    Filter { filter: Arc<QueryFilter>, destination: Arc<str> },
 }
 
 impl LinkProxy {
@@ -54,10 +68,30 @@ impl LinkProxy {
         toxic: Toxic,
         direction: Direction,
     ) -> std::io::Result<LinkProxy> {
+        Self::spawn(bind, upstream, Stage::Toxic(toxic, direction)).await
+    }
+
+    /// Binds `bind:0` and starts forwarding to `upstream`, reading what clients send through
+    /// `filter` (shared by every proxy of one fault step); `destination` names `upstream` on the
+    /// timeline (`worker1-1:5432`). What comes back is forwarded untouched.
+    pub async fn start_filtered(
+        bind: std::net::IpAddr,
+        upstream: SocketAddr,
+        filter: Arc<QueryFilter>,
+        destination: &str,
+    ) -> std::io::Result<LinkProxy> {
+        Self::spawn(bind, upstream, Stage::Filter { filter, destination: destination.into() }).await
+    }
+
+    async fn spawn(bind: std::net::IpAddr, upstream: SocketAddr, stage: Stage) -> std::io::Result<LinkProxy> {
         let listener = TcpListener::bind((bind, 0)).await?;
         let listen = listener.local_addr()?;
         let accepted = Arc::new(AtomicU64::new(0));
         let counter = accepted.clone();
+        let filter = match &stage {
+            Stage::Filter { filter, .. } => Some(filter.clone()),
+            Stage::Toxic(..) => None,
+        };
         let task = tokio::spawn(async move {
             // Dropped with the accept loop: every connection closes with the proxy.
             let mut connections = JoinSet::new();
@@ -66,18 +100,23 @@ impl LinkProxy {
                     accepted = listener.accept() => {
                         let Ok((client, _)) = accepted else { continue };
                         counter.fetch_add(1, Ordering::Relaxed);
-                        connections.spawn(serve(client, upstream, toxic, direction));
+                        connections.spawn(serve(client, upstream, stage.clone()));
                     }
                     Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 }
             }
         });
-        Ok(LinkProxy { listen, upstream, accepted, task })
+        Ok(LinkProxy { listen, upstream, accepted, filter, task })
     }
 
     /// Connections accepted so far.
     pub fn accepted(&self) -> u64 {
         self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Its query filter, if it filters.
+    pub fn filter(&self) -> Option<&Arc<QueryFilter>> {
+        self.filter.as_ref()
     }
 
     /// Stops listening and closes every connection it carries.
@@ -93,10 +132,18 @@ impl Drop for LinkProxy {
     }
 }
 
-/// One connection: client ⇄ destination, the toxic on the chosen directions.
-async fn serve(client: TcpStream, upstream: SocketAddr, toxic: Toxic, direction: Direction) {
+/// One connection: client ⇄ destination, through the proxy's stage.
+async fn serve(client: TcpStream, upstream: SocketAddr, stage: Stage) {
     let Ok(Ok(server)) = timeout(CONNECT_BOUND, TcpStream::connect(upstream)).await else { return };
     let _ = (client.set_nodelay(true), server.set_nodelay(true));
+    match stage {
+        Stage::Toxic(toxic, direction) => serve_toxic(client, server, toxic, direction).await,
+        Stage::Filter { filter, destination } => serve_filtered(client, server, filter, destination).await,
+    }
+}
+
+/// One connection with a toxic on the chosen directions.
+async fn serve_toxic(client: TcpStream, server: TcpStream, toxic: Toxic, direction: Direction) {
     if matches!(toxic, Toxic::ResetPeer { .. }) {
         // Closing with a zero linger sends RST instead of FIN: "connection reset by peer".
         let _ = (client.set_zero_linger(), server.set_zero_linger());
@@ -159,6 +206,12 @@ impl LinkProxies {
     pub fn routes(&self, step: usize) -> Vec<(SocketAddr, SocketAddr)> {
         let by_step = self.lock();
         by_step.get(&step).map(|ks| ks.iter().map(|k| (k.proxy.upstream, k.proxy.listen)).collect()).unwrap_or_default()
+    }
+
+    /// Step `step`'s query filter (its proxies share one), if they filter.
+    pub fn filter(&self, step: usize) -> Option<Arc<QueryFilter>> {
+        let by_step = self.lock();
+        by_step.get(&step)?.iter().find_map(|k| k.proxy.filter().cloned())
     }
 
     /// Stops step `step`'s proxies (closing what they carry); returns how many there were.

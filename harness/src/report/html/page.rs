@@ -465,6 +465,9 @@ fn event_log(report: &RunReport) -> (Vec<LogRow>, String) {
                     step + 1
                 ),
             ),
+            EventKind::LinkFilterActed { step, source, destination, query, action, nth } => {
+                ("fault", format!("step {}: link {source} → {destination}: {action} on match {nth}: {query}", step + 1))
+            }
             EventKind::WriteAudit { present, source, read } => {
                 let ids: u64 = present.iter().map(|(a, b)| b.abs_diff(*a) + 1).sum();
                 let why = read.as_ref().map(|r| format!(": {}", r.why)).unwrap_or_default();

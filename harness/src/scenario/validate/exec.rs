@@ -67,7 +67,7 @@ impl Checker<'_> {
 }
 
 /// The one-line reason of a regex error (its Display draws the pattern with a caret over lines).
-fn regex_problem(error: &regex::Error) -> String {
+pub(super) fn regex_problem(error: &regex::Error) -> String {
     let text = error.to_string();
     let reason = text.lines().rev().find_map(|line| line.trim().strip_prefix("error: ")).map(str::to_string);
     reason.unwrap_or_else(|| text.lines().last().unwrap_or_default().trim().to_string())

@@ -1,8 +1,10 @@
 //! Semantic checks of a fault step, asked of the fault's own declaration
 //! ([`FaultSpec`](crate::scenario::FaultSpec)): a known name, only the keys it takes with values
 //! of their types and ranges, the keys it needs, a target it can act on.
+use super::exec::regex_problem;
 use super::{At, Checker, History};
-use crate::scenario::fault_spec::{fault_specs, ActsOn, FaultName, FaultSpec, OptionKind, OptionSpec, TargetRule};
+use crate::scenario::fault_spec::TargetRule;
+use crate::scenario::fault_spec::{fault_specs, option_regex, ActsOn, FaultName, FaultSpec, OptionKind, OptionSpec};
 use crate::scenario::fault_spec::{COMMON_FAULT_KEYS, UNSUPPORTED_FAULTS};
 use crate::scenario::model::{Topology, TopologyKind};
 use crate::scenario::source::suggest;
@@ -152,6 +154,15 @@ impl Checker<'_> {
                 );
             }
         }
+        for problem in spec.option_problems(options) {
+            self.report(
+                &format!("{base}.{}", problem.key),
+                At::Key,
+                problem.message,
+                problem.label,
+                Some(problem.help),
+            );
+        }
     }
 
     /// A key the fault (or, without a fault, the step) does not take.
@@ -276,6 +287,50 @@ impl Checker<'_> {
                     Some(option.doc.into()),
                 ),
                 Some(_) => {}
+                None => wrong_type(self),
+            },
+            OptionKind::Count { .. } => match value.as_u64() {
+                Some(count) if !option.kind.in_range(count as f64) => self.report(
+                    path,
+                    At::Value,
+                    format!("{key} {count} is out of range"),
+                    format!("not {}", option.kind.describe()),
+                    Some(option.doc.into()),
+                ),
+                Some(_) => {}
+                None => wrong_type(self),
+            },
+            OptionKind::Choice(words) => match value.as_str() {
+                Some(word) if words.contains(&word) => {}
+                Some(word) => self.report(
+                    path,
+                    At::Value,
+                    format!(
+                        "invalid value `{}` for `{key}`, expected one of: {}",
+                        crate::scenario::snippet::shown(word),
+                        words.join(", ")
+                    ),
+                    format!("not {}", option.kind.describe()),
+                    Some(suggest(word, words).unwrap_or_else(|| option.doc.into())),
+                ),
+                None => wrong_type(self),
+            },
+            OptionKind::Regex => match value.as_str().map(option_regex) {
+                Some(Ok(_)) => {}
+                Some(Err(error)) => self.report(
+                    path,
+                    At::Value,
+                    format!(
+                        "`{key}` of fault `{}` is not a valid regular expression: {}",
+                        spec.name(),
+                        regex_problem(&error)
+                    ),
+                    "invalid regular expression",
+                    Some(
+                        "Rust regex syntax (no look-around or back-references); escape `|`, `(` and `.` with `\\`"
+                            .into(),
+                    ),
+                ),
                 None => wrong_type(self),
             },
         }

@@ -265,12 +265,15 @@ fn expect_orphan_without_recovery(path: &Path, options: &DrillOptions) -> Result
     let (lost, partial) = (verdict(names::NO_ACKED_WRITE_LOST)?, verdict(names::NO_PARTIAL_TRANSACTIONS)?);
     let others_pass =
         report.verdicts.iter().filter(|v| !expected.contains(&v.check.as_str())).all(|v| v.status == Status::Pass);
+    // The filter's kill leaves one; so may the connection resets of arming and healing the route
+    // (a COMMIT PREPARED in flight on a connection that is reset is lost the same way).
     let orphan_ok = orphan.status == Status::Fail
-        && orphan.observed.contains("worker1-1: 1 orphaned prepared transaction(s) (citus_0_");
-    let lost_ok = lost.status == Status::Fail && lost.observed.contains("1 of ");
-    let partial_ok = partial.status == Status::Fail && partial.observed.starts_with("1 partial: txn ");
+        && orphan.observed.contains("worker1-1: ")
+        && orphan.observed.contains(" orphaned prepared transaction(s) (citus_0_");
+    let lost_ok = lost.status == Status::Fail && lost.observed.contains(" acked writes missing on coord-1: ids ");
+    let partial_ok = partial.status == Status::Fail && partial.observed.contains(" partial: txn ");
     if report.passed || report.error.is_some() || !others_pass || !orphan_ok || !lost_ok || !partial_ok {
-        return Err(format!("expected only the three 2PC checks to fail, each on the one orphan:\n{summary}").into());
+        return Err(format!("expected only the three 2PC checks to fail, on the orphans:\n{summary}").into());
     }
     Ok(())
 }

@@ -90,9 +90,10 @@ fn mutate(file: &Path, text: &str, index: &SpanIndex, kind: Kind, rng: &mut Rng)
             (format!("`{}` retyped to {to}", entry.path), splice(text, offset, len, to))
         }
         Kind::RenameKey => {
-            // `labels` holds the user's own keys: any name is right there.
-            let keys: Vec<_> =
-                index.entries().iter().filter(|e| e.key.is_some() && !e.path.contains("labels.")).collect();
+            // `labels` and PostgreSQL's `parameters` hold the user's own keys: any name is right
+            // there (an extension's setting, such as `citus.recover_2pc_interval`, too).
+            let own = |path: &str| path.contains("labels.") || path.contains("parameters.");
+            let keys: Vec<_> = index.entries().iter().filter(|e| e.key.is_some() && !own(&e.path)).collect();
             let entry = keys[rng.below(keys.len())];
             let span = entry.key?.span();
             let (offset, len) = (span.byte_offset()? as usize, span.byte_len()? as usize);

@@ -474,6 +474,8 @@ mod tests {
     #[test_case("workload: {rate: 360000/m}\n", 7, 18, "rate 6000/s is over the limit" ; "rate per minute too high")]
     #[test_case("workload: {writers: 100}\n", 7, 21, "`writers: 100` is out of range: a workload has 1 to 64 writers" ; "too many writers")]
     #[test_case("invariants: [single_primary, no_acked_write_lost]\n", 7, 30, "`no_acked_write_lost` needs a `workload` section" ; "lost writes without a workload")]
+    #[test_case("workload: {transactions: multi_shard}\n", 7, 26, "`transactions: multi_shard` writes each transaction's rows to two Citus worker groups" ; "multi-shard writes without Citus")]
+    #[test_case("invariants: [single_primary, no_partial_transactions]\n", 7, 30, "`no_partial_transactions` judges multi-shard transactions, but the workload writes none" ; "partial transactions without a multi-shard workload")]
     fn workload_problems(tail: &str, line: usize, column: usize, phrase: &str) {
         assert_one(&format!("{}{tail}", scenario("  - sleep: 1s\n")), line, column, phrase);
     }

@@ -379,16 +379,7 @@ impl Fault for Link {
                 .await
                 .map_err(|e| failed(format!("the proxy could not listen on {host}: {e}")))?;
             let listen = proxy.listen;
-            proxies.keep(request.step, &request.targets, proxy);
-            for source in &request.targets {
-                match route::route(cx.executor, source, &end.ip, end.port, listen).await {
-                    Ok(n) => reset += n,
-                    Err(reason) => {
-                        clean(cx.executor, request.step, &request.targets).await;
-                        return Err(failed(reason));
-                    }
-                }
-            }
+            reset += route_through(cx.executor, request, end, proxy).await.map_err(failed)?;
             detail.push(format!("to: {} ({upstream}) through {listen}", end.container));
         }
         detail.push(toxic.describe());
@@ -514,6 +505,31 @@ pub(super) async fn unroute_all(
 
 /// Leaves nothing behind when a link fault is refused half-way: step `step`'s rules in
 /// `sources` and its proxies.
+/// Keeps `proxy` for the request's step and routes every target's connections to `end` through
+/// it; when a route cannot be set, removes what the step has put in place. Returns how many open
+/// connections of the link were reset to reconnect through the proxy.
+pub(super) async fn route_through(
+    executor: &dyn Executor,
+    request: &FaultRequest,
+    end: &End,
+    proxy: LinkProxy,
+) -> Result<usize, String> {
+    let proxies = executor.link_proxies().ok_or("this executor has no link proxies")?;
+    let listen = proxy.listen;
+    proxies.keep(request.step, &request.targets, proxy);
+    let mut reset = 0;
+    for source in &request.targets {
+        match route::route(executor, source, &end.ip, end.port, listen).await {
+            Ok(n) => reset += n,
+            Err(reason) => {
+                clean(executor, request.step, &request.targets).await;
+                return Err(reason);
+            }
+        }
+    }
+    Ok(reset)
+}
+
 pub(super) async fn clean(executor: &dyn Executor, step: usize, sources: &[String]) {
     let Some(proxies) = executor.link_proxies() else { return };
     for source in sources {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::link::{accepted, answers_directly, clean, ends, outcomes, unroute_all};
+use super::link::{accepted, answers_directly, clean, ends, outcomes, route_through, unroute_all};
 use crate::fault::executor::Operation;
 use crate::fault::link_proxy::route::{self, median_ms, Mode, Outcome};
 use crate::fault::link_proxy::{FilterAction, FilterRule, FilterStats, LinkProxy, QueryFilter};
@@ -195,16 +195,7 @@ impl Fault for QueryLink {
                 }
             };
             let listen = proxy.listen;
-            proxies.keep(request.step, &request.targets, proxy);
-            for source in &request.targets {
-                match route::route(cx.executor, source, &end.ip, end.port, listen).await {
-                    Ok(n) => reset += n,
-                    Err(reason) => {
-                        clean(cx.executor, request.step, &request.targets).await;
-                        return Err(failed(reason));
-                    }
-                }
-            }
+            reset += route_through(cx.executor, request, end, proxy).await.map_err(failed)?;
             detail.push(format!("to: {destination} ({upstream}) through {listen}"));
         }
         detail.push(filter.describe());

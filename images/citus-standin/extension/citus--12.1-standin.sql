@@ -28,17 +28,24 @@
 --     work).
 --   * SELECT from the view: each worker group's table, read through its primary the same way.
 --   * TRUNCATE of the view (citus.c's utility hook calls truncate_distributed()): the table is
---     truncated on the primary of every group holding a placement, each in its own transaction (as
---     every forwarded statement here; Citus truncates the shards in the coordinator's transaction).
+--     truncated on the primary of every group holding a placement (in the coordinator's
+--     distributed transaction inside a transaction block, each committing at once outside one).
 --   * DROP TABLE of the view (the hook calls drop_distributed()): the table is dropped on those
 --     primaries, with its shards, placements, view and local table; DROP SCHEMA is repeated on
 --     every worker group's primary after the coordinator dropped the schema (as Citus propagates
 --     it). DROP SCHEMA ... CASCADE of a schema holding a distributed table leaves its metadata
 --     rows behind (Citus cleans them up; the stand-in does not).
+--   * Distributed transactions (citus.c has the details): inside a transaction block every worker
+--     command joins the coordinator's transaction (BEGIN on the worker first); at its commit one
+--     participant gets COMMIT, several get PREPARE TRANSACTION (with a pg_dist_transaction record)
+--     and, after the local commit, COMMIT PREPARED; recover_prepared_transactions() and the
+--     maintenance daemon finish what a failure left prepared. A statement outside a transaction
+--     block is forwarded as before: each worker command commits there at once (Citus would use
+--     two-phase commit for a multi-shard statement; the stand-in's only such statements are
+--     TRUNCATE and DROP). Read-only participants are prepared too (Citus commits them).
 --   * Not supported: UPDATE, DELETE, COPY TO, ON CONFLICT on distributed tables, other
 --     distribution types, reference tables, rebalancing, metadata sync to workers (only the
---     coordinator's pg_dist_node is maintained and used), distributed transactions (the forwarded
---     INSERT commits on the worker at once, before the coordinator's transaction ends).
+--     coordinator's pg_dist_node is maintained and used), savepoints in distributed transactions.
 --
 -- Locking (the point of the exercise), modelled on Citus's shard metadata locks:
 --   * a forwarded write first takes its shard's lock in shared mode -- a transaction-level advisory
@@ -625,12 +632,12 @@ BEGIN
         IF v_name = conn THEN
             reused := true;
         ELSIF pg_catalog.starts_with(v_name, v_prefix) THEN
-            PERFORM citus_standin.dblink_disconnect(v_name);
+            PERFORM citus_standin.forget(v_name);
         END IF;
     END LOOP;
     -- Left busy by a statement interrupted while waiting (cancel, statement_timeout).
     IF reused AND citus_standin.dblink_is_busy(conn) = 1 THEN
-        PERFORM citus_standin.dblink_disconnect(conn);
+        PERFORM citus_standin.forget(conn);
         reused := false;
     END IF;
     IF NOT reused THEN
@@ -644,7 +651,19 @@ BEGIN
 END
 $$;
 
+-- Closes p_conn. A connection that is part of this transaction block's distributed transaction
+-- takes its part of the transaction with it: the transaction is marked so that it cannot commit
+-- (citus.c), as Citus fails a transaction whose remote transaction failed.
 CREATE FUNCTION citus_standin.forget(p_conn text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM citus_standin.participant_lost(p_conn);
+    PERFORM citus_standin.disconnect(p_conn);
+END
+$$;
+
+-- Closes p_conn, if open (a connection found dead before a command of this transaction went out).
+CREATE FUNCTION citus_standin.disconnect(p_conn text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF p_conn = ANY (coalesce(citus_standin.dblink_get_connections(), '{}'::text[])) THEN
@@ -691,7 +710,7 @@ $$;
 -- replaces a cached connection whose socket was closed. Once the command is sent, any error is the
 -- caller's, as in Citus: the worker may have applied it (a link cut while its answer was on the
 -- way), so sending it again could apply it twice. Inside a transaction block the command joins the
--- coordinator's distributed transaction (see Distributed transactions at the top).
+-- coordinator's distributed transaction (see Distributed transactions in citus.c).
 CREATE FUNCTION citus_standin.remote_command(p_group int, p_host text, p_port int, p_sql text) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -721,14 +740,16 @@ BEGIN
             RETURN v_status;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
-            PERFORM citus_standin.forget(v_conn.conn);
             IF v_conn.reused AND v_attempt = 1 AND NOT v_sent AND NOT v_joined
                AND (pg_catalog.left(v_state, 2) = '08' OR v_state IN ('57P01', '57P02', '57P03')) THEN
+                -- Dead before this transaction used it: a new connection carries its part.
+                PERFORM citus_standin.disconnect(v_conn.conn);
                 v_conn := citus_standin.connection(p_group, p_host, p_port);
                 -- A new connection has no transaction to roll back; BEGIN again if it opened one.
                 v_prefix := pg_catalog.array_remove(v_prefix, 'ROLLBACK');
                 CONTINUE;
             END IF;
+            PERFORM citus_standin.forget(v_conn.conn);
             RAISE;
         END;
     END LOOP;
@@ -736,7 +757,7 @@ END
 $$;
 
 ---------------------------------------------------------------------------------------------------
--- Distributed transactions (see the top, and citus.c, which tracks the participants)
+-- Distributed transactions (citus.c tracks the participants and describes the protocol)
 ---------------------------------------------------------------------------------------------------
 
 CREATE FUNCTION citus_standin.remote_prefix(conn text) RETURNS text[]
@@ -745,29 +766,54 @@ CREATE FUNCTION citus_standin.in_remote_transaction(conn text) RETURNS bool
     AS 'MODULE_PATHNAME', 'citus_standin_in_remote_transaction' LANGUAGE C STRICT;
 CREATE FUNCTION citus_standin.note_prepare(conn text, conninfo text, gid text) RETURNS void
     AS 'MODULE_PATHNAME', 'citus_standin_note_prepare' LANGUAGE C STRICT;
+CREATE FUNCTION citus_standin.participant_lost(conn text) RETURNS void
+    AS 'MODULE_PATHNAME', 'citus_standin_participant_lost' LANGUAGE C STRICT;
 REVOKE ALL ON FUNCTION citus_standin.remote_prefix(text), citus_standin.in_remote_transaction(text),
-    citus_standin.note_prepare(text, text, text) FROM PUBLIC;
+    citus_standin.note_prepare(text, text, text), citus_standin.participant_lost(text) FROM PUBLIC;
 
--- Runs each of p_commands over p_conn, one at a time (dblink reads one result per command).
+-- Runs each of p_commands (each possibly several statements) over p_conn, one at a time, reading
+-- every result; fails with the worker's error (dblink_get_result(.., true) raises it).
 CREATE FUNCTION citus_standin.run_prefix(p_conn text, p_commands text[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_command text;
 BEGIN
     FOREACH v_command IN ARRAY p_commands LOOP
-        PERFORM citus_standin.send_and_wait(p_conn, v_command);
-        PERFORM 1 FROM citus_standin.dblink_get_result(p_conn, true) AS r(status text);
-        PERFORM 1 FROM citus_standin.dblink_get_result(p_conn, true) AS r(status text);
+        PERFORM citus_standin.run_on(p_conn, v_command);
     END LOOP;
 END
 $$;
 
--- Runs one command over p_conn and fails with the worker's error (dblink_get_result(.., true)
--- raises it).
-CREATE FUNCTION citus_standin.run_on(p_conn text, p_command text) RETURNS void
+-- Runs one command over p_conn; returns the command tag of its last statement.
+CREATE FUNCTION citus_standin.run_on(p_conn text, p_command text) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_status text;
+    v_last text;
 BEGIN
-    PERFORM citus_standin.run_prefix(p_conn, ARRAY[p_command]);
+    PERFORM citus_standin.send_and_wait(p_conn, p_command);
+    LOOP
+        SELECT r.status INTO v_status FROM citus_standin.dblink_get_result(p_conn, true) AS r(status text);
+        EXIT WHEN NOT FOUND;
+        v_last := v_status;
+    END LOOP;
+    RETURN v_last;
+END
+$$;
+
+-- Runs p_command, which must answer with the tag p_expected: a worker that answers COMMIT or
+-- PREPARE TRANSACTION with ROLLBACK had lost its part of the transaction (serialization_failure,
+-- so the coordinator's transaction fails).
+CREATE FUNCTION citus_standin.run_expecting(p_conn text, p_command text, p_expected text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_status text := citus_standin.run_on(p_conn, p_command);
+BEGIN
+    IF v_status IS DISTINCT FROM p_expected THEN
+        RAISE EXCEPTION 'the worker behind % answered % with %: its part of the transaction was lost', p_conn,
+            pg_catalog.split_part(p_command, ' ', 1), coalesce(v_status, 'nothing')
+            USING ERRCODE = 'transaction_rollback';
+    END IF;
 END
 $$;
 
@@ -784,7 +830,7 @@ $$;
 CREATE FUNCTION citus_standin.commit_remote(p_conn text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM citus_standin.run_on(p_conn, 'COMMIT');
+    PERFORM citus_standin.run_expecting(p_conn, 'COMMIT', 'COMMIT');
 END
 $$;
 
@@ -811,11 +857,13 @@ BEGIN
         PERFORM citus_standin.note_prepare(v_conn,
             citus_standin.conninfo(v_target.host, v_target.port, NULL, citus_standin.node_connection_timeout() / 1000),
             v_gid);
-        PERFORM citus_standin.run_on(v_conn, pg_catalog.format('PREPARE TRANSACTION %L', v_gid));
+        PERFORM citus_standin.run_expecting(v_conn, pg_catalog.format('PREPARE TRANSACTION %L', v_gid),
+                                            'PREPARE TRANSACTION');
     END LOOP;
 END
 $$;
 REVOKE ALL ON FUNCTION citus_standin.run_prefix(text, text[]), citus_standin.run_on(text, text),
+    citus_standin.run_expecting(text, text, text),
     citus_standin.commit_remote(text), citus_standin.prepare_remote(text[]) FROM PUBLIC;
 
 -- Whether the coordinator transaction that prepared gid (its 4th field, a full transaction id) is
@@ -874,6 +922,7 @@ DECLARE
     v_timeout int := citus_standin.node_connection_timeout();
     v_p text[];
     v_young text[];
+    v_running text[];
     v_q text[];
     v_gid text;
     v_recovered int := 0;
@@ -883,8 +932,11 @@ BEGIN
             citus_standin.wait_for_node(p_host, p_port, v_timeout), v_timeout / 1000));
     END IF;
     SELECT r.gids, r.young INTO v_p, v_young FROM citus_standin.remote_prepared(v_conn) r;
+    -- Citus's A, taken before T: a transaction that commits after T was read is still counted as
+    -- running, never rolled back for the record T could not see yet.
+    v_running := ARRAY(SELECT g FROM pg_catalog.unnest(v_p) g WHERE citus_standin.preparer_in_progress(g));
     FOR v_gid IN SELECT t.gid FROM pg_catalog.pg_dist_transaction t WHERE t.groupid = p_group LOOP
-        CONTINUE WHEN citus_standin.preparer_in_progress(v_gid);
+        CONTINUE WHEN v_gid = ANY (v_running) OR citus_standin.preparer_in_progress(v_gid);
         IF v_q IS NULL THEN
             v_q := (citus_standin.remote_prepared(v_conn)).gids;
         END IF;
@@ -901,7 +953,7 @@ BEGIN
         v_p := pg_catalog.array_remove(v_p, v_gid);
     END LOOP;
     FOREACH v_gid IN ARRAY v_p LOOP
-        CONTINUE WHEN v_gid = ANY (v_young) OR citus_standin.preparer_in_progress(v_gid);
+        CONTINUE WHEN v_gid = ANY (v_young) OR v_gid = ANY (v_running);
         IF citus_standin.finish_prepared(v_conn, 'ROLLBACK', v_gid) THEN
             v_recovered := v_recovered + 1;
         END IF;
@@ -923,7 +975,7 @@ DECLARE
     v_recovered int := 0;
     v_n int;
 BEGIN
-    PERFORM pg_catalog.pg_advisory_xact_lock(1128879188, 2);
+    PERFORM pg_catalog.pg_advisory_xact_lock(1128879187, -2);
     FOR v_node IN
         SELECT n.groupid, n.nodename, n.nodeport FROM pg_catalog.pg_dist_node n
         WHERE n.groupid <> 0 AND n.noderole = 'primary' AND n.isactive AND n.nodecluster = 'default'
@@ -955,10 +1007,13 @@ DECLARE
 BEGIN
     IF v = '' THEN
         RETURN 60000;
-    ELSIF v ~ '^-?[0-9]+$' THEN
+    ELSIF v ~ '^-?[0-9]{1,9}$' THEN
         RETURN v::int;
     END IF;
     RETURN (pg_catalog.date_part('epoch', v::interval) * 1000)::int;
+EXCEPTION WHEN OTHERS THEN
+    RAISE WARNING 'invalid citus.recover_2pc_interval %: using 1 min', v;
+    RETURN 60000;
 END
 $$;
 
@@ -1072,6 +1127,7 @@ DECLARE
     v_state text;
     v_sql text;
     v_prefix text[];
+    v_joined bool;
 BEGIN
     SELECT d.* INTO v_table FROM citus_standin.dist_table d
     WHERE d.shadowrelid = (SELECT t.typrelid FROM pg_catalog.pg_type t WHERE t.oid = pg_catalog.pg_typeof(p_row));
@@ -1088,6 +1144,7 @@ BEGIN
         v_conn := citus_standin.connection(v_group, v_primary.host, v_primary.port);
         -- Outside the retry block: a PL/pgSQL exception block is a subtransaction, inside which
         -- remote_prefix() would take any statement for a transaction block.
+        v_joined := citus_standin.in_remote_transaction(v_conn.conn);
         v_prefix := citus_standin.remote_prefix(v_conn.conn);
         v_attempt := 0;
         LOOP
@@ -1101,12 +1158,14 @@ BEGIN
                 EXIT;
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
-                PERFORM citus_standin.forget(v_conn.conn);
-                IF v_conn.reused AND v_attempt = 1
+                IF v_conn.reused AND v_attempt = 1 AND NOT v_joined
                    AND (pg_catalog.left(v_state, 2) = '08' OR v_state IN ('57P01', '57P02', '57P03')) THEN
+                    PERFORM citus_standin.disconnect(v_conn.conn);
                     v_conn := citus_standin.connection(v_group, v_primary.host, v_primary.port);
+                    v_prefix := pg_catalog.array_remove(v_prefix, 'ROLLBACK');
                     CONTINUE;
                 END IF;
+                PERFORM citus_standin.forget(v_conn.conn);
                 RAISE;
             END;
         END LOOP;

@@ -10,7 +10,9 @@
  * Besides the magic block (so that `shared_preload_libraries = 'citus'` loads), this file holds
  * TRUNCATE and DROP TABLE of a distributed table and DROP SCHEMA's propagation to the workers (a
  * utility hook: a view cannot be truncated or dropped as a table, so SQL alone cannot intercept
- * it) and one more thing SQL cannot do: wait for a TCP connection to a worker *interruptibly*. Citus connects to
+ * it), distributed transactions' bookkeeping and commit phase (a transaction callback: SQL cannot
+ * act after a commit), the maintenance daemon that runs transaction recovery (a background
+ * worker), and one more thing SQL cannot do: wait for a TCP connection to a worker *interruptibly*. Citus connects to
  * workers asynchronously and gives up after citus.node_connection_timeout (30 s by default), and a
  * backend stuck there can be cancelled or terminated at once -- which is what citus_update_node(...,
  * force => true) relies on when a worker has died. dblink_connect() on PostgreSQL 15 cannot be
@@ -53,7 +55,9 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/wait_event.h"
 
 PG_MODULE_MAGIC;
@@ -197,8 +201,13 @@ standin_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree, 
  * from C; these go to the same worker address, so a link fault acts on them too). Failures then are
  * warnings only, as in Citus: what is left prepared is recovered by recover_prepared_transactions(),
  * which the maintenance daemon below runs every citus.recover_2pc_interval. A worker connection
- * left inside an aborted remote transaction gets ROLLBACK before its next command. Savepoints are
- * not handled (a rolled-back savepoint's remote writes stay in the remote transaction).
+ * left inside an aborted remote transaction gets ROLLBACK before its next command (Citus sends it
+ * at the abort; here it waits for the connection's next use, bounded by the remote transaction's
+ * idle_in_transaction_session_timeout of 60 s). A participant whose connection was closed fails
+ * the commit; one that answers COMMIT or PREPARE with ROLLBACK too. Savepoints are not handled (a
+ * rolled-back savepoint's remote writes stay in the remote transaction); an abort while a PREPARE
+ * is still in flight may leave it for recovery. The commit phase's connections have no hostaddr
+ * (a name lookup, local in Docker, outside their 5 s bound per participant).
  */
 #define MAX_PARTICIPANTS 64
 #define CONN_NAME_LEN 256
@@ -212,6 +221,7 @@ typedef struct Participant
 	char		conn[CONN_NAME_LEN];	/* the dblink connection's name */
 	char		conninfo[CONNINFO_LEN]; /* set once prepared (or being prepared) */
 	char		gid[GID_LEN];
+	bool		lost;			/* its connection was closed: its part of the transaction is gone */
 } Participant;
 
 static Participant participants[MAX_PARTICIPANTS];
@@ -219,6 +229,8 @@ static int	participant_count = 0;
 /* Connections left inside a remote transaction that the coordinator aborted. */
 static char dirty[MAX_PARTICIPANTS][CONN_NAME_LEN];
 static int	dirty_count = 0;
+/* More aborted connections than `dirty` holds: every connection gets ROLLBACK first. */
+static bool dirty_overflow = false;
 
 /* Cached libpq connections for the commit phase, by conninfo (one per worker primary). */
 #define FINISH_CONNS 8
@@ -259,7 +271,8 @@ wait_socket(PGconn *conn, bool for_write, long deadline_ms, instr_time start)
 	long		left = remaining_ms(start, deadline_ms);
 	int			events;
 
-	if (left <= 0)
+	/* A closed socket would make WaitLatchOrSocket raise an ERROR: a PANIC after the commit. */
+	if (left <= 0 || PQsocket(conn) < 0)
 		return false;
 	events = WaitLatchOrSocket(NULL, (for_write ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE) | WL_TIMEOUT |
 							   WL_EXIT_ON_PM_DEATH, PQsocket(conn), left, PG_WAIT_EXTENSION);
@@ -315,52 +328,79 @@ finish_drop(PGconn *conn)
 	PQfinish(conn);
 }
 
-/* Runs `command` over the cached connection for `conninfo`; false (and a warning) when it failed. */
+/* Sends `command` over `conn` and reads its results, all within the deadline; a text saying why
+ * not, or NULL. *rejected: the worker answered with an error other than 42704. */
+static const char *
+run_finish(PGconn *conn, const char *command, instr_time start, bool *rejected)
+{
+	PGresult   *result;
+
+	*rejected = false;
+	if (!PQsendQuery(conn, command))
+		return PQerrorMessage(conn);
+	for (int flushed; (flushed = PQflush(conn)) != 0;)
+		if (flushed < 0 || !wait_socket(conn, true, FINISH_TIMEOUT_MS, start))
+			return "could not send it in time";
+	for (;;)
+	{
+		if (!PQconsumeInput(conn))
+			return PQerrorMessage(conn);
+		if (PQisBusy(conn))
+		{
+			if (!wait_socket(conn, false, FINISH_TIMEOUT_MS, start))
+				return "no answer in time";
+			continue;
+		}
+		result = PQgetResult(conn);
+		if (result == NULL)
+			return NULL;
+		if (PQresultStatus(result) != PGRES_COMMAND_OK)
+		{
+			const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+
+			/* 42704: recovery finished it already; nothing is lost. */
+			if (state == NULL || strcmp(state, "42704") != 0)
+			{
+				ereport(WARNING, (errmsg("\"%s\" failed on a worker: %s", command, PQresultErrorMessage(result))));
+				*rejected = true;
+			}
+		}
+		PQclear(result);
+	}
+}
+
+/*
+ * Runs `command` over the cached connection for `conninfo` (one more try on a new connection when a
+ * cached one turns out dead: a worker restarted since); false (and a warning) when it failed.
+ */
 static bool
 finish_command(const char *conninfo, const char *command)
 {
 	instr_time	start;
-	PGresult   *result;
-	PGconn	   *conn;
-	bool		ok = true;
 
 	INSTR_TIME_SET_CURRENT(start);
-	conn = finish_connection(conninfo, start);
-	if (conn == NULL)
-		return false;
-	if (!PQsendQuery(conn, command))
-		ok = false;
-	while (ok && PQflush(conn) == 1)
-		ok = wait_socket(conn, true, FINISH_TIMEOUT_MS, start);
-	while (ok)
+	for (int attempt = 1; attempt <= 2; attempt++)
 	{
-		if (!PQconsumeInput(conn))
-			ok = false;
-		else if (!PQisBusy(conn))
-			break;
-		else
-			ok = wait_socket(conn, false, FINISH_TIMEOUT_MS, start);
-	}
-	if (!ok)
-	{
-		ereport(WARNING, (errmsg("failed to run \"%s\" on a worker: %s", command,
-								 PQstatus(conn) == CONNECTION_OK ? "no answer in time" : PQerrorMessage(conn))));
-		finish_drop(conn);
-		return false;
-	}
-	while ((result = PQgetResult(conn)) != NULL)
-	{
-		const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+		bool		cached = false;
+		bool		rejected;
+		const char *failure;
+		PGconn	   *conn;
 
-		/* 42704: recovery finished it already; nothing is lost. */
-		if (PQresultStatus(result) != PGRES_COMMAND_OK && (state == NULL || strcmp(state, "42704") != 0))
-		{
-			ereport(WARNING, (errmsg("\"%s\" failed on a worker: %s", command, PQresultErrorMessage(result))));
-			ok = false;
-		}
-		PQclear(result);
+		for (int i = 0; i < FINISH_CONNS; i++)
+			cached = cached || (finish_conns[i].conn != NULL && strcmp(finish_conns[i].conninfo, conninfo) == 0);
+		conn = finish_connection(conninfo, start);
+		if (conn == NULL)
+			return false;
+		failure = run_finish(conn, command, start, &rejected);
+		if (failure == NULL)
+			return !rejected;
+		if (!cached || attempt == 2)
+			ereport(WARNING, (errmsg("failed to run \"%s\" on a worker: %s", command, failure)));
+		finish_drop(conn);
+		if (!cached)
+			return false;
 	}
-	return ok;
+	return false;
 }
 
 /* COMMIT PREPARED or ROLLBACK PREPARED of every participant that was (being) prepared. */
@@ -374,7 +414,22 @@ finish_prepared(const char *verb)
 		if (participants[i].gid[0] == '\0')
 			continue;
 		snprintf(command, sizeof(command), "%s '%s'", verb, participants[i].gid);
-		finish_command(participants[i].conninfo, command);
+		/* After the local commit an ERROR would be a PANIC: anything raised is a warning. */
+		PG_TRY();
+		{
+			finish_command(participants[i].conninfo, command);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *error;
+
+			MemoryContextSwitchTo(TopMemoryContext);
+			error = CopyErrorData();
+			FlushErrorState();
+			ereport(WARNING, (errmsg("\"%s\" on a worker: %s", command, error->message)));
+			FreeErrorData(error);
+		}
+		PG_END_TRY();
 	}
 }
 
@@ -396,7 +451,19 @@ remote_transaction_callback(XactEvent event, void *arg)
 		return;
 	switch (event)
 	{
+		case XACT_EVENT_PRE_PREPARE:
+			/* As Citus: the coordinator's own PREPARE cannot carry its workers' transactions. */
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							errmsg("cannot PREPARE a transaction that has used worker connections")));
+			break;
 		case XACT_EVENT_PRE_COMMIT:
+			{
+				for (int i = 0; i < participant_count; i++)
+					if (participants[i].lost)
+						ereport(ERROR, (errcode(ERRCODE_TRANSACTION_ROLLBACK),
+										errmsg("the connection %s of this transaction was lost with its part of it",
+											   participants[i].conn)));
+			}
 			{
 				Datum	   *names = palloc(sizeof(Datum) * participant_count);
 				Oid			argtypes[1] = {TEXTARRAYOID};
@@ -420,9 +487,15 @@ remote_transaction_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 			finish_prepared("ROLLBACK PREPARED");
-			for (int i = 0; i < participant_count && dirty_count < MAX_PARTICIPANTS; i++)
-				if (participants[i].gid[0] == '\0')
+			for (int i = 0; i < participant_count; i++)
+			{
+				if (participants[i].gid[0] != '\0' || participants[i].lost)
+					continue;
+				if (dirty_count < MAX_PARTICIPANTS)
 					strlcpy(dirty[dirty_count++], participants[i].conn, CONN_NAME_LEN);
+				else
+					dirty_overflow = true;
+			}
 			participant_count = 0;
 			break;
 		default:
@@ -450,8 +523,11 @@ citus_standin_remote_prefix(PG_FUNCTION_ARGS)
 
 	if (strlen(conn) >= CONN_NAME_LEN)
 		ereport(ERROR, (errmsg("connection name too long: %s", conn)));
-	if (take_dirty(conn))
+	if (take_dirty(conn) || dirty_overflow)
 		commands[count++] = CStringGetTextDatum("ROLLBACK");
+	if (find_participant(conn) >= 0 && participants[find_participant(conn)].lost)
+		ereport(ERROR, (errcode(ERRCODE_TRANSACTION_ROLLBACK),
+						errmsg("the connection %s of this transaction was lost with its part of it", conn)));
 	if (IsTransactionBlock() && find_participant(conn) < 0)
 	{
 		if (participant_count >= MAX_PARTICIPANTS)
@@ -459,7 +535,8 @@ citus_standin_remote_prefix(PG_FUNCTION_ARGS)
 		memset(&participants[participant_count], 0, sizeof(Participant));
 		strlcpy(participants[participant_count].conn, conn, CONN_NAME_LEN);
 		participant_count++;
-		commands[count++] = CStringGetTextDatum("BEGIN");
+		/* Bounded, for a remote transaction an abort leaves open until the connection's next use. */
+		commands[count++] = CStringGetTextDatum("BEGIN; SET LOCAL idle_in_transaction_session_timeout = 60000");
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(commands, count, TEXTOID, -1, false, TYPALIGN_INT));
 }
@@ -471,6 +548,19 @@ Datum
 citus_standin_in_remote_transaction(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(find_participant(text_to_cstring(PG_GETARG_TEXT_PP(0))) >= 0);
+}
+
+PG_FUNCTION_INFO_V1(citus_standin_participant_lost);
+
+/* citus_standin.participant_lost(conn text) RETURNS void: conn is being closed (see forget()). */
+Datum
+citus_standin_participant_lost(PG_FUNCTION_ARGS)
+{
+	int			i = find_participant(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	if (i >= 0)
+		participants[i].lost = true;
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(citus_standin_note_prepare);
@@ -490,6 +580,9 @@ citus_standin_note_prepare(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errmsg("not a participant of this transaction")));
 	if (strlen(conninfo) >= CONNINFO_LEN || strlen(gid) >= GID_LEN)
 		ereport(ERROR, (errmsg("connection string or transaction name too long")));
+	/* It is put between quotes in COMMIT/ROLLBACK PREPARED. */
+	if (strspn(gid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(gid))
+		ereport(ERROR, (errmsg("invalid transaction name: %s", gid)));
 	strlcpy(participants[i].conninfo, conninfo, CONNINFO_LEN);
 	strlcpy(participants[i].gid, gid, GID_LEN);
 	PG_RETURN_VOID();
@@ -513,6 +606,8 @@ maintenance_round(void)
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "citus maintenance");
+		/* A frozen worker must not hang recovery (a bgworker's statements have no timeout). */
+		enable_timeout_after(STATEMENT_TIMEOUT, 60000);
 		if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'", true, 1) == SPI_OK_SELECT &&
 			SPI_processed == 1 &&
 			SPI_execute("SELECT citus_standin.maintenance()", false, 1) == SPI_OK_SELECT && SPI_processed == 1)
@@ -523,12 +618,14 @@ maintenance_round(void)
 			if (!isnull)
 				wait_ms = DatumGetInt32(d);
 		}
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		PopActiveSnapshot();
 		SPI_finish();
 		CommitTransactionCommand();
 	}
 	PG_CATCH();
 	{
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		MemoryContextSwitchTo(context);
 		EmitErrorReport();
 		FlushErrorState();

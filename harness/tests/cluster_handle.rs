@@ -143,7 +143,9 @@ async fn steps_given_one_call_at_a_time_drive_a_switchover() {
 /// `network` (pgdrill's Patroni image, for its psql), as an application container would ask.
 fn primary_from_a_container_on(network: &str, dsn: &str) -> String {
     let image = std::process::Command::new("docker")
-        .args(["images", "--filter", "label=org.pgdrill.image=patroni", "--format", "{{.Repository}}:{{.Tag}}"])
+        .args(["images", "--filter", "label=org.pgdrill.image=patroni", "--filter", "dangling=false"])
+        // (Untagged: the layers a failed build of an image on top of it left behind.)
+        .args(["--format", "{{.Repository}}:{{.Tag}}"])
         .output()
         .expect("docker images");
     let image = String::from_utf8_lossy(&image.stdout).lines().next().expect("a Patroni image").to_string();

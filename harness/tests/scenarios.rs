@@ -252,8 +252,11 @@ fn expect_planted_audit_failure(path: &Path, options: &DrillOptions) -> Result<(
 }
 
 /// With Citus's transaction recovery off, the transaction whose COMMIT PREPARED was lost stays
-/// prepared on worker group 1: exactly the three 2PC checks fail, each naming what it saw.
+/// prepared on worker group 1 and exactly the three 2PC checks fail, each naming what it saw; the
+/// transaction whose PREPARE was lost leaves nothing behind (the coordinator rolled it back): the
+/// only prepared transactions left are those whose COMMIT PREPARED the filter killed.
 fn expect_orphan_without_recovery(path: &Path, options: &DrillOptions) -> Result<(), Failed> {
+    use pgdrill::timeline::EventKind;
     let outcome = run_drill(path, options)?;
     let report = &outcome.report;
     let summary = render_summary(report);
@@ -265,17 +268,42 @@ fn expect_orphan_without_recovery(path: &Path, options: &DrillOptions) -> Result
     let (lost, partial) = (verdict(names::NO_ACKED_WRITE_LOST)?, verdict(names::NO_PARTIAL_TRANSACTIONS)?);
     let others_pass =
         report.verdicts.iter().filter(|v| !expected.contains(&v.check.as_str())).all(|v| v.status == Status::Pass);
-    // The filter's kill leaves one; so may the connection resets of arming and healing the route
-    // (a COMMIT PREPARED in flight on a connection that is reset is lost the same way).
-    let orphan_ok = orphan.status == Status::Fail
-        && orphan.observed.contains("worker1-1: ")
-        && orphan.observed.contains(" orphaned prepared transaction(s) (citus_0_")
-        // Group 2's COMMIT PREPARED of the same transactions went through: nothing left there.
-        && !orphan.observed.contains("worker2-1: ");
+    let events = || report.timeline.events.iter().map(|e| &e.kind);
+    let killed: Vec<String> = events()
+        .filter_map(|k| match k {
+            EventKind::LinkFilterActed { query, .. } => {
+                query.strip_prefix("COMMIT PREPARED ").map(|g| g.trim_matches('\'').to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    let prepare_killed = events()
+        .any(|k| matches!(k, EventKind::LinkFilterActed { query, .. } if query.starts_with("PREPARE TRANSACTION")));
+    let last_read = |member: &str| {
+        events()
+            .filter_map(|k| match k {
+                EventKind::PreparedXacts { member: m, count, gids, error: None } if m == member => {
+                    Some((*count, gids.clone()))
+                }
+                _ => None,
+            })
+            .last()
+    };
+    let left_ok = last_read("worker1-1") == Some((killed.len() as u64, killed.clone()))
+        && last_read("worker2-1").is_some_and(|(count, _)| count == 0)
+        && !killed.is_empty()
+        && prepare_killed;
+    let orphan_ok = orphan.status == Status::Fail && orphan.observed.contains("worker1-1: ");
     let lost_ok = lost.status == Status::Fail && lost.observed.contains(" acked writes missing on coord-1: ids ");
     let partial_ok = partial.status == Status::Fail && partial.observed.contains(" partial: txn ");
-    if report.passed || report.error.is_some() || !others_pass || !orphan_ok || !lost_ok || !partial_ok {
-        return Err(format!("expected only the three 2PC checks to fail, on the orphans:\n{summary}").into());
+    if report.passed || report.error.is_some() || !others_pass || !orphan_ok || !lost_ok || !partial_ok || !left_ok {
+        return Err(format!(
+            "expected only the three 2PC checks to fail, on exactly the killed COMMIT PREPARED {killed:?} \
+             (worker1-1 last read {:?}, worker2-1 {:?}, a PREPARE killed: {prepare_killed}):\n{summary}",
+            last_read("worker1-1"),
+            last_read("worker2-1")
+        )
+        .into());
     }
     Ok(())
 }

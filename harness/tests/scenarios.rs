@@ -280,14 +280,12 @@ fn expect_orphan_without_recovery(path: &Path, options: &DrillOptions) -> Result
     let prepare_killed = events()
         .any(|k| matches!(k, EventKind::LinkFilterActed { query, .. } if query.starts_with("PREPARE TRANSACTION")));
     let last_read = |member: &str| {
-        events()
-            .filter_map(|k| match k {
-                EventKind::PreparedXacts { member: m, count, gids, error: None } if m == member => {
-                    Some((*count, gids.clone()))
-                }
-                _ => None,
-            })
-            .last()
+        events().rev().find_map(|k| match k {
+            EventKind::PreparedXacts { member: m, count, gids, error: None } if m == member => {
+                Some((*count, gids.clone()))
+            }
+            _ => None,
+        })
     };
     let left_ok = last_read("worker1-1") == Some((killed.len() as u64, killed.clone()))
         && last_read("worker2-1").is_some_and(|(count, _)| count == 0)

@@ -494,9 +494,9 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Resu
     if let Some(cluster) = logs_of.as_ref().filter(|_| !interrupted) {
         record_citus_transactions(cluster, &timeline).await;
         // Keep every container's log tail beside the report: after teardown they are gone.
-        // 2000 lines reach back to a killed member's restart (300 did not: a failed rejoin seen in
-        // CI could not be explained from them).
-        if let Err(e) = cluster.save_logs(&report_dir, 2000).await {
+        // 10000 lines reach back to a killed member's restart: 2000 did not when Patroni retried a
+        // failing start for a minute (55 lines every 2 s), 300 not even without that.
+        if let Err(e) = cluster.save_logs(&report_dir, 10_000).await {
             progress.say(&format!("could not save container logs: {e}"));
         }
     }

@@ -802,7 +802,7 @@ END
 $$;
 
 -- Runs p_command, which must answer with the tag p_expected: a worker that answers COMMIT or
--- PREPARE TRANSACTION with ROLLBACK had lost its part of the transaction (serialization_failure,
+-- PREPARE TRANSACTION with ROLLBACK had lost its part of the transaction (transaction_rollback,
 -- so the coordinator's transaction fails).
 CREATE FUNCTION citus_standin.run_expecting(p_conn text, p_command text, p_expected text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

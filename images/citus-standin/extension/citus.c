@@ -279,6 +279,25 @@ wait_socket(PGconn *conn, bool for_write, long deadline_ms, instr_time start)
 	return (events & WL_TIMEOUT) == 0;
 }
 
+/*
+ * Whether an idle cached connection is still open: a peer that closed or reset it (a worker
+ * restarted, a link reset) has left its socket readable, and reading finds the end. Checked before
+ * a command is sent, never after: a command lost on the way is left to recovery, as in Citus.
+ */
+static bool
+still_open(PGconn *conn)
+{
+	int			events;
+
+	if (PQsocket(conn) < 0)
+		return false;
+	events = WaitLatchOrSocket(NULL, WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, PQsocket(conn), 0,
+							   PG_WAIT_EXTENSION);
+	if ((events & WL_SOCKET_READABLE) == 0)
+		return true;
+	return PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
+}
+
 /* The cached connection for `conninfo`, made when missing or broken (bounded); NULL on failure. */
 static PGconn *
 finish_connection(const char *conninfo, instr_time start)
@@ -289,7 +308,7 @@ finish_connection(const char *conninfo, instr_time start)
 	for (int i = 0; i < FINISH_CONNS && slot == NULL; i++)
 		if (finish_conns[i].conn != NULL && strcmp(finish_conns[i].conninfo, conninfo) == 0)
 			slot = &finish_conns[i];
-	if (slot != NULL && PQstatus(slot->conn) == CONNECTION_OK)
+	if (slot != NULL && PQstatus(slot->conn) == CONNECTION_OK && still_open(slot->conn))
 		return slot->conn;
 	if (slot == NULL)
 	{
@@ -369,37 +388,24 @@ run_finish(PGconn *conn, const char *command, instr_time start, bool *rejected)
 	}
 }
 
-/*
- * Runs `command` over the cached connection for `conninfo` (one more try on a new connection when a
- * cached one turns out dead: a worker restarted since); false (and a warning) when it failed.
- */
+/* Runs `command` over the cached connection for `conninfo`; false (and a warning) when it failed. */
 static bool
 finish_command(const char *conninfo, const char *command)
 {
 	instr_time	start;
+	bool		rejected;
+	const char *failure;
+	PGconn	   *conn;
 
 	INSTR_TIME_SET_CURRENT(start);
-	for (int attempt = 1; attempt <= 2; attempt++)
-	{
-		bool		cached = false;
-		bool		rejected;
-		const char *failure;
-		PGconn	   *conn;
-
-		for (int i = 0; i < FINISH_CONNS; i++)
-			cached = cached || (finish_conns[i].conn != NULL && strcmp(finish_conns[i].conninfo, conninfo) == 0);
-		conn = finish_connection(conninfo, start);
-		if (conn == NULL)
-			return false;
-		failure = run_finish(conn, command, start, &rejected);
-		if (failure == NULL)
-			return !rejected;
-		if (!cached || attempt == 2)
-			ereport(WARNING, (errmsg("failed to run \"%s\" on a worker: %s", command, failure)));
-		finish_drop(conn);
-		if (!cached)
-			return false;
-	}
+	conn = finish_connection(conninfo, start);
+	if (conn == NULL)
+		return false;
+	failure = run_finish(conn, command, start, &rejected);
+	if (failure == NULL)
+		return !rejected;
+	ereport(WARNING, (errmsg("failed to run \"%s\" on a worker: %s", command, failure)));
+	finish_drop(conn);
 	return false;
 }
 

@@ -112,18 +112,6 @@ mod tests {
     use crate::check::member_history::testkit::*;
     use crate::check::Status;
 
-    fn ctx(now: Millis) -> CheckContext {
-        CheckContext {
-            step: 4,
-            anchor: 10_000,
-            now,
-            leader_at_anchor: None,
-            old_primary: None,
-            group: None,
-            highest_priority: None,
-        }
-    }
-
     fn read(tl: Tl, at: Millis, member: &str, gids: &[&str]) -> Tl {
         let gids: Vec<String> = gids.iter().map(|g| g.to_string()).collect();
         tl.event(at, EventKind::PreparedXacts { member: member.into(), count: gids.len() as u64, gids, error: None })
@@ -145,7 +133,7 @@ mod tests {
     #[test]
     fn passes_once_recovery_has_cleaned_up() {
         let tl = orphan_recovered();
-        let v = no_orphaned_prepared_transactions(Budget(Duration::from_secs(20)), &tl, &ctx(30_000));
+        let v = no_orphaned_prepared_transactions(Budget(Duration::from_secs(20)), &tl, &pg1_fault_at_10s(30_000));
         assert_eq!(v.status, Status::Pass, "{v:?}");
         assert_eq!(v.observed_ms, Some(4_000), "{v:?}");
     }
@@ -153,13 +141,14 @@ mod tests {
     #[test]
     fn an_orphan_that_stays_fails_and_is_named() {
         let tl = orphan_recovered();
-        let before = no_orphaned_prepared_transactions(Budget(Duration::from_secs(3)), &tl, &ctx(13_500));
+        let before = no_orphaned_prepared_transactions(Budget(Duration::from_secs(3)), &tl, &pg1_fault_at_10s(13_500));
         assert_eq!(before.status, Status::Fail, "{before:?}");
         assert!(
             before.observed.contains("worker1-1: 1 orphaned prepared transaction(s) (citus_0_42_777_1)"),
             "{before:?}"
         );
-        let pending = no_orphaned_prepared_transactions(Budget(Duration::from_secs(20)), &tl, &ctx(12_000));
+        let pending =
+            no_orphaned_prepared_transactions(Budget(Duration::from_secs(20)), &tl, &pg1_fault_at_10s(12_000));
         assert_eq!(pending.status, Status::Pending, "{pending:?}");
     }
 
@@ -174,7 +163,7 @@ mod tests {
             .poll(11_000, "worker1-2", primary(2));
         let tl = read(tl, 100, "worker1-1", &[]);
         let tl = read(tl, 100, "worker2-1", &[]).build();
-        let v = no_orphaned_prepared_transactions(Budget(Duration::from_secs(5)), &tl, &ctx(20_000));
+        let v = no_orphaned_prepared_transactions(Budget(Duration::from_secs(5)), &tl, &pg1_fault_at_10s(20_000));
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(v.observed.contains("worker1-2 not read"), "{v:?}");
     }
